@@ -1,0 +1,203 @@
+"""The local web playground: an aiohttp page on 127.0.0.1 that speaks the same commands as the chat bots.
+
+Like every adapter it only translates: HTTP form -> `Reelsmith.submit`, reply-stream events -> chat
+messages. The chat log lives in Redis, so results that finish while the page (or this process) is
+away are there when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from core.replies import Event, ReplyConsumer
+from core.service import Attachment, Reelsmith
+from core.types import Requester
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "web"
+_CHAT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_MESSAGES = 200
+SERVICE_KEY: web.AppKey[WebPlayground] = web.AppKey("playground")
+
+
+def progress_bar(step: int, total: int, width: int = 20) -> str:
+    """A text progress bar, e.g. `[#####-----] 50% (step 5/10)`."""
+    frac = step / total if total else 0.0
+    filled = int(round(frac * width))
+    return f"[{'#' * filled}{'-' * (width - filled)}] {int(frac * 100)}% (step {step}/{total})"
+
+
+class WebPlayground:
+    def __init__(self, service: Reelsmith, consumer_name: str = "web-1") -> None:
+        self.service = service
+        self.settings = service.settings
+        self.redis = service.redis
+        self.consumer = ReplyConsumer(self.redis, self.settings, PLATFORM, consumer_name)
+        self._consumer_task: asyncio.Task[None] | None = None
+
+    # ---- storage ------------------------------------------------------------------------
+    def _chat_key(self, chat: str) -> str:
+        return self.settings.key("web", "chat", chat)
+
+    def _msg_key(self, msg_id: str) -> str:
+        return self.settings.key("web", "msg", msg_id)
+
+    def _job_key(self, job_id: str) -> str:
+        return self.settings.key("web", "job", job_id)
+
+    async def _save(self, msg: dict[str, Any], chat: str | None = None) -> None:
+        msg["updated"] = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._msg_key(msg["id"]), json.dumps(msg), ex=self.settings.result_ttl_s)
+            if chat is not None:
+                pipe.rpush(self._chat_key(chat), msg["id"])
+                pipe.ltrim(self._chat_key(chat), -MAX_MESSAGES, -1)
+                pipe.expire(self._chat_key(chat), self.settings.result_ttl_s)
+            await pipe.execute()
+
+    async def _load(self, msg_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(self._msg_key(msg_id))
+        return json.loads(raw) if raw else None
+
+    async def post(self, chat: str, role: str, text: str, **extra: Any) -> dict[str, Any]:
+        msg = {"id": uuid.uuid4().hex[:12], "role": role, "text": text, "media": [], "progress": None,
+               "done": False, "created": time.time(), **extra}
+        await self._save(msg, chat)
+        return msg
+
+    async def messages(self, chat: str) -> list[dict[str, Any]]:
+        ids = await self.redis.lrange(self._chat_key(chat), 0, -1)
+        out = []
+        for raw in ids:
+            msg = await self._load(raw.decode() if isinstance(raw, bytes) else raw)
+            if msg:
+                out.append(msg)
+        return out
+
+    # ---- reply delivery -----------------------------------------------------------------
+    async def handle_event(self, event: Event) -> None:
+        """Turn a worker event into an edit of the job's status message."""
+        item = event.reply or event.progress
+        if item is None:
+            return
+        job_id = item.job_id
+        msg_id = await self.redis.get(self._job_key(job_id))
+        if msg_id is None:
+            log.warning("no status message for job %s; dropping %s", job_id, event.type)
+            return
+        msg = await self._load(msg_id.decode() if isinstance(msg_id, bytes) else msg_id)
+        if msg is None or msg.get("done"):
+            return  # already delivered (a redelivery after a crash): do not post twice
+        if event.progress is not None:
+            p = event.progress
+            msg["text"] = f"\U0001f3a8 Rendering\u2026 {progress_bar(p.step, p.total_steps)}"
+            msg["progress"] = {"step": p.step, "total": p.total_steps, "percent": int(p.fraction * 100)}
+        elif event.reply is not None:
+            r = event.reply
+            msg["done"] = True
+            msg["progress"] = None
+            msg["error"] = r.error is not None
+            msg["text"] = ("\u26a0\ufe0f " + r.error) if r.error else r.caption
+            msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
+                             "width": m.width, "height": m.height} for m in r.media]
+        await self._save(msg)
+
+    # ---- HTTP ---------------------------------------------------------------------------
+    async def index(self, _request: web.Request) -> web.Response:
+        html = resources.files("bots.web").joinpath("static/index.html").read_text("utf-8")
+        return web.Response(text=html, content_type="text/html")
+
+    async def command(self, request: web.Request) -> web.Response:
+        text, chat, attachments = "", "", []
+        if request.content_type == "application/json":
+            body = await request.json()
+            text, chat = str(body.get("text", "")), str(body.get("chat", ""))
+        else:
+            try:
+                form = await request.post()
+            except web.HTTPRequestEntityTooLarge:
+                return _json({"ok": False, "error": "Those files are too large."}, 413)
+            text = str(form.get("text", ""))[: self.settings.max_prompt_chars * 8]
+            chat = str(form.get("chat", "")).strip()
+            for field in form.getall("files", []):
+                if isinstance(field, web.FileField) and field.filename:
+                    attachments.append(Attachment(field.file.read(), field.filename, field.content_type))
+        if not _CHAT_RE.match(chat):
+            return _json({"ok": False, "error": "Missing or bad chat id."}, 400)
+        names = ", ".join(a.filename for a in attachments)
+        await self.post(chat, "user", text[:2000] + (f"\n\U0001f4ce {names}" if names else ""))
+        requester = Requester(platform=PLATFORM, user_id=chat, chat_id=chat, display_name="playground")
+        outcome = await self.service.submit(requester, text, attachments)
+        msg = await self.post(chat, "bot", outcome.text, job_id=outcome.job_id, error=not outcome.ok,
+                              done=outcome.job_id is None)
+        if outcome.job_id:
+            await self.redis.set(self._job_key(outcome.job_id), msg["id"], ex=self.settings.result_ttl_s)
+        return _json({"ok": outcome.ok, "job_id": outcome.job_id, "position": outcome.position,
+                      "message": msg})
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        chat = request.query.get("chat", "")
+        if not _CHAT_RE.match(chat):
+            return _json({"error": "Missing or bad chat id."}, 400)
+        return _json({"messages": await self.messages(chat)})
+
+    async def media(self, request: web.Request) -> web.StreamResponse:
+        blob = await self.service.media(request.match_info["blob"])
+        if blob is None:
+            raise web.HTTPNotFound(text="This file has expired.")
+        data, mime = blob
+        return web.Response(body=data, content_type=mime or "application/octet-stream",
+                            headers={"Cache-Control": "private, max-age=86400"})
+
+    async def healthz(self, _request: web.Request) -> web.Response:
+        try:
+            await self.redis.ping()
+        except Exception:
+            return _json({"ok": False, "redis": "unreachable"}, 503)
+        return _json({"ok": True})
+
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=self.settings.max_reference_bytes * 10 + 1_000_000)
+        app[SERVICE_KEY] = self
+        app.router.add_get("/", self.index)
+        app.router.add_post("/api/command", self.command)
+        app.router.add_get("/api/messages", self.list_messages)
+        app.router.add_get("/media/{blob}", self.media)
+        app.router.add_get("/healthz", self.healthz)
+        app.on_startup.append(self._start_consumer)
+        app.on_cleanup.append(self._stop_consumer)
+        return app
+
+    async def _start_consumer(self, _app: web.Application) -> None:
+        self._consumer_task = asyncio.create_task(self.consumer.run(self.handle_event))
+
+    async def _stop_consumer(self, _app: web.Application) -> None:
+        if self._consumer_task is not None:
+            self._consumer_task.cancel()
+            try:
+                await self._consumer_task
+            except asyncio.CancelledError:
+                pass
+
+
+def _json(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(data, status=status)
+
+
+async def serve(service: Reelsmith, host: str, port: int) -> web.AppRunner:
+    """Start the playground; returns the runner (call `cleanup()` to stop)."""
+    runner = web.AppRunner(WebPlayground(service).build_app())
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("playground on http://%s:%d/", host, port)
+    return runner

@@ -1,0 +1,1 @@
+"""Reelsmith core: platform-neutral types, grammar, policy, pipeline and queue client."""

@@ -1,0 +1,223 @@
+"""The chat command grammar every adapter shares.
+
+    /imagine <prompt> [--ar 16:9] [--seed N] [--steps N] [--no <negative prompt>]
+    /edit <prompt> [flags]       (with an attached or replied-to image)
+    /video <prompt> [flags] [--frames N | --duration S]
+    /animate <prompt> [flags]    (with an attached or replied-to image)
+    /help
+
+Flags may stand anywhere after the command; `--no` takes every word up to the next flag.
+Commands may carry a bot suffix (`/imagine@ReelsmithBot`), as Telegram groups send them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from core.types import JobKind
+
+COMMANDS: dict[str, JobKind | None] = {
+    "imagine": JobKind.IMAGE,
+    "edit": JobKind.EDIT,
+    "video": JobKind.VIDEO,
+    "animate": JobKind.ANIMATE,
+    "help": None,
+}
+
+FLAG_HELP = {
+    "ar": "aspect ratio W:H, e.g. --ar 16:9",
+    "seed": "a whole number 0-4294967295, e.g. --seed 42",
+    "steps": "denoising steps, e.g. --steps 20",
+    "no": "things to avoid, e.g. --no blurry, text",
+    "frames": "video length in frames, e.g. --frames 49",
+    "duration": "video length in seconds, e.g. --duration 3",
+}
+VIDEO_ONLY_FLAGS = {"frames", "duration"}
+MAX_SEED = 2**32 - 1
+MAX_ASPECT = 3.0
+
+HELP_TEXT = """Reelsmith makes AI images and short videos. Every result is labelled as AI-generated.
+
+/imagine <prompt> - an image from text
+/edit <prompt> - change an attached (or replied-to) image
+/video <prompt> - a short video from text
+/animate <prompt> - bring an attached (or replied-to) image to life
+/help - this message
+
+Flags: --ar 16:9 (aspect ratio), --seed 42, --steps 20, --no <things to avoid>,
+videos also --frames 49 or --duration 3.
+Example: /imagine a corgi surfing at sunset --ar 16:9 --no text"""
+
+
+class CommandError(ValueError):
+    """Input a member can fix; the message says what was wrong and how to fix it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    command: str
+    kind: JobKind | None
+    prompt: str = ""
+    negative_prompt: str = ""
+    aspect_ratio: str = "1:1"
+    seed: int | None = None
+    steps: int | None = None
+    frames: int | None = None
+    duration_s: float | None = None
+
+
+_COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
+_FLAG_RE = re.compile(r"(?:(?<=\s)|^)(?:--|\u2014)(?P<flag>[A-Za-z][A-Za-z0-9_-]*)(?=\s|$)")
+# Bidi overrides/isolates and zero-width characters can hide text from moderators.
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+
+def clean_text(text: str) -> str:
+    """NFC-normalise and drop control, bidi-override and zero-width characters; fold whitespace."""
+    text = unicodedata.normalize("NFC", text)
+    out = []
+    for ch in text:
+        if ch in _INVISIBLE:
+            continue
+        cat = unicodedata.category(ch)
+        if ch in "\t\n\r" or cat == "Zs":
+            out.append(" ")
+        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            out.append(ch)
+    return " ".join("".join(out).split())
+
+
+def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 60,
+                  max_frames: int = 161, max_duration_s: float = 20.0) -> ParsedCommand:
+    """Parse one chat command; raise CommandError with a member-facing message when it is wrong."""
+    # Check the raw length first so a huge paste costs nothing to normalise.
+    if len(text) > max_prompt_chars * 4 + 200:
+        raise CommandError(
+            f"That message is far too long ({len(text):,} characters). Prompts may be at most "
+            f"{max_prompt_chars:,} characters."
+        )
+    text = clean_text(text)
+    m = _COMMAND_RE.match(text)
+    if not m:
+        raise CommandError("Start with a command such as /imagine <prompt>. Send /help to see them all.")
+    name = m.group("name").lower()
+    if name not in COMMANDS:
+        raise CommandError(f"Unknown command /{name}. Try " + ", ".join(f"/{c}" for c in COMMANDS) + ".")
+    kind = COMMANDS[name]
+    if kind is None:
+        return ParsedCommand(command=name, kind=None)
+
+    body = text[m.end():].strip()
+    flags: dict[str, str] = {}
+    prompt_parts: list[str] = []
+    matches = list(_FLAG_RE.finditer(body))
+    prompt_parts.append(body[: matches[0].start()] if matches else body)
+    for i, fm in enumerate(matches):
+        flag = fm.group("flag").lower()
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
+        value = body[fm.end():end].strip()
+        if flag not in FLAG_HELP:
+            known = ", ".join(f"--{f}" for f in FLAG_HELP)
+            raise CommandError(f"Unknown flag --{flag}. Known flags: {known}.")
+        if flag in VIDEO_ONLY_FLAGS and not kind.is_video:
+            raise CommandError(f"--{flag} only works with /video and /animate.")
+        if flag in flags:
+            raise CommandError(f"--{flag} is given twice; keep one.")
+        if flag == "no":
+            if not value:
+                raise CommandError("--no needs something to avoid, e.g. --no blurry, text")
+            flags[flag] = value
+            continue
+        head, _, rest = value.partition(" ")
+        if not head:
+            raise CommandError(f"--{flag} needs a value: {FLAG_HELP[flag]}.")
+        flags[flag] = head
+        if rest:
+            prompt_parts.append(rest)
+
+    prompt = " ".join(p.strip() for p in prompt_parts if p.strip())
+    if not prompt:
+        raise CommandError(f"/{name} needs a prompt, e.g. /{name} a red fox in the snow")
+    if len(prompt) > max_prompt_chars:
+        raise CommandError(
+            f"Your prompt is {len(prompt):,} characters; the limit is {max_prompt_chars:,}. Shorten it."
+        )
+
+    aspect = _parse_aspect(flags["ar"]) if "ar" in flags else "1:1"
+    seed = _parse_int("seed", flags["seed"], 0, MAX_SEED) if "seed" in flags else None
+    steps = _parse_int("steps", flags["steps"], 1, max_steps) if "steps" in flags else None
+    if "frames" in flags and "duration" in flags:
+        raise CommandError("Use either --frames or --duration, not both.")
+    frames = _parse_int("frames", flags["frames"], 1, max_frames) if "frames" in flags else None
+    duration = _parse_float("duration", flags["duration"], 0.1, max_duration_s) if "duration" in flags else None
+    return ParsedCommand(
+        command=name,
+        kind=kind,
+        prompt=prompt,
+        negative_prompt=flags.get("no", ""),
+        aspect_ratio=aspect,
+        seed=seed,
+        steps=steps,
+        frames=frames,
+        duration_s=duration,
+    )
+
+
+def _parse_int(flag: str, raw: str, lo: int, hi: int) -> int:
+    if not re.fullmatch(r"[+-]?\d{1,30}", raw):
+        raise CommandError(f"--{flag} must be a whole number, not {raw[:30]!r}: {FLAG_HELP[flag]}.")
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise CommandError(f"--{flag} must be between {lo} and {hi}; you gave {raw[:30]}.")
+    return value
+
+
+def _parse_float(flag: str, raw: str, lo: float, hi: float) -> float:
+    if not re.fullmatch(r"\d{1,6}(\.\d{1,3})?", raw):
+        raise CommandError(f"--{flag} must be a number, not {raw[:30]!r}: {FLAG_HELP[flag]}.")
+    value = float(raw)
+    if not lo <= value <= hi:
+        raise CommandError(f"--{flag} must be between {lo:g} and {hi:g}; you gave {raw}.")
+    return value
+
+
+def _parse_aspect(raw: str) -> str:
+    m = re.fullmatch(r"(\d{1,3})[:x/](\d{1,3})", raw)
+    if not m:
+        raise CommandError(f"--ar must look like 16:9, not {raw[:30]!r}.")
+    w, h = int(m.group(1)), int(m.group(2))
+    if w == 0 or h == 0:
+        raise CommandError("--ar sides must be above zero, e.g. --ar 16:9.")
+    if max(w / h, h / w) > MAX_ASPECT:
+        raise CommandError(f"--ar {w}:{h} is too extreme; keep it between 1:3 and 3:1.")
+    return f"{w}:{h}"
+
+
+def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:
+    """Width and height for an aspect ratio, long side fixed, both multiples of `multiple`."""
+    w, h = (int(x) for x in aspect_ratio.split(":"))
+    width, height = (float(long_side), long_side * h / w) if w >= h else (long_side * w / h, float(long_side))
+
+    def snap(v: float) -> int:
+        return max(multiple, int(round(v / multiple)) * multiple)
+    return snap(width), snap(height)
+
+
+def frames_for(frames: int | None, duration_s: float | None, fps: int, default: int, max_frames: int) -> int:
+    """Frame count of the form 8k+1 (what LTX/Wan-class video models expect), within limits."""
+    if frames is not None:
+        n = frames
+    elif duration_s is not None:
+        n = round(duration_s * fps)
+    else:
+        n = default
+    n = max(1, min(n, max_frames))
+    return ((n - 1) // 8) * 8 + 1

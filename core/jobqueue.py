@@ -1,0 +1,57 @@
+"""The queue client: puts generation requests on the arq queue and answers where they stand."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis
+
+from core.settings import Settings
+from core.types import GenerationRequest
+
+JOB_FUNCTION = "generate"
+
+
+class JobQueue:
+    def __init__(self, arq: ArqRedis, settings: Settings) -> None:
+        self.arq = arq
+        self.settings = settings
+
+    def record_key(self, job_id: str) -> str:
+        return self.settings.key("job", job_id)
+
+    async def enqueue(self, request: GenerationRequest) -> int:
+        """Queue a request; returns its 1-based queue position."""
+        key = self.record_key(request.job_id)
+        async with self.arq.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={
+                "state": "queued",
+                "request": request.model_dump_json(),
+                "platform": request.requester.platform,
+                "chat": request.requester.chat_id,
+                "user": request.requester.user_id,
+            })
+            pipe.expire(key, self.settings.result_ttl_s)
+            await pipe.execute()
+        job = await self.arq.enqueue_job(
+            JOB_FUNCTION,
+            request.model_dump(mode="json"),
+            _job_id=request.job_id,
+            _queue_name=self.settings.queue_name,
+        )
+        if job is None:
+            raise RuntimeError(f"job {request.job_id} already exists")
+        return await self.position(request.job_id) or 1
+
+    async def position(self, job_id: str) -> int | None:
+        """1-based position among waiting jobs, or None once it has started (or is unknown)."""
+        rank = await self.arq.zrank(self.settings.queue_name, job_id)
+        return None if rank is None else int(rank) + 1
+
+    async def set_state(self, job_id: str, state: str) -> None:
+        await self.arq.hset(self.record_key(job_id), "state", state)
+
+    async def state(self, job_id: str) -> str | None:
+        raw = await self.arq.hget(self.record_key(job_id), "state")
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    async def depth(self) -> int:
+        return int(await self.arq.zcard(self.settings.queue_name))

@@ -1,0 +1,30 @@
+"""Redis connections: one arq pool (a redis.asyncio client) per process."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from core.embedded_redis import EmbeddedRedis
+from core.settings import Settings
+
+
+def ensure_redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:
+    """Return settings with a usable redis_url, starting an embedded server when none is set."""
+    if settings.redis_url is not None:
+        return settings, None
+    server = EmbeddedRedis(settings.data_dir / "redis").start()
+    return settings.model_copy(update={"redis_url": server.url}), server
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    if settings.redis_url is None:
+        raise RuntimeError("redis_url is not set; call ensure_redis() first")
+    rs = RedisSettings.from_dsn(settings.redis_url.get_secret_value())
+    rs.conn_retries = 30
+    rs.conn_retry_delay = 1
+    return rs
+
+
+async def connect(settings: Settings) -> ArqRedis:
+    """An arq pool: enqueues jobs and serves as the general async Redis client."""
+    return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name)

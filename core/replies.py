@@ -1,0 +1,176 @@
+"""Replies and progress from workers to bots, through one Redis stream per platform.
+
+Each adapter reads its platform's stream in a consumer group and acknowledges an entry only
+after the platform accepted the message, so a reply published while the bot is down (or while
+it crashes half-way) is delivered when it comes back. The worker publishes each job's final
+reply at most once (guarded by a marker key in the same Lua call), so retries never duplicate it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError, TimeoutError
+
+from core.settings import Settings
+from core.types import GenerationReply, Progress
+
+log = logging.getLogger(__name__)
+
+GROUP = "bots"
+MAX_DELIVERIES = 20
+
+# KEYS: marker, stream.  ARGV: payload, marker ttl.  Returns the entry id, or false if already sent.
+_PUBLISH_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[2])) then
+  return redis.call('XADD', KEYS[2], '*', 'type', 'reply', 'data', ARGV[1])
+end
+return false
+"""
+
+
+@dataclass(frozen=True)
+class Event:
+    entry_id: str
+    type: str  # "reply" | "progress"
+    reply: GenerationReply | None = None
+    progress: Progress | None = None
+
+
+class ReplyBus:
+    """The publishing side, used by workers."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self._publish_once = redis.register_script(_PUBLISH_ONCE)
+
+    def stream(self, platform: str) -> str:
+        return self.settings.key("replies", platform)
+
+    def sent_marker(self, job_id: str) -> str:
+        return self.settings.key("job", job_id, "replied")
+
+    async def publish_reply(self, reply: GenerationReply) -> bool:
+        """Publish a job's final reply; False if one was already published for this job."""
+        entry = await self._publish_once(
+            keys=[self.sent_marker(reply.job_id), self.stream(reply.requester.platform)],
+            args=[reply.model_dump_json(), self.settings.result_ttl_s],
+        )
+        return entry is not None
+
+    async def already_replied(self, job_id: str) -> bool:
+        return bool(await self.redis.exists(self.sent_marker(job_id)))
+
+    async def publish_progress(self, progress: Progress) -> None:
+        # Progress is advisory: capped stream length is fine, a lost update is harmless.
+        await self.redis.xadd(
+            self.stream(progress.requester.platform),
+            {"type": "progress", "data": progress.model_dump_json()},
+        )
+
+
+Handler = Callable[[Event], Awaitable[None]]
+
+
+class ReplyConsumer:
+    """The consuming side, used by one adapter. Run `run(handler)` as a task."""
+
+    def __init__(self, redis: Redis, settings: Settings, platform: str, consumer: str = "main") -> None:
+        self.redis = redis
+        self.settings = settings
+        self.platform = platform
+        self.stream = settings.key("replies", platform)
+        self.consumer = consumer
+        self.block_ms = 1000
+        self.retry_delay_s = 1.0
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    @staticmethod
+    def _decode(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
+        eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        typ = fields.get(b"type", b"").decode()
+        data = fields.get(b"data", b"{}")
+        if typ == "reply":
+            return Event(eid, typ, reply=GenerationReply.model_validate_json(data))
+        if typ == "progress":
+            return Event(eid, typ, progress=Progress.model_validate_json(data))
+        return Event(eid, typ)
+
+    async def _handle(self, handler: Handler, entry_id: bytes | str, fields: dict[bytes, bytes]) -> bool:
+        event = self._decode(entry_id, fields)
+        try:
+            await handler(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivering %s %s failed; will retry", event.type, event.entry_id)
+            pending = await self.redis.xpending_range(self.stream, GROUP, min=event.entry_id,
+                                                      max=event.entry_id, count=1)
+            if pending and int(pending[0]["times_delivered"]) < MAX_DELIVERIES and event.type == "reply":
+                return False
+            log.error("giving up on %s %s", event.type, event.entry_id)
+        await self.ack(event.entry_id)
+        return True
+
+    async def ack(self, entry_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream, GROUP, entry_id)
+            pipe.xdel(self.stream, entry_id)
+            await pipe.execute()
+
+    async def run_once(self, handler: Handler, block_ms: int | None = None) -> int:
+        """Deliver this consumer's pending entries, then new ones; returns how many were handled."""
+        handled = 0
+        # Entries read before a crash or restart and never acknowledged come first.
+        pending = await self.redis.xreadgroup(GROUP, self.consumer, {self.stream: "0"}, count=50)
+        failed = False
+        for _stream, entries in pending or []:
+            for entry_id, fields in entries:
+                if not fields:  # deleted while pending
+                    await self.ack(entry_id)
+                    continue
+                if await self._handle(handler, entry_id, fields):
+                    handled += 1
+                else:
+                    failed = True
+        if failed:
+            await asyncio.sleep(self.retry_delay_s)
+            return handled
+        fresh = await self.redis.xreadgroup(
+            GROUP, self.consumer, {self.stream: ">"}, count=50,
+            block=self.block_ms if block_ms is None else block_ms,
+        )
+        for _stream, entries in fresh or []:
+            for entry_id, fields in entries:
+                if await self._handle(handler, entry_id, fields):
+                    handled += 1
+        return handled
+
+    async def run(self, handler: Handler) -> None:
+        """Deliver forever, reconnecting with backoff when Redis goes away."""
+        backoff = 0.2
+        while True:
+            try:
+                await self.ensure_group()
+                while True:
+                    await self.run_once(handler)
+                    backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except (RedisConnectionError, TimeoutError, OSError) as exc:
+                log.warning("reply stream %s: redis unavailable (%s); retrying in %.1fs",
+                            self.stream, type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)

@@ -1,0 +1,121 @@
+"""Platform-neutral data that crosses process boundaries: requests, replies, progress."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class JobKind(StrEnum):
+    IMAGE = "image"  # text-to-image
+    EDIT = "edit"  # image-to-image
+    VIDEO = "video"  # text-to-video
+    ANIMATE = "animate"  # image-to-video
+
+    @property
+    def is_video(self) -> bool:
+        return self in (JobKind.VIDEO, JobKind.ANIMATE)
+
+    @property
+    def needs_image(self) -> bool:
+        return self in (JobKind.EDIT, JobKind.ANIMATE)
+
+
+class MediaType(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
+class Requester(BaseModel):
+    """Who asked, and where the answer goes."""
+
+    platform: str
+    user_id: str
+    chat_id: str
+    display_name: str = ""
+    # Opaque, non-secret routing data an adapter needs to answer (e.g. a message id to reply to).
+    route: dict[str, str] = Field(default_factory=dict)
+
+
+class MediaRef(BaseModel):
+    """A stored blob the job can read; never a platform URL."""
+
+    blob_key: str
+    mime: str
+    media_type: MediaType
+    name: str = ""
+    size: int = 0
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+
+
+def new_job_id() -> str:
+    """Short unique id: fits Telegram's 64-byte callback data and Discord's 100-char custom ids."""
+    return uuid.uuid4().hex[:16]
+
+
+class GenerationRequest(BaseModel):
+    """One generation job, as queued."""
+
+    job_id: str = Field(default_factory=new_job_id)
+    requester: Requester
+    kind: JobKind
+    prompt: str
+    negative_prompt: str = ""
+    aspect_ratio: str = "1:1"
+    width: int
+    height: int
+    seed: int
+    steps: int
+    num_frames: int = 1
+    fps: int = 24
+    references: list[MediaRef] = Field(default_factory=list)
+    created_at: float = Field(default_factory=time.time)
+
+
+class MediaFile(BaseModel):
+    """A finished output, stored as a blob."""
+
+    blob_key: str
+    mime: str
+    filename: str
+    size: int
+    width: int
+    height: int
+    duration_s: float | None = None
+
+
+class GenerationReply(BaseModel):
+    """What the worker publishes when a job ends, successfully or not."""
+
+    job_id: str
+    requester: Requester
+    kind: JobKind
+    prompt: str
+    seed: int
+    media: list[MediaFile] = Field(default_factory=list)
+    caption: str = ""
+    error: str | None = None
+    model: str = ""
+    elapsed_s: float = 0.0
+
+
+class Progress(BaseModel):
+    """A progress update for a running job."""
+
+    job_id: str
+    requester: Requester
+    state: Literal["queued", "running", "encoding"]
+    step: int = 0
+    total_steps: int = 0
+    position: int | None = None
+
+    @property
+    def fraction(self) -> float:
+        return self.step / self.total_steps if self.total_steps else 0.0

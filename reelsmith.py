@@ -1,0 +1,134 @@
+"""The `reelsmith` command: run everything, a worker, one bot, or build the tiny models."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from core.redis_conn import connect, ensure_redis
+from core.service import Reelsmith
+from core.settings import Settings
+from core.tiny_models import build_tiny_models
+
+log = logging.getLogger("reelsmith")
+
+AdapterStarter = Callable[[Reelsmith], Awaitable[Callable[[], Awaitable[None]]]]
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '?'}: {e['msg']}" for e in exc.errors()]
+        raise SystemExit("Configuration error (REELSMITH_* environment or .env):\n" + "\n".join(lines)) from None
+
+
+async def _start_web(service: Reelsmith) -> Callable[[], Awaitable[None]]:
+    from bots.web.app import serve
+
+    runner = await serve(service, service.settings.web_host, service.settings.web_port)
+    print(f"Reelsmith playground: http://{service.settings.web_host}:{service.settings.web_port}/", flush=True)
+    return runner.cleanup
+
+
+ADAPTERS: dict[str, AdapterStarter] = {"web": _start_web}
+
+
+def _register_optional_adapters() -> None:
+    """Adapters whose modules exist register themselves here (core never knows about them)."""
+    for name, module in (("telegram", "bots.telegram.run"), ("discord", "bots.discord.run")):
+        with contextlib.suppress(ImportError):
+            mod = __import__(module, fromlist=["start"])
+            ADAPTERS[name] = mod.start
+
+
+def _enabled_adapters(settings: Settings) -> list[str]:
+    names = ["web"]
+    if settings.telegram_token is not None:
+        names.append("telegram")
+    if settings.discord_token is not None:
+        names.append("discord")
+    return names
+
+
+async def _serve(settings: Settings, *, worker: bool, adapters: list[str]) -> None:
+    from workers.settings import build_worker
+
+    service = Reelsmith(settings, await connect(settings))
+    stoppers: list[Callable[[], Awaitable[None]]] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    worker_task = None
+    arq_worker = None
+    if worker:
+        arq_worker = build_worker(settings, handle_signals=False)
+        worker_task = asyncio.create_task(arq_worker.async_run())
+    for name in adapters:
+        if name not in ADAPTERS:
+            raise SystemExit(f"The {name} adapter is not available in this build.")
+        stoppers.append(await ADAPTERS[name](service))
+    waiters = [asyncio.create_task(stop.wait())] + ([worker_task] if worker_task else [])
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for stopper in stoppers:
+        await stopper()
+    if arq_worker is not None:
+        await arq_worker.close()
+    await service.redis.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="reelsmith", description=__doc__)
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("run", help="everything: embedded Redis if needed, a worker, the playground, bots with tokens")
+    sub.add_parser("worker", help="a GPU (or CPU) worker")
+    bot = sub.add_parser("bot", help="one chat adapter")
+    bot.add_argument("platform", choices=["web", "telegram", "discord"])
+    models = sub.add_parser("models", help="model utilities")
+    msub = models.add_subparsers(dest="models_cmd", required=True)
+    tiny = msub.add_parser("build-tiny", help="build the tiny random-weight model set into DIR")
+    tiny.add_argument("dir", type=Path, nargs="?")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "diffusers", "transformers", "arq.worker"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    settings = _load_settings()
+    if args.cmd == "models":
+        target = args.dir or settings.resolved_tiny_dir()
+        print(f"Tiny models ready in {build_tiny_models(target)}")
+        return
+    _register_optional_adapters()
+    settings, server = ensure_redis(settings)
+    if server is not None:
+        log.info("started embedded Redis (data in %s)", server.data_dir)
+    try:
+        if args.cmd == "run":
+            if settings.image_model is None or settings.video_model is None:
+                build_tiny_models(settings.resolved_tiny_dir())
+            asyncio.run(_serve(settings, worker=True, adapters=_enabled_adapters(settings)))
+        elif args.cmd == "worker":
+            asyncio.run(_serve(settings, worker=True, adapters=[]))
+        elif args.cmd == "bot":
+            asyncio.run(_serve(settings, worker=False, adapters=[args.platform]))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

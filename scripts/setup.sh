@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Create .venv and install Reelsmith with its test tools. Safe to re-run: it skips what is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PY" -m venv .venv 2>/dev/null; then
+    echo "Could not create a virtual environment. On Debian/Ubuntu run: sudo apt install python3-venv" >&2
+    exit 1
+  fi
+fi
+stamp=".venv/.reelsmith-installed-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  # The CPU build of torch; set REELSMITH_TORCH to e.g. "torch==2.13.0 --index-url <cuda index>" for GPUs.
+  .venv/bin/python -m pip install -q ${REELSMITH_TORCH:-torch==2.13.0}
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  rm -f .venv/.reelsmith-installed-*
+  touch "$stamp"
+fi

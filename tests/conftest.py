@@ -1,0 +1,106 @@
+"""Shared fixtures: a real embedded Redis, the tiny model set, a running worker, the playground."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from core.embedded_redis import EmbeddedRedis
+from core.pipeline import PipelineSet
+from core.redis_conn import connect
+from core.service import Reelsmith
+from core.settings import Settings
+from core.tiny_models import build_tiny_models
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A private redis-server on a free port (never the developer's 6379)."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_models(tmp_path_factory.mktemp("models") / "tiny")
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def settings(redis_server: EmbeddedRedis, tiny_dir: Path, tmp_path: Path) -> Settings:
+    """Settings isolated per test by a unique key prefix and queue name."""
+    n = next(_counter)
+    return Settings(
+        _env_file=None,
+        redis_url=redis_server.url,
+        data_dir=tmp_path / "data",
+        tiny_models_dir=tiny_dir,
+        key_prefix=f"t{n}",
+        queue_name=f"t{n}:queue",
+        progress_min_interval_s=0.0,
+        poll_delay_s=0.01,
+    )
+
+
+@pytest.fixture(scope="session")
+def pipelines(tiny_dir: Path) -> PipelineSet:
+    """Warm tiny pipelines shared by every test's worker (loading once keeps the suite fast)."""
+    ps = PipelineSet(Settings(_env_file=None, tiny_models_dir=tiny_dir))
+    ps.warm_up()
+    return ps
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[Reelsmith]:
+    redis = await connect(settings)
+    yield Reelsmith(settings, redis)
+    await redis.aclose()
+
+
+@pytest.fixture
+async def worker(settings: Settings, pipelines: PipelineSet) -> AsyncIterator[Any]:
+    """A real arq worker in this event loop, running the tiny pipelines."""
+    from workers.settings import build_worker
+
+    w = build_worker(settings, warm=False, pipelines=pipelines, handle_signals=False)
+    task = asyncio.create_task(w.async_run())
+    yield w
+    await w.close()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
+@pytest.fixture
+async def web_client(service: Reelsmith) -> AsyncIterator[TestClient[Any, Any]]:
+    """The playground served on 127.0.0.1 with its reply consumer running."""
+    from bots.web.app import WebPlayground
+
+    playground = WebPlayground(service)
+    playground.consumer.block_ms = 50
+    client = TestClient(TestServer(playground.build_app(), host="127.0.0.1"))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll `check` until it returns a truthy value; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        await asyncio.sleep(interval)
