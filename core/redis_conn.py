@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from pydantic import SecretStr
 
 from core.embedded_redis import EmbeddedRedis
 from core.settings import Settings
@@ -13,7 +14,7 @@ def ensure_redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:
     if settings.redis_url is not None:
         return settings, None
     server = EmbeddedRedis(settings.data_dir / "redis").start()
-    return settings.model_copy(update={"redis_url": server.url}), server
+    return settings.model_copy(update={"redis_url": SecretStr(server.url)}), server
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
