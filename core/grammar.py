@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.types import JobKind
@@ -70,6 +71,7 @@ class ParsedCommand:
     steps: int | None = None
     frames: int | None = None
     duration_s: float | None = None
+    args: str = ""  # the raw text after a non-generation command (e.g. /quota, /mod ban ...)
 
 
 _COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
@@ -96,7 +98,8 @@ def clean_text(text: str) -> str:
 
 
 def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 60,
-                  max_frames: int = 161, max_duration_s: float = 20.0) -> ParsedCommand:
+                  max_frames: int = 161, max_duration_s: float = 20.0,
+                  extra_commands: Iterable[str] = ()) -> ParsedCommand:
     """Parse one chat command; raise CommandError with a member-facing message when it is wrong."""
     # Check the raw length first so a huge paste costs nothing to normalise.
     if len(text) > max_prompt_chars * 4 + 200:
@@ -109,8 +112,12 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
     if not m:
         raise CommandError("Start with a command such as /imagine <prompt>. Send /help to see them all.")
     name = m.group("name").lower()
+    extra = set(extra_commands)
+    if name in extra and name not in COMMANDS:
+        return ParsedCommand(command=name, kind=None, args=text[m.end():].strip())
     if name not in COMMANDS:
-        raise CommandError(f"Unknown command /{name}. Try " + ", ".join(f"/{c}" for c in COMMANDS) + ".")
+        known = [*COMMANDS, *sorted(extra)]
+        raise CommandError(f"Unknown command /{name}. Try " + ", ".join(f"/{c}" for c in known) + ".")
     kind = COMMANDS[name]
     if kind is None:
         return ParsedCommand(command=name, kind=None)
@@ -125,8 +132,8 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
         value = body[fm.end():end].strip()
         if flag not in FLAG_HELP:
-            known = ", ".join(f"--{f}" for f in FLAG_HELP)
-            raise CommandError(f"Unknown flag --{flag}. Known flags: {known}.")
+            flag_list = ", ".join(f"--{f}" for f in FLAG_HELP)
+            raise CommandError(f"Unknown flag --{flag}. Known flags: {flag_list}.")
         if flag in VIDEO_ONLY_FLAGS and not kind.is_video:
             raise CommandError(f"--{flag} only works with /video and /animate.")
         if flag in flags:

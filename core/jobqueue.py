@@ -5,7 +5,7 @@ from __future__ import annotations
 from arq.connections import ArqRedis
 
 from core.settings import Settings
-from core.types import GenerationRequest
+from core.types import GenerationReply, GenerationRequest
 
 JOB_FUNCTION = "generate"
 
@@ -55,3 +55,17 @@ class JobQueue:
 
     async def depth(self) -> int:
         return int(await self.arq.zcard(self.settings.queue_name))
+
+    async def load_request(self, job_id: str) -> GenerationRequest | None:
+        """The request as queued, while its record lasts (result_ttl_s)."""
+        if not job_id.isalnum():
+            return None
+        raw = await self.arq.hget(self.record_key(job_id), "request")
+        return GenerationRequest.model_validate_json(raw) if raw else None
+
+    async def save_reply(self, reply: GenerationReply) -> None:
+        await self.arq.hset(self.record_key(reply.job_id), "reply", reply.model_dump_json())
+
+    async def load_reply(self, job_id: str) -> GenerationReply | None:
+        raw = await self.arq.hget(self.record_key(job_id), "reply")
+        return GenerationReply.model_validate_json(raw) if raw else None

@@ -1,21 +1,37 @@
-"""What every adapter calls: turn a chat command plus attachments into a queued job or a clear answer."""
+"""What every adapter calls: turn a chat command plus attachments into a queued job or a clear answer.
+
+Extension points (so features plug in without adapters changing):
+- `guards`: checked in order before a job is queued (bans, pause, blocklists, quotas ...). A guard
+  raises `Refusal` to refuse with a message; `undo` gives back what `check` took when a later guard
+  refuses or queueing fails, so a refused request costs nothing.
+- `commands`: non-generation chat commands (`/quota`, `/mod`, `/verify` ...) by name.
+- `actions`: result buttons (`reroll`, `vary`, `animate`, `report`) by name.
+- `refusal_listeners`: told about every refusal (the audit log listens).
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from arq.connections import ArqRedis
 
 from core.blobs import BlobStore
+from core.context import ChatContext
 from core.grammar import HELP_TEXT, MAX_SEED, CommandError, ParsedCommand, frames_for, parse_command, size_for
 from core.jobqueue import JobQueue
 from core.media import MediaError, first_video_frame, open_image, probe_video, sniff
 from core.settings import Settings
-from core.types import GenerationRequest, JobKind, MediaRef, MediaType, Requester
+from core.texts import error_text, queued_text
+from core.types import GenerationReply, GenerationRequest, JobKind, MediaRef, MediaType, Requester
 
 log = logging.getLogger(__name__)
+
+BUTTON_PREFIX = "rs"
+BUTTON_ACTIONS = ("reroll", "vary", "animate", "report")
 
 
 @dataclass(frozen=True)
@@ -36,11 +52,50 @@ class Outcome:
     job_id: str | None = None
     position: int | None = None
     request: GenerationRequest | None = None
+    private: bool = False  # show only to the member (Discord ephemeral), where the platform can
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def queued_text(position: int) -> str:
-    return f"\u23f3 Queued (position {position}). I'll update this message as it renders."
+class Refusal(Exception):
+    """A guard's refusal; the message tells the member why and what they can do."""
+
+    def __init__(self, message: str, reason: str = "policy") -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+class Guard(Protocol):
+    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None: ...
+
+    async def undo(self, request: GenerationRequest) -> None: ...
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    service: Reelsmith
+    requester: Requester
+    ctx: ChatContext
+    args: str
+    attachments: list[Attachment]
+
+
+CommandHandler = Callable[[CommandCall], Awaitable[Outcome]]
+ActionHandler = Callable[["Reelsmith", Requester, ChatContext, str], Awaitable[Outcome]]
+RefusalListener = Callable[[Requester, str, str], Awaitable[None]]
+
+
+def button_data(action: str, job_id: str) -> str:
+    """Button payload: `rs:<action>:<job_id>`, under Telegram's 64 bytes and Discord's 100 chars."""
+    return f"{BUTTON_PREFIX}:{action}:{job_id}"
+
+
+def parse_button_data(data: str) -> tuple[str, str] | None:
+    """(action, job_id) from a button payload, or None if it is not one of ours."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or not parts[2].isalnum() or len(parts[2]) > 32:
+        return None
+    return parts[1], parts[2]
 
 
 class Reelsmith:
@@ -51,27 +106,96 @@ class Reelsmith:
         self.redis = redis
         self.blobs = BlobStore(redis, settings)
         self.queue = JobQueue(redis, settings)
+        self.guards: list[Guard] = []
+        self.commands: dict[str, CommandHandler] = {}
+        self.command_help: dict[str, str] = {}
+        self.actions: dict[str, ActionHandler] = {
+            "reroll": _reroll, "vary": _vary, "animate": _animate_result, "report": _report_default,
+        }
+        self.refusal_listeners: list[RefusalListener] = []
 
+    # ---- registration -------------------------------------------------------------------
+    def add_command(self, name: str, handler: CommandHandler, help_line: str = "") -> None:
+        self.commands[name] = handler
+        if help_line:
+            self.command_help[name] = help_line
+
+    def help_text(self) -> str:
+        extra = "\n".join(f"/{name} - {line}" for name, line in self.command_help.items())
+        return HELP_TEXT + (("\n\nMore:\n" + extra) if extra else "")
+
+    # ---- commands -----------------------------------------------------------------------
     def parse(self, text: str) -> ParsedCommand:
         s = self.settings
         return parse_command(text, max_prompt_chars=s.max_prompt_chars, max_steps=s.max_steps,
-                             max_frames=s.max_frames, max_duration_s=s.max_frames / s.video_fps)
+                             max_frames=s.max_frames, max_duration_s=s.max_frames / s.video_fps,
+                             extra_commands=self.commands.keys())
 
-    async def submit(self, requester: Requester, text: str, attachments: list[Attachment] | None = None,
-                     *, seed: int | None = None) -> Outcome:
-        """Validate and queue a command. Bad input is answered here and costs nothing."""
+    async def handle(self, requester: Requester, text: str, attachments: list[Attachment] | None = None,
+                     ctx: ChatContext | None = None) -> Outcome:
+        """Answer any chat command: generation commands are queued, others dispatched to their handler."""
+        ctx = ctx or ChatContext()
         try:
             parsed = self.parse(text)
+        except CommandError as exc:
+            return Outcome(error_text(exc.message), ok=False, private=True)
+        if parsed.kind is None and parsed.command in self.commands:
+            try:
+                return await self.commands[parsed.command](
+                    CommandCall(self, requester, ctx, parsed.args, attachments or []))
+            except (CommandError, MediaError) as exc:
+                return Outcome(error_text(str(exc)), ok=False, private=True)
+            except Refusal as exc:
+                await self._refused(requester, exc)
+                return Outcome(error_text(exc.message), ok=False, private=True)
+        return await self.submit(requester, text, attachments, ctx=ctx, parsed=parsed)
+
+    async def submit(self, requester: Requester, text: str, attachments: list[Attachment] | None = None,
+                     *, seed: int | None = None, ctx: ChatContext | None = None,
+                     parsed: ParsedCommand | None = None) -> Outcome:
+        """Validate and queue a generation command. Bad input is answered here and costs nothing."""
+        ctx = ctx or ChatContext()
+        try:
+            parsed = parsed or self.parse(text)
             if parsed.kind is None:
-                return Outcome(HELP_TEXT, ok=True)
+                return Outcome(self.help_text(), ok=True, private=True)
             refs = await self._store_references(parsed, attachments or [])
             request = self.build_request(parsed, requester, refs, seed=seed)
         except (CommandError, MediaError) as exc:
-            return Outcome("\u26a0\ufe0f " + str(exc), ok=False)
-        position = await self.queue.enqueue(request)
-        log.info("queued job %s kind=%s platform=%s", request.job_id, request.kind, requester.platform)
-        return Outcome(queued_text(position), ok=True, job_id=request.job_id, position=position,
-                       request=request)
+            return Outcome(error_text(str(exc)), ok=False, private=True)
+        return await self.enqueue(request, ctx)
+
+    async def enqueue(self, request: GenerationRequest, ctx: ChatContext) -> Outcome:
+        """Run the guards, then queue. Anything a guard took is given back if queueing does not happen."""
+        passed: list[Guard] = []
+        try:
+            for guard in self.guards:
+                await guard.check(request, ctx)
+                passed.append(guard)
+            position = await self.queue.enqueue(request)
+        except Refusal as exc:
+            await self._undo(passed, request)
+            await self._refused(request.requester, exc)
+            return Outcome(error_text(exc.message), ok=False, private=True)
+        except BaseException:
+            await self._undo(passed, request)
+            raise
+        log.info("queued job %s kind=%s platform=%s", request.job_id, request.kind, request.requester.platform)
+        return Outcome(queued_text(position), ok=True, job_id=request.job_id, position=position, request=request)
+
+    async def _undo(self, passed: list[Guard], request: GenerationRequest) -> None:
+        for guard in reversed(passed):
+            try:
+                await guard.undo(request)
+            except Exception:
+                log.exception("undo of %s for job %s failed", type(guard).__name__, request.job_id)
+
+    async def _refused(self, requester: Requester, exc: Refusal) -> None:
+        for listener in self.refusal_listeners:
+            try:
+                await listener(requester, exc.reason, exc.message)
+            except Exception:
+                log.exception("refusal listener failed")
 
     def build_request(self, parsed: ParsedCommand, requester: Requester, refs: list[MediaRef],
                       *, seed: int | None = None) -> GenerationRequest:
@@ -92,7 +216,7 @@ class Reelsmith:
             aspect_ratio=parsed.aspect_ratio,
             width=width,
             height=height,
-            seed=chosen_seed if chosen_seed is not None else secrets.randbelow(MAX_SEED + 1),
+            seed=chosen_seed if chosen_seed is not None else random_seed(),
             steps=parsed.steps or min(s.steps_default(), s.max_steps),
             num_frames=frames,
             fps=s.video_fps,
@@ -153,6 +277,95 @@ class Reelsmith:
         """Bytes and mime of a stored result or reference."""
         return await self.blobs.get(blob_id)
 
+    # ---- result buttons -----------------------------------------------------------------
+    async def action(self, requester: Requester, ctx: ChatContext, data: str) -> Outcome:
+        """Handle a result button press from its payload. Foreign, expired or unknown data is refused politely."""
+        parsed = parse_button_data(data)
+        if parsed is None or parsed[0] not in self.actions:
+            return Outcome("That button isn't one I know. Send a new command instead.", ok=False, private=True)
+        action, job_id = parsed
+        return await self.actions[action](self, requester, ctx, job_id)
+
+    async def job_for_button(self, requester: Requester, job_id: str) -> tuple[GenerationRequest,
+                                                                              GenerationReply | None]:
+        """The original request (and its reply) behind a button; refuses other chats' and expired jobs."""
+        original = await self.queue.load_request(job_id)
+        if original is None:
+            raise Refusal("That result is too old; its buttons have expired. Send a new command.", "expired")
+        if (original.requester.platform, original.requester.chat_id) != (requester.platform, requester.chat_id):
+            raise Refusal("That button belongs to another chat.", "foreign")
+        return original, await self.queue.load_reply(job_id)
+
     @staticmethod
     def command_name(kind: JobKind) -> str:
         return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate"}[kind.value]
+
+
+def random_seed() -> int:
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+async def _derived(service: Reelsmith, requester: Requester, ctx: ChatContext, job_id: str,
+                   make: Callable[[GenerationRequest, GenerationReply | None], GenerationRequest]) -> Outcome:
+    try:
+        original, reply = await service.job_for_button(requester, job_id)
+        request = make(original, reply)
+    except Refusal as exc:
+        return Outcome(error_text(exc.message), ok=False, private=True)
+    return await service.enqueue(request, ctx)
+
+
+def _fresh(original: GenerationRequest, requester: Requester, **changes: object) -> GenerationRequest:
+    data = original.model_dump()
+    data.pop("job_id")
+    data.pop("created_at")
+    data["requester"] = requester.model_dump()
+    data["seed"] = random_seed()
+    data.update(changes)
+    return GenerationRequest.model_validate(data)
+
+
+def _result_image(reply: GenerationReply | None) -> MediaRef:
+    if reply is None or reply.error or not reply.media or not reply.media[0].mime.startswith("image/"):
+        raise Refusal("This button needs a finished image result.", "invalid")
+    m = reply.media[0]
+    return MediaRef(blob_key=m.blob_key, mime=m.mime, media_type=MediaType.IMAGE, name=m.filename,
+                    size=m.size, width=m.width, height=m.height)
+
+
+async def _reroll(service: Reelsmith, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+    """Same prompt and settings, new seed."""
+    return await _derived(service, requester, ctx, job_id, lambda o, _r: _fresh(o, requester))
+
+
+async def _vary(service: Reelsmith, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+    """A close variation: the result re-rendered (image-to-image) with a new seed; videos are rerolled."""
+    def make(o: GenerationRequest, r: GenerationReply | None) -> GenerationRequest:
+        if o.kind.is_video:
+            return _fresh(o, requester)
+        return _fresh(o, requester, kind=JobKind.EDIT, references=[_result_image(r).model_dump()])
+    return await _derived(service, requester, ctx, job_id, make)
+
+
+async def _animate_result(service: Reelsmith, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+    """Turn an image result into a video."""
+    s = service.settings
+
+    def make(o: GenerationRequest, r: GenerationReply | None) -> GenerationRequest:
+        ref = _result_image(r)
+        width, height = size_for(o.aspect_ratio, s.video_size())
+        frames = frames_for(None, None, s.video_fps, s.frames_default(), s.max_frames)
+        return _fresh(o, requester, kind=JobKind.ANIMATE, references=[ref.model_dump()], width=width,
+                      height=height, num_frames=frames, fps=s.video_fps)
+    return await _derived(service, requester, ctx, job_id, make)
+
+
+async def _report_default(service: Reelsmith, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+    """Without the moderation module: record the report for the owner."""
+    try:
+        await service.job_for_button(requester, job_id)
+    except Refusal as exc:
+        return Outcome(error_text(exc.message), ok=False, private=True)
+    await service.redis.xadd(service.settings.key("reports"),
+                             {"job_id": job_id, "by": requester.user_id, "chat": requester.chat_id})
+    return Outcome("Thanks, the moderators will review this result.", ok=True, private=True)

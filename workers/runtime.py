@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,6 +23,11 @@ from core.types import GenerationReply, GenerationRequest, MediaFile, MediaType,
 
 log = logging.getLogger(__name__)
 
+# Called once per job with its final reply (success or error): refunds, provenance, metrics.
+Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
+# Runs in the encoder pool on finished frames before encoding: visible labels, watermarks.
+FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
+
 
 class WorkerRuntime:
     """State a worker keeps between jobs: warm pipelines, executors, Redis helpers."""
@@ -37,6 +43,8 @@ class WorkerRuntime:
         self.gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelsmith-gpu")
         self.encoders = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reelsmith-encode")
         self.jobs_done = 0
+        self.finalizers: list[Finalizer] = []
+        self.postprocessors: list[FramePostprocessor] = []
 
     async def warm_up(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self.gpu, self.pipelines.warm_up)
@@ -79,17 +87,28 @@ class WorkerRuntime:
             caption=caption(label_text=self.settings.label_text, service=self.settings.service_name,
                             model=result.model, job_id=request.job_id, seed=request.seed, prompt=request.prompt),
         )
-        await self.bus.publish_reply(reply)
-        await self.queue.set_state(request.job_id, "done")
+        await self._finish(request, reply, "done")
         self.jobs_done += 1
         return {"media": len(media), "seconds": round(reply.elapsed_s, 3)}
 
     async def _reply_error(self, request: GenerationRequest, message: str, started: float) -> None:
-        await self.bus.publish_reply(GenerationReply(
+        reply = GenerationReply(
             job_id=request.job_id, requester=request.requester, kind=request.kind, prompt=request.prompt,
             seed=request.seed, error=message, elapsed_s=time.perf_counter() - started,
-        ))
-        await self.queue.set_state(request.job_id, "failed")
+        )
+        await self._finish(request, reply, "failed")
+
+    async def _finish(self, request: GenerationRequest, reply: GenerationReply, state: str) -> None:
+        """Record and publish the final reply, then run the finalizers (each must be idempotent)."""
+        await self.queue.save_reply(reply)
+        await self.bus.publish_reply(reply)
+        await self.queue.set_state(request.job_id, state)
+        for finalizer in self.finalizers:
+            try:
+                await finalizer(request, reply)
+            except Exception:
+                log.exception("finalizer %s failed for job %s", getattr(finalizer, "__name__", finalizer),
+                              request.job_id)
 
     async def _load_references(self, request: GenerationRequest) -> list[Image.Image]:
         images: list[Image.Image] = []
@@ -134,6 +153,8 @@ class WorkerRuntime:
         loop = asyncio.get_running_loop()
         s = self.settings
         media: list[MediaFile] = []
+        for post in self.postprocessors:
+            result.frames = await loop.run_in_executor(self.encoders, post, request, result.frames)
         if result.is_video:
             meta = mp4_metadata(kind=request.kind, producer=s.service_name, job_id=request.job_id,
                                 model=result.model, label_text=s.label_text)

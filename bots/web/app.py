@@ -20,6 +20,7 @@ from aiohttp import web
 
 from core.replies import Event, ReplyConsumer
 from core.service import Attachment, Reelsmith
+from core.texts import error_text, rendering_text
 from core.types import Requester
 
 log = logging.getLogger(__name__)
@@ -28,13 +29,6 @@ PLATFORM = "web"
 _CHAT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_MESSAGES = 200
 SERVICE_KEY: web.AppKey[WebPlayground] = web.AppKey("playground")
-
-
-def progress_bar(step: int, total: int, width: int = 20) -> str:
-    """A text progress bar, e.g. `[#####-----] 50% (step 5/10)`."""
-    frac = step / total if total else 0.0
-    filled = int(round(frac * width))
-    return f"[{'#' * filled}{'-' * (width - filled)}] {int(frac * 100)}% (step {step}/{total})"
 
 
 class WebPlayground:
@@ -100,14 +94,14 @@ class WebPlayground:
             return  # already delivered (a redelivery after a crash): do not post twice
         if event.progress is not None:
             p = event.progress
-            msg["text"] = f"\U0001f3a8 Rendering\u2026 {progress_bar(p.step, p.total_steps)}"
+            msg["text"] = rendering_text(p.step, p.total_steps)
             msg["progress"] = {"step": p.step, "total": p.total_steps, "percent": int(p.fraction * 100)}
         elif event.reply is not None:
             r = event.reply
             msg["done"] = True
             msg["progress"] = None
             msg["error"] = r.error is not None
-            msg["text"] = ("\u26a0\ufe0f " + r.error) if r.error else r.caption
+            msg["text"] = error_text(r.error) if r.error else r.caption
             msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
                              "width": m.width, "height": m.height} for m in r.media]
         await self._save(msg)
@@ -137,7 +131,7 @@ class WebPlayground:
         names = ", ".join(a.filename for a in attachments)
         await self.post(chat, "user", text[:2000] + (f"\n\U0001f4ce {names}" if names else ""))
         requester = Requester(platform=PLATFORM, user_id=chat, chat_id=chat, display_name="playground")
-        outcome = await self.service.submit(requester, text, attachments)
+        outcome = await self.service.handle(requester, text, attachments)
         msg = await self.post(chat, "bot", outcome.text, job_id=outcome.job_id, error=not outcome.ok,
                               done=outcome.job_id is None)
         if outcome.job_id:

@@ -1,0 +1,22 @@
+"""Member-facing texts every adapter shows the same way."""
+
+from __future__ import annotations
+
+
+def progress_bar(step: int, total: int, width: int = 20) -> str:
+    """A text progress bar, e.g. `[##########----------] 50% (step 5/10)`."""
+    frac = min(1.0, step / total) if total else 0.0
+    filled = int(round(frac * width))
+    return f"[{'#' * filled}{'-' * (width - filled)}] {int(frac * 100)}% (step {step}/{total})"
+
+
+def queued_text(position: int) -> str:
+    return f"\u23f3 Queued (position {position}). I'll update this message as it renders."
+
+
+def rendering_text(step: int, total: int) -> str:
+    return f"\U0001f3a8 Rendering\u2026 {progress_bar(step, total)}"
+
+
+def error_text(message: str) -> str:
+    return "\u26a0\ufe0f " + message
