@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from core.features import build_service
 from core.redis_conn import connect, ensure_redis
 from core.service import Reelsmith
 from core.settings import Settings
@@ -62,7 +63,7 @@ def _enabled_adapters(settings: Settings) -> list[str]:
 async def _serve(settings: Settings, *, worker: bool, adapters: list[str]) -> None:
     from workers.settings import build_worker
 
-    service = Reelsmith(settings, await connect(settings))
+    service = build_service(settings, await connect(settings))
     stoppers: list[Callable[[], Awaitable[None]]] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.embedded_redis import EmbeddedRedis
+from core.features import build_service
 from core.pipeline import PipelineSet
 from core.redis_conn import connect
 from core.service import Reelsmith
@@ -63,7 +64,7 @@ def pipelines(tiny_dir: Path) -> PipelineSet:
 @pytest.fixture
 async def service(settings: Settings) -> AsyncIterator[Reelsmith]:
     redis = await connect(settings)
-    yield Reelsmith(settings, redis)
+    yield build_service(settings, redis)
     await redis.aclose()
 
 

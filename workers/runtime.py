@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,6 +12,7 @@ from arq.connections import ArqRedis
 from PIL import Image
 
 from core.blobs import BlobStore
+from core.features import Finalizer, FramePostprocessor, worker_finalizers, worker_postprocessors
 from core.jobqueue import JobQueue
 from core.labels import caption, mp4_metadata, xmp_packet
 from core.media import MediaError, encode_mp4, encode_png, first_video_frame, open_image
@@ -23,10 +23,6 @@ from core.types import GenerationReply, GenerationRequest, MediaFile, MediaType,
 
 log = logging.getLogger(__name__)
 
-# Called once per job with its final reply (success or error): refunds, provenance, metrics.
-Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
-# Runs in the encoder pool on finished frames before encoding: visible labels, watermarks.
-FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
 
 
 class WorkerRuntime:
@@ -43,8 +39,8 @@ class WorkerRuntime:
         self.gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelsmith-gpu")
         self.encoders = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reelsmith-encode")
         self.jobs_done = 0
-        self.finalizers: list[Finalizer] = []
-        self.postprocessors: list[FramePostprocessor] = []
+        self.finalizers: list[Finalizer] = worker_finalizers(settings, redis)
+        self.postprocessors: list[FramePostprocessor] = worker_postprocessors(settings)
 
     async def warm_up(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self.gpu, self.pipelines.warm_up)

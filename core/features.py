@@ -1,0 +1,35 @@
+"""One place that wires core features into the service (bot side) and the worker.
+
+Each feature module exposes small functions; this file lists them so adapters and workers get the
+same behaviour without knowing which features exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from arq.connections import ArqRedis
+from PIL import Image
+
+from core.service import Reelsmith
+from core.settings import Settings
+from core.types import GenerationReply, GenerationRequest
+
+Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
+FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
+
+
+def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
+    """The service with every feature's guards, commands and button actions registered."""
+    service = Reelsmith(settings, redis)
+    return service
+
+
+def worker_finalizers(settings: Settings, redis: ArqRedis) -> list[Finalizer]:
+    """Run once per finished job, after its reply is published (refunds, provenance, metrics)."""
+    return []
+
+
+def worker_postprocessors(settings: Settings) -> list[FramePostprocessor]:
+    """Run on finished frames before encoding (visible badge, invisible watermark)."""
+    return []
