@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, TimeoutError
 
 from core.settings import Settings
-from core.types import GenerationReply, Progress
+from core.types import DeleteResult, GenerationReply, Notice, Progress
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,11 @@ return false
 @dataclass(frozen=True)
 class Event:
     entry_id: str
-    type: str  # "reply" | "progress"
+    type: str  # "reply" | "progress" | "notice" | "delete"
     reply: GenerationReply | None = None
     progress: Progress | None = None
+    notice: Notice | None = None
+    delete: DeleteResult | None = None
 
 
 class ReplyBus:
@@ -74,6 +76,14 @@ class ReplyBus:
             {"type": "progress", "data": progress.model_dump_json()},
         )
 
+    async def publish_notice(self, notice: Notice) -> None:
+        """Ask the platform's adapter to post a message (delivered at least once, like replies)."""
+        await self.redis.xadd(self.stream(notice.platform), {"type": "notice", "data": notice.model_dump_json()})
+
+    async def publish_delete(self, request: DeleteResult) -> None:
+        """Ask the platform's adapter to delete a job's result message(s)."""
+        await self.redis.xadd(self.stream(request.platform), {"type": "delete", "data": request.model_dump_json()})
+
 
 Handler = Callable[[Event], Awaitable[None]]
 
@@ -106,6 +116,10 @@ class ReplyConsumer:
             return Event(eid, typ, reply=GenerationReply.model_validate_json(data))
         if typ == "progress":
             return Event(eid, typ, progress=Progress.model_validate_json(data))
+        if typ == "notice":
+            return Event(eid, typ, notice=Notice.model_validate_json(data))
+        if typ == "delete":
+            return Event(eid, typ, delete=DeleteResult.model_validate_json(data))
         return Event(eid, typ)
 
     async def _handle(self, handler: Handler, entry_id: bytes | str, fields: dict[bytes, bytes]) -> bool:
@@ -118,7 +132,7 @@ class ReplyConsumer:
             log.exception("delivering %s %s failed; will retry", event.type, event.entry_id)
             pending = await self.redis.xpending_range(self.stream, GROUP, min=event.entry_id,
                                                       max=event.entry_id, count=1)
-            if pending and int(pending[0]["times_delivered"]) < MAX_DELIVERIES and event.type == "reply":
+            if pending and int(pending[0]["times_delivered"]) < MAX_DELIVERIES and event.type != "progress":
                 return False
             log.error("giving up on %s %s", event.type, event.entry_id)
         await self.ack(event.entry_id)

@@ -80,6 +80,25 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_api_base: str | None = None
 
+    # --- who may moderate (shared by adapters and moderation) -----------------------------
+    owner_ids: list[str] = Field(
+        default_factory=list, description='Global owners as "platform:user_id", e.g. ["telegram:42"].'
+    )
+    moderator_ids: list[str] = Field(
+        default_factory=list, description='Moderators everywhere, as "platform:user_id".'
+    )
+    discord_moderator_roles: list[str] = Field(
+        default_factory=list, description="Discord role names or ids whose members moderate (besides Manage Server)."
+    )
+    telegram_review_chat_id: str | None = Field(default=None, description="Telegram chat that receives reports.")
+    discord_review_channel_id: str | None = Field(default=None, description="Discord channel that receives reports.")
+
+    def is_owner(self, platform: str, user_id: str) -> bool:
+        return f"{platform}:{user_id}" in self.owner_ids
+
+    def is_configured_moderator(self, platform: str, user_id: str) -> bool:
+        return self.is_owner(platform, user_id) or f"{platform}:{user_id}" in self.moderator_ids
+
     def resolved_tiny_dir(self) -> Path:
         """Folder of the tiny random-weight model set."""
         return self.tiny_models_dir or (self.data_dir / "models" / "tiny")

@@ -119,3 +119,28 @@ class Progress(BaseModel):
     @property
     def fraction(self) -> float:
         return self.step / self.total_steps if self.total_steps else 0.0
+
+
+class Button(BaseModel):
+    """A button under a message; `data` is a `core.service.button_data` payload."""
+
+    label: str
+    data: str
+
+
+class Notice(BaseModel):
+    """A message core asks an adapter to post in some chat (e.g. a report in the moderators' review chat)."""
+
+    platform: str
+    chat_id: str
+    text: str
+    media: list[MediaFile] = Field(default_factory=list)
+    buttons: list[Button] = Field(default_factory=list)
+    ref: str = ""  # what this notice is about (e.g. the reported job id)
+
+
+class DeleteResult(BaseModel):
+    """Ask an adapter to delete the result message(s) it posted for a job."""
+
+    platform: str
+    job_id: str

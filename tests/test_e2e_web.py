@@ -117,3 +117,16 @@ async def test_help_and_page(web_client: TestClient[Any, Any]) -> None:
     assert page.status == 200 and "Reelsmith" in await page.text()
     health = await web_client.get("/healthz")
     assert health.status == 200
+
+
+async def test_result_buttons_work_from_the_page(web_client: TestClient[Any, Any], worker: Any) -> None:
+    sent = await _send(web_client, "chatB", "/imagine a fox")
+    msg = await _finished(web_client, "chatB", sent["job_id"])
+    labels = [b["label"] for b in msg["buttons"]]
+    assert labels == ["Reroll", "Variations", "Animate", "Report"]
+    animate = next(b for b in msg["buttons"] if b["label"] == "Animate")
+    resp = await web_client.post("/api/button", json={"chat": "chatB", "data": animate["data"]})
+    out = await resp.json()
+    assert out["ok"], out
+    done = await _finished(web_client, "chatB", out["job_id"])
+    assert done["media"][0]["mime"] == "video/mp4"

@@ -18,8 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
+from core.context import ChatContext
 from core.replies import Event, ReplyConsumer
-from core.service import Attachment, Reelsmith
+from core.service import Attachment, Outcome, Reelsmith, button_data
 from core.texts import error_text, rendering_text
 from core.types import Requester
 
@@ -81,6 +82,22 @@ class WebPlayground:
     # ---- reply delivery -----------------------------------------------------------------
     async def handle_event(self, event: Event) -> None:
         """Turn a worker event into an edit of the job's status message."""
+        if event.notice is not None:
+            n = event.notice
+            if _CHAT_RE.match(n.chat_id):
+                await self.post(n.chat_id, "bot", n.text, done=True,
+                                media=[{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename}
+                                       for m in n.media],
+                                buttons=[b.model_dump() for b in n.buttons])
+            return
+        if event.delete is not None:
+            msg_id = await self.redis.get(self._job_key(event.delete.job_id))
+            if msg_id is not None:
+                msg = await self._load(msg_id.decode() if isinstance(msg_id, bytes) else msg_id)
+                if msg is not None:
+                    msg.update(text="\U0001f5d1\ufe0f This result was removed by a moderator.", media=[])
+                    await self._save(msg)
+            return
         item = event.reply or event.progress
         if item is None:
             return
@@ -104,6 +121,12 @@ class WebPlayground:
             msg["text"] = error_text(r.error) if r.error else r.caption
             msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
                              "width": m.width, "height": m.height} for m in r.media]
+            if not r.error:
+                actions = [("Reroll", "reroll"), ("Variations", "vary")]
+                if not r.kind.is_video:
+                    actions.append(("Animate", "animate"))
+                actions.append(("Report", "report"))
+                msg["buttons"] = [{"label": label, "data": button_data(a, r.job_id)} for label, a in actions]
         await self._save(msg)
 
     # ---- HTTP ---------------------------------------------------------------------------
@@ -130,8 +153,26 @@ class WebPlayground:
             return _json({"ok": False, "error": "Missing or bad chat id."}, 400)
         names = ", ".join(a.filename for a in attachments)
         await self.post(chat, "user", text[:2000] + (f"\n\U0001f4ce {names}" if names else ""))
-        requester = Requester(platform=PLATFORM, user_id=chat, chat_id=chat, display_name="playground")
-        outcome = await self.service.handle(requester, text, attachments)
+        outcome = await self.service.handle(self._requester(chat), text, attachments, self._context(chat))
+        return await self._answer(chat, outcome)
+
+    async def button(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        chat, data = str(body.get("chat", "")), str(body.get("data", ""))[:100]
+        if not _CHAT_RE.match(chat):
+            return _json({"ok": False, "error": "Missing or bad chat id."}, 400)
+        outcome = await self.service.action(self._requester(chat), self._context(chat), data)
+        return await self._answer(chat, outcome)
+
+    @staticmethod
+    def _requester(chat: str) -> Requester:
+        return Requester(platform=PLATFORM, user_id=chat, chat_id=chat, display_name="playground")
+
+    def _context(self, chat: str) -> ChatContext:
+        # The playground is the owner's local console: its user moderates its own chat.
+        return ChatContext(is_moderator=True, is_private=True, channel_id=chat)
+
+    async def _answer(self, chat: str, outcome: Outcome) -> web.Response:
         msg = await self.post(chat, "bot", outcome.text, job_id=outcome.job_id, error=not outcome.ok,
                               done=outcome.job_id is None)
         if outcome.job_id:
@@ -166,6 +207,7 @@ class WebPlayground:
         app.router.add_get("/", self.index)
         app.router.add_post("/api/command", self.command)
         app.router.add_get("/api/messages", self.list_messages)
+        app.router.add_post("/api/button", self.button)
         app.router.add_get("/media/{blob}", self.media)
         app.router.add_get("/healthz", self.healthz)
         app.on_startup.append(self._start_consumer)
