@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from arq.connections import ArqRedis
 from PIL import Image
 
+from core.moderation.wiring import install as install_moderation
 from core.service import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
@@ -22,6 +23,7 @@ FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image
 def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
     """The service with every feature's guards, commands and button actions registered."""
     service = Reelsmith(settings, redis)
+    install_moderation(service, finalizers=lambda: worker_finalizers(settings, redis))
     return service
 
 

@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     telegram_review_chat_id: str | None = Field(default=None, description="Telegram chat that receives reports.")
     discord_review_channel_id: str | None = Field(default=None, description="Discord channel that receives reports.")
 
+    # --- moderation -----------------------------------------------------------------------
+    web_review_chat_id: str = Field(default="review", description="Playground chat that receives reports.")
+    audit_max_len: int = Field(default=10000, description="Entries kept in the global audit stream.")
+    audit_chat_max_len: int = Field(default=1000, description="Entries kept in each chat's audit stream.")
+    protected_list_file: Path | None = Field(
+        default=None, description="Protected names list (default: the shipped core/moderation/data/protected.txt)."
+    )
+    blocklist_max_entries: int = Field(default=500, description="Most blocklist entries one chat may add.")
+    avatar_pending_ttl_s: int = Field(default=7 * 24 * 3600, description="How long a submitted selfie awaits review.")
+
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids
 

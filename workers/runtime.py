@@ -16,6 +16,7 @@ from core.features import Finalizer, FramePostprocessor, worker_finalizers, work
 from core.jobqueue import JobQueue
 from core.labels import caption, mp4_metadata, xmp_packet
 from core.media import MediaError, encode_mp4, encode_png, first_video_frame, open_image
+from core.moderation.queue_admin import CANCELLED_TEXT, cancel_marker
 from core.pipeline import GenerationError, GenerationResult, PipelineSet
 from core.replies import ReplyBus
 from core.settings import Settings
@@ -64,6 +65,9 @@ class WorkerRuntime:
             await self._reply_error(request, str(exc), started)
             return {"error": str(exc)}
         except asyncio.CancelledError:
+            if await self.redis.exists(cancel_marker(self.queue.record_key(request.job_id))):
+                # Aborted by a moderator's /mod cancel: answer (and refund) before arq records the abort.
+                await asyncio.shield(self._reply_error(request, CANCELLED_TEXT, started))
             raise
         except Exception as exc:
             if job_try < self.settings.max_tries:

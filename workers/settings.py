@@ -46,4 +46,5 @@ def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSe
         keep_result=60,
         handle_signals=handle_signals,
         burst=burst,
+        allow_abort_jobs=True,  # /mod cancel aborts running jobs
     )

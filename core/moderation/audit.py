@@ -1,0 +1,68 @@
+"""The audit log: every moderator action, refusal and report, appended to Redis streams.
+
+One global stream (`<prefix>:mod:audit`) for the owners and one per chat for `/mod audit`, each capped
+at a configured length. An entry says who (platform, user), what (kind, action, detail), when and where.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from core.settings import Settings
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    ts: float
+    kind: str  # "action" | "refusal" | "denied" | "report"
+    platform: str
+    chat_id: str
+    user_id: str
+    action: str
+    detail: str
+
+    def line(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.ts))
+        return f"{when} UTC {self.kind} {self.action} by {self.user_id}" + (f": {self.detail}" if self.detail else "")
+
+
+class AuditLog:
+    def __init__(self, redis: Redis, settings: Settings, clock: Clock = time.time) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.clock = clock
+
+    def global_stream(self) -> str:
+        return self.settings.key("mod", "audit")
+
+    def chat_stream(self, platform: str, chat_id: str) -> str:
+        return self.settings.key("mod", "audit", platform, chat_id)
+
+    async def record(self, kind: str, platform: str, chat_id: str, user_id: str, action: str,
+                     detail: str = "") -> None:
+        fields = {"ts": f"{self.clock():.3f}", "kind": kind, "platform": platform, "chat": chat_id,
+                  "user": user_id, "action": action, "detail": detail[:500]}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(self.global_stream(), fields, maxlen=self.settings.audit_max_len, approximate=True)
+            pipe.xadd(self.chat_stream(platform, chat_id), fields, maxlen=self.settings.audit_chat_max_len,
+                      approximate=True)
+            await pipe.execute()
+
+    async def recent(self, platform: str | None = None, chat_id: str | None = None,
+                     count: int = 20) -> list[AuditEntry]:
+        """The newest `count` entries of a chat (or of everything), newest first."""
+        stream = self.global_stream() if platform is None or chat_id is None else self.chat_stream(platform, chat_id)
+        raw = await self.redis.xrevrange(stream, count=count)
+        return [self._decode(fields) for _id, fields in raw]
+
+    @staticmethod
+    def _decode(fields: dict[bytes, bytes]) -> AuditEntry:
+        f = {k.decode(): v.decode() for k, v in fields.items()}
+        return AuditEntry(float(f.get("ts", 0)), f.get("kind", ""), f.get("platform", ""), f.get("chat", ""),
+                          f.get("user", ""), f.get("action", ""), f.get("detail", ""))

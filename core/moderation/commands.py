@@ -1,0 +1,304 @@
+"""`/mod ...` (moderators) and `/avatar` (members): one grammar for every platform.
+
+Users are named by id, by a Discord mention (`<@123>`), or, where the adapter passes
+`ChatContext.extra["reply_user_id"]`, by replying to their message and leaving the user out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from core.context import ChatContext
+from core.grammar import CommandError
+from core.media import open_image, sniff
+from core.moderation.bans import parse_duration
+from core.moderation.blocklist import BlocklistError
+from core.moderation.faces import count_faces
+from core.moderation.queue_admin import QueueAdmin
+from core.moderation.reports import Reports
+from core.moderation.switches import CHANNEL_FLAGS, CHAT_FLAGS
+from core.moderation.toolkit import Moderation
+from core.service import CommandCall, Outcome, Refusal
+from core.types import DeleteResult, MediaFile, MediaType, Requester
+
+MOD_HELP = """Moderator commands (this chat only):
+/mod ban <user> [30m|2h|7d|1w] [reason] - stop a member generating here
+/mod unban <user> - lift a ban;  /mod bans - who is banned
+/mod quota set <user> <n> | quota grant <user> <n> | quota usage <user>
+/mod pause | resume - stop or restart generation in this chat
+/mod channel on|off - allow or stop generation in this channel
+/mod nsfw on|off - allow age-restricted prompts in this (age-restricted) channel
+/mod audio on|off - accept voice/audio references from members without a verified avatar
+/mod blocklist add <word, phrase or re:regex> | remove <entry> | list
+/mod queue - waiting and running jobs;  /mod cancel <job> - cancel one (refunded)
+/mod delete <job> - delete a result;  /mod audit [n] - the last n actions and refusals
+/mod avatar approve|reject|revoke <user>;  /mod avatars - selfies awaiting review
+/mod status - this chat's switches
+Owners only: /mod kill on|off (everywhere), /mod protected on|off (protected-names list here),
+/mod blocklist add|remove|list global ..."""
+
+_MENTION_RE = re.compile(r"^<@!?(\d{1,32})>$")
+_USER_RE = re.compile(r"^@?([A-Za-z0-9_.:-]{1,64})$")
+_JOB_RE = re.compile(r"^[0-9a-f]{1,32}$")
+
+
+def _on_off(tokens: list[str], usage: str) -> bool:
+    if len(tokens) != 1 or tokens[0].lower() not in ("on", "off"):
+        raise CommandError(f"Usage: {usage}")
+    return tokens[0].lower() == "on"
+
+
+def _user(tokens: list[str], ctx: ChatContext, usage: str) -> tuple[str, list[str]]:
+    """The named user and the remaining tokens."""
+    mention = _MENTION_RE.match(tokens[0]) if tokens else None
+    if mention:
+        return mention.group(1), tokens[1:]
+    if ctx.extra.get("reply_user_id"):  # replying to a member's message names them
+        return ctx.extra["reply_user_id"], tokens
+    plain = _USER_RE.match(tokens[0]) if tokens else None
+    if plain and parse_duration(tokens[0]) is None:
+        return plain.group(1), tokens[1:]
+    raise CommandError(f"Name a user (their id or a mention), or reply to their message. Usage: {usage}")
+
+
+def _job(tokens: list[str], usage: str) -> str:
+    if len(tokens) != 1 or not _JOB_RE.match(tokens[0].lower()):
+        raise CommandError(f"Give the job id shown under the result. Usage: {usage}")
+    return tokens[0].lower()
+
+
+def _count(raw: str, usage: str, lo: int = 0) -> int:
+    if not re.fullmatch(r"\d{1,9}", raw) or int(raw) < lo:
+        raise CommandError(f"{raw[:20]!r} is not a valid number. Usage: {usage}")
+    return int(raw)
+
+
+class ModCommands:
+    def __init__(self, mod: Moderation, reports: Reports) -> None:
+        self.mod = mod
+        self.reports = reports
+        self.queue = QueueAdmin(mod)
+
+    async def avatar(self, call: CommandCall) -> Outcome:
+        """`/avatar` with a selfie: submit it for a moderator to verify."""
+        who = call.requester
+        if await self.mod.avatars.verified(who.platform, who.user_id):
+            return Outcome("You already have a verified avatar; references with your face are accepted.",
+                           ok=True, private=True)
+        images = [a for a in call.attachments if (k := sniff(a.data)) is not None and k.media_type == MediaType.IMAGE]
+        if len(images) != 1:
+            raise CommandError("Send /avatar with one selfie attached: a clear photo of your own face.")
+        att = images[0]
+        s = self.mod.service.settings
+        if len(att.data) > s.max_reference_bytes:
+            raise CommandError("That photo is too large; send a smaller selfie.")
+        image = open_image(att.data, s.max_image_pixels)
+        faces = await asyncio.to_thread(count_faces, image)
+        if faces != 1:
+            raise CommandError("I couldn't find a face in that photo. Send a clear, front-facing selfie."
+                               if faces == 0 else "That photo shows more than one face. Send a selfie of only you.")
+        kind = sniff(att.data)
+        assert kind is not None
+        blob = await self.mod.service.blobs.put(att.data, kind.mime, s.avatar_pending_ttl_s)
+        req = await self.mod.avatars.submit(who.platform, who.user_id, who.chat_id, blob, who.display_name)
+        media = MediaFile(blob_key=blob, mime=kind.mime, filename=f"avatar-{who.user_id}.{kind.extension}",
+                          size=len(att.data), width=image.width, height=image.height)
+        await self.reports.avatar_notice(who, req.request_id, media)
+        await self.mod.audit.record("action", who.platform, who.chat_id, who.user_id, "avatar submitted")
+        return Outcome("Thanks! A moderator will check your selfie. Once approved, you can use references that "
+                       "show your face and voice notes.", ok=True, private=True)
+
+    async def handle(self, call: CommandCall) -> Outcome:
+        """`/mod <subcommand> ...`."""
+        who, ctx = call.requester, call.ctx
+        tokens = call.args.split()
+        sub = tokens[0].lower() if tokens else "help"
+        rest = tokens[1:]
+        self.mod.require_moderator(who, ctx, f"/mod {sub}"[:40])
+        handler = getattr(self, f"_sub_{sub}", None)
+        if handler is None:
+            raise CommandError(f"Unknown /mod command {sub[:20]!r}.\n\n{MOD_HELP}")
+        result: Outcome = await handler(who, ctx, rest)
+        return result
+
+    # ---- subcommands: each takes (who, ctx, tokens) -------------------------------------
+    async def _sub_help(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        return Outcome(MOD_HELP, ok=True, private=True)
+
+    async def _sub_ban(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        usage = "/mod ban <user> [30m|2h|7d|1w] [reason]"
+        user, rest = _user(tokens, ctx, usage)
+        seconds = parse_duration(rest[0]) if rest else None
+        reason = " ".join(rest[1:] if seconds is not None else rest)
+        ban = await self.mod.bans.ban(who.platform, who.chat_id, user, seconds=seconds, reason=reason, by=who.user_id)
+        await self.mod.log_action(who, "ban", ban.describe(self.mod.clock()))
+        return Outcome(f"\U0001f6ab {ban.describe(self.mod.clock())}.", ok=True, private=True)
+
+    async def _sub_unban(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        user, _ = _user(tokens, ctx, "/mod unban <user>")
+        if not await self.mod.bans.unban(who.platform, who.chat_id, user):
+            return Outcome(f"{user} is not banned here.", ok=False, private=True)
+        await self.mod.log_action(who, "unban", user)
+        return Outcome(f"{user} may generate again.", ok=True, private=True)
+
+    async def _sub_bans(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        bans = await self.mod.bans.active(who.platform, who.chat_id)
+        now = self.mod.clock()
+        return Outcome("\n".join(b.describe(now) for b in bans) or "Nobody is banned here.", ok=True, private=True)
+
+    async def _sub_quota(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        usage = "/mod quota set <user> <n> | /mod quota grant <user> <n> | /mod quota usage <user>"
+        if not tokens or tokens[0].lower() not in ("set", "grant", "usage"):
+            raise CommandError(f"Usage: {usage}")
+        op = tokens[0].lower()
+        user, rest = _user(tokens[1:], ctx, usage)
+        if self.mod.quota is None:
+            return Outcome("Quotas are not enabled on this service.", ok=False, private=True)
+        if op == "usage":
+            return Outcome(await self.mod.quota.usage(who.platform, who.chat_id, user), ok=True, private=True)
+        if len(rest) != 1:
+            raise CommandError(f"Usage: {usage}")
+        n = _count(rest[0], usage, lo=0 if op == "set" else 1)
+        if op == "set":
+            text = await self.mod.quota.set_limit(who.platform, who.chat_id, user, n)
+        else:
+            text = await self.mod.quota.grant(who.platform, who.chat_id, user, n)
+        await self.mod.log_action(who, f"quota {op}", f"{user} {n}")
+        return Outcome(text, ok=True, private=True)
+
+    async def _sub_usage(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        return await self._sub_quota(who, ctx, ["usage", *tokens])
+
+    async def _chat_switch(self, who: Requester, flag: str, on: bool, text: str) -> Outcome:
+        await self.mod.switches.set_chat(who.platform, who.chat_id, flag, on)
+        await self.mod.log_action(who, f"{flag} {'on' if on else 'off'}")
+        return Outcome(text, ok=True)
+
+    async def _sub_pause(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        return await self._chat_switch(who, "paused", True, "\u23f8\ufe0f Generation is paused in this chat.")
+
+    async def _sub_resume(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        return await self._chat_switch(who, "paused", False, "\u25b6\ufe0f Generation is back on in this chat.")
+
+    async def _sub_audio(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        on = _on_off(tokens, "/mod audio on|off")
+        return await self._chat_switch(
+            who, "audio_refs", on, "Voice/audio references are now accepted from everyone here." if on
+            else "Voice/audio references now need a verified avatar here.")
+
+    async def _sub_protected(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        self.mod.require_owner(who, "/mod protected")
+        on = _on_off(tokens, "/mod protected on|off")
+        return await self._chat_switch(
+            who, "protected_off", not on, "The protected-names list applies here." if on
+            else "The protected-names list is off in this chat (the chat's and global blocklists still apply).")
+
+    async def _sub_kill(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        self.mod.require_owner(who, "/mod kill")
+        on = _on_off(tokens, "/mod kill on|off")
+        await self.mod.switches.set_kill(on)
+        await self.mod.log_action(who, f"kill {'on' if on else 'off'}")
+        return Outcome("\U0001f6d1 Generation is off everywhere." if on else "Generation is back on everywhere.",
+                       ok=True)
+
+    async def _channel_switch(self, who: Requester, ctx: ChatContext, flag: str, on: bool, text: str) -> Outcome:
+        channel = ctx.channel_id or who.chat_id
+        await self.mod.switches.set_channel(who.platform, who.chat_id, channel, flag, on)
+        await self.mod.log_action(who, f"{flag} {'on' if on else 'off'}", f"channel {channel}")
+        return Outcome(text, ok=True, private=True)
+
+    async def _sub_channel(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        on = _on_off(tokens, "/mod channel on|off")
+        return await self._channel_switch(who, ctx, "disabled", not on, "Generation is allowed in this channel."
+                                          if on else "Generation is turned off in this channel.")
+
+    async def _sub_nsfw(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        on = _on_off(tokens, "/mod nsfw on|off")
+        note = "" if ctx.nsfw_allowed or not on else (
+            " The platform doesn't mark this channel as age-restricted, so it stays off until it does.")
+        return await self._channel_switch(who, ctx, "nsfw", on, ("Age-restricted prompts are allowed in this "
+                                          "channel." + note) if on else "Age-restricted prompts are refused here.")
+
+    async def _sub_status(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        flags = await self.mod.switches.chat(who.platform, who.chat_id)
+        channel = await self.mod.switches.channel(who.platform, who.chat_id, ctx.channel_id or who.chat_id)
+        lines = [("Global kill switch is ON." if await self.mod.switches.killed() else "Global kill switch is off.")]
+        lines += [CHAT_FLAGS[f] for f in sorted(flags) if f in CHAT_FLAGS]
+        lines += [CHANNEL_FLAGS[f] for f in sorted(channel) if f in CHANNEL_FLAGS]
+        return Outcome("\n".join(lines), ok=True, private=True)
+
+    async def _sub_blocklist(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        usage = "/mod blocklist add <word, phrase or re:regex> | remove <entry> | list [global]"
+        if not tokens or tokens[0].lower() not in ("add", "remove", "list"):
+            raise CommandError(f"Usage: {usage}")
+        op, rest = tokens[0].lower(), tokens[1:]
+        scope: tuple[str | None, str | None] = (who.platform, who.chat_id)
+        if rest and rest[0].lower() == "global":
+            self.mod.require_owner(who, "the global blocklist")
+            scope, rest = (None, None), rest[1:]
+        where = "the global blocklist" if scope[0] is None else "this chat's blocklist"
+        if op == "list":
+            entries = await self.mod.blocklists.entries(*scope)
+            return Outcome(f"{where.capitalize()}:\n" + "\n".join(entries) if entries else f"{where.capitalize()} "
+                           "is empty (the protected-names list applies on top).", ok=True, private=True)
+        entry = " ".join(rest)
+        if not entry:
+            raise CommandError(f"Usage: {usage}")
+        if op == "add":
+            try:
+                added = await self.mod.blocklists.add(entry, *scope)
+            except BlocklistError as exc:
+                raise CommandError(str(exc)) from exc
+            await self.mod.log_action(who, "blocklist add", f"{added.text} ({where})")
+            return Outcome(f"Added \u201c{added.text}\u201d to {where}.", ok=True, private=True)
+        if not await self.mod.blocklists.remove(entry, *scope):
+            return Outcome(f"\u201c{entry}\u201d is not on {where}.", ok=False, private=True)
+        await self.mod.log_action(who, "blocklist remove", f"{entry} ({where})")
+        return Outcome(f"Removed \u201c{entry}\u201d from {where}.", ok=True, private=True)
+
+    async def _sub_queue(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        jobs = await self.queue.list(who.platform, who.chat_id)
+        return Outcome("\n".join(j.line() for j in jobs) or "No jobs waiting or running in this chat.",
+                       ok=True, private=True)
+
+    async def _sub_cancel(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        job_id = _job(tokens, "/mod cancel <job>")
+        text = await self.queue.cancel(who, job_id)
+        await self.mod.log_action(who, "cancel", f"job {job_id}")
+        return Outcome(text, ok=True, private=True)
+
+    async def _sub_delete(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        job_id = _job(tokens, "/mod delete <job>")
+        request = await self.mod.service.queue.load_request(job_id)
+        if request is None or (request.requester.platform, request.requester.chat_id) != (who.platform, who.chat_id):
+            raise Refusal(f"There is no result of job {job_id} in this chat.", reason="invalid")
+        await self.reports.bus.publish_delete(DeleteResult(platform=who.platform, job_id=job_id))
+        await self.mod.log_action(who, "delete", f"job {job_id}")
+        return Outcome(f"Deleting the result of job {job_id}.", ok=True, private=True)
+
+    async def _sub_audit(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        n = _count(tokens[0], "/mod audit [n]", lo=1) if tokens else 20
+        entries = await self.mod.audit.recent(who.platform, who.chat_id, min(n, 100))
+        return Outcome("\n".join(e.line() for e in entries) or "Nothing logged here yet.", ok=True, private=True)
+
+    async def _sub_avatar(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        usage = "/mod avatar approve|reject|revoke <user>"
+        if not tokens or tokens[0].lower() not in ("approve", "reject", "revoke"):
+            raise CommandError(f"Usage: {usage}")
+        op = tokens[0].lower()
+        user, _ = _user(tokens[1:], ctx, usage)
+        if op == "revoke":
+            if not await self.mod.avatars.revoke(who.platform, user):
+                return Outcome(f"{user} has no verified avatar.", ok=False, private=True)
+            await self.mod.log_action(who, "avatar revoked", user)
+            return Outcome(f"{user}'s avatar is no longer verified.", ok=True, private=True)
+        req = await self.mod.avatars.pending_for(who.platform, who.chat_id, user)
+        if req is None:
+            return Outcome(f"{user} has no selfie awaiting review in this chat.", ok=False, private=True)
+        return await self.reports.decide_avatar(who, req.request_id, op == "approve")
+
+    async def _sub_avatars(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        users = await self.mod.avatars.pending(who.platform, who.chat_id)
+        return Outcome("Selfies awaiting review: " + ", ".join(users) if users else "No selfies awaiting review.",
+                       ok=True, private=True)

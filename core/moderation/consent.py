@@ -1,0 +1,95 @@
+"""Likeness and voice consent: verified avatars.
+
+A member sends `/avatar` with a selfie; a moderator approves it (button in the review chat, or
+`/mod avatar approve <user>`). Only then may that member use references that show a face, and voice
+references (unless the chat allows audio references for everyone). The selfie is kept only until it
+is reviewed; a verified avatar records who approved it and when.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from core.settings import Settings
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class AvatarRequest:
+    request_id: str
+    platform: str
+    user_id: str
+    chat_id: str
+    blob_id: str
+    display_name: str = ""
+
+
+class Avatars:
+    def __init__(self, redis: Redis, settings: Settings, clock: Clock = time.time) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.clock = clock
+
+    def _verified_key(self, platform: str, user_id: str) -> str:
+        return self.settings.key("mod", "avatar", platform, user_id)
+
+    def _request_key(self, request_id: str) -> str:
+        return self.settings.key("mod", "avatar-req", request_id)
+
+    def _pending_key(self, platform: str, chat_id: str) -> str:
+        return self.settings.key("mod", "avatar-pending", platform, chat_id)
+
+    async def submit(self, platform: str, user_id: str, chat_id: str, blob_id: str,
+                     display_name: str = "") -> AvatarRequest:
+        """Record a selfie awaiting review; a newer submission replaces the older one in this chat."""
+        req = AvatarRequest(secrets.token_hex(8), platform, user_id, chat_id, blob_id, display_name[:64])
+        ttl = self.settings.avatar_pending_ttl_s
+        old = await self.redis.hget(self._pending_key(platform, chat_id), user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if old is not None:
+                pipe.delete(self._request_key(old.decode() if isinstance(old, bytes) else old))
+            pipe.set(self._request_key(req.request_id), json.dumps(req.__dict__), ex=ttl)
+            pipe.hset(self._pending_key(platform, chat_id), user_id, req.request_id)
+            pipe.expire(self._pending_key(platform, chat_id), ttl)
+            await pipe.execute()
+        return req
+
+    async def request(self, request_id: str) -> AvatarRequest | None:
+        if not request_id.isalnum():
+            return None
+        raw = await self.redis.get(self._request_key(request_id))
+        return AvatarRequest(**json.loads(raw)) if raw else None
+
+    async def pending_for(self, platform: str, chat_id: str, user_id: str) -> AvatarRequest | None:
+        rid = await self.redis.hget(self._pending_key(platform, chat_id), user_id)
+        return None if rid is None else await self.request(rid.decode() if isinstance(rid, bytes) else rid)
+
+    async def pending(self, platform: str, chat_id: str) -> list[str]:
+        raw = await self.redis.hkeys(self._pending_key(platform, chat_id))
+        return sorted(r.decode() if isinstance(r, bytes) else r for r in raw)
+
+    async def decide(self, req: AvatarRequest, approve: bool, by: str) -> bool:
+        """Approve or reject a pending selfie; False if someone already decided it. The selfie is deleted."""
+        if not await self.redis.delete(self._request_key(req.request_id)):
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._pending_key(req.platform, req.chat_id), req.user_id)
+            pipe.delete(self.settings.key("blob", req.blob_id))  # the selfie itself (core.blobs layout)
+            if approve:
+                pipe.set(self._verified_key(req.platform, req.user_id),
+                         json.dumps({"by": by, "at": self.clock(), "chat": req.chat_id}))
+            await pipe.execute()
+        return True
+
+    async def revoke(self, platform: str, user_id: str) -> bool:
+        return bool(await self.redis.delete(self._verified_key(platform, user_id)))
+
+    async def verified(self, platform: str, user_id: str) -> bool:
+        return bool(await self.redis.exists(self._verified_key(platform, user_id)))

@@ -1,0 +1,144 @@
+"""The checks every request passes before it is queued; each refusal says why and what to do.
+
+Order matters only for which reason a member sees first: bans, then switches, then the prompt,
+then the references (face and voice detection is the only costly check, so it runs last).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from importlib import resources
+
+from PIL import Image
+
+from core.context import ChatContext
+from core.media import MediaError, first_video_frame, open_image
+from core.moderation.bans import describe_duration
+from core.moderation.blocklist import Entry, find_match, parse_list
+from core.moderation.faces import count_faces
+from core.moderation.toolkit import Moderation
+from core.service import Refusal
+from core.types import GenerationRequest, MediaType
+
+
+class _Guard:
+    def __init__(self, mod: Moderation) -> None:
+        self.mod = mod
+
+    async def undo(self, request: GenerationRequest) -> None:
+        """Nothing to give back: these guards only look."""
+
+
+class BanGuard(_Guard):
+    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
+        who = request.requester
+        ban = await self.mod.bans.get(who.platform, who.chat_id, who.user_id)
+        if ban is None:
+            return
+        span = ("until a moderator lifts it" if ban.until is None
+                else f"for another {describe_duration(ban.until - self.mod.clock())}")
+        why = f" Reason: {ban.reason}." if ban.reason else ""
+        raise Refusal(f"You are banned from generating in this chat {span}.{why}", reason="banned")
+
+
+class SwitchGuard(_Guard):
+    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
+        who = request.requester
+        if await self.mod.switches.killed():
+            raise Refusal("Generation is switched off everywhere by the service owner for now. Try again later.",
+                          reason="killed")
+        if "paused" in await self.mod.switches.chat(who.platform, who.chat_id):
+            raise Refusal("Generation is paused in this chat by a moderator. Try again later.", reason="paused")
+        if ctx.channel_id and "disabled" in await self.mod.switches.channel(who.platform, who.chat_id, ctx.channel_id):
+            raise Refusal("Generation is turned off in this channel. Try another channel of this chat.",
+                          reason="channel_disabled")
+
+
+class PromptGuard(_Guard):
+    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
+        who = request.requester
+        flags = await self.mod.switches.chat(who.platform, who.chat_id)
+        match = await self.mod.blocklists.check(request.prompt, who.platform, who.chat_id,
+                                                protected="protected_off" not in flags)
+        if match is None:
+            return
+        if match.scope == "protected":
+            raise Refusal(
+                f"Your prompt names \u201c{match.entry.text}\u201d ({match.entry.category}); this service doesn't "
+                "generate protected characters, franchises or real public figures. Describe an original "
+                "subject instead.", reason="blocklist")
+        shown = "a blocked pattern" if match.entry.pattern is not None else f"\u201c{match.entry.text}\u201d"
+        where = "this chat's" if match.scope == "chat" else "the service's"
+        raise Refusal(f"Your prompt contains {shown}, which is on {where} blocklist. Rephrase without it.",
+                      reason="blocklist")
+
+
+@lru_cache(maxsize=1)
+def nsfw_terms() -> tuple[Entry, ...]:
+    return parse_list(resources.files("core.moderation").joinpath("data/nsfw.txt").read_text("utf-8"))
+
+
+class NsfwGuard(_Guard):
+    """Age-restricted prompts need the channel's NSFW switch on and a platform age gate (ctx.nsfw_allowed).
+
+    Where both allow it, the job gets an `nsfw-ok` marker so a pipeline safety checker (when the model has
+    one) can tell allowed content from a violation.
+    """
+
+    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
+        if await self.allowed(request, ctx):
+            await self.mod.service.redis.set(nsfw_marker(self.mod, request.job_id), "1",
+                                             ex=self.mod.service.settings.result_ttl_s)
+            return
+        if find_match(request.prompt, [(e, "nsfw") for e in nsfw_terms()]) is not None:
+            raise Refusal("Age-restricted content isn't allowed in this channel. Moderators can allow it with "
+                          "/mod nsfw on in a channel the platform marks as age-restricted.", reason="nsfw")
+
+    async def allowed(self, request: GenerationRequest, ctx: ChatContext) -> bool:
+        who = request.requester
+        return ctx.nsfw_allowed and "nsfw" in await self.mod.switches.channel(who.platform, who.chat_id,
+                                                                             ctx.channel_id)
+
+
+def nsfw_marker(mod: Moderation, job_id: str) -> str:
+    return mod.service.settings.key("job", job_id, "nsfw-ok")
+
+
+class ConsentGuard(_Guard):
+    """Faces in reference images/videos need a verified avatar; voice references too, unless the chat allows them."""
+
+    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
+        if not request.references:
+            return
+        who = request.requester
+        verified: bool | None = None
+        for ref in request.references:
+            if ref.media_type == MediaType.AUDIO:
+                verified = verified if verified is not None else await self.mod.avatars.verified(who.platform,
+                                                                                                 who.user_id)
+                if not verified and "audio_refs" not in await self.mod.switches.chat(who.platform, who.chat_id):
+                    raise Refusal(
+                        "Voice and audio references are only accepted from members with a verified avatar, "
+                        "to protect people's voices. Send /avatar with a selfie and ask a moderator to approve "
+                        "it.", reason="voice_consent")
+                continue
+            blob = await self.mod.service.blobs.get(ref.blob_key)
+            if blob is None:
+                continue  # expired: the worker answers that
+            if await asyncio.to_thread(_has_face, blob[0], ref.media_type, self.mod.service.settings.max_image_pixels):
+                verified = verified if verified is not None else await self.mod.avatars.verified(who.platform,
+                                                                                                 who.user_id)
+                if not verified:
+                    raise Refusal(
+                        "That reference shows a face. To protect people's likeness, references with faces are "
+                        "only accepted from members with a verified avatar: send /avatar with a selfie and a "
+                        "moderator will approve it. Or use a reference without people.", reason="likeness")
+
+
+def _has_face(data: bytes, media_type: MediaType, max_pixels: int) -> bool:
+    try:
+        image: Image.Image = open_image(data, max_pixels) if media_type == MediaType.IMAGE else first_video_frame(data)
+    except MediaError:
+        return False  # unreadable references were refused when stored
+    return count_faces(image) > 0

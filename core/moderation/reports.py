@@ -1,0 +1,152 @@
+"""Reports and review buttons.
+
+A member's Report button sends the result to the platform's review chat as a notice with Delete,
+Ban user and Dismiss buttons; a selfie sent with /avatar arrives there with Approve and Reject.
+Review buttons work only for moderators of the review chat (or configured moderators and owners).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from core.context import ChatContext
+from core.moderation.toolkit import Moderation
+from core.replies import ReplyBus
+from core.service import ActionHandler, Outcome, Reelsmith, Refusal, button_data
+from core.texts import error_text
+from core.types import Button, DeleteResult, GenerationRequest, MediaFile, Notice, Requester
+
+REVIEW_ACTIONS = ("mdel", "mban", "mdis", "mava", "mrej")
+
+
+def review_chat(mod: Moderation, platform: str) -> str | None:
+    s = mod.service.settings
+    return {"telegram": s.telegram_review_chat_id, "discord": s.discord_review_channel_id,
+            "web": s.web_review_chat_id}.get(platform)
+
+
+class Reports:
+    def __init__(self, mod: Moderation) -> None:
+        self.mod = mod
+        self.service = mod.service
+        self.bus = ReplyBus(mod.service.redis, mod.service.settings)
+
+    def _key(self, job_id: str) -> str:
+        return self.service.settings.key("mod", "report", job_id)
+
+    def register(self, service: Reelsmith) -> None:
+        service.actions["report"] = self.report
+        service.actions["mdel"] = self._guarded(self.delete)
+        service.actions["mban"] = self._guarded(self.ban)
+        service.actions["mdis"] = self._guarded(self.dismiss)
+        service.actions["mava"] = self._guarded(self.approve_avatar)
+        service.actions["mrej"] = self._guarded(self.reject_avatar)
+
+    # ---- the member's side --------------------------------------------------------------
+    async def report(self, service: Reelsmith, who: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+        try:
+            request, reply = await service.job_for_button(who, job_id)
+        except Refusal as exc:
+            return Outcome(error_text(exc.message), ok=False, private=True)
+        target = review_chat(self.mod, who.platform)
+        if not await self.service.redis.set(self._key(job_id), json.dumps({"by": who.user_id, "state": "open"}),
+                                            nx=True, ex=self.service.settings.result_ttl_s):
+            return Outcome("Thanks, this result has already been reported; the moderators will review it.",
+                           ok=True, private=True)
+        await self.mod.audit.record("report", who.platform, who.chat_id, who.user_id, "report",
+                                    f"job {job_id} by {request.requester.user_id}")
+        if target is None:
+            # No review chat configured: the report stays in the audit log and the reports stream.
+            await self.service.redis.xadd(self.service.settings.key("reports"),
+                                          {"job_id": job_id, "by": who.user_id, "chat": who.chat_id})
+        else:
+            media: list[MediaFile] = reply.media if reply is not None else []
+            await self.bus.publish_notice(Notice(
+                platform=who.platform, chat_id=target, ref=job_id, media=media,
+                text=(f"\U0001f6a9 Report from {who.display_name or who.user_id} in chat {who.chat_id}\n"
+                      f"Job {job_id} by {request.requester.display_name or request.requester.user_id} "
+                      f"({request.requester.user_id}), {request.kind.value}: {request.prompt}"),
+                buttons=[Button(label="Delete", data=button_data("mdel", job_id)),
+                         Button(label="Ban user", data=button_data("mban", job_id)),
+                         Button(label="Dismiss", data=button_data("mdis", job_id))],
+            ))
+        return Outcome("Thanks, the moderators will review this result.", ok=True, private=True)
+
+    # ---- the review chat's side ---------------------------------------------------------
+    def _guarded(self, handler: Callable[[Requester, str], Awaitable[Outcome]]) -> ActionHandler:
+        async def run(service: Reelsmith, who: Requester, ctx: ChatContext, ref: str) -> Outcome:
+            try:
+                self._require_reviewer(who, ctx)
+                return await handler(who, ref)
+            except Refusal as exc:
+                await self.mod.log_refusal(who, exc.reason, exc.message)
+                return Outcome(error_text(exc.message), ok=False, private=True)
+        return run
+
+    def _require_reviewer(self, who: Requester, ctx: ChatContext) -> None:
+        configured = self.service.settings.is_configured_moderator(who.platform, who.user_id)
+        in_review_chat = who.chat_id == review_chat(self.mod, who.platform) and ctx.is_moderator
+        if not (configured or in_review_chat):
+            raise Refusal("Only moderators in the review chat can use these buttons.", reason="not_moderator")
+
+    async def _reported(self, job_id: str) -> GenerationRequest:
+        request = await self.service.queue.load_request(job_id)
+        if request is None:
+            raise Refusal("That result has expired; nothing is left to act on.", reason="expired")
+        return request
+
+    async def _close(self, job_id: str, who: Requester, state: str) -> None:
+        await self.service.redis.set(self._key(job_id), json.dumps({"by": who.user_id, "state": state}),
+                                     ex=self.service.settings.result_ttl_s)
+
+    async def delete(self, who: Requester, job_id: str) -> Outcome:
+        request = await self._reported(job_id)
+        await self.bus.publish_delete(DeleteResult(platform=request.requester.platform, job_id=job_id))
+        await self._close(job_id, who, "deleted")
+        await self.mod.log_action(who, "delete", f"job {job_id} in chat {request.requester.chat_id} (report)")
+        return Outcome(f"Deleted the result of job {job_id}.", ok=True)
+
+    async def ban(self, who: Requester, job_id: str) -> Outcome:
+        request = await self._reported(job_id)
+        author = request.requester
+        await self.mod.bans.ban(author.platform, author.chat_id, author.user_id, reason=f"reported job {job_id}",
+                                by=who.user_id)
+        await self._close(job_id, who, "banned")
+        await self.mod.log_action(who, "ban", f"{author.user_id} in chat {author.chat_id} (report on job {job_id})")
+        return Outcome(f"Banned {author.display_name or author.user_id} from generating in chat {author.chat_id} "
+                       "until lifted (/mod unban there).", ok=True)
+
+    async def dismiss(self, who: Requester, job_id: str) -> Outcome:
+        await self._reported(job_id)
+        await self._close(job_id, who, "dismissed")
+        await self.mod.log_action(who, "dismiss", f"report on job {job_id}")
+        return Outcome(f"Dismissed the report on job {job_id}.", ok=True)
+
+    async def approve_avatar(self, who: Requester, request_id: str) -> Outcome:
+        return await self.decide_avatar(who, request_id, True)
+
+    async def reject_avatar(self, who: Requester, request_id: str) -> Outcome:
+        return await self.decide_avatar(who, request_id, False)
+
+    async def decide_avatar(self, who: Requester, request_id: str, approve: bool) -> Outcome:
+        req = await self.mod.avatars.request(request_id)
+        if req is None or not await self.mod.avatars.decide(req, approve, who.user_id):
+            raise Refusal("That avatar request was already decided or has expired.", reason="expired")
+        verb = "approved" if approve else "rejected"
+        await self.mod.log_action(who, f"avatar {verb}", f"{req.user_id} (chat {req.chat_id})")
+        return Outcome(f"Avatar of {req.display_name or req.user_id} {verb}.", ok=True)
+
+    async def avatar_notice(self, who: Requester, request_id: str, media: MediaFile) -> bool:
+        """Send a submitted selfie to the review chat; False if there is none for this platform."""
+        target = review_chat(self.mod, who.platform)
+        if target is None:
+            return False
+        await self.bus.publish_notice(Notice(
+            platform=who.platform, chat_id=target, ref=request_id, media=[media],
+            text=(f"\U0001f464 Avatar request from {who.display_name or who.user_id} ({who.user_id}) in chat "
+                  f"{who.chat_id}. Approve only if this is a selfie of that member."),
+            buttons=[Button(label="Approve", data=button_data("mava", request_id)),
+                     Button(label="Reject", data=button_data("mrej", request_id))],
+        ))
+        return True

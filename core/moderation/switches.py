@@ -1,0 +1,66 @@
+"""On/off switches: the owners' global kill switch, per-chat pause and options, per-channel enable and NSFW."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from core.settings import Settings
+
+# Per-chat flags (a hash per chat): name -> what "on" means.
+CHAT_FLAGS = {
+    "paused": "generation is paused",
+    "protected_off": "the protected-names list is off (owner's decision)",
+    "audio_refs": "voice/audio references are allowed without a verified avatar",
+}
+# Per-channel flags (a hash per channel).
+CHANNEL_FLAGS = {
+    "disabled": "generation is disabled in this channel",
+    "nsfw": "age-restricted prompts are allowed in this channel",
+}
+
+
+class Switches:
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.settings = settings
+
+    def _kill_key(self) -> str:
+        return self.settings.key("mod", "kill")
+
+    def _chat_key(self, platform: str, chat_id: str) -> str:
+        return self.settings.key("mod", "chat", platform, chat_id)
+
+    def _channel_key(self, platform: str, chat_id: str, channel: str) -> str:
+        return self.settings.key("mod", "channel", platform, chat_id, channel or "-")
+
+    async def set_kill(self, on: bool) -> None:
+        if on:
+            await self.redis.set(self._kill_key(), "1")
+        else:
+            await self.redis.delete(self._kill_key())
+
+    async def killed(self) -> bool:
+        return bool(await self.redis.exists(self._kill_key()))
+
+    async def set_chat(self, platform: str, chat_id: str, flag: str, on: bool) -> None:
+        assert flag in CHAT_FLAGS, flag
+        if on:
+            await self.redis.hset(self._chat_key(platform, chat_id), flag, "1")
+        else:
+            await self.redis.hdel(self._chat_key(platform, chat_id), flag)
+
+    async def chat(self, platform: str, chat_id: str) -> set[str]:
+        """The chat's flags that are on."""
+        raw = await self.redis.hkeys(self._chat_key(platform, chat_id))
+        return {r.decode() if isinstance(r, bytes) else r for r in raw}
+
+    async def set_channel(self, platform: str, chat_id: str, channel: str, flag: str, on: bool) -> None:
+        assert flag in CHANNEL_FLAGS, flag
+        if on:
+            await self.redis.hset(self._channel_key(platform, chat_id, channel), flag, "1")
+        else:
+            await self.redis.hdel(self._channel_key(platform, chat_id, channel), flag)
+
+    async def channel(self, platform: str, chat_id: str, channel: str) -> set[str]:
+        raw = await self.redis.hkeys(self._channel_key(platform, chat_id, channel))
+        return {r.decode() if isinstance(r, bytes) else r for r in raw}

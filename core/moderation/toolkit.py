@@ -1,0 +1,78 @@
+"""The moderation components one service shares, and who counts as a moderator or owner."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from core.context import ChatContext
+from core.moderation.audit import AuditLog, Clock
+from core.moderation.bans import Bans
+from core.moderation.blocklist import Blocklists
+from core.moderation.consent import Avatars
+from core.moderation.switches import Switches
+from core.service import Reelsmith, Refusal
+from core.types import GenerationReply, GenerationRequest, Requester
+
+
+class QuotaAdmin(Protocol):
+    """What `/mod quota ...` needs from the quotas module (core/quotas.py satisfies it).
+
+    Amounts are credits (one per image; the quotas module decides what a video costs). Every method
+    is scoped to one chat and user; the returned text is shown to the moderator as is.
+    """
+
+    async def set_limit(self, platform: str, chat_id: str, user_id: str, limit: int) -> str: ...
+
+    async def grant(self, platform: str, chat_id: str, user_id: str, credits: int) -> str: ...
+
+    async def usage(self, platform: str, chat_id: str, user_id: str) -> str: ...
+
+
+Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
+
+
+@dataclass
+class Moderation:
+    service: Reelsmith
+    bans: Bans
+    switches: Switches
+    blocklists: Blocklists
+    audit: AuditLog
+    avatars: Avatars
+    quota: QuotaAdmin | None = None
+    # Run on a cancelled queued job's error reply, like the worker's finalizers (refunds).
+    finalizers: Callable[[], list[Finalizer]] = field(default=list)
+    clock: Clock = time.time
+
+    @classmethod
+    def build(cls, service: Reelsmith, *, quota: QuotaAdmin | None = None,
+              finalizers: Callable[[], list[Finalizer]] = list, clock: Clock = time.time) -> Moderation:
+        r, s = service.redis, service.settings
+        return cls(service, Bans(r, s, clock), Switches(r, s), Blocklists(r, s), AuditLog(r, s, clock),
+                   Avatars(r, s, clock), quota, finalizers, clock)
+
+    def is_owner(self, who: Requester) -> bool:
+        return self.service.settings.is_owner(who.platform, who.user_id)
+
+    def is_moderator(self, who: Requester, ctx: ChatContext) -> bool:
+        """Moderator in `who.chat_id`: the adapter's verdict for this chat, or configured ids / owners."""
+        return ctx.is_moderator or self.service.settings.is_configured_moderator(who.platform, who.user_id)
+
+    def require_moderator(self, who: Requester, ctx: ChatContext, what: str) -> None:
+        # The refusal reaches the audit log through the service's refusal listeners.
+        if not self.is_moderator(who, ctx):
+            raise Refusal(f"Only this chat's moderators can use {what}.", reason="not_moderator")
+
+    def require_owner(self, who: Requester, what: str) -> None:
+        if not self.is_owner(who):
+            raise Refusal(f"Only the service owners can use {what}.", reason="not_owner")
+
+    async def log_action(self, who: Requester, action: str, detail: str = "") -> None:
+        await self.audit.record("action", who.platform, who.chat_id, who.user_id, action, detail)
+
+    async def log_refusal(self, who: Requester, reason: str, message: str) -> None:
+        """A refusal listener: every refused request or command lands in the audit log."""
+        await self.audit.record("refusal", who.platform, who.chat_id, who.user_id, reason, message)
