@@ -20,6 +20,9 @@ from core.settings import Settings
 
 REGEX_PREFIX = "re:"
 MAX_ENTRY_CHARS = 200
+# A quantified group that itself contains a quantifier, e.g. (a+)+ or (\w*x)*: the classic
+# catastrophic-backtracking shape. Entries come from moderators only, but one typo must not hang the bot.
+_NESTED_QUANTIFIER = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
 
 
 class BlocklistError(ValueError):
@@ -52,6 +55,9 @@ def make_entry(text: str, category: str) -> Entry:
             pattern = re.compile(text[len(REGEX_PREFIX):], re.IGNORECASE)
         except re.error as exc:
             raise BlocklistError(f"That regex does not compile: {exc}.") from exc
+        if _NESTED_QUANTIFIER.search(pattern.pattern):
+            raise BlocklistError("That regex repeats a repeated group (like (a+)+), which can hang the bot; "
+                                 "simplify it.")
         if pattern.search(""):
             raise BlocklistError("That regex matches empty text, so it would block everything.")
         return Entry(text, category, pattern=pattern)

@@ -93,7 +93,7 @@ class ModCommands:
         s = self.mod.service.settings
         if len(att.data) > s.max_reference_bytes:
             raise CommandError("That photo is too large; send a smaller selfie.")
-        image = open_image(att.data, s.max_image_pixels)
+        image = await asyncio.to_thread(open_image, att.data, s.max_image_pixels)
         faces = await asyncio.to_thread(count_faces, image)
         if faces != 1:
             raise CommandError("I couldn't find a face in that photo. Send a clear, front-facing selfie."

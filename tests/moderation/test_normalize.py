@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core.moderation.blocklist import find_match, load_protected, make_entry
@@ -93,3 +95,14 @@ def test_regex_entries() -> None:
         make_entry("re:(unclosed", "chat")
     with pytest.raises(ValueError, match="empty"):
         make_entry("re:x*", "chat")
+    with pytest.raises(ValueError, match="hang"):
+        make_entry("re:(a+)+$", "chat")
+
+
+def test_own_protected_list(tmp_path: Path) -> None:
+    path = tmp_path / "protected.txt"
+    path.write_text("# ours\n[mascot]\nGizmo the Gnome\n", "utf-8")
+    [entry] = load_protected(path)
+    assert entry.category == "protected mascot"
+    match = find_match("g1zm0 the gn0me waving", [(entry, "protected")])
+    assert match is not None and match.entry is entry
