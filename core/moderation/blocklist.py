@@ -15,7 +15,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from core.moderation.normalize import contains_phrase, normalize, phrase_key, skeletons
+from core.moderation.normalize import normalize, phrase_key, skeletons, spans
 from core.settings import Settings
 
 REGEX_PREFIX = "re:"
@@ -95,14 +95,17 @@ def parse_list(text: str) -> tuple[Entry, ...]:
 
 def find_match(prompt: str, entries: list[tuple[Entry, str]]) -> Match | None:
     """The first entry `prompt` matches, with its scope."""
-    readings = skeletons(prompt)
-    folded = normalize(prompt)
+    longest = max((len(e.key) for e, _ in entries), default=0) + 1  # + a plural s
+    found: set[str] = set()
+    for tokens in skeletons(prompt):
+        found |= spans(tokens, longest)
+    folded = normalize(prompt) if any(e.pattern is not None for e, _ in entries) else ""
     lowered = prompt.casefold()
     for entry, scope in entries:
         if entry.pattern is not None:
             if entry.pattern.search(folded) or entry.pattern.search(lowered):
                 return Match(entry, scope)
-        elif any(contains_phrase(tokens, entry.key) for tokens in readings):
+        elif entry.key in found or entry.key + "s" in found:
             return Match(entry, scope)
     return None
 

@@ -86,6 +86,9 @@ class ModCommands:
         if await self.mod.avatars.verified(who.platform, who.user_id):
             return Outcome("You already have a verified avatar; references with your face are accepted.",
                            ok=True, private=True)
+        if await self.mod.avatars.pending_for(who.platform, who.chat_id, who.user_id) is not None:
+            return Outcome("Your selfie is already waiting for a moderator; you'll be able to use face references "
+                           "once it is approved.", ok=True, private=True)
         images = [a for a in call.attachments if (k := sniff(a.data)) is not None and k.media_type == MediaType.IMAGE]
         if len(images) != 1:
             raise CommandError("Send /avatar with one selfie attached: a clear photo of your own face.")

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-MAX_SIDE = 640
-MIN_FACE_FRACTION = 0.06  # faces smaller than this share of the short side are background people
+MAX_SIDE = 480
+MIN_FACE_FRACTION = 0.08  # faces smaller than this share of the short side are background people
 
 _lock = threading.Lock()  # CascadeClassifier instances are not safe to share between threads
 

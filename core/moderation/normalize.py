@@ -91,20 +91,25 @@ def phrase_key(phrase: str) -> str:
     return _collapse("".join(skeletons(phrase)[-1]))
 
 
-def contains_phrase(tokens: list[str], key: str) -> bool:
-    """Whether some run of whole tokens spells `key` (a trailing plural `s` is allowed).
+def _join(left: str, right: str) -> str:
+    """Join two collapsed strings, collapsing a repeat across the seam."""
+    return left + right[1:] if left and right and left[-1] == right[0] else left + right
 
-    Matching whole tokens keeps `tomato cruiser` clear of `tom cruise`, while joining a run of tokens
-    catches `tomcruise`, `t o m c r u i s e` and `tom cru ise`.
+
+def spans(tokens: list[str], max_len: int) -> set[str]:
+    """Every run of whole tokens, joined and collapsed, up to `max_len` characters.
+
+    Matching whole runs keeps `tomato cruiser` clear of `tom cruise`, while joining tokens catches
+    `tomcruise`, `t o m c r u i s e` and `tom cru ise`. Built once per prompt, then each entry is one lookup.
     """
-    if not key:
-        return False
-    for i in range(len(tokens)):
+    collapsed = [_collapse(t) for t in tokens]
+    out: set[str] = set()
+    for i in range(len(collapsed)):
         joined = ""
-        for tok in tokens[i:]:
-            joined = _collapse(joined + tok)
-            if joined == key or joined == key + "s":
-                return True
-            if len(joined) > len(key) + 1 or not (key + "s").startswith(joined):
+        for tok in collapsed[i:]:
+            joined = _join(joined, tok)
+            if len(joined) > max_len:
                 break
-    return False
+            out.add(joined)
+    return out
+

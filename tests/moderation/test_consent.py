@@ -61,6 +61,8 @@ async def test_avatar_flow_through_review_chat(rig: Rig) -> None:
     assert not out.ok and "one selfie attached" in out.text
     out = await rig.service.handle(bob, "/avatar", [Attachment(FACE, "selfie.jpg")], MEMBER_CTX)
     assert out.ok and "A moderator will check" in out.text
+    again = await rig.service.handle(bob, "/avatar", [Attachment(FACE, "selfie.jpg")], MEMBER_CTX)
+    assert again.ok and "already waiting" in again.text  # one notice per pending selfie, no review-chat spam
 
     [notice] = await _notices(rig)
     assert notice.chat_id == "review" and "Avatar request from Bob (bob)" in notice.text
