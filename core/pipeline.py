@@ -186,11 +186,13 @@ class PipelineSet:
                     kwargs["image"] = first
                 out = pipe(**kwargs, **common)
                 frames = list(out.frames[0])
+        flagged = getattr(out, "nsfw_content_detected", None)  # the model's safety checker, where it has one
         return GenerationResult(
             frames=[_to_pil(f) for f in frames],
             is_video=request.kind.is_video,
             model=self.model_label(request.kind),
             seconds=time.perf_counter() - started,
+            extra={"nsfw_flagged": bool(flagged is not None and any(bool(f) for f in flagged))},
         )
 
 

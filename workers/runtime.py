@@ -17,6 +17,7 @@ from core.jobqueue import JobQueue
 from core.labels import caption, mp4_metadata, xmp_packet
 from core.media import MediaError, encode_mp4, encode_png, first_video_frame, open_image
 from core.moderation.queue_admin import CANCELLED_TEXT, cancel_marker
+from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
 from core.pipeline import GenerationError, GenerationResult, PipelineSet
 from core.replies import ReplyBus
 from core.settings import Settings
@@ -60,6 +61,9 @@ class WorkerRuntime:
         try:
             images = await self._load_references(request)
             result = await self._generate(request, images)
+            if result.extra.get("nsfw_flagged") and not await self.redis.exists(
+                    nsfw_ok_key(self.settings, request.job_id)):
+                raise GenerationError(NSFW_FLAGGED_TEXT)
             media = await self._encode_and_store(request, result)
         except (GenerationError, MediaError) as exc:
             await self._reply_error(request, str(exc), started)

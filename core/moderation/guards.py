@@ -17,6 +17,7 @@ from core.media import MediaError, first_video_frame, open_image
 from core.moderation.bans import describe_duration
 from core.moderation.blocklist import Entry, find_match, parse_list
 from core.moderation.faces import count_faces
+from core.moderation.switches import nsfw_ok_key
 from core.moderation.toolkit import Moderation
 from core.service import Refusal
 from core.types import GenerationRequest, MediaType
@@ -82,8 +83,8 @@ def nsfw_terms() -> tuple[Entry, ...]:
 class NsfwGuard(_Guard):
     """Age-restricted prompts need the channel's NSFW switch on and a platform age gate (ctx.nsfw_allowed).
 
-    Where both allow it, the job gets an `nsfw-ok` marker so a pipeline safety checker (when the model has
-    one) can tell allowed content from a violation.
+    Where both allow it, the job gets an `nsfw-ok` marker; elsewhere the worker refuses a result the model's
+    own safety checker flagged (see workers/runtime.py).
     """
 
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
@@ -102,7 +103,7 @@ class NsfwGuard(_Guard):
 
 
 def nsfw_marker(mod: Moderation, job_id: str) -> str:
-    return mod.service.settings.key("job", job_id, "nsfw-ok")
+    return nsfw_ok_key(mod.service.settings, job_id)
 
 
 class ConsentGuard(_Guard):

@@ -19,6 +19,15 @@ CHANNEL_FLAGS = {
 }
 
 
+NSFW_FLAGGED_TEXT = ("The model's safety checker flagged this result as age-restricted, which isn't allowed in "
+                     "this channel. Nothing was charged; try a different prompt.")
+
+
+def nsfw_ok_key(settings: Settings, job_id: str) -> str:
+    """Set by the NSFW guard on jobs allowed to be age-restricted; the worker honours the model's safety check."""
+    return settings.key("job", job_id, "nsfw-ok")
+
+
 class Switches:
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self.redis = redis
