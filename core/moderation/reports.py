@@ -86,7 +86,9 @@ class Reports:
 
     def _require_reviewer(self, who: Requester, ctx: ChatContext) -> None:
         configured = self.service.settings.is_configured_moderator(who.platform, who.user_id)
-        in_review_chat = who.chat_id == review_chat(self.mod, who.platform) and ctx.is_moderator
+        target = review_chat(self.mod, who.platform)
+        # The review chat may be a whole chat (Telegram) or one channel of a server (Discord).
+        in_review_chat = target is not None and target in (who.chat_id, ctx.channel_id) and ctx.is_moderator
         if not (configured or in_review_chat):
             raise Refusal("Only moderators in the review chat can use these buttons.", reason="not_moderator")
 

@@ -117,3 +117,20 @@ def test_button_payloads_fit() -> None:
     for action in ("mava", "mrej", "mdel", "mban", "mdis"):
         data = button_data(action, "0123456789abcdef")
         assert parse_button_data(data) == (action, "0123456789abcdef") and len(data.encode()) <= 64
+
+
+async def test_review_channel_inside_a_server(rig: Rig) -> None:
+    """On Discord the review chat is a channel: a moderator pressing there (chat = the server) may decide."""
+    rig.service.settings.discord_review_channel_id = "555"
+    bob = person("bob", "guild1", "discord")
+    await rig.service.handle(bob, "/avatar", [Attachment(FACE, "selfie.jpg")], MEMBER_CTX)
+    raw = await rig.service.redis.xrange(rig.service.settings.key("replies", "discord"))
+    [notice] = [ReplyConsumer._decode(i, f).notice for i, f in raw]
+    assert notice is not None and notice.chat_id == "555"
+    reject = next(b.data for b in notice.buttons if b.label == "Reject")
+    elsewhere = await rig.service.action(person("rita", "guild1", "discord"),
+                                         ChatContext(is_moderator=True, channel_id="general"), reject)
+    assert not elsewhere.ok
+    out = await rig.service.action(person("rita", "guild1", "discord"),
+                                   ChatContext(is_moderator=True, channel_id="555"), reject)
+    assert out.ok and "rejected" in out.text
