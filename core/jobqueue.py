@@ -10,6 +10,11 @@ from core.types import GenerationReply, GenerationRequest
 JOB_FUNCTION = "generate"
 
 
+def wake_channel(queue_name: str) -> str:
+    """Pub/sub channel that wakes idle workers of `queue_name` (see workers/wakeup.py)."""
+    return f"{queue_name}:wake"
+
+
 class JobQueue:
     def __init__(self, arq: ArqRedis, settings: Settings) -> None:
         self.arq = arq
@@ -39,7 +44,12 @@ class JobQueue:
         )
         if job is None:
             raise RuntimeError(f"job {request.job_id} already exists")
+        await self.wake_workers()
         return await self.position(request.job_id) or 1
+
+    async def wake_workers(self) -> None:
+        """Tell idle workers there is work now, so pickup does not wait for their next poll."""
+        await self.arq.publish(wake_channel(self.settings.queue_name), b"1")
 
     async def position(self, job_id: str) -> int | None:
         """1-based position among waiting jobs, or None once it has started (or is unknown)."""

@@ -77,6 +77,7 @@ class PipelineSet:
         self._pipes: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.loads = 0
+        self.applied_options: dict[str, object] = {}
 
     # ---- loading ------------------------------------------------------------------------
     def model_source(self, family: str) -> str:
@@ -101,10 +102,34 @@ class PipelineSet:
         log.info("loading %s model from %s on %s", family, source, self.device)
         loader = AutoPipelineForText2Image if family == "image" else DiffusionPipeline
         pipe = loader.from_pretrained(source, torch_dtype=self.dtype)
-        pipe = pipe.to(self.device)
+        self._apply_memory_options(pipe)
         pipe.set_progress_bar_config(disable=True)
         self.loads += 1
         return pipe
+
+    def _apply_memory_options(self, pipe: Any) -> None:
+        """Device placement and the VRAM/speed trade-offs from settings (see README, GPU path)."""
+        s = self.settings
+        if s.cpu_offload == "model":
+            pipe.enable_model_cpu_offload(device=self.device)
+        elif s.cpu_offload == "sequential":
+            pipe.enable_sequential_cpu_offload(device=self.device)
+        else:
+            pipe.to(self.device)
+        vae = getattr(pipe, "vae", None)
+        if s.vae_tiling and vae is not None and hasattr(vae, "enable_tiling"):
+            vae.enable_tiling()
+        if s.vae_slicing and vae is not None and hasattr(vae, "enable_slicing"):
+            vae.enable_slicing()
+        if s.torch_compile:
+            import torch
+
+            for name in ("unet", "transformer"):
+                module = getattr(pipe, name, None)
+                if module is not None:
+                    setattr(pipe, name, torch.compile(module, mode="max-autotune-no-cudagraphs"))
+        self.applied_options = {"cpu_offload": s.cpu_offload, "vae_tiling": s.vae_tiling,
+                                "vae_slicing": s.vae_slicing, "torch_compile": s.torch_compile}
 
     def get(self, kind: JobKind) -> Any:
         """The warm pipeline for `kind`, loading it (once) on first use."""
@@ -209,3 +234,76 @@ def _to_pil(frame: Any) -> Image.Image:
     if arr.dtype != np.uint8:
         arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
     return Image.fromarray(arr).convert("RGB")
+
+
+# ---- micro-batching ---------------------------------------------------------------------------
+BATCHABLE = (JobKind.IMAGE, JobKind.EDIT, JobKind.VIDEO)
+
+
+def batch_key(request: GenerationRequest) -> tuple[Any, ...] | None:
+    """Requests with equal keys can share one pipeline call; None means run alone."""
+    if request.kind not in BATCHABLE:
+        return None
+    refs = [r for r in request.references if r.media_type.value in ("image", "video")]
+    if request.kind == JobKind.EDIT and len(refs) != 1:
+        return None
+    if request.kind != JobKind.EDIT and (refs or request.references):
+        return None
+    return (request.kind, request.width, request.height, request.steps, request.num_frames)
+
+
+def generate_batch(pipes: PipelineSet, requests: list[GenerationRequest], images: list[list[Image.Image]],
+                   progress: list[ProgressFn | None]) -> list[GenerationResult]:
+    """Run compatible requests as one batched pipeline call; each keeps its own seed and progress."""
+    import torch
+
+    if len(requests) == 1:
+        return [pipes.generate(requests[0], images[0], progress[0])]
+    first = requests[0]
+    key = batch_key(first)
+    if key is None or any(batch_key(r) != key for r in requests):
+        raise ValueError("requests in a batch must share a batch key")
+    pipe = pipes.get(first.kind)
+    started = time.perf_counter()
+    steps = first.steps
+    strength = pipes.settings.edit_strength
+    total = steps
+    if first.kind == JobKind.EDIT:
+        steps = max(steps, math.ceil(1 / strength))
+        total = max(1, int(steps * strength))
+
+    def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        for fn in progress:
+            if fn is not None:
+                fn(min(step + 1, total), total)
+        return {}
+
+    gen_device = "cpu" if pipes.device == "mps" else pipes.device
+    negatives = [r.negative_prompt for r in requests]
+    common: dict[str, Any] = dict(
+        prompt=[r.prompt for r in requests],
+        negative_prompt=negatives if any(negatives) else None,
+        num_inference_steps=steps,
+        generator=[torch.Generator(device=gen_device).manual_seed(r.seed) for r in requests],
+        callback_on_step_end=on_step_end,
+    )
+    with torch.inference_mode():
+        if first.kind == JobKind.IMAGE:
+            out = pipe(width=first.width, height=first.height, **common)
+            outs = [[img] for img in out.images]
+        elif first.kind == JobKind.EDIT:
+            refs = [imgs[0].convert("RGB").resize((first.width, first.height)) for imgs in images]
+            out = pipe(image=refs, strength=strength, **common)
+            outs = [[img] for img in out.images]
+        else:
+            out = pipe(width=first.width, height=first.height, num_frames=first.num_frames, **common)
+            outs = [list(frames) for frames in out.frames]
+    seconds = time.perf_counter() - started
+    # The model's safety checker flags each image of the batch separately, where it has one.
+    flagged = getattr(out, "nsfw_content_detected", None) or [False] * len(requests)
+    return [
+        GenerationResult(frames=[_to_pil(f) for f in frames], is_video=r.kind.is_video,
+                         model=pipes.model_label(r.kind), seconds=seconds,
+                         extra={"batch": len(requests), "nsfw_flagged": bool(flag)})
+        for r, frames, flag in zip(requests, outs, flagged, strict=True)
+    ]

@@ -61,8 +61,9 @@ class Settings(BaseSettings):
     # --- queue and worker -----------------------------------------------------------------
     job_timeout_s: int = 600
     max_tries: int = 3
-    worker_max_jobs: int = 2
-    poll_delay_s: float = 0.05
+    worker_max_jobs: int = 4
+    poll_delay_s: float = Field(
+        default=1.0, gt=0, description="Fallback queue poll; enqueues wake idle workers at once (pub/sub).")
     blob_ttl_s: int = 24 * 3600
     result_ttl_s: int = 7 * 24 * 3600
     progress_min_interval_s: float = 1.0
@@ -102,6 +103,17 @@ class Settings(BaseSettings):
     )
     blocklist_max_entries: int = Field(default=500, description="Most blocklist entries one chat may add.")
     avatar_pending_ttl_s: int = Field(default=7 * 24 * 3600, description="How long a submitted selfie awaits review.")
+
+    # --- worker performance -----------------------------------------------------------------
+    batch_max_size: int = Field(default=4, ge=1, description="Most compatible jobs run as one pipeline call.")
+    batch_window_s: float = Field(
+        default=0.0, ge=0, description="How long an idle worker waits for more compatible jobs (0: batches "
+        "form only from jobs queued while the accelerator is busy).")
+    torch_compile: bool = Field(default=False, description="torch.compile the denoiser (GPU; slow first job).")
+    vae_tiling: bool = Field(default=False, description="Decode large images/videos in tiles (less VRAM).")
+    vae_slicing: bool = Field(default=False, description="Decode batches one item at a time (less VRAM).")
+    cpu_offload: Literal["none", "model", "sequential"] = Field(
+        default="none", description="Offload idle sub-models to CPU (model) or every layer (sequential).")
 
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids

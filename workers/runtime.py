@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,6 +23,7 @@ from core.pipeline import GenerationError, GenerationResult, PipelineSet
 from core.replies import ReplyBus
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, MediaFile, MediaType, Progress
+from workers.batching import Batcher
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,9 @@ class WorkerRuntime:
         self.gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelsmith-gpu")
         self.encoders = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reelsmith-encode")
         self.jobs_done = 0
+        self.batcher = Batcher(self.pipelines, self.gpu, settings.batch_max_size, settings.batch_window_s)
+        # Seconds from enqueue to job start, most recent last (bench and metrics read it).
+        self.pickup_latency_s: deque[float] = deque(maxlen=10_000)
         self.finalizers: list[Finalizer] = worker_finalizers(settings, redis)
         self.postprocessors: list[FramePostprocessor] = worker_postprocessors(settings)
 
@@ -51,8 +56,11 @@ class WorkerRuntime:
         self.gpu.shutdown(wait=False, cancel_futures=True)
         self.encoders.shutdown(wait=False, cancel_futures=True)
 
-    async def run(self, request: GenerationRequest, job_try: int = 1) -> dict[str, Any]:
+    async def run(self, request: GenerationRequest, job_try: int = 1,
+                  enqueued_at: float | None = None) -> dict[str, Any]:
         """Execute a job; publishes exactly one final reply however often it is retried."""
+        if enqueued_at is not None and job_try == 1:
+            self.pickup_latency_s.append(time.time() - enqueued_at)
         if await self.bus.already_replied(request.job_id):
             log.info("job %s already answered; skipping retry", request.job_id)
             return {"skipped": True}
@@ -145,7 +153,7 @@ class WorkerRuntime:
 
         await self._publish_progress(Progress(job_id=request.job_id, requester=request.requester,
                                               state="running", step=0, total_steps=request.steps))
-        return await loop.run_in_executor(self.gpu, self.pipelines.generate, request, images, progress)
+        return await self.batcher.submit(request, images, progress)
 
     async def _publish_progress(self, update: Progress) -> None:
         try:

@@ -13,6 +13,7 @@ from core.redis_conn import redis_settings
 from core.settings import Settings
 from workers.jobs import generate
 from workers.runtime import WorkerRuntime
+from workers.wakeup import WakeupWorker
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSe
         if runtime is not None:
             runtime.close()
 
-    return Worker(
+    return WakeupWorker(
+        idle_poll_s=settings.poll_delay_s,
         functions=[func(generate, name=JOB_FUNCTION, timeout=settings.job_timeout_s)],
         queue_name=settings.queue_name,
         redis_settings=redis_settings(settings),
