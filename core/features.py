@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from arq.connections import ArqRedis
 from PIL import Image
 
+from core.quotas import install_quotas, refund_finalizer
 from core.service import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
@@ -22,12 +23,13 @@ FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image
 def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
     """The service with every feature's guards, commands and button actions registered."""
     service = Reelsmith(settings, redis)
+    install_quotas(service)  # quotas: keep this guard last, so a refusal by any other guard costs nothing
     return service
 
 
 def worker_finalizers(settings: Settings, redis: ArqRedis) -> list[Finalizer]:
     """Run once per finished job, after its reply is published (refunds, provenance, metrics)."""
-    return []
+    return [refund_finalizer(redis, settings)]
 
 
 def worker_postprocessors(settings: Settings) -> list[FramePostprocessor]:
