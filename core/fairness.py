@@ -58,7 +58,7 @@ end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[5], ARGV[6], 'LIMIT', 0, tonumber(ARGV[9]))
 for _, id in ipairs(due) do
   if redis.call('EXISTS', ARGV[7] .. id) == 0 then
-    redis.call('ZADD', KEYS[1], 'XX', 1 + v, id)
+    redis.call('ZADD', KEYS[1], 'XX', 0.5 + v, id)  -- just ahead of every job at V (and never 0)
   end
 end
 local f = tonumber(redis.call('GET', KEYS[4]) or '0')
