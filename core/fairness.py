@@ -82,7 +82,7 @@ class FairScheduler:
         self._script = redis.register_script(_ENQUEUE_LUA)
 
     def user_key(self, platform: str, user_id: str) -> str:
-        return self.settings.key("fair", "user", platform, user_id)
+        return self.settings.key("fair", self.settings.queue_name, "user", platform, user_id)
 
     def clock_key(self) -> str:
         return self.settings.key("fair", "clock", self.settings.queue_name)

@@ -14,7 +14,7 @@ from PIL import Image
 from core.context import ChatContext
 from core.pipeline import PipelineSet
 from core.quotas import QuotaBook, refund_finalizer
-from core.service import Attachment, Refusal, Reelsmith
+from core.service import Attachment, Reelsmith, Refusal
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, Requester
 from tests.conftest import wait_for
@@ -57,9 +57,12 @@ async def test_failed_job_on_a_real_worker_is_refunded_and_success_is_charged(
         bad = await wait_for(lambda: service.queue.load_reply(failing.job_id or ""), timeout=60)
         good = await wait_for(lambda: service.queue.load_reply(fine.job_id or ""), timeout=60)
         assert bad.error and "expired" in bad.error and good.error is None
-        await wait_for(lambda: book.reservation_state(fine.job_id or ""))
-        states = [await book.reservation_state(j) for j in (failing.job_id or "", fine.job_id)]
-        assert states == ["refunded", "settled"]
+
+        async def released() -> list[str | None] | None:
+            states = [await book.reservation_state(j) for j in (failing.job_id or "", fine.job_id or "")]
+            return None if "held" in states else states
+
+        assert await wait_for(released, timeout=30) == ["refunded", "settled"]
     usage = await book.usage("discord", "10")
     assert (usage.used, usage.in_flight) == (1, 0)
 
