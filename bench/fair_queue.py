@@ -1,6 +1,6 @@
 """Mean wait of a light user while a heavy user floods the queue, with and without fair queueing.
 
-One real arq worker (the production `FairWorker`, one job at a time, like one GPU) runs a stub job that
+One real arq worker (one job at a time, like one GPU) runs a stub job that
 burns a fixed amount of CPU. The heavy user queues HEAVY jobs at once; the light user then queues one
 job every LIGHT_EVERY_S. Printed: the light user's mean wait (enqueue -> start) under arrival order
 (FIFO, stock arq scoring) and under fair queueing (core/fairness.py), and their ratio.
@@ -21,14 +21,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from arq.worker import func  # noqa: E402
+from arq.worker import Worker, func  # noqa: E402
 
 from core.embedded_redis import EmbeddedRedis  # noqa: E402
 from core.jobqueue import JOB_FUNCTION, JobQueue  # noqa: E402
 from core.redis_conn import connect, redis_settings  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.types import GenerationRequest, JobKind, Requester  # noqa: E402
-from workers.fair_worker import FairWorker  # noqa: E402
 
 JOB_S = 0.03  # CPU time per job
 HEAVY = 60
@@ -58,7 +57,7 @@ async def run(redis_url: str, fair: bool, tag: str) -> tuple[float, float]:
         started[payload["job_id"]] = time.perf_counter()
         await asyncio.to_thread(_burn, JOB_S)
 
-    worker = FairWorker(functions=[func(generate, name=JOB_FUNCTION)], queue_name=settings.queue_name,
+    worker = Worker(functions=[func(generate, name=JOB_FUNCTION)], queue_name=settings.queue_name,
                         redis_settings=redis_settings(settings), max_jobs=1, poll_delay=0.005,
                         handle_signals=False, burst=True)
     queued: dict[str, float] = {}

@@ -22,8 +22,8 @@ Retries: arq re-scores a retried job to now + delay (real time, above the ceilin
 such entries whose delay has passed (and that are not running) to V, the front of the fair line, so a
 retry is never starved by a busy queue. The whole step (checks, tags, job record, zadd) is one Lua
 script, so concurrent enqueues never see a half-updated clock. Serialization is arq's own
-(`arq.jobs.serialize_job`), so a stock arq worker runs these jobs; `workers.fair_worker.FairWorker`
-additionally re-reads the queue for every free slot, so a job that arrives later can overtake.
+(`arq.jobs.serialize_job`), so the stock arq worker runs these jobs; it re-reads the queue on every poll
+and starts only as many ids as it has free slots, so a job that arrives later with a lower score overtakes.
 """
 
 from __future__ import annotations

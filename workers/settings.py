@@ -11,7 +11,6 @@ from core.jobqueue import JOB_FUNCTION
 from core.pipeline import PipelineSet
 from core.redis_conn import redis_settings
 from core.settings import Settings
-from workers.fair_worker import FairWorker
 from workers.jobs import generate
 from workers.runtime import WorkerRuntime
 
@@ -34,7 +33,7 @@ def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSe
         if runtime is not None:
             runtime.close()
 
-    return FairWorker(
+    return Worker(
         functions=[func(generate, name=JOB_FUNCTION, timeout=settings.job_timeout_s)],
         queue_name=settings.queue_name,
         redis_settings=redis_settings(settings),

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from arq.worker import func
+from arq.worker import Worker, func
 
 from core.fairness import VIRTUAL_CEILING
 from core.jobqueue import JOB_FUNCTION
@@ -17,7 +17,6 @@ from core.settings import Settings
 from core.types import GenerationRequest, Requester
 from tests.conftest import wait_for
 from tests.quotas.conftest import MakeService
-from workers.fair_worker import FairWorker
 
 A = Requester(platform="telegram", user_id="a", chat_id="c")
 B = Requester(platform="telegram", user_id="b", chat_id="c")
@@ -30,14 +29,14 @@ def _request(service: Reelsmith, who: Requester, prompt: str = "x", priority: fl
 
 
 @contextlib.asynccontextmanager
-async def _stub_worker(settings: Settings, started: list[str], job_s: float) -> AsyncIterator[FairWorker]:
-    """A real arq worker (the production FairWorker class) whose job only records its start and waits."""
+async def _stub_worker(settings: Settings, started: list[str], job_s: float) -> AsyncIterator[Worker]:
+    """A real arq worker whose job only records its start and waits."""
 
     async def generate(ctx: dict[str, Any], payload: dict[str, Any]) -> None:
         started.append(payload["requester"]["user_id"] + ":" + payload["prompt"])
         await asyncio.sleep(job_s)
 
-    w = FairWorker(functions=[func(generate, name=JOB_FUNCTION)], queue_name=settings.queue_name,
+    w = Worker(functions=[func(generate, name=JOB_FUNCTION)], queue_name=settings.queue_name,
                    redis_settings=redis_settings(settings), max_jobs=2, poll_delay=0.01, handle_signals=False)
     task = asyncio.create_task(w.async_run())
     try:
@@ -53,9 +52,11 @@ async def _stub_worker(settings: Settings, started: list[str], job_s: float) -> 
 async def test_light_user_starts_before_the_flooders_fifth_job(make_service: MakeService) -> None:
     service, _ = await make_service(quota_enabled=False)
     started: list[str] = []
+    for i in range(50):
+        await service.queue.enqueue(_request(service, A, f"a{i}"))
     async with _stub_worker(service.settings, started, job_s=0.2):
-        for i in range(50):
-            await service.queue.enqueue(_request(service, A, f"a{i}"))
+        # The worker has read all of A's jobs and started the first: B queues after A's 50 now.
+        await wait_for(lambda: asyncio.sleep(0, bool(started)), timeout=20, interval=0.01)
         position = await service.queue.enqueue(_request(service, B, "b0"))
         assert position <= 3  # behind at most the two of A's jobs already running
         await wait_for(lambda: asyncio.sleep(0, "b:b0" in started), timeout=20, interval=0.01)
