@@ -12,6 +12,7 @@ from arq.connections import ArqRedis
 from PIL import Image
 
 from core.moderation.wiring import install as install_moderation
+from core.quotas import ModeratorQuotas, install_quotas, refund_finalizer
 from core.service import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
@@ -23,13 +24,15 @@ FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image
 def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
     """The service with every feature's guards, commands and button actions registered."""
     service = Reelsmith(settings, redis)
-    install_moderation(service, finalizers=lambda: worker_finalizers(settings, redis))
+    quota_guard = install_quotas(service)  # quotas: keep this guard last, so other refusals cost nothing
+    install_moderation(service, quota=ModeratorQuotas(quota_guard.book),
+                       finalizers=lambda: worker_finalizers(settings, redis))
     return service
 
 
 def worker_finalizers(settings: Settings, redis: ArqRedis) -> list[Finalizer]:
     """Run once per finished job, after its reply is published (refunds, provenance, metrics)."""
-    return []
+    return [refund_finalizer(redis, settings)]
 
 
 def worker_postprocessors(settings: Settings) -> list[FramePostprocessor]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 
+from core.costs import job_cost
+from core.fairness import FairScheduler
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
 
@@ -19,6 +21,7 @@ class JobQueue:
     def __init__(self, arq: ArqRedis, settings: Settings) -> None:
         self.arq = arq
         self.settings = settings
+        self.fair = FairScheduler(arq, settings)
 
     def record_key(self, job_id: str) -> str:
         return self.settings.key("job", job_id)
@@ -36,9 +39,20 @@ class JobQueue:
             })
             pipe.expire(key, self.settings.result_ttl_s)
             await pipe.execute()
+        payload = request.model_dump(mode="json")
+        if self.settings.fair_queueing:
+            # Fair share instead of arrival order (core/fairness.py); the rank is the fair position.
+            rank = await self.fair.enqueue(
+                JOB_FUNCTION, payload, job_id=request.job_id, platform=request.requester.platform,
+                user_id=request.requester.user_id, cost=job_cost(request, self.settings), weight=request.priority,
+            )
+            if rank is None:
+                raise RuntimeError(f"job {request.job_id} already exists")
+            await self.wake_workers()
+            return rank + 1
         job = await self.arq.enqueue_job(
             JOB_FUNCTION,
-            request.model_dump(mode="json"),
+            payload,
             _job_id=request.job_id,
             _queue_name=self.settings.queue_name,
         )

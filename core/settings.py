@@ -5,8 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class QuotaTier(BaseModel):
+    """A named quota tier; unset fields inherit the default tier's (`quota_credits` ...)."""
+
+    model_config = {"extra": "forbid"}
+
+    credits: int | None = Field(default=None, ge=0, description="Credits per window.")
+    max_in_flight: int | None = Field(default=None, ge=1, description="Jobs queued or running at once.")
+    cooldown_s: float | None = Field(default=None, ge=0, description="Least time between two jobs.")
+    weight: float | None = Field(default=None, gt=0, description="Fair-queue share (2 = twice the default's).")
 
 
 class Settings(BaseSettings):
@@ -114,6 +125,43 @@ class Settings(BaseSettings):
     vae_slicing: bool = Field(default=False, description="Decode batches one item at a time (less VRAM).")
     cpu_offload: Literal["none", "model", "sequential"] = Field(
         default="none", description="Offload idle sub-models to CPU (model) or every layer (sequential).")
+    # --- quotas and fair queueing ---------------------------------------------------------
+    quota_enabled: bool = Field(default=True, description="Charge credits and cap jobs in flight.")
+    quota_costs: dict[str, int] = Field(
+        default_factory=lambda: {"image": 1, "edit": 1, "video": 5, "animate": 5},
+        description="Credits per job kind at the base size/length; bigger sizes and longer clips multiply it.",
+    )
+    quota_cost_pixels: int = Field(
+        default=1024 * 1024, gt=0, description="Each started multiple of this many output pixels costs the base again."
+    )
+    quota_cost_frames: int = Field(
+        default=97, gt=0, description="Each started multiple of this many video frames costs the base again."
+    )
+    quota_window_s: int = Field(default=24 * 3600, gt=0, description="Rolling window credits are counted over.")
+    quota_credits: int = Field(default=30, ge=0, description="Default tier: credits per window.")
+    quota_max_in_flight: int = Field(default=2, ge=1, description="Default tier: jobs queued or running at once.")
+    quota_cooldown_s: float = Field(default=0.0, ge=0, description="Default tier: least time between two jobs.")
+    quota_tiers: dict[str, QuotaTier] = Field(
+        default_factory=dict, description='Named tiers, e.g. {"supporter": {"credits": 100, "weight": 2}}.'
+    )
+    quota_tier_roles: dict[str, str] = Field(
+        default_factory=dict, description="Discord role name or id -> tier name."
+    )
+    quota_tier_users: dict[str, str] = Field(
+        default_factory=dict, description='"platform:user_id" -> tier name.'
+    )
+    quota_moderator_tier: str | None = Field(
+        default=None, description="Tier for chat moderators (Telegram admins, Discord Manage Server); unset: none."
+    )
+    quota_chat_credits: int | None = Field(
+        default=None, ge=0, description="Credits per window for a whole chat/server (all members); unset: no cap."
+    )
+    quota_in_flight_expiry_s: int = Field(
+        default=6 * 3600, gt=0, description="A job that never reports back stops counting as in flight after this."
+    )
+    fair_queueing: bool = Field(
+        default=True, description="Order the queue by per-user virtual time (fair share) instead of arrival."
+    )
 
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids

@@ -77,6 +77,8 @@ class GenerationRequest(BaseModel):
     fps: int = 24
     references: list[MediaRef] = Field(default_factory=list)
     created_at: float = Field(default_factory=time.time)
+    # Fair-queue share of the requester's quota tier (set by the quota guard; 2 = twice the default's share).
+    priority: float = Field(default=1.0, gt=0)
 
 
 class MediaFile(BaseModel):

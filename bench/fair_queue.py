@@ -1,0 +1,104 @@
+"""Mean wait of a light user while a heavy user floods the queue, with and without fair queueing.
+
+One real arq worker (one job at a time, like one GPU) runs a stub job that
+burns a fixed amount of CPU. The heavy user queues HEAVY jobs at once; the light user then queues one
+job every LIGHT_EVERY_S. Printed: the light user's mean wait (enqueue -> start) under arrival order
+(FIFO, stock arq scoring) and under fair queueing (core/fairness.py), and their ratio.
+
+    .venv/bin/python bench/fair_queue.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from arq.worker import Worker, func  # noqa: E402
+
+from core.embedded_redis import EmbeddedRedis  # noqa: E402
+from core.jobqueue import JOB_FUNCTION, JobQueue  # noqa: E402
+from core.redis_conn import connect, redis_settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.types import GenerationRequest, JobKind, Requester  # noqa: E402
+
+JOB_S = 0.03  # CPU time per job
+HEAVY = 60
+LIGHT = 8
+LIGHT_EVERY_S = 0.15
+
+
+def _burn(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def _request(user: str, n: int) -> GenerationRequest:
+    return GenerationRequest(requester=Requester(platform="bench", user_id=user, chat_id="room"),
+                             kind=JobKind.IMAGE, prompt=f"{user} {n}", width=64, height=64, seed=n, steps=1)
+
+
+async def run(redis_url: str, fair: bool, tag: str) -> tuple[float, float]:
+    settings = Settings(_env_file=None, redis_url=redis_url, key_prefix=f"bench{tag}",
+                        queue_name=f"bench{tag}:queue", fair_queueing=fair)
+    redis = await connect(settings)
+    queue = JobQueue(redis, settings)
+    started: dict[str, float] = {}
+
+    async def generate(ctx: dict[str, Any], payload: dict[str, Any]) -> None:
+        started[payload["job_id"]] = time.perf_counter()
+        await asyncio.to_thread(_burn, JOB_S)
+
+    worker = Worker(functions=[func(generate, name=JOB_FUNCTION)], queue_name=settings.queue_name,
+                        redis_settings=redis_settings(settings), max_jobs=1, poll_delay=0.005,
+                        handle_signals=False, burst=True)
+    queued: dict[str, float] = {}
+    heavy_ids: list[str] = []
+    for i in range(HEAVY):
+        r = _request("heavy", i)
+        queued[r.job_id] = time.perf_counter()
+        heavy_ids.append(r.job_id)
+        await queue.enqueue(r)
+    task = asyncio.create_task(worker.async_run())
+    light_ids = []
+    for i in range(LIGHT):
+        await asyncio.sleep(LIGHT_EVERY_S)
+        r = _request("light", i)
+        queued[r.job_id] = time.perf_counter()
+        light_ids.append(r.job_id)
+        await queue.enqueue(r)
+    await task  # burst mode: returns once the queue is empty
+    await worker.close()
+    await redis.aclose()
+    light = statistics.mean(started[j] - queued[j] for j in light_ids)
+    heavy = statistics.mean(started[j] - queued[j] for j in heavy_ids)
+    return light, heavy
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedRedis(Path(tmp), appendonly=False).start()
+        try:
+            fifo_light, fifo_heavy = await run(server.url, fair=False, tag="fifo")
+            fair_light, fair_heavy = await run(server.url, fair=True, tag="fair")
+        finally:
+            with contextlib.suppress(Exception):
+                server.stop()
+    print(f"{HEAVY} heavy jobs queued at once, {LIGHT} light jobs every {LIGHT_EVERY_S}s, {JOB_S}s CPU per job, "
+          "one worker slot")
+    print(f"light user's mean wait: FIFO {fifo_light:.3f}s, fair {fair_light:.3f}s "
+          f"-> FIFO/fair = {fifo_light / fair_light:.1f}x")
+    print(f"heavy user's mean wait: FIFO {fifo_heavy:.3f}s, fair {fair_heavy:.3f}s "
+          f"-> fair/FIFO = {fair_heavy / fifo_heavy:.2f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,516 @@
+"""Per-user credits, jobs-in-flight caps, cooldowns, per-chat budgets and tiers, enforced before queueing.
+
+Model (all state in Redis, so it survives bot and worker restarts):
+- A job costs credits (`core.costs.job_cost`). Each spend is an entry `<job_id>|<cost>` in the user's
+  (and the chat's) spend zset, scored with its time; the budget is counted over a rolling window
+  (`quota_window_s`, a day by default): a spend counts until its time plus the window.
+- Check-and-reserve is one Lua script: cooldown, jobs in flight, the user's credits and the chat's
+  budget are checked and the spend, the in-flight entry and the reservation record (keyed by job id)
+  written in one atomic step, so 200 concurrent requests with 10 credits left admit exactly 10.
+- A reservation is `held` until the job ends: `settle` (success) frees the in-flight slot and keeps
+  the charge; `refund` (failed, cancelled, refused by a safety check, not queued) removes the spend
+  entries and frees the slot. Both act only on a `held` reservation, so each happens at most once.
+- Tiers come from settings (`quota_tiers`, mapped by `quota_tier_roles`, `quota_tier_users`,
+  `quota_moderator_tier`); a member who fits several gets the most generous (credits, then weight).
+- Time comes from an injectable clock (`core.clock`), never from Redis, so windows are testable.
+
+For moderation (call on a `QuotaBook`, e.g. `install_quotas(service).book`, or `QuotaBook(redis, settings)`):
+- `await book.usage(platform, user_id, tier=None, chat_id=None)` -> `Usage` (what `/quota` shows).
+- `await book.set_budget(platform, user_id, credits)` overrides the user's credits per window
+  (`None` goes back to the tier's); `await book.set_chat_budget(platform, chat_id, credits)` likewise
+  for a chat/server's total (`None`: the `quota_chat_credits` default).
+- `await book.grant(platform, user_id, credits)` gives extra credits for the current window;
+  `await book.reset(platform, user_id)` forgets the window's spends (a full budget again).
+- `await book.refund(job_id, requester, reason)` gives a job's credits back (idempotent), e.g. when a
+  queued job is cancelled without the worker publishing a reply.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+
+from core.clock import Clock, system_clock
+from core.context import ChatContext
+from core.costs import job_cost
+from core.service import CommandCall, Outcome, Reelsmith, Refusal
+from core.settings import QuotaTier, Settings
+from core.types import GenerationReply, GenerationRequest, Requester
+
+DEFAULT_TIER = "default"
+RESERVATION_SLACK_S = 24 * 3600
+
+_RESERVE_LUA = """
+-- KEYS: 1 user spend zset, 2 user in-flight zset, 3 user last-job key, 4 chat spend zset,
+--       5 reservation hash, 6 user budget override, 7 chat budget override
+-- ARGV: 1 now ms, 2 job id, 3 cost, 4 window ms, 5 tier credits, 6 max in flight, 7 cooldown ms,
+--       8 chat credits (-1: no cap), 9 in-flight expiry ms, 10 reservation ttl ms, 11 tier name
+local now = tonumber(ARGV[1])
+local cost = tonumber(ARGV[3])
+local window = tonumber(ARGV[4])
+if redis.call('EXISTS', KEYS[5]) == 1 then return {'duplicate', 0, 0} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[9]))
+
+local function cost_of(member) return tonumber(string.match(member, '|(-?%d+)$')) end
+local function used(entries)
+  local total = 0
+  for i = 1, #entries, 2 do total = total + cost_of(entries[i]) end
+  return total
+end
+-- When enough of the oldest spends have left the window for `cost` to fit (ms from now; -1: never).
+local function wait_for(entries, total, budget)
+  if total + cost <= budget then return 0 end
+  for i = 1, #entries, 2 do
+    total = total - cost_of(entries[i])
+    if total + cost <= budget then return tonumber(entries[i + 1]) + window - now end
+  end
+  return -1
+end
+
+local cooldown = tonumber(ARGV[7])
+local last = redis.call('GET', KEYS[3])
+if cooldown > 0 and last and now - tonumber(last) < cooldown then
+  return {'cooldown', tostring(tonumber(last) + cooldown - now), 0}
+end
+local in_flight = redis.call('ZCARD', KEYS[2])
+if in_flight >= tonumber(ARGV[6]) then return {'in_flight', in_flight, 0} end
+
+local budget = tonumber(redis.call('GET', KEYS[6]) or ARGV[5])
+local spends = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local user_used = used(spends)
+if user_used + cost > budget then
+  return {'credits', budget - user_used, tostring(wait_for(spends, user_used, budget))}
+end
+local chat_budget = tonumber(redis.call('GET', KEYS[7]) or ARGV[8])
+local chat_spends = redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES')
+local chat_used = used(chat_spends)
+if chat_budget >= 0 and chat_used + cost > chat_budget then
+  return {'chat', chat_budget - chat_used, tostring(wait_for(chat_spends, chat_used, chat_budget))}
+end
+
+local member = ARGV[2] .. '|' .. ARGV[3]
+local keep = window + 60000
+redis.call('ZADD', KEYS[1], now, member)
+redis.call('PEXPIRE', KEYS[1], keep)
+redis.call('ZADD', KEYS[4], now, member)
+redis.call('PEXPIRE', KEYS[4], keep)
+redis.call('ZADD', KEYS[2], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[9]) + 60000)
+redis.call('SET', KEYS[3], tostring(now), 'PX', math.max(cooldown, 1000) + 60000)
+redis.call('HSET', KEYS[5], 'state', 'held', 'member', member, 'cost', ARGV[3], 'at', tostring(now),
+           'tier', ARGV[11])
+redis.call('PEXPIRE', KEYS[5], ARGV[10])
+return {'ok', budget - user_used - cost, 0}
+"""
+
+_RELEASE_LUA = """
+-- KEYS: 1 reservation hash, 2 user spend zset, 3 user in-flight zset, 4 chat spend zset
+-- ARGV: 1 job id, 2 'refund' or 'settle', 3 reason
+if redis.call('HGET', KEYS[1], 'state') ~= 'held' then return 0 end
+redis.call('ZREM', KEYS[3], ARGV[1])
+if ARGV[2] == 'refund' then
+  local member = redis.call('HGET', KEYS[1], 'member')
+  redis.call('ZREM', KEYS[2], member)
+  redis.call('ZREM', KEYS[4], member)
+  redis.call('HSET', KEYS[1], 'state', 'refunded', 'reason', ARGV[3])
+else
+  redis.call('HSET', KEYS[1], 'state', 'settled')
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A resolved tier: what one member may spend and how much queue share they get."""
+
+    name: str
+    credits: int
+    max_in_flight: int
+    cooldown_s: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of a check-and-reserve. `ok` means the credits are now held for the job."""
+
+    ok: bool
+    reason: str = ""  # "", "cooldown", "in_flight", "credits", "chat", "duplicate"
+    remaining: int = 0  # credits left (after this job when ok)
+    wait_s: float = 0.0  # until the request could pass (cooldown, credits back); -1: never at this cost
+    in_flight: int = 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    tier: Tier
+    budget: int
+    used: int
+    in_flight: int
+    next_credit_at: float | None  # when the oldest spend in the window comes back
+    full_at: float | None  # when every spend in the window is back
+    cooldown_left_s: float
+    chat_budget: int | None
+    chat_used: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.budget - self.used)
+
+
+class TierMap:
+    """Tiers from settings, and which one applies to a member."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.default = Tier(DEFAULT_TIER, settings.quota_credits, settings.quota_max_in_flight,
+                            settings.quota_cooldown_s, 1.0)
+        self.tiers = {DEFAULT_TIER: self.default}
+        for name, spec in settings.quota_tiers.items():
+            self.tiers[name] = self._inherit(name, spec)
+        self.by_role = settings.quota_tier_roles
+        self.by_user = settings.quota_tier_users
+        self.moderator_tier = settings.quota_moderator_tier
+        named = [*self.by_role.values(), *self.by_user.values(), *filter(None, [self.moderator_tier])]
+        unknown = sorted({n for n in named if n not in self.tiers})
+        if unknown:
+            raise ValueError(f"quota tier(s) {', '.join(unknown)} are mapped but not defined in "
+                             f"REELSMITH_QUOTA_TIERS (defined: {', '.join(self.tiers)})")
+
+    def _inherit(self, name: str, spec: QuotaTier) -> Tier:
+        d = self.default
+        return Tier(
+            name=name,
+            credits=d.credits if spec.credits is None else spec.credits,
+            max_in_flight=d.max_in_flight if spec.max_in_flight is None else spec.max_in_flight,
+            cooldown_s=d.cooldown_s if spec.cooldown_s is None else spec.cooldown_s,
+            weight=d.weight if spec.weight is None else spec.weight,
+        )
+
+    def for_member(self, requester: Requester, ctx: ChatContext | None = None) -> Tier:
+        ctx = ctx or ChatContext()
+        names = [self.by_role[r] for r in ctx.roles if r in self.by_role]
+        user_tier = self.by_user.get(f"{requester.platform}:{requester.user_id}")
+        if user_tier:
+            names.append(user_tier)
+        if ctx.is_moderator and self.moderator_tier:
+            names.append(self.moderator_tier)
+        candidates = [self.tiers[n] for n in names] or [self.default]
+        return max(candidates, key=lambda t: (t.credits, t.weight))
+
+
+class QuotaBook:
+    """Quota state in Redis: reserve, settle, refund, report, and moderator overrides."""
+
+    def __init__(self, redis: ArqRedis, settings: Settings, clock: Clock = system_clock) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.clock = clock
+        self.tiers = TierMap(settings)
+        self._reserve = redis.register_script(_RESERVE_LUA)
+        self._release = redis.register_script(_RELEASE_LUA)
+
+    # ---- keys ---------------------------------------------------------------------------
+    def _user(self, platform: str, user_id: str, what: str) -> str:
+        return self.settings.key("quota", "user", platform, user_id, what)
+
+    def _chat(self, platform: str, chat_id: str, what: str) -> str:
+        return self.settings.key("quota", "chat", platform, chat_id, what)
+
+    def _reservation(self, job_id: str) -> str:
+        return self.settings.key("quota", "job", job_id)
+
+    def cost_of(self, request: GenerationRequest) -> int:
+        return job_cost(request, self.settings)
+
+    # ---- the job lifecycle --------------------------------------------------------------
+    async def reserve(self, request: GenerationRequest, tier: Tier) -> Decision:
+        """Check every limit and, if all pass, hold the job's credits and an in-flight slot, atomically."""
+        r, s = request.requester, self.settings
+        window_ms = s.quota_window_s * 1000
+        chat_credits = -1 if s.quota_chat_credits is None else s.quota_chat_credits
+        reason, a, b = await self._reserve(
+            keys=[self._user(r.platform, r.user_id, "spend"), self._user(r.platform, r.user_id, "inflight"),
+                  self._user(r.platform, r.user_id, "last"), self._chat(r.platform, r.chat_id, "spend"),
+                  self._reservation(request.job_id), self._user(r.platform, r.user_id, "budget"),
+                  self._chat(r.platform, r.chat_id, "budget")],
+            args=[self._now_ms(), request.job_id, self.cost_of(request), window_ms, tier.credits,
+                  tier.max_in_flight, int(tier.cooldown_s * 1000), chat_credits,
+                  s.quota_in_flight_expiry_s * 1000, window_ms + (s.quota_in_flight_expiry_s + RESERVATION_SLACK_S)
+                  * 1000, tier.name],
+        )
+        reason = _text(reason)
+        if reason == "ok":
+            return Decision(True, remaining=int(a))
+        if reason == "cooldown":
+            return Decision(False, reason, wait_s=float(_text(a)) / 1000)
+        if reason == "in_flight":
+            return Decision(False, reason, in_flight=int(a))
+        if reason in ("credits", "chat"):
+            wait_ms = float(_text(b))
+            return Decision(False, reason, remaining=max(0, int(a)), wait_s=wait_ms / 1000 if wait_ms >= 0 else -1)
+        return Decision(False, reason)
+
+    async def settle(self, job_id: str, requester: Requester) -> bool:
+        """The job finished: keep the charge, free the in-flight slot. False if not held (already done)."""
+        return await self._finish(job_id, requester, "settle", "")
+
+    async def refund(self, job_id: str, requester: Requester, reason: str = "") -> bool:
+        """Give the job's credits and slot back, once: False if it was already refunded or settled."""
+        return await self._finish(job_id, requester, "refund", reason)
+
+    async def _finish(self, job_id: str, requester: Requester, mode: str, reason: str) -> bool:
+        r = requester
+        done = await self._release(
+            keys=[self._reservation(job_id), self._user(r.platform, r.user_id, "spend"),
+                  self._user(r.platform, r.user_id, "inflight"), self._chat(r.platform, r.chat_id, "spend")],
+            args=[job_id, mode, reason[:200]],
+        )
+        return bool(done)
+
+    async def reservation_state(self, job_id: str) -> str | None:
+        """held, settled or refunded; None if unknown."""
+        return _text_or_none(await self.redis.hget(self._reservation(job_id), "state"))
+
+    # ---- reporting ------------------------------------------------------------------------
+    async def usage(self, platform: str, user_id: str, tier: Tier | None = None,
+                    chat_id: str | None = None) -> Usage:
+        """A member's standing now (read-only). Without `tier`, the one their configured user id maps to."""
+        s = self.settings
+        tier = tier or self.tiers.for_member(Requester(platform=platform, user_id=user_id, chat_id=""))
+        now = self.clock()
+        since = (now - s.quota_window_s) * 1000
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrangebyscore(self._user(platform, user_id, "spend"), f"({since}", "+inf", withscores=True)
+            pipe.zcount(self._user(platform, user_id, "inflight"), f"({(now - s.quota_in_flight_expiry_s) * 1000}",
+                        "+inf")
+            pipe.get(self._user(platform, user_id, "last"))
+            pipe.get(self._user(platform, user_id, "budget"))
+            if chat_id is not None:
+                pipe.zrangebyscore(self._chat(platform, chat_id, "spend"), f"({since}", "+inf", withscores=True)
+                pipe.get(self._chat(platform, chat_id, "budget"))
+            res = await pipe.execute()
+        spends, in_flight, last, budget_override = res[:4]
+        times = [score / 1000 + s.quota_window_s for _m, score in spends]
+        cooldown_left = 0.0
+        if last is not None and tier.cooldown_s:
+            cooldown_left = max(0.0, int(last) / 1000 + tier.cooldown_s - now)
+        chat_budget: int | None = s.quota_chat_credits
+        chat_used = 0
+        if chat_id is not None:
+            chat_used = sum(_member_cost(m) for m, _ in res[4])
+            if res[5] is not None:
+                chat_budget = None if int(res[5]) < 0 else int(res[5])
+        return Usage(
+            tier=tier,
+            budget=tier.credits if budget_override is None else int(budget_override),
+            used=sum(_member_cost(m) for m, _ in spends),
+            in_flight=int(in_flight),
+            next_credit_at=min(times) if times else None,
+            full_at=max(times) if times else None,
+            cooldown_left_s=cooldown_left,
+            chat_budget=chat_budget,
+            chat_used=chat_used,
+        )
+
+    # ---- moderator overrides -------------------------------------------------------------
+    async def set_budget(self, platform: str, user_id: str, credits: int | None) -> None:
+        """Override a member's credits per window; None returns them to their tier's."""
+        key = self._user(platform, user_id, "budget")
+        if credits is None:
+            await self.redis.delete(key)
+        else:
+            await self.redis.set(key, max(0, int(credits)))
+
+    async def set_chat_budget(self, platform: str, chat_id: str, credits: int | None, *,
+                              unlimited: bool = False) -> None:
+        """Override a chat's total credits per window (None: the default; `unlimited`: no cap)."""
+        key = self._chat(platform, chat_id, "budget")
+        if unlimited:
+            await self.redis.set(key, -1)
+        elif credits is None:
+            await self.redis.delete(key)
+        else:
+            await self.redis.set(key, max(0, int(credits)))
+
+    async def grant(self, platform: str, user_id: str, credits: int) -> None:
+        """Extra credits for the current window (they lapse with it, like a spend in reverse)."""
+        if credits <= 0:
+            return
+        key = self._user(platform, user_id, "spend")
+        member = f"grant-{secrets.token_hex(6)}|{-int(credits)}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {member: self._now_ms()})
+            pipe.pexpire(key, self.settings.quota_window_s * 1000 + 60000)
+            await pipe.execute()
+
+    async def reset(self, platform: str, user_id: str) -> None:
+        """Forget the member's spends in the window and their cooldown: a full budget again."""
+        await self.redis.delete(self._user(platform, user_id, "spend"), self._user(platform, user_id, "last"))
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+
+class QuotaGuard:
+    """The service guard: reserve before queueing, give back if the job is not queued after all."""
+
+    def __init__(self, book: QuotaBook) -> None:
+        self.book = book
+
+    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
+        tier = self.book.tiers.for_member(request.requester, ctx)
+        request.priority = tier.weight  # its fair-queue share (core/fairness.py)
+        if not self.book.settings.quota_enabled:
+            return
+        decision = await self.book.reserve(request, tier)
+        if not decision.ok:
+            raise Refusal(refusal_text(decision, self.book.cost_of(request), request, self.book), reason="quota")
+
+    async def undo(self, request: GenerationRequest) -> None:
+        if self.book.settings.quota_enabled:
+            await self.book.refund(request.job_id, request.requester, "not queued")
+
+
+def refusal_text(d: Decision, cost: int, request: GenerationRequest, book: QuotaBook) -> str:
+    """What the member reads when a quota stops a request: why, and when or how it can pass."""
+    now = book.clock()
+    window = window_name(book.settings.quota_window_s)
+    what = f"This {request.kind.value} costs {cost} credit{'s' if cost != 1 else ''}"
+    if d.reason == "cooldown":
+        return f"Please wait {duration_text(d.wait_s)} between jobs, then send it again."
+    if d.reason == "in_flight":
+        return (f"You already have {d.in_flight} job{'s' if d.in_flight != 1 else ''} queued or rendering, "
+                "the most you can have at once. Send this again when one has finished.")
+    if d.reason == "credits":
+        when = "" if d.wait_s < 0 else f" Enough credits are back {when_text(now + d.wait_s, now)}."
+        cheaper = " Fewer frames or a smaller size cost less." if cost > 1 else ""
+        return f"{what}, and you have {d.remaining} left {window}.{when}{cheaper}"
+    if d.reason == "chat":
+        when = "" if d.wait_s < 0 else f" Enough are back {when_text(now + d.wait_s, now)}."
+        return f"{what}, and this chat has {d.remaining} of its shared credits left {window}.{when}"
+    return "This request is already queued."
+
+
+def quota_text(u: Usage, now: float) -> str:
+    """The `/quota` answer (plain text, every platform)."""
+    lines = [f"Credits: {u.remaining} of {u.budget} left"
+             + (f" ({u.tier.name} tier)" if u.tier.name != DEFAULT_TIER else "") + "."]
+    lines.append(f"Jobs in flight: {u.in_flight} of {u.tier.max_in_flight}.")
+    if u.next_credit_at is None:
+        lines.append("Nothing spent in the current window: your full budget is available.")
+    elif u.full_at is not None and u.full_at - u.next_credit_at < 1:
+        lines.append(f"Window resets {when_text(u.full_at, now)}.")
+    else:
+        assert u.full_at is not None
+        lines.append(f"Credits come back as the window rolls: the first {when_text(u.next_credit_at, now)}, "
+                     f"all {when_text(u.full_at, now)}.")
+    if u.cooldown_left_s > 0:
+        lines.append(f"Cooldown: next job in {duration_text(u.cooldown_left_s)}.")
+    if u.chat_budget is not None:
+        lines.append(f"This chat: {max(0, u.chat_budget - u.chat_used)} of {u.chat_budget} shared credits left.")
+    return "\n".join(lines)
+
+
+def window_name(window_s: int) -> str:
+    if window_s == 24 * 3600:
+        return "today"
+    return f"in this {duration_text(window_s)} window"
+
+
+def duration_text(seconds: float) -> str:
+    """`45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`."""
+    s = max(0, math.ceil(seconds))
+    if s < 60:
+        return f"{s} s"
+    m = math.ceil(s / 60)
+    if m < 60:
+        return f"{m} min"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h} h {m} min" if m else f"{h} h"
+    d, h = divmod(h, 24)
+    return f"{d} d {h} h" if h else f"{d} d"
+
+
+def when_text(at: float, now: float) -> str:
+    """`in 3 h 5 min (14:05 UTC)`."""
+    return f"in {duration_text(at - now)} ({time.strftime('%H:%M UTC', time.gmtime(at))})"
+
+
+async def _quota_command(call: CommandCall, book: QuotaBook) -> Outcome:
+    r = call.requester
+    tier = book.tiers.for_member(r, call.ctx)
+    usage = await book.usage(r.platform, r.user_id, tier, chat_id=r.chat_id)
+    return Outcome(quota_text(usage, book.clock()), ok=True, private=True)
+
+
+def install_quotas(service: Reelsmith, clock: Clock = system_clock) -> QuotaGuard:
+    """Register the quota guard (append it after every other guard) and `/quota`; returns the guard."""
+    book = QuotaBook(service.redis, service.settings, clock)
+    guard = QuotaGuard(book)
+    service.guards.append(guard)
+
+    async def quota(call: CommandCall) -> Outcome:
+        return await _quota_command(call, book)
+
+    service.add_command("quota", quota, "your credits left, jobs in flight and when they come back")
+    return guard
+
+
+def refund_finalizer(redis: ArqRedis, settings: Settings,
+                     clock: Clock = system_clock) -> Callable[[GenerationRequest, GenerationReply], Awaitable[None]]:
+    """Worker finalizer: a job ending with an error is refunded (once); a success frees its slot."""
+    book = QuotaBook(redis, settings, clock)
+
+    async def finalize(request: GenerationRequest, reply: GenerationReply) -> None:
+        if reply.error:
+            await book.refund(request.job_id, request.requester, reply.error)
+        else:
+            await book.settle(request.job_id, request.requester)
+
+    return finalize
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _member_cost(member: object) -> int:
+    return int(_text(member).rsplit("|", 1)[1])
+
+
+class ModeratorQuotas:
+    """`/mod quota ...` on top of a QuotaBook (satisfies core.moderation.toolkit.QuotaAdmin).
+
+    Budgets belong to the member on the platform (quotas are per user, not per chat); the chat is
+    accepted for the moderator's context and audit only.
+    """
+
+    def __init__(self, book: QuotaBook) -> None:
+        self.book = book
+
+    async def set_limit(self, platform: str, chat_id: str, user_id: str, limit: int) -> str:
+        await self.book.set_budget(platform, user_id, limit)
+        return f"User {user_id} now has {limit} credits per {window_name(self.book.settings.quota_window_s)}."
+
+    async def grant(self, platform: str, chat_id: str, user_id: str, credits: int) -> str:
+        if credits <= 0:
+            return "Grant a positive number of credits, e.g. /mod quota grant 123 5"
+        await self.book.grant(platform, user_id, credits)
+        return f"Granted {credits} extra credits to user {user_id} for the current window."
+
+    async def usage(self, platform: str, chat_id: str, user_id: str) -> str:
+        u = await self.book.usage(platform, user_id, chat_id=chat_id)
+        return f"User {user_id}:\n" + quota_text(u, self.book.clock())

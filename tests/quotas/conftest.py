@@ -1,0 +1,48 @@
+"""Quota fixtures: a service with the quota guard on an injectable clock, over the real Redis fixture."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from core.clock import ManualClock
+from core.quotas import QuotaBook, QuotaGuard, install_quotas
+from core.redis_conn import connect
+from core.service import Reelsmith
+from core.settings import Settings
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def make_service(settings: Settings, clock: ManualClock) -> AsyncIterator[Any]:
+    """Build a service whose quota guard uses `clock`, with settings changed by keyword."""
+    made: list[Reelsmith] = []
+
+    async def make(**changes: Any) -> tuple[Reelsmith, QuotaBook]:
+        s = settings.model_copy(update=changes)
+        service = Reelsmith(s, await connect(s))
+        guard = install_quotas(service, clock)
+        made.append(service)
+        return service, guard.book
+
+    yield make
+    for service in made:
+        await service.redis.aclose()
+
+
+MakeService = Callable[..., Any]
+
+
+@pytest.fixture
+async def quota_service(make_service: MakeService) -> AsyncIterator[tuple[Reelsmith, QuotaBook]]:
+    yield await make_service()
+
+
+def guard_of(service: Reelsmith) -> QuotaGuard:
+    return next(g for g in service.guards if isinstance(g, QuotaGuard))
