@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from arq.connections import ArqRedis
 from PIL import Image
 
+from core.metrics import job_finalizer, process_metrics, refusal_listener
 from core.service import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
@@ -22,12 +23,15 @@ FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image
 def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
     """The service with every feature's guards, commands and button actions registered."""
     service = Reelsmith(settings, redis)
+    service.refusal_listeners.append(refusal_listener(process_metrics()))
     return service
 
 
 def worker_finalizers(settings: Settings, redis: ArqRedis) -> list[Finalizer]:
     """Run once per finished job, after its reply is published (refunds, provenance, metrics)."""
-    return []
+    finalizers: list[Finalizer] = []
+    finalizers.append(job_finalizer(process_metrics(), settings, redis))
+    return finalizers
 
 
 def worker_postprocessors(settings: Settings) -> list[FramePostprocessor]:

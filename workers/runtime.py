@@ -15,6 +15,7 @@ from core.blobs import BlobStore
 from core.features import Finalizer, FramePostprocessor, worker_finalizers, worker_postprocessors
 from core.jobqueue import JobQueue
 from core.labels import caption, mp4_metadata, xmp_packet
+from core.logs import ContextThreadPoolExecutor, bind_job_id
 from core.media import MediaError, encode_mp4, encode_png, first_video_frame, open_image
 from core.pipeline import GenerationError, GenerationResult, PipelineSet
 from core.replies import ReplyBus
@@ -36,8 +37,10 @@ class WorkerRuntime:
         self.queue = JobQueue(redis, settings)
         self.pipelines = pipelines or PipelineSet(settings)
         # One thread owns the accelerator; encoding runs beside it so the GPU never waits on it.
-        self.gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelsmith-gpu")
-        self.encoders = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reelsmith-encode")
+        # Context-carrying pools: log lines from these threads keep the job id.
+        self.gpu: ThreadPoolExecutor = ContextThreadPoolExecutor(max_workers=1, thread_name_prefix="reelsmith-gpu")
+        self.encoders: ThreadPoolExecutor = ContextThreadPoolExecutor(max_workers=2,
+                                                                      thread_name_prefix="reelsmith-encode")
         self.jobs_done = 0
         self.finalizers: list[Finalizer] = worker_finalizers(settings, redis)
         self.postprocessors: list[FramePostprocessor] = worker_postprocessors(settings)
@@ -51,6 +54,7 @@ class WorkerRuntime:
 
     async def run(self, request: GenerationRequest, job_try: int = 1) -> dict[str, Any]:
         """Execute a job; publishes exactly one final reply however often it is retried."""
+        bind_job_id(request.job_id)  # arq runs each job in its own task, so this ends with the job
         if await self.bus.already_replied(request.job_id):
             log.info("job %s already answered; skipping retry", request.job_id)
             return {"skipped": True}
