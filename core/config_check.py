@@ -148,13 +148,13 @@ def redis_problem(url: str, timeout_s: float) -> str | None:
             try:
                 client.ping()
                 return None
-            except AuthenticationError as exc:
-                return f"{REDIS_URL_NAME}: Redis at {shown} refused the credentials ({exc}). Check the password."
-            except ResponseError as exc:
-                if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+            except (AuthenticationError, ResponseError) as exc:
+                if not isinstance(exc, AuthenticationError) and "NOAUTH" not in str(exc):
+                    return f"{REDIS_URL_NAME}: Redis at {shown} answered with an error ({exc})."
+                if urlsplit(url).password is None:
                     return (f"{REDIS_URL_NAME}: Redis at {shown} needs a password: "
-                            "use redis://:PASSWORD@host:6379/0.")
-                return f"{REDIS_URL_NAME}: Redis at {shown} answered with an error ({exc})."
+                            "use redis://:PASSWORD@host:6379/0 (rediss:// for TLS).")
+                return f"{REDIS_URL_NAME}: Redis at {shown} refused the password ({exc})."
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() >= deadline:

@@ -165,9 +165,9 @@ def job_finalizer(metrics: Metrics, settings: Settings,
 
     async def observe_job(request: GenerationRequest, reply: GenerationReply) -> None:
         metrics.observe_job(request, reply, time.time())
-        # The job record says where it ran: the first thing to look at when one machine misbehaves.
-        await redis.hset(settings.key("job", request.job_id), "worker", name)
         log.info("job %s %s kind=%s in %.2fs on %s", request.job_id, "failed" if reply.error else "done",
                  request.kind.value, reply.elapsed_s, name)
+        # The job record says where it ran: the first thing to look at when one machine misbehaves.
+        await redis.hset(settings.key("job", request.job_id), "worker", name)
 
     return observe_job
