@@ -93,3 +93,20 @@ async def test_queue_depth_counts_waiting_jobs(web_client: TestClient[Any, Any],
         assert (await resp.json())["ok"]
     samples = await scrape(web_client)
     assert value(samples, "reelsmith_queue_depth") == 3
+
+
+def test_gpu_memory_comes_from_torch_when_cuda_is_there(monkeypatch: Any) -> None:
+    """No GPU here: a stand-in torch module proves the gauge reads each device's allocator."""
+    import sys
+    import types
+
+    from core.metrics import Metrics
+
+    cuda = types.SimpleNamespace(is_available=lambda: True, device_count=lambda: 2,
+                                 memory_allocated=lambda i: (i + 1) * 1000, memory_reserved=lambda i: (i + 1) * 4000)
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
+    page = Metrics().render().decode()
+    assert 'reelsmith_gpu_memory_used_bytes{device="cuda:1"} 2000.0' in page
+    assert 'reelsmith_gpu_memory_reserved_bytes{device="cuda:0"} 4000.0' in page
+    monkeypatch.delitem(sys.modules, "torch")
+    assert 'reelsmith_gpu_memory_used_bytes{device="none"} 0.0' in Metrics().render().decode()
