@@ -91,7 +91,14 @@ async def _serve(settings: Settings, *, worker: bool, adapters: list[str]) -> No
             ready=(lambda: bool(worker_ctx.get("ready"))) if worker_ctx is not None else None,
             name=worker_name(settings) if worker else None,
         )
-        stoppers.append((await serve_health(endpoints, settings.health_host, settings.health_port)).cleanup)
+        try:
+            runner = await serve_health(endpoints, settings.health_host, settings.health_port)
+        except OSError as exc:
+            raise SystemExit(
+                f"REELSMITH_HEALTH_PORT: cannot listen on {settings.health_host}:{settings.health_port} ({exc}). "
+                "Give each process on this host its own port, or 0 to turn the health server off."
+            ) from None
+        stoppers.append(runner.cleanup)
     waiters = [asyncio.create_task(stop.wait())] + ([worker_task] if worker_task else [])
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for stopper in stoppers:
