@@ -101,6 +101,11 @@ async def _serve(settings: Settings, *, worker: bool, adapters: list[str]) -> No
         stoppers.append(runner.cleanup)
     waiters = [asyncio.create_task(stop.wait())] + ([worker_task] if worker_task else [])
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if arq_worker is not None:
+        from workers.drain import drain_worker
+
+        stop.clear()  # a second Ctrl-C or SIGTERM stops waiting for running jobs
+        await drain_worker(arq_worker, settings.job_timeout_s, interrupt=stop)
     for stopper in stoppers:
         await stopper()
     if arq_worker is not None:
