@@ -251,6 +251,13 @@ def test_k8s_settings_are_known(k8s: list[dict[str, Any]]) -> None:
             assert f"REELSMITH_{name.upper()}_TOKEN" in env and c["args"] == ["reelsmith", "bot", name]
 
 
+def test_k8s_pods_get_no_service_link_variables(k8s: list[dict[str, Any]]) -> None:
+    # Service links would inject e.g. REELSMITH_WEB_PORT=tcp://... for a Service named reelsmith-web.
+    for d in k8s:
+        if d["kind"] == "Deployment":
+            assert d["spec"]["template"]["spec"]["enableServiceLinks"] is False, d["metadata"]["name"]
+
+
 def test_k8s_worker_requests_a_gpu(k8s: list[dict[str, Any]]) -> None:
     worker = _one(k8s, "Deployment", "worker")
     [c] = worker["spec"]["template"]["spec"]["containers"]
