@@ -77,9 +77,13 @@ async def test_metrics_after_a_job_and_refusals(web_client: TestClient[Any, Any]
     assert delta("reelsmith_moderation_refusals_total", platform="web", reason="banned") == 1
     assert value(after, "reelsmith_redis_up") == 1
     assert ("reelsmith_queue_depth", ()) in after
-    # The CPU test machine has no GPU: the gauge is there and reads 0.
-    assert value(after, "reelsmith_gpu_memory_used_bytes", device="none") == 0 or any(
-        n == "reelsmith_gpu_memory_used_bytes" and dict(lb).get("device", "").startswith("cuda") for n, lb in after)
+    gpu_devices = {dict(lb).get("device") for n, lb in after if n == "reelsmith_gpu_memory_used_bytes"}
+    import torch
+
+    if torch.cuda.is_available():
+        assert "cuda:0" in gpu_devices
+    else:  # a CPU machine: the gauge is there and reads 0
+        assert gpu_devices == {"none"} and value(after, "reelsmith_gpu_memory_used_bytes", device="none") == 0
 
     # The job record says which worker ran it.
     worker_field = await service.redis.hget(service.settings.key("job", job_id), "worker")
