@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from core.config_check import ConfigError, check_or_exit, describe_validation_error
 from core.features import build_service
+from core.health import HealthEndpoints, serve_health
+from core.logs import setup_logging
+from core.metrics import process_metrics, worker_name
 from core.redis_conn import connect, ensure_redis
 from core.service import Reelsmith
 from core.settings import Settings
@@ -28,8 +33,7 @@ def _load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '?'}: {e['msg']}" for e in exc.errors()]
-        raise SystemExit("Configuration error (REELSMITH_* environment or .env):\n" + "\n".join(lines)) from None
+        raise ConfigError(describe_validation_error(exc)) from None
 
 
 async def _start_web(service: Reelsmith) -> Callable[[], Awaitable[None]]:
@@ -79,8 +83,29 @@ async def _serve(settings: Settings, *, worker: bool, adapters: list[str]) -> No
         if name not in ADAPTERS:
             raise SystemExit(f"The {name} adapter is not available in this build.")
         stoppers.append(await ADAPTERS[name](service))
+    if "web" not in adapters and settings.health_port:
+        # The playground serves /healthz and /metrics itself; other processes get a small server.
+        worker_ctx = arq_worker.ctx if arq_worker is not None else None
+        endpoints = HealthEndpoints(
+            service.redis, settings, process_metrics(), role="worker" if worker else "bot",
+            ready=(lambda: bool(worker_ctx.get("ready"))) if worker_ctx is not None else None,
+            name=worker_name(settings) if worker else None,
+        )
+        try:
+            runner = await serve_health(endpoints, settings.health_host, settings.health_port)
+        except OSError as exc:
+            raise SystemExit(
+                f"REELSMITH_HEALTH_PORT: cannot listen on {settings.health_host}:{settings.health_port} ({exc}). "
+                "Give each process on this host its own port, or 0 to turn the health server off."
+            ) from None
+        stoppers.append(runner.cleanup)
     waiters = [asyncio.create_task(stop.wait())] + ([worker_task] if worker_task else [])
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if arq_worker is not None:
+        from workers.drain import drain_worker
+
+        stop.clear()  # a second Ctrl-C or SIGTERM stops waiting for running jobs
+        await drain_worker(arq_worker, settings.job_timeout_s, interrupt=stop)
     for stopper in stoppers:
         await stopper()
     if arq_worker is not None:
@@ -101,15 +126,15 @@ def main(argv: list[str] | None = None) -> None:
     tiny = msub.add_parser("build-tiny", help="build the tiny random-weight model set into DIR")
     tiny.add_argument("dir", type=Path, nargs="?")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "diffusers", "transformers", "arq.worker"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
     settings = _load_settings()
+    setup_logging(args.log_level, settings.log_format)
     if args.cmd == "models":
         target = args.dir or settings.resolved_tiny_dir()
         print(f"Tiny models ready in {build_tiny_models(target)}")
         return
+    # Fail fast, naming the setting, before anything slow (model loading) or half-started.
+    check_or_exit(settings, os.environ, bots=[args.platform] if args.cmd == "bot" else [],
+                  loads_models=args.cmd in ("run", "worker"))
     _register_optional_adapters()
     settings, server = ensure_redis(settings)
     if server is not None:

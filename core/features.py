@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from arq.connections import ArqRedis
 from PIL import Image
 
+from core.metrics import job_finalizer, process_metrics, refusal_listener
 from core.moderation.wiring import install as install_moderation
 from core.quotas import ModeratorQuotas, install_quotas, refund_finalizer
 from core.service import Reelsmith
@@ -27,12 +28,13 @@ def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
     quota_guard = install_quotas(service)  # quotas: keep this guard last, so other refusals cost nothing
     install_moderation(service, quota=ModeratorQuotas(quota_guard.book),
                        finalizers=lambda: worker_finalizers(settings, redis))
+    service.refusal_listeners.append(refusal_listener(process_metrics()))
     return service
 
 
 def worker_finalizers(settings: Settings, redis: ArqRedis) -> list[Finalizer]:
     """Run once per finished job, after its reply is published (refunds, provenance, metrics)."""
-    return [refund_finalizer(redis, settings)]
+    return [refund_finalizer(redis, settings), job_finalizer(process_metrics(), settings, redis)]
 
 
 def worker_postprocessors(settings: Settings) -> list[FramePostprocessor]:

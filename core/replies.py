@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, TimeoutError
 
+from core.metrics import process_metrics
 from core.settings import Settings
 from core.types import DeleteResult, GenerationReply, Notice, Progress
 
@@ -126,15 +127,18 @@ class ReplyConsumer:
         event = self._decode(entry_id, fields)
         try:
             await handler(event)
+            process_metrics().count_reply(self.platform, event.type, "delivered")
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("delivering %s %s failed; will retry", event.type, event.entry_id)
+            process_metrics().count_reply(self.platform, event.type, "failed")
             pending = await self.redis.xpending_range(self.stream, GROUP, min=event.entry_id,
                                                       max=event.entry_id, count=1)
             if pending and int(pending[0]["times_delivered"]) < MAX_DELIVERIES and event.type != "progress":
                 return False
             log.error("giving up on %s %s", event.type, event.entry_id)
+            process_metrics().count_reply(self.platform, event.type, "dropped")
         await self.ack(event.entry_id)
         return True
 

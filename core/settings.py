@@ -163,6 +163,19 @@ class Settings(BaseSettings):
         default=True, description="Order the queue by per-user virtual time (fair share) instead of arrival."
     )
 
+    # --- ops: health, metrics, logs, start-up checks --------------------------------------
+    health_host: str = Field(
+        default="127.0.0.1", description="Where worker and bot-only processes serve /healthz and /metrics."
+    )
+    health_port: int = Field(default=9464, description="Port of that health server; 0 turns it off.")
+    worker_name: str | None = Field(
+        default=None, description="This worker's name in logs, metrics and job records (default: host-pid)."
+    )
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")
+    startup_redis_timeout_s: float = Field(
+        default=10.0, description="How long start-up waits for a configured Redis before giving up."
+    )
+
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids
 

@@ -16,6 +16,7 @@ from core.blobs import BlobStore
 from core.features import Finalizer, FramePostprocessor, worker_finalizers, worker_postprocessors
 from core.jobqueue import JobQueue
 from core.labels import caption, mp4_metadata, xmp_packet
+from core.logs import ContextThreadPoolExecutor, bind_job_id
 from core.media import MediaError, encode_mp4, encode_png, first_video_frame, open_image
 from core.moderation.queue_admin import CANCELLED_TEXT, cancel_marker
 from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
@@ -40,8 +41,10 @@ class WorkerRuntime:
         self.queue = JobQueue(redis, settings)
         self.pipelines = pipelines or PipelineSet(settings)
         # One thread owns the accelerator; encoding runs beside it so the GPU never waits on it.
-        self.gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelsmith-gpu")
-        self.encoders = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reelsmith-encode")
+        # Context-carrying pools: log lines from these threads keep the job id.
+        self.gpu: ThreadPoolExecutor = ContextThreadPoolExecutor(max_workers=1, thread_name_prefix="reelsmith-gpu")
+        self.encoders: ThreadPoolExecutor = ContextThreadPoolExecutor(max_workers=2,
+                                                                      thread_name_prefix="reelsmith-encode")
         self.jobs_done = 0
         self.batcher = Batcher(self.pipelines, self.gpu, settings.batch_max_size, settings.batch_window_s)
         # Seconds from enqueue to job start, most recent last (bench and metrics read it).
@@ -61,6 +64,7 @@ class WorkerRuntime:
         """Execute a job; publishes exactly one final reply however often it is retried."""
         if enqueued_at is not None and job_try == 1:
             self.pickup_latency_s.append(time.time() - enqueued_at)
+        bind_job_id(request.job_id)  # arq runs each job in its own task, so this ends with the job
         if await self.bus.already_replied(request.job_id):
             log.info("job %s already answered; skipping retry", request.job_id)
             return {"skipped": True}

@@ -27,6 +27,7 @@ def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSe
         ctx["runtime"] = runtime
         if warm:
             await runtime.warm_up()
+        ctx["ready"] = True  # the health endpoint reports ready from here on
         log.info("worker ready on %s (device %s)", settings.queue_name, runtime.pipelines.device)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:

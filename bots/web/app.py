@@ -19,6 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from core.context import ChatContext
+from core.health import HealthEndpoints
+from core.metrics import process_metrics
 from core.replies import Event, ReplyConsumer
 from core.service import Attachment, Outcome, Reelsmith, button_data
 from core.texts import error_text, rendering_text
@@ -210,6 +212,7 @@ class WebPlayground:
         app.router.add_post("/api/button", self.button)
         app.router.add_get("/media/{blob}", self.media)
         app.router.add_get("/healthz", self.healthz)
+        HealthEndpoints(self.redis, self.settings, process_metrics(), role="web").add_routes(app, healthz=False)
         app.on_startup.append(self._start_consumer)
         app.on_cleanup.append(self._stop_consumer)
         return app
