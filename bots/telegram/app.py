@@ -83,6 +83,11 @@ class TelegramBot:
             await app.stop()
         await app.shutdown()
 
+    async def close(self) -> None:
+        """Release the HTTP clients after a failed start."""
+        with contextlib.suppress(Exception):
+            await self.application.bot.shutdown()
+
     async def _publish_commands(self) -> None:
         """The command menu: generation commands plus every command features registered."""
         menu = dict(GENERATION_COMMANDS)

@@ -239,10 +239,14 @@ class Delivery:
             video: Fitted = await asyncio.to_thread(fit_video, data, s.telegram_max_upload_bytes)
             same = not video.reencoded
             duration = max(1, round(media.duration_s)) if media.duration_s else None
-            return await self._post(chat_id, lambda c: self.bot.send_video(
-                c, video.data, filename=name, caption=caption, reply_markup=markup, reply_parameters=reply,
-                message_thread_id=thread, supports_streaming=True, duration=duration,
-                width=media.width if same else None, height=media.height if same else None), "sendVideo")
+            try:
+                return await self._post(chat_id, lambda c: self.bot.send_video(
+                    c, video.data, filename=name, caption=caption, reply_markup=markup, reply_parameters=reply,
+                    message_thread_id=thread, supports_streaming=True, duration=duration,
+                    width=media.width if same else None, height=media.height if same else None), "sendVideo")
+            except BadRequest as exc:
+                log.warning("sendVideo refused (%s); sending the video as a file", exc.message)
+                data = video.data
         if len(data) > s.telegram_max_upload_bytes:
             raise CannotFit(f"{name} is over the upload limit")
         return await self._post(chat_id, lambda c: self.bot.send_document(

@@ -18,7 +18,8 @@ from core.service import Attachment
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # Bot API getFile
+MB = 1024 * 1024  # Telegram counts "20 MB" in MiB, as its apps display sizes
+TELEGRAM_DOWNLOAD_LIMIT = 20 * MB  # Bot API getFile
 
 
 class AttachmentRefused(Exception):
@@ -76,7 +77,7 @@ def _name(name: str | None, default: str) -> str:
 def _too_large(item: MediaItem, size: int, limit: int) -> AttachmentRefused:
     where = "Telegram lets bots download files up to" if limit >= TELEGRAM_DOWNLOAD_LIMIT else "I accept files up to"
     return AttachmentRefused(
-        f"That {item.label} is {size / 1e6:.1f} MB; {where} {limit / 1e6:.0f} MB. "
+        f"That {item.label} is {size / MB:.1f} MB; {where} {limit / MB:.0f} MB. "
         "Send a smaller or compressed version (for videos: shorter or lower resolution)."
     )
 

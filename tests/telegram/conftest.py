@@ -12,8 +12,10 @@ from PIL import Image
 from pydantic import SecretStr
 
 from bots.telegram.app import TelegramBot
+from core.labels import caption
 from core.service import Reelsmith
 from core.settings import Settings
+from core.types import GenerationReply, GenerationRequest, MediaFile
 from tests.conftest import wait_for
 from tests.telegram.fake_api import Call, FakeBotAPI
 
@@ -88,3 +90,41 @@ def mp4(frames: int = 9, size: int = 64) -> bytes:
     from core.media import encode_mp4
 
     return encode_mp4([Image.new("RGB", (size, size), (i * 20 % 255, 80, 120)) for i in range(frames)], fps=8)
+
+
+async def queue_job(api: FakeBotAPI, service: Reelsmith, text: str = "/imagine a red fox",
+                 chat: int = ALICE) -> tuple[dict[str, Any], Call, GenerationRequest]:
+    msg = api.message(chat, ALICE, text)
+    status = await answer_to(api, msg)
+    assert "Queued" in status.params["text"]
+    job_id = next(j.decode() for j in reversed(await service.redis.zrange(service.settings.queue_name, 0, -1)))
+    request = await service.queue.load_request(job_id)
+    assert request is not None
+    return msg, status, request
+
+
+def noise_png(size: int = 64) -> bytes:
+    buf = io.BytesIO()
+    Image.effect_noise((size, size), 90).convert("RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+async def reply_for(service: Reelsmith, request: GenerationRequest, data: bytes, mime: str,
+                     **extra: Any) -> GenerationReply:
+    blob = await service.blobs.put(data, mime)
+    ext = "png" if mime == "image/png" else "mp4"
+    media = MediaFile(blob_key=blob, mime=mime, filename=f"reelsmith-{request.job_id}.{ext}", size=len(data),
+                      width=64, height=64, duration_s=1.0 if ext == "mp4" else None)
+    return GenerationReply(job_id=request.job_id, requester=request.requester, kind=request.kind,
+                           prompt=request.prompt, seed=request.seed, media=[media], model="tiny",
+                           caption=caption(label_text="AI-generated", service="Reelsmith", model="tiny",
+                                           job_id=request.job_id, seed=request.seed, prompt=request.prompt),
+                           **extra)
+
+
+async def drained(service: Reelsmith) -> None:
+    stream = service.settings.key("replies", "telegram")
+
+    async def empty() -> bool:
+        return int(await service.redis.xlen(stream)) == 0
+    await wait_for(empty)

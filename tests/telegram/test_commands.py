@@ -203,3 +203,24 @@ async def until_async_empty(service: Reelsmith, stream: str) -> None:
     async def drained() -> bool:
         return int(await service.redis.xlen(stream)) == 0
     await wait_for(drained)
+
+
+async def test_run_start_is_what_the_cli_calls(api: FakeBotAPI, service: Reelsmith) -> None:
+    from bots.telegram.run import start
+
+    stop = await start(service)
+    try:
+        answer = await answer_to(api, api.message(ALICE, ALICE, "/help"))
+        assert "/imagine" in answer.params["text"]
+    finally:
+        await stop()
+
+
+async def test_run_start_explains_a_rejected_token(api: FakeBotAPI, service: Reelsmith) -> None:
+    from pydantic import SecretStr
+
+    from bots.telegram.run import start
+
+    service.settings.telegram_token = SecretStr("123:wrong-token-for-this-test")
+    with pytest.raises(SystemExit, match="@BotFather"):
+        await start(service)
