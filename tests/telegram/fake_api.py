@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,7 @@ class FakeBotAPI:
         self._ids = itertools.count(1000)
         self._update_ids = itertools.count(1)
         self._new_update = asyncio.Event()
+        self._answered = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
     # ---- server -------------------------------------------------------------------------
@@ -200,6 +202,14 @@ class FakeBotAPI:
         return {"voice": {**self.add_file(data, ext="oga"), "duration": 2, "mime_type": "audio/ogg"}}
 
     # ---- queries ------------------------------------------------------------------------
+    async def wait_until(self, predicate: Callable[[], object], timeout: float = 30.0) -> None:
+        """Wake on each answered call until `predicate()` holds."""
+        while True:
+            answered = self._answered
+            if predicate():
+                return
+            await asyncio.wait_for(answered.wait(), timeout)
+
     def sent(self, *methods: str, chat_id: int | None = None) -> list[Call]:
         """Successful calls of these methods (all sends when none given), oldest first."""
         names = set(methods) or SEND_METHODS
@@ -242,6 +252,8 @@ class FakeBotAPI:
             return web.json_response({"ok": False, "error_code": exc.status, "description": exc.description},
                                      status=exc.status)
         call.result = result
+        self._answered.set()
+        self._answered = asyncio.Event()
         return web.json_response({"ok": True, "result": result})
 
     async def _file(self, request: web.Request) -> web.Response:
