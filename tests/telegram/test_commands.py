@@ -224,3 +224,19 @@ async def test_run_start_explains_a_rejected_token(api: FakeBotAPI, service: Ree
     service.settings.telegram_token = SecretStr("123:wrong-token-for-this-test")
     with pytest.raises(SystemExit, match="@BotFather"):
         await start(service)
+
+
+async def test_a_failing_handler_is_answered_and_the_bot_keeps_going(api: FakeBotAPI, service: Reelsmith) -> None:
+    async def broken(call: CommandCall) -> Outcome:
+        raise RuntimeError("feature bug")
+
+    service.add_command("broken", broken)
+    bot = TelegramBot(service)
+    await bot.start()
+    try:
+        oops = await answer_to(api, api.message(ALICE, ALICE, "/broken"))
+        assert "something went wrong" in oops.params["text"] and "nothing was charged" in oops.params["text"]
+        after = await answer_to(api, api.message(ALICE, ALICE, "/help"))
+        assert "/imagine" in after.params["text"]
+    finally:
+        await bot.stop()
