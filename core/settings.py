@@ -176,6 +176,32 @@ class Settings(BaseSettings):
         default=10.0, description="How long start-up waits for a configured Redis before giving up."
     )
 
+    # --- telegram ---------------------------------------------------------------------------
+    telegram_consumer_name: str = Field(
+        default="telegram-1", description="Reply-stream consumer name of the Telegram bot (one bot process per token)."
+    )
+    telegram_poll_timeout_s: int = Field(default=30, description="getUpdates long-poll timeout.")
+    telegram_max_download_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest attachment the bot downloads (Bot API getFile limit: 20 MB)."
+    )
+    telegram_max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, description="Largest video/document the bot uploads (Bot API limit: 50 MB)."
+    )
+    telegram_max_photo_bytes: int = Field(
+        default=10 * 1024 * 1024, description="Largest photo the bot uploads (Bot API limit: 10 MB)."
+    )
+    telegram_edit_interval_s: float = Field(
+        default=1.0, description="Least time between status edits in one private chat (Telegram: ~1 msg/s per chat)."
+    )
+    telegram_group_edit_interval_s: float = Field(
+        default=3.0, description="Least time between status edits in one group (Telegram: 20 msgs/min per group)."
+    )
+    telegram_admin_cache_s: float = Field(default=60.0, description="How long a chat administrator check is cached.")
+    telegram_send_attempts: int = Field(default=5, description="Tries per message on 429s and network errors.")
+    telegram_max_retry_after_s: float = Field(
+        default=60.0, description="Longest 429 retry_after waited in place; longer ones retry via the reply stream."
+    )
+
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids
 

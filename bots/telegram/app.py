@@ -1,0 +1,108 @@
+"""The Telegram bot: a python-telegram-bot `Application` (long polling) plus the reply-stream consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bots.telegram import redaction
+from bots.telegram.delivery import Delivery
+from bots.telegram.handlers import Handlers
+from bots.telegram.members import PLATFORM, ChatRoles
+from core.delivery import DeliveryState
+from core.replies import ReplyConsumer
+from core.service import Reelsmith
+
+log = logging.getLogger(__name__)
+
+GENERATION_COMMANDS = {
+    "imagine": "an image from text",
+    "edit": "change an attached or replied-to image",
+    "video": "a short video from text",
+    "animate": "bring an attached or replied-to image to life",
+    "help": "what I can do",
+}
+
+
+class TelegramBot:
+    """One per token: polls updates, answers commands and buttons, delivers results from the reply stream."""
+
+    def __init__(self, service: Reelsmith, *, consumer_name: str | None = None) -> None:
+        s = service.settings
+        if s.telegram_token is None:
+            raise ValueError("Set REELSMITH_TELEGRAM_TOKEN (from @BotFather) to run the Telegram bot.")
+        token = s.telegram_token.get_secret_value()
+        redaction.protect(token)  # before PTB logs its URLs
+        builder = (Application.builder().token(token).concurrent_updates(True)
+                   .media_write_timeout(120.0).read_timeout(30.0))
+        if s.telegram_base_url:
+            builder = builder.base_url(s.telegram_base_url)
+        if s.telegram_base_file_url:
+            builder = builder.base_file_url(s.telegram_base_file_url)
+        self.application = builder.build()
+        self.service = service
+        self.settings = s
+        bot = self.application.bot
+        self.state = DeliveryState(service.redis, s, PLATFORM)
+        self.delivery = Delivery(bot, service, self.state)
+        self.handlers = Handlers(service, ChatRoles(bot, s), self.delivery)
+        self.consumer = ReplyConsumer(service.redis, s, PLATFORM, consumer_name or s.telegram_consumer_name)
+        self._consumer_task: asyncio.Task[None] | None = None
+        self.application.add_handler(MessageHandler(
+            filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION), self.handlers.on_message))
+        self.application.add_handler(CallbackQueryHandler(self.handlers.on_button))
+        self.application.add_error_handler(self._on_error)
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()  # getMe: fails fast on a bad token
+        await self._publish_commands()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=self.settings.telegram_poll_timeout_s,
+                                        allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+        await self.consumer.ensure_group()
+        self._consumer_task = asyncio.create_task(self.consumer.run(self.delivery.handle))
+        log.info("telegram bot @%s running", app.bot.username)
+
+    async def stop(self) -> None:
+        if self._consumer_task is not None:
+            self._consumer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._consumer_task
+            self._consumer_task = None
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def close(self) -> None:
+        """Release the HTTP clients after a failed start."""
+        with contextlib.suppress(Exception):
+            await self.application.bot.shutdown()
+
+    async def _publish_commands(self) -> None:
+        """The command menu: generation commands plus every command features registered."""
+        menu = dict(GENERATION_COMMANDS)
+        for name, line in self.service.command_help.items():
+            menu.setdefault(name, line)
+        for name in self.service.commands:
+            menu.setdefault(name, name)
+        commands = [BotCommand(name, (line or name)[:256]) for name, line in menu.items()
+                    if name.isascii() and name.replace("_", "").isalnum() and name.islower() and len(name) <= 32]
+        try:
+            await self.application.bot.set_my_commands(commands[:100])
+        except TelegramError as exc:  # cosmetic: the bot works without a menu
+            log.warning("setMyCommands failed (%s)", type(exc).__name__)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error("telegram update failed: %s", type(error).__name__,
+                  exc_info=(type(error), error, error.__traceback__) if error else None)

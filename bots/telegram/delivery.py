@@ -1,0 +1,327 @@
+"""Reply-stream events -> Telegram: progress edits of the status message, results, notices, deletions.
+
+Every event may be delivered more than once (the consumer acknowledges only after this returns), so
+each step is idempotent: the delivered marker (`core.delivery.DeliveryState`) records the messages a
+result became, and a redelivered reply only tidies up. Raising leaves the entry pending for a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bots.telegram.fit import CannotFit, Fitted, fit_photo, fit_video
+from bots.telegram.retry import retry_after_seconds, retrying
+from core.delivery import DeliveryState
+from core.replies import Event
+from core.service import Reelsmith, button_data
+from core.texts import error_text, queued_text, rendering_text
+from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice, Progress
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CAPTION_LIMIT = 1024
+TEXT_LIMIT = 4096
+ENCODING_TEXT = "\U0001f39e\ufe0f Encoding\u2026 almost there."
+REMOVED_TEXT = "\U0001f5d1\ufe0f This result was removed by a moderator."
+EXPIRED_TEXT = "This result expired before I could post it. Send the command again."
+TOO_LARGE_TEXT = ("The result is too large to post on Telegram even after re-encoding. "
+                  "Try fewer frames or a smaller --ar.")
+
+
+def result_buttons(reply: GenerationReply) -> list[Button]:
+    """Buttons under a finished result: Animate only makes sense for images."""
+    actions = [("\U0001f501 Reroll", "reroll"), ("\U0001f3b2 Variations", "vary")]
+    if not reply.kind.is_video:
+        actions.append(("\U0001f3ac Animate", "animate"))
+    actions.append(("\U0001f6a9 Report", "report"))
+    return [Button(label=label, data=button_data(action, reply.job_id)) for label, action in actions]
+
+
+def keyboard(buttons: list[Button], per_row: int = 3) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    rows = [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+                                 for row in rows])
+
+
+def _ids(raw: str | None) -> list[str]:
+    return [x for x in (raw or "").split(",") if x]
+
+
+class Delivery:
+    def __init__(self, bot: Bot, service: Reelsmith, state: DeliveryState) -> None:
+        self.bot = bot
+        self.service = service
+        self.settings = service.settings
+        self.state = state
+
+    async def handle(self, event: Event) -> None:
+        if event.progress is not None:
+            await self.progress(event.progress)
+        elif event.reply is not None:
+            await self.reply(event.reply)
+        elif event.notice is not None:
+            await self.notice(event.notice, event.entry_id)
+        elif event.delete is not None:
+            await self.delete(event.delete)
+
+    # ---- sending ------------------------------------------------------------------------
+    async def _retry(self, call: Callable[[], Awaitable[T]], what: str) -> T:
+        s = self.settings
+        return await retrying(call, attempts=s.telegram_send_attempts, max_retry_after_s=s.telegram_max_retry_after_s,
+                              what=what)
+
+    async def _post(self, chat_id: int, send: Callable[[int], Awaitable[T]], what: str) -> T:
+        """Send with retries; follows a group that became a supergroup (ChatMigrated) once."""
+        try:
+            return await self._retry(lambda: send(chat_id), what)
+        except ChatMigrated as exc:
+            new_id = int(exc.new_chat_id)
+            return await self._retry(lambda: send(new_id), what)
+
+    # ---- status message -----------------------------------------------------------------
+    async def status_posted(self, job_id: str, message: Message) -> None:
+        """Remember the "Queued" message so progress and the result find it, even after a restart."""
+        await self.state.remember_status(job_id, {"chat_id": str(message.chat_id),
+                                                  "message_id": str(message.message_id)})
+        # The job may have finished before it was remembered; then the result is out and this is stale.
+        if await self.state.delivered(job_id):
+            await self._drop_status(job_id)
+
+    # ---- progress -----------------------------------------------------------------------
+    async def _claim_chat(self, chat_id: int, seconds: float) -> bool:
+        """At most one status edit per chat per `seconds` (Telegram: ~1/s per chat, 20/min per group)."""
+        ms = max(1, int(seconds * 1000))
+        key = self.settings.key("telegram", "chat-edit", str(chat_id))
+        return bool(await self.service.redis.set(key, "1", nx=True, px=ms))
+
+    async def _hold_chat(self, chat_id: int, seconds: float) -> None:
+        key = self.settings.key("telegram", "chat-edit", str(chat_id))
+        await self.service.redis.set(key, "1", px=max(1, int(seconds * 1000)))
+
+    async def progress(self, p: Progress) -> None:
+        """Edit the status message; advisory, so throttled and never retried."""
+        status = await self.state.status(p.job_id)
+        if status is None or await self.state.delivered(p.job_id):
+            return
+        chat_id = int(status["chat_id"])
+        s = self.settings
+        interval = s.telegram_edit_interval_s if chat_id > 0 else s.telegram_group_edit_interval_s
+        if not await self.state.claim_edit(p.job_id, interval) or not await self._claim_chat(chat_id, interval):
+            return
+        if p.state == "queued":
+            text = queued_text(p.position or 1)
+        elif p.state == "encoding":
+            text = ENCODING_TEXT
+        else:
+            text = rendering_text(p.step, p.total_steps)
+        try:
+            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=int(status["message_id"]))
+        except RetryAfter as exc:
+            await self._hold_chat(chat_id, retry_after_seconds(exc))
+        except (BadRequest, Forbidden, NetworkError) as exc:  # "not modified", deleted, offline: skip this one
+            log.debug("status edit for job %s skipped (%s)", p.job_id, type(exc).__name__)
+
+    # ---- results ------------------------------------------------------------------------
+    async def reply(self, r: GenerationReply) -> None:
+        done = await self.state.delivered(r.job_id)
+        if done is None or done.get("complete") != "1":
+            try:
+                chat_id = int(r.requester.chat_id)
+            except ValueError:
+                log.error("reply for job %s has no Telegram chat id; dropping it", r.job_id)
+                return
+            try:
+                if r.error:
+                    await self._deliver_error(r, chat_id)
+                else:
+                    await self._deliver_media(r, chat_id, done)
+            except Forbidden as exc:
+                log.warning("cannot post job %s in chat %s (%s); dropping it", r.job_id, chat_id, exc.message)
+                return
+            except BadRequest as exc:
+                if "chat not found" in exc.message.lower():
+                    log.warning("chat %s of job %s is gone; dropping the reply", chat_id, r.job_id)
+                    return
+                raise
+        await self._drop_status(r.job_id)
+
+    def _reply_to(self, r: GenerationReply) -> tuple[ReplyParameters | None, int | None]:
+        route = r.requester.route
+        reply = (ReplyParameters(message_id=int(route["message_id"]), allow_sending_without_reply=True)
+                 if route.get("message_id", "").isdigit() else None)
+        thread = int(route["thread_id"]) if route.get("thread_id", "").isdigit() else None
+        return reply, thread
+
+    async def _deliver_error(self, r: GenerationReply, chat_id: int) -> None:
+        text = error_text(r.error or "")[:TEXT_LIMIT]
+        status = await self.state.status(r.job_id)
+        if status is not None:
+            try:
+                await self._retry(lambda: self.bot.edit_message_text(
+                    text, chat_id=int(status["chat_id"]), message_id=int(status["message_id"])), "error edit")
+                await self.state.mark_delivered(r.job_id, {"chat_id": status["chat_id"],
+                                                           "message_ids": status["message_id"], "complete": "1"})
+                return
+            except BadRequest as exc:  # the status message is gone: post the error instead
+                log.info("status of job %s not editable (%s); posting the error", r.job_id, exc.message)
+        reply, thread = self._reply_to(r)
+        msg = await self._post(chat_id, lambda c: self.bot.send_message(
+            c, text, reply_parameters=reply, message_thread_id=thread), "sendMessage")
+        await self.state.mark_delivered(r.job_id, {"chat_id": str(msg.chat_id), "message_ids": str(msg.message_id),
+                                                   "complete": "1"})
+
+    async def _deliver_media(self, r: GenerationReply, chat_id: int, done: dict[str, str] | None) -> None:
+        sent = _ids(done.get("message_ids") if done else None)
+        markup = keyboard(result_buttons(r))
+        reply, thread = self._reply_to(r)
+        caption = r.caption[:CAPTION_LIMIT]
+        items: list[MediaFile | None] = list(r.media) or [None]
+        for i, media in enumerate(items):
+            if i < len(sent):
+                continue  # posted before a crash or restart
+            last = i == len(items) - 1
+            buttons = markup if last else None
+            msg = await self._post_one(chat_id, media, caption, buttons, reply, thread)
+            chat_id = msg.chat_id
+            sent.append(str(msg.message_id))
+            await self.state.mark_delivered(r.job_id, {"chat_id": str(chat_id), "message_ids": ",".join(sent),
+                                                       "complete": "1" if last else "0"})
+
+    async def _post_one(self, chat_id: int, media: MediaFile | None, caption: str,
+                        markup: InlineKeyboardMarkup | None, reply: ReplyParameters | None,
+                        thread: int | None) -> Message:
+        if media is None:
+            return await self._post(chat_id, lambda c: self.bot.send_message(
+                c, caption, reply_markup=markup, reply_parameters=reply, message_thread_id=thread), "sendMessage")
+        blob = await self.service.media(media.blob_key)
+        if blob is None:
+            return await self._post(chat_id, lambda c: self.bot.send_message(
+                c, error_text(EXPIRED_TEXT), reply_parameters=reply, message_thread_id=thread), "sendMessage")
+        data, mime = blob
+        try:
+            return await self._send_media(chat_id, media, data, mime or media.mime, caption, markup, reply, thread)
+        except CannotFit:
+            log.warning("result %s too large for Telegram after re-encoding", media.filename)
+            return await self._post(chat_id, lambda c: self.bot.send_message(
+                c, error_text(TOO_LARGE_TEXT), reply_parameters=reply, message_thread_id=thread), "sendMessage")
+
+    async def _send_media(self, chat_id: int, media: MediaFile, data: bytes, mime: str, caption: str | None,
+                          markup: InlineKeyboardMarkup | None, reply: ReplyParameters | None,
+                          thread: int | None) -> Message:
+        """Photo for images, streamable video for MP4s, animation for GIFs, a file otherwise."""
+        s = self.settings
+        name = media.filename or "result"
+        if mime.startswith("image/") and mime != "image/gif":
+            photo: Fitted | None = await asyncio.to_thread(fit_photo, data, mime, s.telegram_max_photo_bytes)
+            if photo is not None:
+                photo_name = name.rsplit(".", 1)[0] + ".jpg" if photo.reencoded else name
+                try:
+                    return await self._post(chat_id, lambda c: self.bot.send_photo(
+                        c, photo.data, filename=photo_name, caption=caption, reply_markup=markup,
+                        reply_parameters=reply, message_thread_id=thread), "sendPhoto")
+                except BadRequest as exc:  # e.g. dimensions Telegram rejects: a file always works
+                    log.warning("sendPhoto refused (%s); sending the image as a file", exc.message)
+        elif mime == "image/gif":
+            if len(data) <= s.telegram_max_upload_bytes:
+                return await self._post(chat_id, lambda c: self.bot.send_animation(
+                    c, data, filename=name, caption=caption, reply_markup=markup, reply_parameters=reply,
+                    message_thread_id=thread), "sendAnimation")
+        elif mime.startswith("video/"):
+            video: Fitted = await asyncio.to_thread(fit_video, data, s.telegram_max_upload_bytes)
+            same = not video.reencoded
+            duration = max(1, round(media.duration_s)) if media.duration_s else None
+            try:
+                return await self._post(chat_id, lambda c: self.bot.send_video(
+                    c, video.data, filename=name, caption=caption, reply_markup=markup, reply_parameters=reply,
+                    message_thread_id=thread, supports_streaming=True, duration=duration,
+                    width=media.width if same else None, height=media.height if same else None), "sendVideo")
+            except BadRequest as exc:
+                log.warning("sendVideo refused (%s); sending the video as a file", exc.message)
+                data = video.data
+        if len(data) > s.telegram_max_upload_bytes:
+            raise CannotFit(f"{name} is over the upload limit")
+        return await self._post(chat_id, lambda c: self.bot.send_document(
+            c, data, filename=name, caption=caption, reply_markup=markup, reply_parameters=reply,
+            message_thread_id=thread), "sendDocument")
+
+    async def _drop_status(self, job_id: str) -> None:
+        """Delete the "Queued/Rendering" message once the result is there (unless it became the result)."""
+        status = await self.state.status(job_id)
+        done = await self.state.delivered(job_id)
+        if status is None or done is None or status["message_id"] in _ids(done.get("message_ids")):
+            return
+        try:
+            await self._retry(lambda: self.bot.delete_message(int(status["chat_id"]), int(status["message_id"])),
+                              "deleteMessage")
+        except BadRequest:  # already deleted, or too old to delete: mark it done instead
+            try:
+                await self.bot.edit_message_text("\u2705 Done.", chat_id=int(status["chat_id"]),
+                                                 message_id=int(status["message_id"]))
+            except TelegramError:
+                pass
+        except (Forbidden, NetworkError) as exc:
+            log.info("could not remove the status message of job %s (%s)", job_id, type(exc).__name__)
+
+    # ---- notices and deletions ----------------------------------------------------------
+    async def notice(self, n: Notice, entry_id: str) -> None:
+        """Post a message core asked for (e.g. a report into the review chat), once."""
+        marker = self.settings.key("telegram", "notice", entry_id)
+        if await self.service.redis.exists(marker):
+            return
+        try:
+            chat_id = int(n.chat_id)
+        except ValueError:
+            log.error("notice for non-Telegram chat id %r dropped", n.chat_id[:40])
+            return
+        markup = keyboard(n.buttons)
+        caption = n.text[:CAPTION_LIMIT] if len(n.text) <= CAPTION_LIMIT else None
+        try:
+            if not n.media or caption is None:
+                await self._post(chat_id, lambda c: self.bot.send_message(
+                    c, n.text[:TEXT_LIMIT], reply_markup=None if n.media else markup), "sendMessage")
+            for i, media in enumerate(n.media):
+                last = i == len(n.media) - 1
+                blob = await self.service.media(media.blob_key)
+                if blob is None:
+                    continue
+                await self._send_media(chat_id, media, blob[0], blob[1] or media.mime, caption if i == 0 else None,
+                                       markup if last else None, None, None)
+        except Forbidden as exc:
+            log.warning("cannot post a notice in chat %s (%s); dropping it", chat_id, exc.message)
+            return
+        await self.service.redis.set(marker, "1", ex=self.settings.result_ttl_s)
+
+    async def delete(self, d: DeleteResult) -> None:
+        """Remove a job's result messages; where Telegram no longer allows deleting, blank them instead."""
+        done = await self.state.delivered(d.job_id)
+        if done is None:
+            log.info("delete for job %s: nothing was posted", d.job_id)
+            return
+        chat_id = int(done["chat_id"])
+        for mid in map(int, _ids(done.get("message_ids"))):
+            try:
+                await self._retry(lambda: self.bot.delete_message(chat_id, mid), "deleteMessage")  # noqa: B023
+            except BadRequest:
+                await self._blank(chat_id, mid)
+            except Forbidden as exc:
+                log.warning("cannot delete result of job %s (%s)", d.job_id, exc.message)
+
+    async def _blank(self, chat_id: int, message_id: int) -> None:
+        """A media result can lose its caption, a text one its text; either way the buttons go."""
+        try:
+            await self.bot.edit_message_caption(chat_id=chat_id, message_id=message_id, caption=REMOVED_TEXT,
+                                                reply_markup=None)
+        except TelegramError:
+            try:
+                await self.bot.edit_message_text(REMOVED_TEXT, chat_id=chat_id, message_id=message_id)
+            except TelegramError as exc:
+                log.warning("could not remove message %s in chat %s (%s)", message_id, chat_id, type(exc).__name__)

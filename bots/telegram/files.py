@@ -1,0 +1,108 @@
+"""Attachments: find the media in a message (or the message it replies to) and download it via getFile.
+
+Only bytes leave this module: file ids, file paths and download URLs (which embed the bot token)
+stay in the bot process, and errors are reported by type, never with their text (it may hold a URL).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from telegram import Bot, Message
+from telegram.error import BadRequest, TelegramError
+
+from bots.telegram.retry import retrying
+from core.service import Attachment
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024  # Telegram counts "20 MB" in MiB, as its apps display sizes
+TELEGRAM_DOWNLOAD_LIMIT = 20 * MB  # Bot API getFile
+
+
+class AttachmentRefused(Exception):
+    """An attachment we will not use; the message tells the member what to send instead."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    file_id: str
+    label: str  # what the member sent, in words: "photo", "video", "voice note" ...
+    filename: str
+    mime: str = ""
+    size: int | None = None
+
+
+def media_in(message: Message) -> MediaItem | None:
+    """The media a message carries, if any (the largest size of a photo)."""
+    if message.photo:
+        best = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        return MediaItem(best.file_id, "photo", "photo.jpg", "image/jpeg", best.file_size)
+    if message.animation:  # Telegram also fills `document` for animations; this is the precise one
+        a = message.animation
+        return MediaItem(a.file_id, "animation", _name(a.file_name, "animation.mp4"), a.mime_type or "", a.file_size)
+    if message.video:
+        v = message.video
+        return MediaItem(v.file_id, "video", _name(v.file_name, "video.mp4"), v.mime_type or "", v.file_size)
+    if message.video_note:
+        n = message.video_note
+        return MediaItem(n.file_id, "video note", "video_note.mp4", "video/mp4", n.file_size)
+    if message.document:
+        d = message.document
+        return MediaItem(d.file_id, "file", _name(d.file_name, "file"), d.mime_type or "", d.file_size)
+    if message.audio:
+        au = message.audio
+        return MediaItem(au.file_id, "audio file", _name(au.file_name, "audio"), au.mime_type or "", au.file_size)
+    if message.voice:
+        vo = message.voice
+        return MediaItem(vo.file_id, "voice note", "voice.ogg", vo.mime_type or "audio/ogg", vo.file_size)
+    if message.sticker:
+        st = message.sticker
+        return MediaItem(st.file_id, "sticker", "sticker.webp", "", st.file_size)
+    return None
+
+
+def _name(name: str | None, default: str) -> str:
+    """A display name only (core never trusts it): no paths, no control characters, short."""
+    clean = re.sub(r"[\x00-\x1f\x7f/\\]", "_", name or "").strip()
+    return clean[:100] or default
+
+
+def _too_large(item: MediaItem, size: int, limit: int) -> AttachmentRefused:
+    where = "Telegram lets bots download files up to" if limit >= TELEGRAM_DOWNLOAD_LIMIT else "I accept files up to"
+    return AttachmentRefused(
+        f"That {item.label} is {size / MB:.1f} MB; {where} {limit / MB:.0f} MB. "
+        "Send a smaller or compressed version (for videos: shorter or lower resolution)."
+    )
+
+
+async def download(bot: Bot, item: MediaItem, limit: int, attempts: int = 3) -> Attachment:
+    """The file's bytes; refuses files over `limit` before downloading them."""
+    if item.size is not None and item.size > limit:
+        raise _too_large(item, item.size, limit)
+    try:
+        file = await retrying(lambda: bot.get_file(item.file_id), attempts=attempts, what="getFile")
+    except BadRequest as exc:
+        if "too big" in str(exc).lower():
+            raise _too_large(item, item.size or limit + 1, limit) from None
+        log.warning("getFile refused a %s (%s)", item.label, type(exc).__name__)
+        raise AttachmentRefused(f"Telegram would not hand me that {item.label}. Send it again, please.") from None
+    except TelegramError as exc:
+        log.warning("getFile failed for a %s (%s)", item.label, type(exc).__name__)
+        raise AttachmentRefused(f"I couldn't fetch that {item.label} from Telegram just now. Try again.") from None
+    if file.file_size is not None and file.file_size > limit:
+        raise _too_large(item, file.file_size, limit)
+    try:
+        data = bytes(await retrying(file.download_as_bytearray, attempts=attempts, what="file download"))
+    except (TelegramError, RuntimeError, OSError) as exc:
+        log.warning("downloading a %s failed (%s)", item.label, type(exc).__name__)
+        raise AttachmentRefused(f"I couldn't download that {item.label} from Telegram. Try again.") from None
+    if len(data) > limit:
+        raise _too_large(item, len(data), limit)
+    return Attachment(data=data, filename=item.filename, declared_mime=item.mime)

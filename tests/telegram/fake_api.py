@@ -1,0 +1,371 @@
+"""A fake Telegram Bot API server on 127.0.0.1: serves updates and files, records every call the bot makes.
+
+The real python-telegram-bot `Application` talks to it over HTTP through `base_url`/`base_file_url`,
+so requests, multipart uploads, error codes (400/429/502) and long polling go through PTB's own code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+ADMIN_RIGHTS = {
+    "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": True,
+    "can_manage_video_chats": True, "can_restrict_members": True, "can_promote_members": False,
+    "can_change_info": True, "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+    "can_delete_stories": False,
+}
+SEND_METHODS = {"sendMessage", "sendPhoto", "sendVideo", "sendAnimation", "sendDocument"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, str]
+    files: dict[str, bytes]
+    status: int = 200
+    result: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    def json(self, key: str, default: Any = None) -> Any:
+        return json.loads(self.params[key]) if key in self.params else default
+
+    @property
+    def chat_id(self) -> int:
+        return int(self.params["chat_id"])
+
+    def upload(self, name: str) -> bytes:
+        """The bytes uploaded for parameter `name` (sent as a multipart file)."""
+        value = self.params.get(name, "")
+        key = value[len("attach://"):] if value.startswith("attach://") else name
+        return self.files[key]
+
+    def callback_data(self) -> list[str]:
+        markup = self.json("reply_markup") or {}
+        return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class Failure:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeBotAPI:
+    token: str = "123456789:AAH-fake-token-for-reelsmith-tests"
+    username: str = "ReelsmithBot"
+    bot_id: int = 123456789
+    calls: list[Call] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, tuple[bytes, int, str]] = field(default_factory=dict)
+    members: dict[tuple[int, int], str] = field(default_factory=dict)
+    messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1000)
+        self._update_ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self._answered = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    # ---- server -------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application(client_max_size=200 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._api)
+        app.router.add_get("/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        self._new_update.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # ---- scripting ----------------------------------------------------------------------
+    def fail_next(self, method: str, *, retry_after: int | None = None, status: int | None = None,
+                  description: str = "Bad Gateway") -> None:
+        """Make the next call of `method` fail: a 429 with retry_after, or any status (502: network error)."""
+        if retry_after is not None:
+            failure = Failure(429, {"ok": False, "error_code": 429,
+                                    "description": f"Too Many Requests: retry after {retry_after}",
+                                    "parameters": {"retry_after": retry_after}})
+        else:
+            code = status or 502
+            failure = Failure(code, {"ok": False, "error_code": code, "description": description})
+        self.failures.setdefault(method, []).append(failure)
+
+    def add_file(self, data: bytes, *, size: int | None = None, ext: str = "bin") -> dict[str, Any]:
+        """Register a downloadable file; `size` overrides the size Telegram reports (for oversized files)."""
+        n = next(self._ids)
+        file_id = f"file{n}"
+        self.files[file_id] = (data, len(data) if size is None else size, f"documents/file_{n}.{ext}")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data) if size is None else size}
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        self.members[(chat_id, user_id)] = status
+
+    def push(self, body: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        self.updates.append({"update_id": update_id, **body})
+        self._new_update.set()
+        return update_id
+
+    @staticmethod
+    def user(user_id: int, name: str = "Alice") -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": name}
+
+    @staticmethod
+    def chat(chat_id: int) -> dict[str, Any]:
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": "Alice"}
+        return {"id": chat_id, "type": "supergroup", "title": "Test group"}
+
+    def bot_user(self) -> dict[str, Any]:
+        return {"id": self.bot_id, "is_bot": True, "first_name": "Reelsmith", "username": self.username}
+
+    def message(self, chat_id: int, user_id: int, text: str | None = None, *, caption: str | None = None,
+                media: dict[str, Any] | None = None, reply_to: dict[str, Any] | None = None,
+                push: bool = True) -> dict[str, Any]:
+        """A member's message (pushed as an update unless push=False)."""
+        msg: dict[str, Any] = {"message_id": next(self._ids), "date": int(time.time()),
+                               "chat": self.chat(chat_id), "from": self.user(user_id), **(media or {})}
+        for key, value in (("text", text), ("caption", caption)):
+            if value is not None:
+                msg[key] = value
+                if value.startswith("/"):
+                    msg["entities" if key == "text" else "caption_entities"] = [
+                        {"type": "bot_command", "offset": 0, "length": len(value.split()[0])}]
+        if reply_to is not None:
+            msg["reply_to_message"] = reply_to
+        self.messages[(chat_id, msg["message_id"])] = msg
+        if push:
+            self.push({"message": msg})
+        return msg
+
+    def press(self, chat_id: int, user_id: int, message: dict[str, Any], data: str) -> None:
+        """A member pressing an inline button under `message`."""
+        self.push({"callback_query": {"id": str(next(self._ids)), "from": self.user(user_id),
+                                      "chat_instance": f"ci{chat_id}", "data": data, "message": message}})
+
+    # media payloads for `message(media=...)`
+    def photo(self, data: bytes, thumb: bytes = b"\xff\xd8\xffthumb") -> dict[str, Any]:
+        small = {**self.add_file(thumb, ext="jpg"), "width": 90, "height": 90}
+        big = {**self.add_file(data, ext="jpg"), "width": 800, "height": 800}
+        return {"photo": [small, big]}
+
+    def document(self, data: bytes, name: str, mime: str, size: int | None = None) -> dict[str, Any]:
+        return {"document": {**self.add_file(data, size=size), "file_name": name, "mime_type": mime}}
+
+    def video(self, data: bytes, size: int | None = None) -> dict[str, Any]:
+        return {"video": {**self.add_file(data, size=size, ext="mp4"), "width": 64, "height": 64, "duration": 1,
+                          "mime_type": "video/mp4"}}
+
+    def animation(self, data: bytes) -> dict[str, Any]:
+        f = self.add_file(data, ext="mp4")
+        return {"animation": {**f, "width": 64, "height": 64, "duration": 1, "mime_type": "video/mp4",
+                              "file_name": "dance.gif.mp4"},
+                "document": {**f, "file_name": "dance.gif.mp4", "mime_type": "video/mp4"}}
+
+    def audio(self, data: bytes) -> dict[str, Any]:
+        return {"audio": {**self.add_file(data, ext="mp3"), "duration": 3, "mime_type": "audio/mpeg",
+                          "file_name": "song.mp3"}}
+
+    def voice(self, data: bytes) -> dict[str, Any]:
+        return {"voice": {**self.add_file(data, ext="oga"), "duration": 2, "mime_type": "audio/ogg"}}
+
+    # ---- queries ------------------------------------------------------------------------
+    async def wait_until(self, predicate: Callable[[], object], timeout: float = 30.0) -> None:
+        """Wake on each answered call until `predicate()` holds."""
+        while True:
+            answered = self._answered
+            if predicate():
+                return
+            await asyncio.wait_for(answered.wait(), timeout)
+
+    def sent(self, *methods: str, chat_id: int | None = None) -> list[Call]:
+        """Successful calls of these methods (all sends when none given), oldest first."""
+        names = set(methods) or SEND_METHODS
+        return [c for c in self.calls if c.method in names and c.ok
+                and (chat_id is None or c.params.get("chat_id") == str(chat_id))]
+
+    def attempts(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def replies_to(self, message: dict[str, Any], method: str = "sendMessage") -> list[Call]:
+        return [c for c in self.sent(method)
+                if (c.json("reply_parameters") or {}).get("message_id") == message["message_id"]]
+
+    # ---- handlers -----------------------------------------------------------------------
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params: dict[str, str] = {}
+        files: dict[str, bytes] = {}
+        if request.can_read_body:
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    files[key] = value.file.read()
+                else:
+                    params[key] = str(value)
+        call = Call(method, params, files)
+        self.calls.append(call)
+        queued = self.failures.get(method)
+        if queued:
+            failure = queued.pop(0)
+            call.status = failure.status
+            return web.json_response(failure.body, status=failure.status)
+        handler = getattr(self, f"_m_{method}", None)
+        try:
+            result = await handler(call) if handler is not None else True
+        except _ApiError as exc:
+            call.status = exc.status
+            return web.json_response({"ok": False, "error_code": exc.status, "description": exc.description},
+                                     status=exc.status)
+        call.result = result
+        self._answered.set()
+        self._answered = asyncio.Event()
+        return web.json_response({"ok": True, "result": result})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        self.calls.append(Call("download", {"path": path}, {}))
+        for data, _size, file_path in self.files.values():
+            if file_path == path:
+                return web.Response(body=data)
+        return web.Response(status=404)
+
+    # ---- Bot API methods ----------------------------------------------------------------
+    async def _m_getMe(self, call: Call) -> Any:
+        return {**self.bot_user(), "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": False}
+
+    async def _m_getUpdates(self, call: Call) -> Any:
+        offset = int(call.params.get("offset", "0") or 0)
+        if offset:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        timeout = float(call.params.get("timeout", "0") or 0)
+        if not self.updates and timeout > 0:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout)
+            except TimeoutError:
+                pass
+        return list(self.updates)
+
+    def _new_message(self, call: Call, **content: Any) -> dict[str, Any]:
+        chat_id = call.chat_id
+        msg: dict[str, Any] = {"message_id": next(self._ids), "date": int(time.time()), "chat": self.chat(chat_id),
+                               "from": self.bot_user(), **content}
+        if "reply_markup" in call.params:
+            msg["reply_markup"] = call.json("reply_markup")
+        if "caption" in call.params:
+            msg["caption"] = call.params["caption"]
+        self.messages[(chat_id, msg["message_id"])] = msg
+        return msg
+
+    def _uploaded(self, call: Call, name: str) -> dict[str, Any]:
+        data = call.upload(name)
+        return {"file_id": f"sent{len(self.calls)}", "file_unique_id": f"usent{len(self.calls)}",
+                "file_size": len(data)}
+
+    async def _m_sendMessage(self, call: Call) -> Any:
+        return self._new_message(call, text=call.params["text"])
+
+    async def _m_sendPhoto(self, call: Call) -> Any:
+        return self._new_message(call, photo=[{**self._uploaded(call, "photo"), "width": 64, "height": 64}])
+
+    async def _m_sendVideo(self, call: Call) -> Any:
+        return self._new_message(call, video={**self._uploaded(call, "video"), "width": 64, "height": 64,
+                                              "duration": 1})
+
+    async def _m_sendAnimation(self, call: Call) -> Any:
+        f = self._uploaded(call, "animation")
+        return self._new_message(call, animation={**f, "width": 64, "height": 64, "duration": 1}, document=f)
+
+    async def _m_sendDocument(self, call: Call) -> Any:
+        return self._new_message(call, document=self._uploaded(call, "document"))
+
+    def _existing(self, call: Call, what: str) -> dict[str, Any]:
+        msg = self.messages.get((call.chat_id, int(call.params["message_id"])))
+        if msg is None:
+            raise _ApiError(400, f"Bad Request: message to {what} not found")
+        return msg
+
+    async def _m_editMessageText(self, call: Call) -> Any:
+        msg = self._existing(call, "edit")
+        if msg.get("text") == call.params["text"]:
+            raise _ApiError(400, "Bad Request: message is not modified: specified new message content and "
+                                 "reply markup are exactly the same as a current content and reply markup")
+        msg["text"] = call.params["text"]
+        return msg
+
+    async def _m_editMessageCaption(self, call: Call) -> Any:
+        msg = self._existing(call, "edit")
+        if "text" in msg:
+            raise _ApiError(400, "Bad Request: there is no caption in the message to edit")
+        msg["caption"] = call.params.get("caption", "")
+        msg.pop("reply_markup", None)
+        return msg
+
+    async def _m_deleteMessage(self, call: Call) -> Any:
+        self._existing(call, "delete")
+        del self.messages[(call.chat_id, int(call.params["message_id"]))]
+        return True
+
+    async def _m_getChatMember(self, call: Call) -> Any:
+        user_id = int(call.params["user_id"])
+        status = self.members.get((call.chat_id, user_id), "member")
+        member: dict[str, Any] = {"status": status, "user": self.user(user_id)}
+        if status == "administrator":
+            member.update(ADMIN_RIGHTS)
+        elif status == "creator":
+            member["is_anonymous"] = False
+        return member
+
+    async def _m_getFile(self, call: Call) -> Any:
+        file_id = call.params["file_id"]
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        _data, size, path = self.files[file_id]
+        if size > DOWNLOAD_LIMIT:
+            raise _ApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size, "file_path": path}
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
