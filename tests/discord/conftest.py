@@ -85,3 +85,23 @@ async def callback(fake: FakeDiscord, token: str, kind: int | None = None) -> di
         return next((c for c in fake.callbacks if c["token"] == token and kind in (None, c["type"])), None)
 
     return dict(await wait_for(seen, timeout=10))
+
+
+def job_id_of(content: str) -> str:
+    """The job id from a result caption (`... · job <id> · ...`)."""
+    return content.split("job ", 1)[1].split(" ", 1)[0]
+
+
+async def private_answer(fake: FakeDiscord, token: str) -> Any:
+    """The ephemeral answer to an interaction: a follow-up, or the edited ephemeral original."""
+    async def seen() -> Any:
+        original = fake.original(token)
+        if original is not None and original.ephemeral and original.history:
+            return original
+        for m in fake.messages.values():
+            if m.via == "followup" and m.ephemeral and original is not None and \
+                    m.payload["channel_id"] == original.payload["channel_id"] and m.id > original.id:
+                return m
+        return None
+
+    return await wait_for(seen, timeout=15)

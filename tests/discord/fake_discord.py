@@ -54,6 +54,7 @@ class Sent:
     ephemeral: bool = False
     deleted: bool = False
     edits: int = 0
+    history: list[str] = field(default_factory=list)  # every content it had, in order
 
     @property
     def id(self) -> int:
@@ -77,7 +78,7 @@ class FakeDiscord:
         self.tokens: dict[str, dict[str, Any]] = {}
         self.cdn: dict[str, bytes] = {}
         self.registered: dict[str, list[dict[str, Any]]] = {}
-        self.fail: list[tuple[str, re.Pattern[str], int, dict[str, str]]] = []
+        self.fail: list[tuple[str, re.Pattern[str], int, dict[str, str], bool]] = []
         self.failed: list[str] = []
         self.requests: list[str] = []
         self.ws: web.WebSocketResponse | None = None
@@ -128,19 +129,22 @@ class FakeDiscord:
 
     # ---- test controls ------------------------------------------------------------------
     def fail_next(self, method: str, path_pattern: str, status: int = 429, headers: dict[str, str] | None = None,
-                  times: int = 1) -> None:
+                  times: int = 1, with_files: bool = False) -> None:
+        """Answer the next matching request(s) with `status` (429: rate limited) instead of handling them."""
         for _ in range(times):
-            self.fail.append((method, re.compile(path_pattern), status, headers or {}))
+            self.fail.append((method, re.compile(path_pattern), status, headers or {}, with_files))
 
     def expire(self, token: str) -> None:
         self.tokens[token]["expired"] = True
 
-    def upload(self, data: bytes, filename: str, content_type: str) -> dict[str, Any]:
-        """Put a file on the fake CDN; returns its attachment object."""
+    def upload(self, data: bytes, filename: str, content_type: str, declared_size: int | None = None
+               ) -> dict[str, Any]:
+        """Put a file on the fake CDN; returns its attachment object (`declared_size` may lie, as clients can)."""
         aid = self.snowflake()
         name = f"{aid}-{filename}"
         self.cdn[name] = data
-        return {"id": str(aid), "filename": filename, "size": len(data), "content_type": content_type,
+        size = len(data) if declared_size is None else declared_size
+        return {"id": str(aid), "filename": filename, "size": size, "content_type": content_type,
                 "url": f"http://127.0.0.1:{self.port}/cdn/{name}",
                 "proxy_url": f"http://127.0.0.1:{self.port}/cdn/{name}"}
 
@@ -254,7 +258,8 @@ class FakeDiscord:
         return token
 
     async def slash(self, name: str, options: dict[str, Any] | None = None,
-                    files: dict[str, tuple[str, bytes, str]] | None = None, **kw: Any) -> str:
+                    files: dict[str, tuple[str, bytes, str]] | None = None, declared_size: int | None = None,
+                    **kw: Any) -> str:
         """`/name` with options; `files` maps an attachment option to (filename, bytes, content type)."""
         opts: list[dict[str, Any]] = []
         resolved: dict[str, Any] = {}
@@ -263,7 +268,7 @@ class FakeDiscord:
                 10 if isinstance(value, float) else 3
             opts.append({"name": key, "type": kind, "value": value})
         for key, (filename, data, ctype) in (files or {}).items():
-            att = self.upload(data, filename, ctype)
+            att = self.upload(data, filename, ctype, declared_size)
             resolved.setdefault("attachments", {})[att["id"]] = att
             opts.append({"name": key, "type": 11, "value": att["id"]})
         payload: dict[str, Any] = {"id": str(self._command_id(name)), "name": name, "type": 1, "options": opts}
@@ -316,7 +321,9 @@ class FakeDiscord:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append(f"{request.method} {request.path}")
-        for i, (method, pattern, status, headers) in enumerate(self.fail):
+        for i, (method, pattern, status, headers, with_files) in enumerate(self.fail):
+            if with_files and not request.content_type.startswith("multipart/"):
+                continue
             if method == request.method and pattern.search(request.path):
                 del self.fail[i]
                 self.failed.append(f"{request.method} {request.path}")
@@ -372,6 +379,8 @@ class FakeDiscord:
         for key in ("content", "components"):
             if key in payload and payload[key] is not None:
                 sent.payload[key] = payload[key]
+        if payload.get("content"):
+            sent.history.append(payload["content"])
         if files or "attachments" in payload:
             sent.files = list(files)
             sent.payload["attachments"] = [
