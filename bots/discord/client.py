@@ -24,9 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class ReelsmithBot(discord.Client):
-    def __init__(self, service: Reelsmith, consumer_name: str | None = None) -> None:
+    def __init__(self, service: Reelsmith, consumer_name: str | None = None, **options: Any) -> None:
         # Only the guilds intent: channels, roles and permissions; no message content is read.
-        super().__init__(intents=discord.Intents(guilds=True))
+        super().__init__(intents=discord.Intents(guilds=True), **options)
         self.service = service
         self.settings = service.settings
         self.tree: app_commands.CommandTree[ReelsmithBot] = app_commands.CommandTree(self)

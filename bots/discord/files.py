@@ -30,10 +30,9 @@ async def download(session: aiohttp.ClientSession, remote: Remote, *, max_bytes:
                    timeout_s: float) -> Attachment:
     """Fetch one attachment; refuses other hosts and stops reading as soon as the cap is passed."""
     name = remote.filename or "attachment"
-    limit_mb = max_bytes / 1e6
     if remote.size > max_bytes:
         raise DownloadError(
-            f"{name} is {remote.size / 1e6:.1f} MB; the limit is {limit_mb:.0f} MB. Send a smaller file.")
+            f"{name} is {human_size(remote.size)}; the limit is {human_size(max_bytes)}. Send a smaller file.")
     host = yarl.URL(remote.url).host or ""
     if host not in allowed_hosts:
         raise DownloadError(f"I can only read files uploaded to Discord; {name} is not one.")
@@ -46,7 +45,11 @@ async def download(session: aiohttp.ClientSession, remote: Remote, *, max_bytes:
             async for chunk in resp.content.iter_chunked(CHUNK):
                 buf.extend(chunk)
                 if len(buf) > max_bytes:  # the declared size can lie; the bytes cannot
-                    raise DownloadError(f"{name} is larger than {limit_mb:.0f} MB. Send a smaller file.")
+                    raise DownloadError(f"{name} is larger than {human_size(max_bytes)}. Send a smaller file.")
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise DownloadError(f"I couldn't download {name} ({type(exc).__name__}). Try again.") from exc
     return Attachment(bytes(buf), name[:100], remote.content_type)
+
+
+def human_size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1_000_000 else f"{max(1, round(n / 1e3))} KB"

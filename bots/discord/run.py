@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bots.discord.client import ReelsmithBot, use_api_base, use_gateway_of
 from core.service import Reelsmith
@@ -14,13 +15,13 @@ log = logging.getLogger(__name__)
 
 
 async def start(service: Reelsmith, *, consumer_name: str | None = None,
-                ready_timeout_s: float = 60.0) -> Callable[[], Awaitable[None]]:
+                ready_timeout_s: float = 60.0, **options: Any) -> Callable[[], Awaitable[None]]:
     """Log in, connect to the gateway in the background, and return an async stopper."""
     token = service.settings.discord_token
     if token is None:
         raise SystemExit("Set REELSMITH_DISCORD_TOKEN to run the Discord bot.")
     use_api_base(service.settings.discord_api_base)
-    bot = ReelsmithBot(service, consumer_name)
+    bot = ReelsmithBot(service, consumer_name, **options)
     await bot.login(token.get_secret_value())
     if service.settings.discord_api_base:
         await use_gateway_of(bot)

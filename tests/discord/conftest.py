@@ -46,7 +46,8 @@ async def start_bot(service: Reelsmith, fake: FakeDiscord) -> AsyncIterator[Star
         if stoppers:
             await stoppers.pop()()
         fake.connected.clear()
-        stop = await start(service, consumer_name="discord-test", ready_timeout_s=20)
+        stop = await start(service, consumer_name="discord-test", ready_timeout_s=20,
+                           guild_ready_timeout=0.05)  # the fake sends its one guild at once
         bot: ReelsmithBot = stop.bot  # type: ignore[attr-defined]
         bot.consumer.block_ms = 50
         bot.consumer.retry_delay_s = 0.1
