@@ -106,3 +106,25 @@ async def private_answer(fake: FakeDiscord, token: str) -> Any:
         return None
 
     return await wait_for(seen, timeout=15)
+
+
+@pytest.fixture
+async def start_worker(settings: Settings, pipelines: Any) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """A real worker started when the test says so (to change things while a job waits in the queue)."""
+    import asyncio
+    import contextlib
+
+    from workers.settings import build_worker
+
+    workers: list[tuple[Any, asyncio.Task[Any]]] = []
+
+    async def starter() -> None:
+        w = build_worker(settings, warm=False, pipelines=pipelines, handle_signals=False)
+        workers.append((w, asyncio.create_task(w.async_run())))
+
+    yield starter
+    for w, task in workers:
+        await w.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
