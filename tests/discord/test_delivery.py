@@ -91,8 +91,8 @@ async def test_token_older_than_its_lifetime_is_not_used(fake: FakeDiscord, bot:
 
 async def test_result_is_made_to_fit_the_upload_limit(fake: FakeDiscord, bot: ReelsmithBot, worker: Any,
                                                       service: Reelsmith) -> None:
-    service.settings.image_base_size = 256  # a noisy PNG of ~200 KB
-    limit = 40_000
+    service.settings.image_base_size = 128  # a noisy PNG of ~50 KB
+    limit = 12_000
     token = await fake.slash("imagine", {"prompt": "static"}, size_limit=limit)
     msg = await finished(fake, token)
     [(name, data)] = msg.files
