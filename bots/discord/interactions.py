@@ -64,10 +64,11 @@ class Interactions:
                   *, ephemeral: bool = False, prompt: str = "") -> None:
         """Defer within Discord's 3 s, then do the slow parts and answer."""
         try:
-            await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+            deferred = await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         except discord.HTTPException:
             log.warning("could not acknowledge interaction %s in time", interaction.id)
             return
+        status_id = deferred.message_id if deferred is not None else None
         try:
             try:
                 attachments = [await self._download(r) for r in remotes or []]
@@ -75,12 +76,20 @@ class Interactions:
                 await self.answer(interaction, Outcome(error_text(str(exc)), ok=False, private=True), ephemeral)
                 return
             outcome = await make(self.requester(interaction), self.context(interaction), attachments)
-            await self.answer(interaction, outcome, ephemeral)
-            if outcome.job_id and prompt:
-                await self._remember_prompt(str(interaction.user.id), prompt)
         except Exception:
             log.exception("interaction %s failed", interaction.id)
             await self._say_privately(interaction, error_text(OOPS), ephemeral)
+            return
+        if outcome.job_id:
+            # Remember where the status message is before showing it, so no reply can beat it.
+            await self.delivery.remember(outcome.job_id, interaction, status_id)
+            if prompt:
+                await self._remember_prompt(str(interaction.user.id), prompt)
+        try:
+            await self.answer(interaction, outcome, ephemeral)
+        except discord.HTTPException:
+            # The job (if any) is queued and its result will still be delivered, by channel message if need be.
+            log.warning("could not show the answer to interaction %s", interaction.id, exc_info=True)
 
     async def text(self, interaction: discord.Interaction[Any], text: str,
                    attachments: list[discord.Attachment] | None = None, *, ephemeral: bool = False,
@@ -101,9 +110,7 @@ class Interactions:
         if outcome.private and not ephemeral:
             await self._say_privately(interaction, outcome.text, ephemeral)
             return
-        msg = await interaction.edit_original_response(content=clip(outcome.text))
-        if outcome.job_id:
-            await self.delivery.remember(outcome.job_id, interaction, msg.id)
+        await interaction.edit_original_response(content=clip(outcome.text))
 
     async def _say_privately(self, interaction: discord.Interaction[Any], text: str, ephemeral: bool) -> None:
         """Errors a member can act on are for them alone: swap the public 'thinking' for an ephemeral note."""
