@@ -170,3 +170,40 @@ async def test_unknown_button_and_foreign_chat_are_refused_privately(fake: FakeD
     token = await fake.press(msg, button_data("vary", job_id), dm=True)  # same job, another chat
     answer = await private_answer(fake, token)
     assert "another chat" in answer.content
+
+
+async def test_result_finished_while_the_bot_was_down_arrives_once_and_edits_are_throttled(
+        fake: FakeDiscord, start_bot: Starter, start_worker: Any, service: Reelsmith) -> None:
+    service.settings.discord_edit_interval_s = 3600  # one progress edit per job, at most
+    bot = await start_bot()
+    token = await fake.slash("imagine", {"prompt": "while you were out"})
+    await wait_for(lambda: _has(fake, token, "Queued"))
+    await bot.close()  # the bot goes away; the job is still queued
+    await start_worker()
+    job_id = (await wait_for(lambda: _queued_job(service)))
+    await wait_for(lambda: service.queue.load_reply(job_id), timeout=60)
+    assert fake.original(token) is not None and not fake.original(token).files  # type: ignore[union-attr]
+    await start_bot()
+    msg = await finished(fake, token)
+    assert job_id_of(msg.content) == job_id
+    assert len([m for m in fake.messages.values() if m.files]) == 1
+    assert sum(1 for h in msg.history if "Rendering" in h) <= 1
+
+
+async def _queued_job(service: Reelsmith) -> str | None:
+    keys = await service.redis.keys(service.settings.key("delivery", "discord", "*", "status"))
+    return keys[0].decode().split(":")[-2] if keys else None
+
+
+async def test_a_failing_handler_answers_privately_and_the_bot_keeps_working(
+        fake: FakeDiscord, bot: ReelsmithBot, service: Reelsmith) -> None:
+    async def broken(_call: Any) -> Any:
+        raise RuntimeError("boom")
+
+    service.add_command("quota", broken)
+    token = await fake.slash("mod", {"text": "x"})  # not registered in core here: a clear refusal
+    assert "\u26a0" in (await private_answer(fake, token)).content
+    failed = await fake.slash("quota")
+    assert "went wrong on my side" in (await wait_for(lambda: _has(fake, failed, "went wrong"))).content
+    help_token = await fake.slash("help")
+    assert await wait_for(lambda: _has(fake, help_token, "/imagine"))
