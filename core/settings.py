@@ -202,6 +202,25 @@ class Settings(BaseSettings):
         default=60.0, description="Longest 429 retry_after waited in place; longer ones retry via the reply stream."
     )
 
+    # --- discord --------------------------------------------------------------------------
+    discord_sync_commands: bool = Field(default=True, description="Register slash commands with Discord at start-up.")
+    discord_guild_ids: list[str] = Field(
+        default_factory=list, description="Also register commands in these guilds (instant; global ones take a while)."
+    )
+    discord_token_ttl_s: int = Field(
+        default=14 * 60, ge=0, le=14 * 60 + 30,
+        description="How long an interaction token is used (Discord allows 15 min); then channel messages.",
+    )
+    discord_edit_interval_s: float = Field(default=1.5, description="Least time between two status edits of a job.")
+    discord_default_upload_limit: int = Field(
+        default=10 * 1024 * 1024, description="Upload limit when an interaction does not say (bytes)."
+    )
+    discord_attachment_hosts: list[str] = Field(
+        default_factory=lambda: ["cdn.discordapp.com", "media.discordapp.net"],
+        description="Hosts the bot downloads attachments from (Discord's CDN).",
+    )
+    discord_download_timeout_s: float = 30.0
+
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids
 

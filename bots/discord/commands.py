@@ -1,0 +1,151 @@
+# ruff: noqa: UP045  (Optional[...] is evaluated at runtime by discord.py, Range[...] does not support `|`)
+"""The slash commands and message context menus: each one only builds command text and hands it to core."""
+
+# No `from __future__ import annotations`: discord.py reads these signatures to build the command options.
+
+from typing import Any, Optional
+
+import discord
+from discord import app_commands
+
+from bots.discord.interactions import Interactions
+from bots.discord.texts import ASPECT_RATIOS, command_text
+from bots.discord.views import UploadModal
+from core.grammar import MAX_SEED
+from core.texts import error_text
+
+AR_CHOICES = [app_commands.Choice(name=ar, value=ar) for ar in ASPECT_RATIOS]
+KIND_CHOICES = [app_commands.Choice(name=f"/{c}", value=c) for c in ("imagine", "edit", "video", "animate")]
+Seed = app_commands.Range[int, 0, MAX_SEED]
+Positive = app_commands.Range[int, 1, 10_000]  # core checks the real limits and says what they are
+Seconds = app_commands.Range[float, 0.1, 600.0]
+MAX_MODAL_FILES = 10
+
+COMMON = {
+    "prompt": "What to make, e.g. a corgi surfing at sunset",
+    "ar": "Aspect ratio",
+    "seed": "Seed, for repeatable results",
+    "steps": "Denoising steps",
+    "avoid": "Things to avoid, e.g. blurry, text",
+}
+
+
+def _everywhere(cmd: Any) -> Any:
+    """Usable in servers and in DMs with the bot."""
+    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)(cmd)
+
+
+def _files(*atts: Optional[discord.Attachment]) -> list[discord.Attachment]:
+    return [a for a in atts if a is not None]
+
+
+def register(tree: app_commands.CommandTree[Any], flow: Interactions) -> None:
+    """Add every Reelsmith command to the tree."""
+
+    async def prompt_autocomplete(interaction: discord.Interaction[Any], current: str) -> list[
+            app_commands.Choice[str]]:
+        prompts = await flow.recent_prompts(str(interaction.user.id), current)
+        return [app_commands.Choice(name=p[:100], value=p[:100]) for p in prompts]
+
+    @app_commands.command(name="imagine", description="Make an image from text")
+    @app_commands.describe(**COMMON, reference="An optional reference image")
+    @app_commands.choices(ar=AR_CHOICES)
+    @app_commands.autocomplete(prompt=prompt_autocomplete)
+    async def imagine(interaction: discord.Interaction[Any], prompt: str, ar: Optional[str] = None,
+                      seed: Optional[Seed] = None, steps: Optional[Positive] = None, avoid: Optional[str] = None,
+                      reference: Optional[discord.Attachment] = None) -> None:
+        text = command_text("imagine", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid)
+        await flow.text(interaction, text, _files(reference), prompt=prompt)
+
+    @app_commands.command(name="video", description="Make a short video from text")
+    @app_commands.describe(**COMMON, frames="Length in frames", duration="Length in seconds",
+                           image="Optional reference image", video="Optional reference video",
+                           audio="Optional reference audio")
+    @app_commands.choices(ar=AR_CHOICES)
+    @app_commands.autocomplete(prompt=prompt_autocomplete)
+    async def video(interaction: discord.Interaction[Any], prompt: str, ar: Optional[str] = None,
+                    seed: Optional[Seed] = None, steps: Optional[Positive] = None,
+                    frames: Optional[Positive] = None, duration: Optional[Seconds] = None,
+                    avoid: Optional[str] = None, image: Optional[discord.Attachment] = None,
+                    video: Optional[discord.Attachment] = None, audio: Optional[discord.Attachment] = None) -> None:
+        text = command_text("video", prompt, ar=ar, seed=seed, steps=steps, frames=frames, duration=duration,
+                            avoid=avoid)
+        await flow.text(interaction, text, _files(image, video, audio), prompt=prompt)
+
+    @app_commands.command(name="edit", description="Change an image")
+    @app_commands.describe(image="The image to change", **COMMON)
+    @app_commands.choices(ar=AR_CHOICES)
+    @app_commands.autocomplete(prompt=prompt_autocomplete)
+    async def edit(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
+                   ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
+                   avoid: Optional[str] = None) -> None:
+        text = command_text("edit", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid)
+        await flow.text(interaction, text, [image], prompt=prompt)
+
+    @app_commands.command(name="animate", description="Bring an image to life as a short video")
+    @app_commands.describe(image="The image to animate", **COMMON, frames="Length in frames",
+                           duration="Length in seconds", audio="Optional reference audio")
+    @app_commands.choices(ar=AR_CHOICES)
+    @app_commands.autocomplete(prompt=prompt_autocomplete)
+    async def animate(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
+                      ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
+                      frames: Optional[Positive] = None, duration: Optional[Seconds] = None,
+                      avoid: Optional[str] = None, audio: Optional[discord.Attachment] = None) -> None:
+        text = command_text("animate", prompt, ar=ar, seed=seed, steps=steps, frames=frames, duration=duration,
+                            avoid=avoid)
+        await flow.text(interaction, text, _files(image, audio), prompt=prompt)
+
+    @app_commands.command(name="references", description="Attach up to 10 reference files through a form")
+    @app_commands.describe(command="What to make", prompt="Optional: pre-fill the prompt")
+    @app_commands.choices(command=KIND_CHOICES)
+    async def references(interaction: discord.Interaction[Any], command: str, prompt: Optional[str] = None) -> None:
+        async def submit(inner: discord.Interaction[Any], text: str, files: list[discord.Attachment]) -> None:
+            await flow.text(inner, text, files)
+
+        await interaction.response.send_modal(UploadModal(command, submit, prompt=prompt or ""))
+
+    cmd: app_commands.Command[Any, Any, None]
+    for cmd in (imagine, video, edit, animate, references):
+        tree.add_command(_everywhere(cmd))
+
+    # Commands other features register in core: a one-liner each, forwarding free text to core.
+    add_text_command(tree, flow, "meme", "Make a meme", "Top text | bottom text, or a prompt")
+    add_text_command(tree, flow, "quota", "How many generations you have left", ephemeral=True)
+    add_text_command(tree, flow, "help", "What Reelsmith can do", ephemeral=True)
+    add_text_command(tree, flow, "mod", "Moderator tools (e.g. ban @user, pause, unpause)", "What to do")
+
+    for name, command in (("Edit this", "edit"), ("Animate this", "animate")):
+        tree.add_command(_everywhere(app_commands.ContextMenu(name=name, callback=_context_menu(flow, command))))
+
+
+def add_text_command(tree: app_commands.CommandTree[Any], flow: Interactions, name: str, description: str,
+                     text_help: str = "Arguments", *, ephemeral: bool = False) -> None:
+    """`/name text:<..> file:<..>` -> core's `/name ..`: how to expose any command core knows."""
+
+    @app_commands.command(name=name, description=description)
+    @app_commands.describe(text=text_help, file="An optional file")
+    async def forward(interaction: discord.Interaction[Any], text: Optional[str] = None,
+                      file: Optional[discord.Attachment] = None) -> None:
+        await flow.text(interaction, f"/{name} {text or ''}".strip(), _files(file), ephemeral=ephemeral)
+
+    tree.add_command(_everywhere(forward))
+
+
+def _context_menu(flow: Interactions, command: str) -> Any:
+    async def on_message(interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        found = [a for a in message.attachments
+                 if (a.content_type or "").startswith(("image/", "video/")) or not a.content_type]
+        if not found:
+            await interaction.response.send_message(
+                error_text("That message has no image. Use this on a message with an image attached."),
+                ephemeral=True)
+            return
+        found = found[: MAX_MODAL_FILES - 1]
+
+        async def submit(inner: discord.Interaction[Any], text: str, files: list[discord.Attachment]) -> None:
+            await flow.text(inner, text, found + files)
+
+        await interaction.response.send_modal(UploadModal(command, submit, files_required=False,
+                                                          max_files=MAX_MODAL_FILES - len(found)))
+
+    return on_message

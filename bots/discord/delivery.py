@@ -1,0 +1,259 @@
+"""Reply-stream events -> Discord messages: progress edits, results with buttons, notices, deletions.
+
+While a job's interaction token is fresh the status message is edited through the interaction webhook;
+afterwards (tokens live 15 minutes) a normal channel message is used, if the bot may post there, else a DM.
+The token is a credential: it lives only in this adapter's Redis key, with a TTL below its lifetime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from typing import Any
+
+import discord
+
+from bots.discord.fit import fit
+from bots.discord.texts import clip
+from bots.discord.views import notice_view, result_view
+from core.delivery import DeliveryState
+from core.replies import Event
+from core.service import Reelsmith
+from core.texts import error_text, queued_text, rendering_text
+from core.types import DeleteResult, GenerationReply, Notice, Progress
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+UNKNOWN_STATUS_GRACE_MS = 30_000  # a reply may beat the command's own answer to Redis by a moment
+TOO_LARGE = "The result is too large to upload here."
+
+
+class NotReady(Exception):
+    """The job's status message is not known yet; leave the entry pending and retry."""
+
+
+class Delivery:
+    def __init__(self, client: discord.Client, service: Reelsmith) -> None:
+        self.client = client
+        self.service = service
+        self.settings = service.settings
+        self.redis = service.redis
+        self.state = DeliveryState(service.redis, service.settings, PLATFORM)
+
+    # ---- what we remember per job -------------------------------------------------------
+    def _token_key(self, job_id: str) -> str:
+        return self.settings.key("discord", "itoken", job_id)
+
+    async def remember(self, job_id: str, interaction: discord.Interaction[Any], message_id: int | None) -> None:
+        """Where the job's status message is, and (briefly) the token that may edit it."""
+        age_s = time.time() - interaction.created_at.timestamp()
+        ttl = int(self.settings.discord_token_ttl_s - age_s)
+        if ttl > 0:
+            await self.redis.set(self._token_key(job_id), interaction.token, ex=ttl)
+        channel = interaction.channel
+        perms = interaction.app_permissions
+        can_post = interaction.guild_id is None or (perms.view_channel and perms.send_messages
+                                                    and perms.attach_files)
+        await self.state.remember_status(job_id, {
+            "app_id": str(interaction.application_id),
+            "channel_id": str(interaction.channel_id or (channel.id if channel else "")),
+            "message_id": str(message_id or ""),
+            "guild_id": str(interaction.guild_id or ""),
+            "user_id": str(interaction.user.id),
+            "limit": str(interaction.filesize_limit or self.settings.discord_default_upload_limit),
+            "can_post": "1" if can_post else "",
+        })
+
+    async def _webhook(self, job_id: str, status: dict[str, str]) -> discord.Webhook | None:
+        raw = await self.redis.get(self._token_key(job_id))
+        if raw is None or not status.get("app_id"):
+            return None
+        token = raw.decode() if isinstance(raw, bytes) else str(raw)
+        return discord.Webhook.partial(int(status["app_id"]), token, client=self.client)
+
+    async def _token_expired(self, job_id: str) -> None:
+        await self.redis.delete(self._token_key(job_id))
+
+    # ---- events -------------------------------------------------------------------------
+    async def handle(self, event: Event) -> None:
+        """Raise to leave the entry pending (retried); return when it is done for good."""
+        if event.progress is not None:
+            try:
+                await self.progress(event.progress)
+            except Exception:  # progress is advisory: never block the stream on it
+                log.warning("progress edit for job %s failed", event.progress.job_id, exc_info=True)
+        elif event.reply is not None:
+            await self.reply(event.reply, event.entry_id)
+        elif event.notice is not None:
+            await self.notice(event.notice, event.entry_id)
+        elif event.delete is not None:
+            await self.delete(event.delete)
+
+    async def progress(self, p: Progress) -> None:
+        status = await self.state.status(p.job_id)
+        if status is None or await self.state.delivered(p.job_id) is not None:
+            return
+        if not await self.state.claim_edit(p.job_id, self.settings.discord_edit_interval_s):
+            return  # throttled: Discord rate-limits message edits
+        if p.state == "queued" and p.position is not None:
+            text = queued_text(p.position)
+        elif p.state == "encoding":
+            text = "\U0001f39e\ufe0f Encoding\u2026"
+        else:
+            text = rendering_text(p.step, p.total_steps)
+        await self._edit_status(p.job_id, status, text)
+
+    async def _edit_status(self, job_id: str, status: dict[str, str], text: str) -> None:
+        hook = await self._webhook(job_id, status)
+        if hook is not None and status.get("message_id"):
+            try:
+                await hook.edit_message(int(status["message_id"]), content=text)
+                return
+            except (discord.NotFound, discord.Forbidden):
+                await self._token_expired(job_id)
+            except discord.HTTPException as exc:
+                if exc.status != 401:
+                    raise
+                await self._token_expired(job_id)
+        channel = self.client.get_partial_messageable(int(status["channel_id"]))
+        if status.get("fallback_id"):
+            await channel.get_partial_message(int(status["fallback_id"])).edit(content=text)
+        elif status.get("can_post"):
+            msg = await channel.send(text, allowed_mentions=discord.AllowedMentions.none(),
+                                     **self._reference(status))
+            await self.state.remember_status(job_id, {**status, "fallback_id": str(msg.id)})
+
+    @staticmethod
+    def _reference(status: dict[str, str]) -> dict[str, Any]:
+        """Answer the original status message, if there is one (it may since have been deleted)."""
+        if not status.get("message_id"):
+            return {}
+        return {"reference": discord.MessageReference(message_id=int(status["message_id"]),
+                                                      channel_id=int(status["channel_id"]), fail_if_not_exists=False)}
+
+    async def reply(self, r: GenerationReply, entry_id: str) -> None:
+        if await self.state.delivered(r.job_id) is not None:
+            return  # a redelivered entry: the result is already posted
+        status = await self.state.status(r.job_id)
+        if status is None:
+            if time.time() * 1000 - int(entry_id.split("-")[0]) < UNKNOWN_STATUS_GRACE_MS:
+                raise NotReady(r.job_id)
+            status = {"channel_id": r.requester.chat_id, "user_id": r.requester.user_id, "can_post": "1"}
+        limit = int(status.get("limit") or self.settings.discord_default_upload_limit)
+        text = error_text(r.error) if r.error else r.caption
+        files: list[tuple[bytes, str]] = []
+        notes: list[str] = []
+        for media in [] if r.error else r.media[:1]:
+            blob = await self.service.media(media.blob_key)
+            if blob is None:
+                notes.append("The result file has expired.")
+                continue
+            fitted = await asyncio.to_thread(fit, blob[0], blob[1], media.filename, limit)
+            if fitted is None:
+                notes.append(TOO_LARGE)
+                continue
+            files.append((fitted.data, fitted.filename))
+            if fitted.note:
+                notes.append(fitted.note)
+        content = clip("\n".join([text, *notes]))
+        view = None if r.error else result_view(r)
+        ref = await self._post_result(r.job_id, status, content, files, view)
+        await self.state.mark_delivered(r.job_id, ref)
+
+    async def _post_result(self, job_id: str, status: dict[str, str], content: str,
+                           files: list[tuple[bytes, str]], view: discord.ui.View | None) -> dict[str, str]:
+        def make_files() -> list[discord.File]:
+            return [discord.File(io.BytesIO(data), filename=name) for data, name in files]
+
+        hook = await self._webhook(job_id, status)
+        if hook is not None:
+            try:
+                if status.get("message_id"):
+                    msg = await hook.edit_message(int(status["message_id"]), content=content,
+                                                  attachments=make_files(), view=view or discord.utils.MISSING)
+                else:
+                    msg = await hook.send(content, files=make_files(), view=view or discord.utils.MISSING, wait=True)
+                return {"channel_id": status["channel_id"], "message_id": str(msg.id), "via": "interaction"}
+            except (discord.NotFound, discord.Forbidden):
+                await self._token_expired(job_id)
+            except discord.HTTPException as exc:
+                if exc.status != 401:
+                    raise  # 429 / 5xx: leave the entry pending, it is retried
+                await self._token_expired(job_id)
+        kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions(users=True)}
+        if view is not None:
+            kwargs["view"] = view
+        mention = f"<@{status['user_id']}> " if status.get("user_id") and status.get("guild_id") else ""
+        if status.get("can_post"):
+            channel = self.client.get_partial_messageable(int(status["channel_id"]))
+            try:
+                sent = await channel.send(clip(mention + content), files=make_files(), **self._reference(status),
+                                          **kwargs)
+                if status.get("fallback_id"):  # the interim status message has served its purpose
+                    await self._quietly_delete(channel.get_partial_message(int(status["fallback_id"])))
+                return {"channel_id": status["channel_id"], "message_id": str(sent.id), "via": "channel"}
+            except (discord.NotFound, discord.Forbidden):
+                log.info("cannot post in channel %s; sending job %s by DM", status["channel_id"], job_id)
+        return await self._direct(job_id, status, content, make_files(), kwargs)
+
+    async def _direct(self, job_id: str, status: dict[str, str], content: str, files: list[discord.File],
+                      kwargs: dict[str, Any]) -> dict[str, str]:
+        """Last resort where the bot may not post: a DM to the member; if even that is closed, give up loudly."""
+        try:
+            user = await self.client.fetch_user(int(status["user_id"]))
+            msg = await user.send(content, files=files, **kwargs)
+            return {"channel_id": str(msg.channel.id), "message_id": str(msg.id), "via": "dm"}
+        except (discord.NotFound, discord.Forbidden, KeyError, ValueError):
+            log.error("job %s: no channel, token or DM to deliver to; result stays in the job store", job_id)
+            return {"via": "undeliverable"}
+
+    @staticmethod
+    async def _quietly_delete(message: discord.PartialMessage) -> None:
+        try:
+            await message.delete()
+        except discord.HTTPException:
+            log.info("could not delete interim status message %s", message.id)
+
+    async def notice(self, n: Notice, entry_id: str) -> None:
+        marker = "n" + entry_id.replace("-", "")
+        if await self.state.delivered(marker) is not None:
+            return
+        files = []
+        for media in n.media[:10]:
+            blob = await self.service.media(media.blob_key)
+            if blob is None:
+                continue
+            fitted = await asyncio.to_thread(fit, blob[0], blob[1], media.filename,
+                                             self.settings.discord_default_upload_limit)
+            if fitted is not None:
+                files.append(discord.File(io.BytesIO(fitted.data), filename=fitted.filename))
+        channel = self.client.get_partial_messageable(int(n.chat_id))
+        view = notice_view(n.buttons)
+        kwargs: dict[str, Any] = {"view": view} if view is not None else {}
+        try:
+            msg = await channel.send(clip(n.text), files=files, allowed_mentions=discord.AllowedMentions.none(),
+                                     **kwargs)
+        except (discord.NotFound, discord.Forbidden):
+            log.error("cannot post a notice in channel %s (missing or not allowed); check the setting", n.chat_id)
+            return
+        await self.state.mark_delivered(marker, {"channel_id": n.chat_id, "message_id": str(msg.id)})
+
+    async def delete(self, d: DeleteResult) -> None:
+        ref = await self.state.delivered(d.job_id)
+        if not ref or not ref.get("message_id"):
+            return
+        channel = self.client.get_partial_messageable(int(ref["channel_id"]))
+        try:
+            await channel.get_partial_message(int(ref["message_id"])).delete()
+        except discord.NotFound:
+            return  # already gone
+        except discord.Forbidden:
+            status = await self.state.status(d.job_id) or {}
+            hook = await self._webhook(d.job_id, status)
+            if hook is None:
+                log.error("cannot delete the result of job %s: not allowed and the token has expired", d.job_id)
+                return
+            await hook.delete_message(int(ref["message_id"]))

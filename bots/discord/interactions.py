@@ -1,0 +1,149 @@
+"""One flow for every interaction: defer at once, download, translate to core, answer (publicly or ephemerally)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import discord
+
+from bots.discord.delivery import PLATFORM, Delivery
+from bots.discord.files import DownloadError, Remote, download
+from bots.discord.texts import clip
+from core.context import ChatContext
+from core.service import Attachment, Outcome, Reelsmith
+from core.texts import error_text
+from core.types import Requester
+
+log = logging.getLogger(__name__)
+
+MakeOutcome = Callable[[Requester, ChatContext, list[Attachment]], Awaitable[Outcome]]
+OOPS = "Something went wrong on my side. Please try again in a moment."
+RECENT_PROMPTS = 10
+
+
+def remote(att: discord.Attachment) -> Remote:
+    return Remote(url=att.url, filename=att.filename, size=att.size, content_type=att.content_type or "")
+
+
+class Interactions:
+    def __init__(self, service: Reelsmith, delivery: Delivery) -> None:
+        self.service = service
+        self.settings = service.settings
+        self.delivery = delivery
+        self.session: aiohttp.ClientSession | None = None  # for attachment downloads; opened by the bot
+
+    # ---- who and where ------------------------------------------------------------------
+    def requester(self, interaction: discord.Interaction[Any]) -> Requester:
+        user = interaction.user
+        return Requester(platform=PLATFORM, user_id=str(user.id), chat_id=str(interaction.channel_id or user.id),
+                         display_name=user.display_name[:100],
+                         route={"guild_id": str(interaction.guild_id or "")})
+
+    def context(self, interaction: discord.Interaction[Any]) -> ChatContext:
+        user = interaction.user
+        roles: tuple[str, ...] = ()
+        if isinstance(user, discord.Member):
+            roles = tuple(x for r in user.roles if not r.is_default() for x in (r.name, str(r.id)))
+        mod_roles = set(self.settings.discord_moderator_roles)
+        in_guild = interaction.guild_id is not None
+        is_moderator = (
+            (in_guild and interaction.permissions.manage_guild)
+            or bool(mod_roles.intersection(roles))
+            or self.settings.is_configured_moderator(PLATFORM, str(user.id))
+        )
+        channel = interaction.channel
+        nsfw = bool(getattr(channel, "is_nsfw", lambda: False)()) if channel is not None else False
+        return ChatContext(is_moderator=bool(is_moderator), roles=roles, is_private=not in_guild,
+                           channel_id=str(interaction.channel_id or ""), nsfw_allowed=nsfw)
+
+    # ---- the flow -----------------------------------------------------------------------
+    async def run(self, interaction: discord.Interaction[Any], make: MakeOutcome, remotes: list[Remote] | None = None,
+                  *, ephemeral: bool = False, prompt: str = "") -> None:
+        """Defer within Discord's 3 s, then do the slow parts and answer."""
+        try:
+            deferred = await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+        except discord.HTTPException:
+            log.warning("could not acknowledge interaction %s in time", interaction.id)
+            return
+        status_id = deferred.message_id if deferred is not None else None
+        try:
+            try:
+                attachments = [await self._download(r) for r in remotes or []]
+            except DownloadError as exc:
+                await self.answer(interaction, Outcome(error_text(str(exc)), ok=False, private=True), ephemeral)
+                return
+            outcome = await make(self.requester(interaction), self.context(interaction), attachments)
+        except Exception:
+            log.exception("interaction %s failed", interaction.id)
+            await self._say_privately(interaction, error_text(OOPS), ephemeral)
+            return
+        if outcome.job_id:
+            # Remember where the status message is before showing it, so no reply can beat it.
+            await self.delivery.remember(outcome.job_id, interaction, status_id)
+            if prompt:
+                await self._remember_prompt(str(interaction.user.id), prompt)
+        try:
+            await self.answer(interaction, outcome, ephemeral)
+        except discord.HTTPException:
+            # The job (if any) is queued and its result will still be delivered, by channel message if need be.
+            log.warning("could not show the answer to interaction %s", interaction.id, exc_info=True)
+
+    async def text(self, interaction: discord.Interaction[Any], text: str,
+                   attachments: list[discord.Attachment] | None = None, *, ephemeral: bool = False,
+                   prompt: str = "") -> None:
+        """Forward a chat command (built from the options) to core, as every platform does."""
+        async def make(requester: Requester, ctx: ChatContext, atts: list[Attachment]) -> Outcome:
+            return await self.service.handle(requester, text, atts, ctx)
+
+        await self.run(interaction, make, [remote(a) for a in attachments or []], ephemeral=ephemeral, prompt=prompt)
+
+    async def button(self, interaction: discord.Interaction[Any], data: str, private: bool) -> None:
+        async def make(requester: Requester, ctx: ChatContext, _atts: list[Attachment]) -> Outcome:
+            return await self.service.action(requester, ctx, data)
+
+        await self.run(interaction, make, ephemeral=private)
+
+    async def answer(self, interaction: discord.Interaction[Any], outcome: Outcome, ephemeral: bool) -> None:
+        if outcome.private and not ephemeral:
+            await self._say_privately(interaction, outcome.text, ephemeral)
+            return
+        await interaction.edit_original_response(content=clip(outcome.text))
+
+    async def _say_privately(self, interaction: discord.Interaction[Any], text: str, ephemeral: bool) -> None:
+        """Errors a member can act on are for them alone: swap the public 'thinking' for an ephemeral note."""
+        try:
+            if ephemeral:
+                await interaction.edit_original_response(content=clip(text))
+                return
+            await interaction.delete_original_response()
+            await interaction.followup.send(clip(text), ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not answer interaction %s", interaction.id, exc_info=True)
+
+    async def _download(self, r: Remote) -> Attachment:
+        assert self.session is not None, "the bot opens the download session in setup_hook"
+        return await download(self.session, r, max_bytes=self.settings.max_reference_bytes,
+                              allowed_hosts=self.settings.discord_attachment_hosts,
+                              timeout_s=self.settings.discord_download_timeout_s)
+
+    # ---- prompt autocomplete ------------------------------------------------------------
+    def _recent_key(self, user_id: str) -> str:
+        return self.settings.key("discord", "recent", user_id)
+
+    async def _remember_prompt(self, user_id: str, prompt: str) -> None:
+        key = self._recent_key(user_id)
+        async with self.service.redis.pipeline(transaction=True) as pipe:
+            pipe.lrem(key, 0, prompt)
+            pipe.lpush(key, prompt)
+            pipe.ltrim(key, 0, RECENT_PROMPTS - 1)
+            pipe.expire(key, self.settings.result_ttl_s)
+            await pipe.execute()
+
+    async def recent_prompts(self, user_id: str, current: str) -> list[str]:
+        raw = await self.service.redis.lrange(self._recent_key(user_id), 0, -1)
+        prompts = [p.decode() if isinstance(p, bytes) else str(p) for p in raw]
+        needle = current.casefold()
+        return [p for p in prompts if needle in p.casefold()][:25]
