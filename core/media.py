@@ -7,10 +7,14 @@ import os
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from core.types import MediaType
+
+if TYPE_CHECKING:
+    from core.audio import PcmAudio
 
 
 class MediaError(ValueError):
@@ -145,8 +149,11 @@ def encode_webp(img: Image.Image, xmp: bytes | None = None, quality: int = 90) -
 
 
 def encode_mp4(frames: list[Image.Image], fps: int, metadata: dict[str, str] | None = None,
-               crf: int = 20) -> bytes:
-    """H.264 (yuv420p) MP4 that plays everywhere; metadata lands in the container's tags."""
+               crf: int = 20, audio: PcmAudio | None = None, audio_bitrate: int = 128_000) -> bytes:
+    """H.264 (yuv420p) MP4 that plays everywhere; metadata lands in the container's tags.
+
+    With `audio` (already fitted to the clip's length) the file gets an AAC track as well.
+    """
 
     if not frames:
         raise ValueError("no frames to encode")
@@ -155,13 +162,13 @@ def encode_mp4(frames: list[Image.Image], fps: int, metadata: dict[str, str] | N
     # faststart (moov first, so players and Telegram can stream) needs a seekable real file.
     with tempfile.TemporaryDirectory(prefix="reelsmith-") as tmp:
         path = os.path.join(tmp, "out.mp4")
-        _write_mp4(path, frames, fps, metadata or {}, crf, w2, h2)
+        _write_mp4(path, frames, fps, metadata or {}, crf, w2, h2, audio, audio_bitrate)
         with open(path, "rb") as fh:
             return fh.read()
 
 
 def _write_mp4(path: str, frames: list[Image.Image], fps: int, metadata: dict[str, str], crf: int,
-               w2: int, h2: int) -> None:
+               w2: int, h2: int, audio: PcmAudio | None = None, audio_bitrate: int = 128_000) -> None:
     import av
 
     with av.open(path, mode="w", format="mp4", options={"movflags": "use_metadata_tags+faststart"}) as out:
@@ -171,6 +178,11 @@ def _write_mp4(path: str, frames: list[Image.Image], fps: int, metadata: dict[st
         stream.width, stream.height = w2, h2
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(crf), "preset": "veryfast"}
+        # Every stream must exist before the first packet is muxed (the header is written then).
+        astream = None
+        if audio is not None:
+            astream = out.add_stream("aac", rate=audio.rate, layout="stereo")
+            astream.bit_rate = audio_bitrate
         for img in frames:
             if img.size != (w2, h2):
                 img = img.crop((0, 0, w2, h2))
@@ -178,10 +190,83 @@ def _write_mp4(path: str, frames: list[Image.Image], fps: int, metadata: dict[st
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
+        if audio is not None:
+            _write_aac(out, astream, audio)
 
 
-def encode_gif(frames: list[Image.Image], fps: int) -> bytes:
+def _write_aac(out: object, astream: object, audio: PcmAudio) -> None:
+    import av
+
+    chunk = 1024  # one AAC frame
+    samples = audio.samples
+    for start in range(0, samples.shape[1], chunk):
+        frame = av.AudioFrame.from_ndarray(samples[:, start:start + chunk].copy(), format="fltp", layout="stereo")
+        frame.sample_rate = audio.rate
+        frame.pts = start
+        for packet in astream.encode(frame):  # type: ignore[attr-defined]
+            out.mux(packet)  # type: ignore[attr-defined]
+    for packet in astream.encode():  # type: ignore[attr-defined]
+        out.mux(packet)  # type: ignore[attr-defined]
+
+
+def encode_gif(frames: list[Image.Image], fps: int, comment: str = "") -> bytes:
+    """A looping GIF; `comment` carries the AI label (GIFs have no richer metadata that survives)."""
     buf = io.BytesIO()
+    extra: dict[str, object] = {"comment": comment.encode("utf-8")[:255]} if comment else {}
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=max(20, int(1000 / fps)), loop=0)
+                   duration=max(20, int(1000 / fps)), loop=0, **extra)
     return buf.getvalue()
+
+
+# ---- reference frames ----------------------------------------------------------------------
+def fit_frame(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Scale and centre-crop to exactly `size` (the model's width and height)."""
+    return ImageOps.fit(img.convert("RGB"), size, Image.Resampling.LANCZOS)
+
+
+def image_frames(data: bytes, max_pixels: int, max_frames: int) -> tuple[list[Image.Image], float]:
+    """All frames of an image (an animated GIF/WebP has several) and its frame rate."""
+    first = open_image(data, max_pixels)
+    img = Image.open(io.BytesIO(data))
+    count = getattr(img, "n_frames", 1)
+    if count <= 1:
+        return [first], 0.0
+    frames = []
+    durations = []
+    for i in range(min(count, max_frames)):
+        img.seek(i)
+        frames.append(img.convert("RGB"))
+        durations.append(int(img.info.get("duration", 100) or 100))
+    fps = 1000 / (sum(durations) / len(durations))
+    return frames, fps
+
+
+def video_frames(data: bytes, count: int | None = None, max_frames: int = 161,
+                 size: tuple[int, int] | None = None) -> tuple[list[Image.Image], float]:
+    """Decoded frames of a video and its frame rate; with `count`, that many sampled evenly over the clip.
+
+    Decoding stops at `max_frames` (or, sampled, at 8x `count`), so a long clip costs bounded work.
+    """
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            vs = container.streams.video[0]
+            fps = float(vs.average_rate) if vs.average_rate else 24.0
+            cap = max_frames if count is None else max(count * 8, count)
+            frames = []
+            for frame in container.decode(video=0):
+                frames.append(frame.to_image().convert("RGB"))
+                if len(frames) >= cap:
+                    break
+    except Exception as exc:
+        raise MediaError("That video is damaged or in a format we cannot read.") from exc
+    if not frames:
+        raise MediaError("That video has no frames.")
+    if count is not None and count != len(frames):
+        step = len(frames) / count
+        fps = fps * count / len(frames)
+        frames = [frames[min(len(frames) - 1, int(i * step))] for i in range(count)]
+    if size is not None:
+        frames = [fit_frame(f, size) for f in frames]
+    return frames, fps
