@@ -58,7 +58,7 @@ TEXT_FLAGS = {"no", "top", "bottom"}  # take every word up to the next flag
 SWITCH_FLAGS = {"fit-audio"}  # take no value
 OUTPUT_FORMATS = ("gif", "mp4")
 MAX_MEME_TEXT = 200
-REFERENCE_RE = re.compile(r"@(?P<kind>image|video|audio)(?P<n>\d{1,3})\b", re.IGNORECASE)
+REFERENCE_RE = re.compile(r"(?<![\w@])@(?P<kind>image|video|audio)(?P<n>\d{1,3})\b", re.IGNORECASE)
 MAX_SEED = 2**32 - 1
 MAX_ASPECT = 3.0
 
