@@ -409,6 +409,7 @@ def _fresh(original: GenerationRequest, requester: Requester, **changes: object)
     data.pop("created_at")
     data["requester"] = requester.model_dump()
     data["seed"] = random_seed()
+    data["notes"] = []  # said about the original; the new job finds its own
     data.update(changes)
     return GenerationRequest.model_validate(data)
 
@@ -431,7 +432,9 @@ async def _vary(service: Reelsmith, requester: Requester, ctx: ChatContext, job_
     def make(o: GenerationRequest, r: GenerationReply | None) -> GenerationRequest:
         if o.kind.is_video:
             return _fresh(o, requester)
-        return _fresh(o, requester, kind=JobKind.EDIT, references=[_result_image(r).model_dump()])
+        # The result already shows any meme captions: do not draw them twice.
+        return _fresh(o, requester, kind=JobKind.EDIT, references=[_result_image(r).model_dump()],
+                      meme_top="", meme_bottom="")
     return await _derived(service, requester, ctx, job_id, make)
 
 
@@ -444,7 +447,7 @@ async def _animate_result(service: Reelsmith, requester: Requester, ctx: ChatCon
         width, height = size_for(o.aspect_ratio, s.video_size())
         frames = frames_for(None, None, s.video_fps, s.frames_default(), s.max_frames)
         return _fresh(o, requester, kind=JobKind.ANIMATE, references=[ref.model_dump()], width=width,
-                      height=height, num_frames=frames, fps=s.video_fps)
+                      height=height, num_frames=frames, fps=s.video_fps, meme_top="", meme_bottom="")
     return await _derived(service, requester, ctx, job_id, make)
 
 

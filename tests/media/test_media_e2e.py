@@ -103,9 +103,15 @@ async def test_meme_on_a_replied_image(web_client: TestClient[Any, Any], worker:
     assert _white_share(out, (0, 80, 240, 100)) == 0.0
 
 
-async def test_meme_from_a_prompt(web_client: TestClient[Any, Any], worker: Any) -> None:
+async def test_meme_from_a_prompt(web_client: TestClient[Any, Any], worker: Any, service: Any) -> None:
     _m, plain, _ = await _run(web_client, "mMemeP", "/imagine a cat at a desk --seed 5")
-    _m, meme, mime = await _run(web_client, "mMemeP", "/meme a cat at a desk | monday | again --seed 5")
+    msg, meme, mime = await _run(web_client, "mMemeP", "/meme a cat at a desk | monday | again --seed 5")
+    reroll, vary = (next(b for b in msg["buttons"] if b["label"] == label) for label in ("Reroll", "Variations"))
+    rerolled = await (await web_client.post("/api/button", json={"chat": "mMemeP", "data": reroll["data"]})).json()
+    varied = await (await web_client.post("/api/button", json={"chat": "mMemeP", "data": vary["data"]})).json()
+    # A reroll makes a new captioned picture; a variation starts from the captioned result, so no second caption.
+    assert (await service.queue.load_request(rerolled["job_id"])).meme_top == "monday"
+    assert (await service.queue.load_request(varied["job_id"])).meme_top == ""
     assert mime == "image/png"
     a = np.asarray(Image.open(io.BytesIO(plain)).convert("RGB")).astype(int)
     b = np.asarray(Image.open(io.BytesIO(meme)).convert("RGB")).astype(int)
