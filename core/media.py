@@ -224,49 +224,81 @@ def fit_frame(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     return ImageOps.fit(img.convert("RGB"), size, Image.Resampling.LANCZOS)
 
 
-def image_frames(data: bytes, max_pixels: int, max_frames: int) -> tuple[list[Image.Image], float]:
-    """All frames of an image (an animated GIF/WebP has several) and its frame rate."""
+def _shrink(img: Image.Image, max_side: int | None) -> Image.Image:
+    img = img.convert("RGB")
+    if max_side and max(img.size) > max_side:
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return img
+
+
+def image_frames(data: bytes, max_pixels: int, max_frames: int,
+                 max_side: int | None = None) -> tuple[list[Image.Image], float]:
+    """All frames of an image (an animated GIF/WebP has several, up to `max_frames`) and its frame rate.
+
+    Each frame is shrunk to `max_side` as it is decoded, so a big animation never sits in memory whole.
+    """
     first = open_image(data, max_pixels)
     img = Image.open(io.BytesIO(data))
     count = getattr(img, "n_frames", 1)
     if count <= 1:
-        return [first], 0.0
+        return [_shrink(first, max_side)], 0.0
     frames = []
     durations = []
     for i in range(min(count, max_frames)):
         img.seek(i)
-        frames.append(img.convert("RGB"))
+        frames.append(_shrink(img, max_side))
         durations.append(int(img.info.get("duration", 100) or 100))
     fps = 1000 / (sum(durations) / len(durations))
     return frames, fps
 
 
-def video_frames(data: bytes, count: int | None = None, max_frames: int = 161,
-                 size: tuple[int, int] | None = None) -> tuple[list[Image.Image], float]:
-    """Decoded frames of a video and its frame rate; with `count`, that many sampled evenly over the clip.
+def _count_frames(data: bytes) -> int:
+    import av
 
-    Decoding stops at `max_frames` (or, sampled, at 8x `count`), so a long clip costs bounded work.
+    with av.open(io.BytesIO(data)) as container:
+        vs = container.streams.video[0]
+        return int(vs.frames) or sum(1 for _ in container.demux(vs) if _.size)
+
+
+def video_frames(data: bytes, count: int | None = None, max_frames: int = 161,
+                 size: tuple[int, int] | None = None, max_side: int | None = None) -> tuple[list[Image.Image], float]:
+    """Frames of a video and its frame rate: the first `max_frames`, or `count` sampled evenly over the clip.
+
+    Only the frames kept are converted, and each is resized (to exactly `size`, or to fit `max_side`)
+    as it is decoded, so memory stays proportional to the output, not to the clip.
     """
     import av
 
     try:
+        total = _count_frames(data)
+        if total <= 0:
+            raise MediaError("That video has no frames.")
+        if count is None:
+            indices = list(range(min(total, max_frames)))
+        else:
+            indices = [min(total - 1, int(i * total / count)) for i in range(count)]
+        wanted: dict[int, int] = {}
+        for i in indices:
+            wanted[i] = wanted.get(i, 0) + 1
+        last = max(indices)
+        frames: list[Image.Image] = []
         with av.open(io.BytesIO(data)) as container:
             vs = container.streams.video[0]
             fps = float(vs.average_rate) if vs.average_rate else 24.0
-            cap = max_frames if count is None else max(count * 8, count)
-            frames = []
-            for frame in container.decode(video=0):
-                frames.append(frame.to_image().convert("RGB"))
-                if len(frames) >= cap:
+            for i, frame in enumerate(container.decode(video=0)):
+                if i in wanted:
+                    img = frame.to_image()
+                    img = fit_frame(img, size) if size is not None else _shrink(img, max_side)
+                    frames += [img] * wanted[i]
+                if i >= last:
                     break
+    except MediaError:
+        raise
     except Exception as exc:
         raise MediaError("That video is damaged or in a format we cannot read.") from exc
     if not frames:
         raise MediaError("That video has no frames.")
-    if count is not None and count != len(frames):
-        step = len(frames) / count
-        fps = fps * count / len(frames)
-        frames = [frames[min(len(frames) - 1, int(i * step))] for i in range(count)]
-    if size is not None:
-        frames = [fit_frame(f, size) for f in frames]
+    if count is not None:
+        frames = (frames + [frames[-1]] * count)[:count]  # a container that over-reported its frames
+        fps = fps * count / total
     return frames, fps

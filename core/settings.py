@@ -107,6 +107,8 @@ class Settings(BaseSettings):
         description='Platforms that get short silent clips as GIF by default, e.g. ["telegram"].',
     )
     gif_max_frames: int = Field(default=49, description="Longest clip sent as GIF when a platform prefers GIF.")
+    meme_max_side: int = Field(default=720, description="Long side (px) a member's picture or clip is shrunk to "
+                               "before /meme captions it.")
 
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids

@@ -164,10 +164,10 @@ class WorkerRuntime:
         loop = asyncio.get_running_loop()
         if ref.media_type == MediaType.IMAGE:
             frames, fps = await loop.run_in_executor(self.encoders, image_frames, data, s.max_image_pixels,
-                                                     s.max_frames)
+                                                     s.max_frames, s.meme_max_side)
             extra = {"fps": fps, "gif": len(frames) > 1}
         else:
-            decode = functools.partial(video_frames, data, max_frames=s.max_frames)
+            decode = functools.partial(video_frames, data, max_frames=s.max_frames, max_side=s.meme_max_side)
             frames, fps = await loop.run_in_executor(self.encoders, decode)
             extra = {"fps": fps, "gif": False}
         return GenerationResult(frames=frames, is_video=len(frames) > 1, model="none (member's media)",
