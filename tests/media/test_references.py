@@ -116,3 +116,16 @@ async def test_service_refuses_before_storing(service: Reelsmith) -> None:
         assert not out.ok and expected in out.text, (text, out.text)
     assert await service.queue.depth() == 0
     assert not [k async for k in service.redis.scan_iter(match=service.settings.key("blob", "*"))]
+
+
+async def test_fit_audio_longer_than_the_limit_is_capped_and_said(service: Reelsmith) -> None:
+    from core.types import Requester
+
+    who = Requester(platform="web", user_id="u", chat_id="c")
+    service.settings.max_frames = 49  # 2 s at 24 fps
+    out = await service.submit(who, "/video waves --fit-audio", [Attachment(wav(3.0), "song.wav")])
+    assert out.ok and out.request is not None, out.text
+    assert out.request.num_frames == 49 and out.request.fit_audio
+    assert any("the clip stops at 2.0 s" in n for n in out.request.notes)
+    short = await service.submit(who, "/video waves --fit-audio", [Attachment(wav(0.5), "beep.wav")])
+    assert short.request is not None and short.request.num_frames == 9 and not short.request.notes
