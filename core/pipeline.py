@@ -8,6 +8,7 @@ Image-to-image and image-to-video pipelines are derived with `from_pipe`, sharin
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import threading
@@ -231,10 +232,11 @@ class PipelineSet:
                 kwargs: dict[str, Any] = dict(
                     width=request.width, height=request.height, num_frames=request.num_frames
                 )
+                if "frame_rate" in inspect.signature(pipe.__call__).parameters:
+                    kwargs["frame_rate"] = request.fps  # LTX/LTX-2 condition on it; LTX-2 times its audio by it
                 if conditions is not None:
                     kwargs["conditions"] = conditions
                     kwargs["denoise_strength"] = denoise
-                    kwargs["frame_rate"] = request.fps
                 elif request.kind == JobKind.ANIMATE:
                     kwargs["image"] = first
                 out = pipe(**kwargs, **common)
