@@ -57,3 +57,13 @@ async def test_video_model_soundtrack_is_muxed(web_client: TestClient[Any, Any],
         codec = stream.codec_context.name
     assert frames == 9 and codec == "aac"
     assert abs(seconds - 9 / 24) < 0.05
+
+
+async def test_animate_with_a_sound_model(web_client: TestClient[Any, Any], sound_worker: Any) -> None:
+    from tests.media.helpers import png
+
+    sent = await send(web_client, "mLtx2a", "/animate make it hum --frames 9 --steps 1", [("a.png", png())])
+    assert sent["ok"], sent["message"]["text"]
+    data, mime = await result_bytes(web_client, await finished(web_client, "mLtx2a", sent["job_id"]))
+    with av.open(io.BytesIO(data)) as c:
+        assert mime == "video/mp4" and c.streams.audio
