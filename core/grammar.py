@@ -4,10 +4,22 @@
     /edit <prompt> [flags]       (with an attached or replied-to image)
     /video <prompt> [flags] [--frames N | --duration S]
     /animate <prompt> [flags]    (with an attached or replied-to image)
+    /meme <prompt> | <top text> | <bottom text>   (or --top <text> --bottom <text>)
+    /meme <top text> | <bottom text>              (with an attached or replied-to image, GIF or video)
     /help
 
-Flags may stand anywhere after the command; `--no` takes every word up to the next flag.
-Commands may carry a bot suffix (`/imagine@ReelsmithBot`), as Telegram groups send them.
+Flags may stand anywhere after the command; `--no`, `--top` and `--bottom` take every word up to the
+next flag. Commands may carry a bot suffix (`/imagine@ReelsmithBot`), as Telegram groups send them.
+
+References. A request may carry up to 9 images, 3 videos and 3 audio files (configurable). They are
+numbered per kind in attachment order, first the replied-to message's media, then the message's own
+(a Telegram album or Discord's upload modal counts in the order the platform lists the files), and
+the prompt may name them: `@image1`, `@image2`, `@video1`, `@audio1`. Naming one that was not attached
+is an error that says what was attached. The first image (or the first one the prompt names) drives
+/edit and /animate; /imagine with an image edits it, /video with an image animates it, /video with a
+video restyles that clip (video to video), and extra images condition later frames where the video
+model can. An audio file goes with a video: the clip carries it (trimmed or looped), and `--fit-audio`
+times the clip to the audio. `--format gif` asks for a silent GIF instead of an MP4.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.types import JobKind
 
@@ -24,6 +36,7 @@ COMMANDS: dict[str, JobKind | None] = {
     "edit": JobKind.EDIT,
     "video": JobKind.VIDEO,
     "animate": JobKind.ANIMATE,
+    "meme": JobKind.MEME,
     "help": None,
 }
 
@@ -34,8 +47,18 @@ FLAG_HELP = {
     "no": "things to avoid, e.g. --no blurry, text",
     "frames": "video length in frames, e.g. --frames 49",
     "duration": "video length in seconds, e.g. --duration 3",
+    "top": "meme text at the top, e.g. --top when the build passes",
+    "bottom": "meme text at the bottom, e.g. --bottom on the first try",
+    "fit-audio": "time the video to the attached audio (no value)",
+    "format": "output format for videos: gif or mp4, e.g. --format gif",
 }
-VIDEO_ONLY_FLAGS = {"frames", "duration"}
+VIDEO_ONLY_FLAGS = {"frames", "duration", "fit-audio"}
+MEME_ONLY_FLAGS = {"top", "bottom"}
+TEXT_FLAGS = {"no", "top", "bottom"}  # take every word up to the next flag
+SWITCH_FLAGS = {"fit-audio"}  # take no value
+OUTPUT_FORMATS = ("gif", "mp4")
+MAX_MEME_TEXT = 200
+REFERENCE_RE = re.compile(r"(?<![\w@])@(?P<kind>image|video|audio)(?P<n>\d{1,3})\b", re.IGNORECASE)
 MAX_SEED = 2**32 - 1
 MAX_ASPECT = 3.0
 
@@ -45,10 +68,12 @@ HELP_TEXT = """Reelsmith makes AI images and short videos. Every result is label
 /edit <prompt> - change an attached (or replied-to) image
 /video <prompt> - a short video from text
 /animate <prompt> - bring an attached (or replied-to) image to life
+/meme <prompt> | <top> | <bottom> - a captioned meme (or reply to an image with /meme <top> | <bottom>)
 /help - this message
 
 Flags: --ar 16:9 (aspect ratio), --seed 42, --steps 20, --no <things to avoid>,
-videos also --frames 49 or --duration 3.
+videos also --frames 49 or --duration 3, --fit-audio (time it to an attached audio), --format gif.
+Attach up to 9 images, 3 videos and 3 audio files and name them in the prompt: @image1, @video1, @audio1.
 Example: /imagine a corgi surfing at sunset --ar 16:9 --no text"""
 
 
@@ -72,6 +97,11 @@ class ParsedCommand:
     frames: int | None = None
     duration_s: float | None = None
     args: str = ""  # the raw text after a non-generation command (e.g. /quota, /mod ban ...)
+    top_text: str = ""
+    bottom_text: str = ""
+    meme_parts: tuple[str, ...] = ()  # /meme text split on "|", resolved by `resolve_meme`
+    fit_audio: bool = False
+    output_format: str | None = None  # "gif" | "mp4"
 
 
 _COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
@@ -136,11 +166,19 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
             raise CommandError(f"Unknown flag --{flag}. Known flags: {flag_list}.")
         if flag in VIDEO_ONLY_FLAGS and not kind.is_video:
             raise CommandError(f"--{flag} only works with /video and /animate.")
+        if flag in MEME_ONLY_FLAGS and kind != JobKind.MEME:
+            raise CommandError(f"--{flag} only works with /meme.")
         if flag in flags:
             raise CommandError(f"--{flag} is given twice; keep one.")
-        if flag == "no":
+        if flag in SWITCH_FLAGS:
+            flags[flag] = "1"
+            if value:
+                prompt_parts.append(value)
+            continue
+        if flag in TEXT_FLAGS:
             if not value:
-                raise CommandError("--no needs something to avoid, e.g. --no blurry, text")
+                what = "something to avoid" if flag == "no" else "text"
+                raise CommandError(f"--{flag} needs {what}, e.g. {FLAG_HELP[flag].split('e.g. ')[-1]}")
             flags[flag] = value
             continue
         head, _, rest = value.partition(" ")
@@ -151,6 +189,18 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
             prompt_parts.append(rest)
 
     prompt = " ".join(p.strip() for p in prompt_parts if p.strip())
+    meme_parts: tuple[str, ...] = ()
+    if kind == JobKind.MEME:
+        meme_parts = tuple(p.strip() for p in prompt.split("|")) if prompt else ()
+        if len(meme_parts) > 3:
+            raise CommandError("/meme takes at most three parts: /meme <prompt> | <top text> | <bottom text>")
+        for text_part in (*meme_parts, flags.get("top", ""), flags.get("bottom", "")):
+            if len(text_part) > MAX_MEME_TEXT:
+                raise CommandError(f"Meme text may be at most {MAX_MEME_TEXT} characters per part. Shorten it.")
+        if not prompt and not (flags.get("top") or flags.get("bottom")):
+            raise CommandError("/meme needs text, e.g. /meme a cat at a desk | monday | again, "
+                               "or reply to an image with /meme top text | bottom text")
+        prompt = prompt or " "  # the parts decide the prompt later (resolve_meme)
     if not prompt:
         raise CommandError(f"/{name} needs a prompt, e.g. /{name} a red fox in the snow")
     if len(prompt) > max_prompt_chars:
@@ -165,6 +215,13 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         raise CommandError("Use either --frames or --duration, not both.")
     frames = _parse_int("frames", flags["frames"], 1, max_frames) if "frames" in flags else None
     duration = _parse_float("duration", flags["duration"], 0.1, max_duration_s) if "duration" in flags else None
+    if "fit-audio" in flags and ("frames" in flags or "duration" in flags):
+        raise CommandError("--fit-audio sets the length from the audio; drop --frames/--duration.")
+    output_format = None
+    if "format" in flags:
+        output_format = flags["format"].lower()
+        if output_format not in OUTPUT_FORMATS:
+            raise CommandError(f"--format must be gif or mp4, not {flags['format'][:20]!r}.")
     return ParsedCommand(
         command=name,
         kind=kind,
@@ -175,7 +232,70 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         steps=steps,
         frames=frames,
         duration_s=duration,
+        top_text=flags.get("top", ""),
+        bottom_text=flags.get("bottom", ""),
+        meme_parts=meme_parts,
+        fit_audio="fit-audio" in flags,
+        output_format=output_format,
     )
+
+
+def resolve_meme(parsed: ParsedCommand, *, has_media: bool) -> ParsedCommand:
+    """Decide what a /meme makes once its attachments are known.
+
+    With an image/GIF/video: `top | bottom` captions it as it is; `prompt | top | bottom` edits it first.
+    Without: `prompt | top | bottom` generates an image and captions it. `--top/--bottom` override the parts.
+    """
+    parts = list(parsed.meme_parts)
+    if has_media and len(parts) < 3:
+        kind, prompt, texts = JobKind.MEME, "", parts
+    else:
+        kind = JobKind.EDIT if has_media else JobKind.IMAGE
+        prompt, texts = (parts[0] if parts else ""), parts[1:]
+        if not prompt:
+            raise CommandError("/meme needs a picture: describe one (/meme a cat at a desk | monday | again) "
+                               "or reply to an image with /meme top text | bottom text")
+    top = parsed.top_text or (texts[0] if texts else "")
+    bottom = parsed.bottom_text or (texts[1] if len(texts) > 1 else "")
+    if kind == JobKind.MEME:
+        if not (top or bottom):
+            raise CommandError("/meme needs caption text, e.g. /meme top text | bottom text")
+        prompt = " | ".join(t for t in (top, bottom) if t)
+    return replace(parsed, kind=kind, prompt=prompt, top_text=top, bottom_text=bottom)
+
+
+def named_references(prompt: str) -> list[tuple[str, int]]:
+    """The references a prompt names, in order: [("image", 1), ("audio", 1)]."""
+    return [(m.group("kind").lower(), int(m.group("n"))) for m in REFERENCE_RE.finditer(prompt)]
+
+
+def check_references(prompt: str, counts: dict[str, int]) -> None:
+    """Raise CommandError when the prompt names a reference that was not attached."""
+    for kind, n in named_references(prompt):
+        have = counts.get(kind, 0)
+        if not 1 <= n <= have:
+            attached = ", ".join(f"{c} {k}{'s' if c != 1 else ''}" for k, c in counts.items() if c) or "nothing"
+            names = " ".join(f"@{k}{i}" for k, c in counts.items() for i in range(1, c + 1))
+            raise CommandError(
+                f"@{kind}{n} is not attached: this message has {attached}"
+                + (f" ({names})." if names else ". Attach the file or reply to a message that has it.")
+            )
+
+
+def check_reference_limits(counts: dict[str, int], limits: dict[str, int]) -> None:
+    """Raise CommandError when more references of a kind were attached than allowed."""
+    for kind, have in counts.items():
+        limit = limits.get(kind, 0)
+        if have > limit:
+            raise CommandError(
+                f"You attached {have} {kind} files; a request takes at most {limit}. Remove "
+                f"{have - limit} and try again."
+            )
+
+
+def model_prompt(prompt: str) -> str:
+    """The prompt as the model reads it: `@image2` becomes `image 2` (text encoders know words, not handles)."""
+    return REFERENCE_RE.sub(lambda m: f"{m.group('kind').lower()} {m.group('n')}", prompt)
 
 
 def _parse_int(flag: str, raw: str, lo: int, hi: int) -> int:

@@ -8,6 +8,7 @@ Image-to-image and image-to-video pipelines are derived with `from_pipe`, sharin
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import threading
@@ -18,6 +19,8 @@ from typing import Any
 
 from PIL import Image
 
+from core.audio import PcmAudio, from_waveform
+from core.grammar import model_prompt
 from core.settings import Settings
 from core.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.types import GenerationRequest, JobKind
@@ -33,7 +36,15 @@ IMAGE_TO_VIDEO = {
     "WanPipeline": "WanImageToVideoPipeline",
     "CogVideoXPipeline": "CogVideoXImageToVideoPipeline",
     "HunyuanVideoPipeline": "HunyuanVideoImageToVideoPipeline",
+    "LTX2Pipeline": "LTX2ImageToVideoPipeline",
 }
+# Text-to-video pipeline class -> its sibling that takes several image/video conditions at chosen frames.
+MULTI_CONDITION = {
+    "LTXPipeline": "LTXConditionPipeline",
+    "LTXConditionPipeline": "LTXConditionPipeline",
+}
+CONDITION_KEY = "video-condition"
+EXTRA_IMAGES_UNUSED = "extra reference images were not used: the image model supports one"
 
 
 class GenerationError(RuntimeError):
@@ -47,6 +58,8 @@ class GenerationResult:
     model: str
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # told to the member (e.g. references not used)
+    audio: PcmAudio | None = None  # a soundtrack the model generated (LTX-2 audio-video pipelines)
 
 
 def resolve_device(setting: str) -> str:
@@ -133,6 +146,8 @@ class PipelineSet:
 
     def get(self, kind: JobKind) -> Any:
         """The warm pipeline for `kind`, loading it (once) on first use."""
+        if not kind.uses_model:
+            raise GenerationError(f"/{_command(kind)} needs no model.")
         with self._lock:
             if kind in self._pipes:
                 return self._pipes[kind]
@@ -162,16 +177,47 @@ class PipelineSet:
     def warm_up(self, kinds: tuple[JobKind, ...] = tuple(JobKind)) -> None:
         """Load every pipeline now so the first job does not pay for it."""
         for kind in kinds:
-            self.get(kind)
+            if kind.uses_model:
+                self.get(kind)
+        if JobKind.VIDEO in kinds:
+            self.condition_pipe()
+
+    def condition_pipe(self) -> Any | None:
+        """The multi-condition video pipeline derived from the loaded video model, or None if it has none."""
+        base = self.get(JobKind.VIDEO)
+        with self._lock:
+            if CONDITION_KEY not in self._pipes:
+                name = MULTI_CONDITION.get(type(base).__name__)
+                pipe = None
+                if name is not None:
+                    import diffusers
+
+                    pipe = getattr(diffusers, name).from_pipe(base)
+                    pipe.set_progress_bar_config(disable=True)
+                self._pipes[CONDITION_KEY] = pipe
+            return self._pipes[CONDITION_KEY]
 
     # ---- generation ---------------------------------------------------------------------
     def generate(
-        self, request: GenerationRequest, images: list[Image.Image], progress: ProgressFn | None = None
+        self, request: GenerationRequest, images: list[Image.Image], progress: ProgressFn | None = None,
+        video: list[Image.Image] | None = None,
     ) -> GenerationResult:
-        """Run one request to completion (blocking; call it off the event loop)."""
+        """Run one request to completion (blocking; call it off the event loop).
+
+        `images` are the image references in order (the first drives edit/animate); `video` is the
+        sampled, resized frames of a video reference (video to video).
+        """
         import torch
 
-        pipe = self.get(request.kind)
+        if not request.kind.uses_model:
+            raise GenerationError("A meme of a member's picture needs no model.")
+        notes: list[str] = []
+        conditions = None
+        if request.kind.is_video and (video or len(images) > 1):
+            conditions = self._video_conditions(request, images, video, notes)
+        elif not request.kind.is_video and len(images) > 1:
+            notes.append(EXTRA_IMAGES_UNUSED)
+        pipe: Any = self.condition_pipe() if conditions is not None else self.get(request.kind)
         started = time.perf_counter()
         steps = request.steps
         strength = self.settings.edit_strength
@@ -179,6 +225,10 @@ class PipelineSet:
         if request.kind == JobKind.EDIT:
             steps = max(steps, math.ceil(1 / strength))
             total = max(1, int(steps * strength))
+        denoise = self.settings.restyle_strength if video else 1.0
+        if conditions is not None and denoise < 1:
+            steps = max(steps, math.ceil(1 / denoise))
+            total = max(1, int(steps * denoise))
 
         def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             if progress is not None:
@@ -187,7 +237,7 @@ class PipelineSet:
 
         gen_device = "cpu" if self.device == "mps" else self.device
         common: dict[str, Any] = dict(
-            prompt=request.prompt,
+            prompt=model_prompt(request.prompt),
             negative_prompt=request.negative_prompt or None,
             num_inference_steps=steps,
             generator=torch.Generator(device=gen_device).manual_seed(request.seed),
@@ -207,7 +257,12 @@ class PipelineSet:
                 kwargs: dict[str, Any] = dict(
                     width=request.width, height=request.height, num_frames=request.num_frames
                 )
-                if request.kind == JobKind.ANIMATE:
+                if "frame_rate" in inspect.signature(pipe.__call__).parameters:
+                    kwargs["frame_rate"] = request.fps  # LTX/LTX-2 condition on it; LTX-2 times its audio by it
+                if conditions is not None:
+                    kwargs["conditions"] = conditions
+                    kwargs["denoise_strength"] = denoise
+                elif request.kind == JobKind.ANIMATE:
                     kwargs["image"] = first
                 out = pipe(**kwargs, **common)
                 frames = list(out.frames[0])
@@ -218,11 +273,59 @@ class PipelineSet:
             model=self.model_label(request.kind),
             seconds=time.perf_counter() - started,
             extra={"nsfw_flagged": bool(flagged is not None and any(bool(f) for f in flagged))},
+            notes=notes,
+            audio=_generated_audio(pipe, out),
         )
+
+    def _video_conditions(self, request: GenerationRequest, images: list[Image.Image],
+                          video: list[Image.Image] | None, notes: list[str]) -> list[Any] | None:
+        """LTX-style conditions: a reference clip at frame 0, or images spread over the clip.
+
+        Returns None (and says why in `notes`) when the video model takes only one image.
+        """
+        base = self.get(JobKind.VIDEO)
+        if self.condition_pipe() is None:
+            if video:
+                raise GenerationError(
+                    f"The configured video model ({type(base).__name__}) cannot restyle a video. "
+                    "Attach an image instead, or ask the owner for an LTX-Video model."
+                )
+            notes.append("extra reference images were not used: the video model supports one")
+            return None
+        from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+        size = (request.width, request.height)
+        if video:
+            if images:
+                notes.append("reference images were not used: a video reference drives the whole clip")
+            return [LTXVideoCondition(video=video, frame_index=0, strength=1.0)]
+        # LTX conditions latent frames, 8 video frames each: one image per 8-frame slot at most.
+        slots = (request.num_frames - 1) // 8 + 1
+        used = min(len(images), slots)
+        if used < len(images):
+            notes.append(f"{len(images) - used} reference image(s) were not used: a {request.num_frames}-frame "
+                         f"clip has room for {slots} (one per 8 frames); ask for more --frames")
+        out = []
+        for i in range(used):
+            slot = round(i * (slots - 1) / (used - 1)) if used > 1 else 0
+            image = images[i].convert("RGB").resize(size)
+            out.append(LTXVideoCondition(image=image, frame_index=slot * 8, strength=1.0))
+        return out
+
+
+def _generated_audio(pipe: Any, out: Any) -> PcmAudio | None:
+    """The soundtrack of an audio-video pipeline's output (LTX-2), as PCM; None for silent models."""
+    audio = getattr(out, "audio", None)
+    if audio is None:
+        return None
+    vocoder = getattr(pipe, "vocoder", None)
+    rate = getattr(getattr(vocoder, "config", None), "output_sampling_rate", None)
+    rate = rate or getattr(pipe, "audio_sampling_rate", None) or 24_000
+    return from_waveform(audio[0], int(rate))
 
 
 def _command(kind: JobKind) -> str:
-    return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate"}[kind.value]
+    return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate", "meme": "meme"}[kind.value]
 
 
 def _to_pil(frame: Any) -> Image.Image:
@@ -242,7 +345,7 @@ BATCHABLE = (JobKind.IMAGE, JobKind.EDIT, JobKind.VIDEO)
 
 def batch_key(request: GenerationRequest) -> tuple[Any, ...] | None:
     """Requests with equal keys can share one pipeline call; None means run alone."""
-    if request.kind not in BATCHABLE:
+    if request.kind not in BATCHABLE or request.fit_audio:
         return None
     refs = [r for r in request.references if r.media_type.value in ("image", "video")]
     if request.kind == JobKind.EDIT and len(refs) != 1:
@@ -264,6 +367,9 @@ def generate_batch(pipes: PipelineSet, requests: list[GenerationRequest], images
     if key is None or any(batch_key(r) != key for r in requests):
         raise ValueError("requests in a batch must share a batch key")
     pipe = pipes.get(first.kind)
+    if first.kind.is_video and type(pipe).__name__.startswith("LTX2"):
+        # Audio-video models return one soundtrack per call: run those jobs one by one.
+        return [pipes.generate(r, i, p) for r, i, p in zip(requests, images, progress, strict=True)]
     started = time.perf_counter()
     steps = first.steps
     strength = pipes.settings.edit_strength
@@ -281,7 +387,7 @@ def generate_batch(pipes: PipelineSet, requests: list[GenerationRequest], images
     gen_device = "cpu" if pipes.device == "mps" else pipes.device
     negatives = [r.negative_prompt for r in requests]
     common: dict[str, Any] = dict(
-        prompt=[r.prompt for r in requests],
+        prompt=[model_prompt(r.prompt) for r in requests],
         negative_prompt=negatives if any(negatives) else None,
         num_inference_steps=steps,
         generator=[torch.Generator(device=gen_device).manual_seed(r.seed) for r in requests],
@@ -296,7 +402,10 @@ def generate_batch(pipes: PipelineSet, requests: list[GenerationRequest], images
             out = pipe(image=refs, strength=strength, **common)
             outs = [[img] for img in out.images]
         else:
-            out = pipe(width=first.width, height=first.height, num_frames=first.num_frames, **common)
+            kwargs: dict[str, Any] = {}
+            if "frame_rate" in inspect.signature(pipe.__call__).parameters:
+                kwargs["frame_rate"] = first.fps
+            out = pipe(width=first.width, height=first.height, num_frames=first.num_frames, **kwargs, **common)
             outs = [list(frames) for frames in out.frames]
     seconds = time.perf_counter() - started
     # The model's safety checker flags each image of the batch separately, where it has one.

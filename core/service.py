@@ -14,14 +14,27 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from arq.connections import ArqRedis
 
+from core.audio import probe_audio
 from core.blobs import BlobStore
 from core.context import ChatContext
-from core.grammar import HELP_TEXT, MAX_SEED, CommandError, ParsedCommand, frames_for, parse_command, size_for
+from core.grammar import (
+    HELP_TEXT,
+    MAX_SEED,
+    CommandError,
+    ParsedCommand,
+    check_reference_limits,
+    check_references,
+    frames_for,
+    named_references,
+    parse_command,
+    resolve_meme,
+    size_for,
+)
 from core.jobqueue import JobQueue
 from core.media import MediaError, first_video_frame, open_image, probe_video, sniff
 from core.settings import Settings
@@ -159,6 +172,7 @@ class Reelsmith:
             parsed = parsed or self.parse(text)
             if parsed.kind is None:
                 return Outcome(self.help_text(), ok=True, private=True)
+            parsed = self.resolve_media(parsed, attachments or [])
             refs = await self._store_references(parsed, attachments or [])
             request = self.build_request(parsed, requester, refs, seed=seed)
         except (CommandError, MediaError) as exc:
@@ -197,16 +211,60 @@ class Reelsmith:
             except Exception:
                 log.exception("refusal listener failed")
 
+    def resolve_media(self, parsed: ParsedCommand, attachments: list[Attachment]) -> ParsedCommand:
+        """Check references against limits and @-names, and settle what the command makes with them.
+
+        Runs on sniffed types before anything is stored, so a request that breaks a rule costs nothing.
+        """
+        s = self.settings
+        counts = {"image": 0, "video": 0, "audio": 0}
+        for att in attachments:
+            sniffed = sniff(att.data)
+            if sniffed is not None:
+                counts[sniffed.media_type.value] += 1
+        check_reference_limits(counts, {"image": s.max_image_refs, "video": s.max_video_refs,
+                                        "audio": s.max_audio_refs})
+        if parsed.kind == JobKind.MEME:
+            parsed = resolve_meme(parsed, has_media=bool(counts["image"] or counts["video"]))
+        check_references(parsed.prompt, counts)
+        kind = parsed.kind
+        # The first reference of a kind drives the job: /imagine with an image edits it, /video animates it.
+        if kind == JobKind.IMAGE and counts["image"]:
+            kind = JobKind.EDIT
+        elif kind == JobKind.VIDEO and counts["image"] and not counts["video"]:
+            kind = JobKind.ANIMATE
+        if counts["audio"] and not (kind is not None and (kind.is_video or (kind == JobKind.MEME
+                                                                             and counts["video"]))):
+            raise CommandError(f"An audio file goes with a video: use /video or /animate, not /{parsed.command}.")
+        if parsed.fit_audio and not counts["audio"]:
+            raise CommandError("--fit-audio needs an audio file: attach one (MP3, M4A, OGG or WAV) "
+                               "or reply to a message that has one.")
+        if parsed.output_format == "gif" and counts["audio"]:
+            raise CommandError("GIFs have no sound: drop --format gif to get an MP4 with your audio.")
+        return replace(parsed, kind=kind)
+
     def build_request(self, parsed: ParsedCommand, requester: Requester, refs: list[MediaRef],
                       *, seed: int | None = None) -> GenerationRequest:
         s = self.settings
         assert parsed.kind is not None
         kind = parsed.kind
+        refs = primary_first(refs, parsed.prompt)
+        notes: list[str] = []
         long_side = s.video_size() if kind.is_video else s.image_size()
         width, height = size_for(parsed.aspect_ratio, long_side)
         frames = 1
         if kind.is_video:
-            frames = frames_for(parsed.frames, parsed.duration_s, s.video_fps, s.frames_default(), s.max_frames)
+            audio = next((r for r in refs if r.media_type == MediaType.AUDIO), None)
+            duration = parsed.duration_s
+            if parsed.fit_audio and audio is not None and audio.duration_s:
+                duration = audio.duration_s
+                if duration * s.video_fps > s.max_frames:
+                    notes.append(f"the clip stops at {s.max_frames / s.video_fps:.1f} s (the longest allowed); "
+                                 "the audio was cut there")
+            frames = frames_for(parsed.frames, duration, s.video_fps, s.frames_default(), s.max_frames)
+        if kind == JobKind.MEME:
+            source = next(r for r in refs if r.media_type in (MediaType.IMAGE, MediaType.VIDEO))
+            width, height = source.width or width, source.height or height
         chosen_seed = parsed.seed if parsed.seed is not None else seed
         return GenerationRequest(
             requester=requester,
@@ -221,6 +279,11 @@ class Reelsmith:
             num_frames=frames,
             fps=s.video_fps,
             references=refs,
+            meme_top=parsed.top_text,
+            meme_bottom=parsed.bottom_text,
+            fit_audio=parsed.fit_audio,
+            output_format="gif" if parsed.output_format == "gif" else "mp4" if parsed.output_format else "auto",
+            notes=notes,
         )
 
     async def _store_references(self, parsed: ParsedCommand, attachments: list[Attachment]) -> list[MediaRef]:
@@ -269,6 +332,14 @@ class Reelsmith:
                 )
             first_video_frame(att.data)  # proves it decodes
             width, height, duration = info.width, info.height, info.duration_s
+        elif kind.media_type == MediaType.AUDIO:
+            audio = probe_audio(att.data)
+            if audio.duration_s > s.max_audio_seconds:
+                raise MediaError(
+                    f"That audio is {audio.duration_s:.0f} s long; the limit is {s.max_audio_seconds:.0f} s. "
+                    "Trim it and try again."
+                )
+            duration = audio.duration_s
         blob_id = await self.blobs.put(att.data, kind.mime)
         return MediaRef(blob_key=blob_id, mime=kind.mime, media_type=kind.media_type,
                         name=att.filename[:100], size=size, width=width, height=height, duration_s=duration)
@@ -298,11 +369,28 @@ class Reelsmith:
 
     @staticmethod
     def command_name(kind: JobKind) -> str:
-        return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate"}[kind.value]
+        return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate",
+                "meme": "meme"}[kind.value]
 
 
 def random_seed() -> int:
     return secrets.randbelow(MAX_SEED + 1)
+
+
+def primary_first(refs: list[MediaRef], prompt: str) -> list[MediaRef]:
+    """References with, per kind, those the prompt names first (in the order named): `@image2` then drives."""
+    by_kind: dict[str, list[MediaRef]] = {}
+    for ref in refs:
+        by_kind.setdefault(ref.media_type.value, []).append(ref)
+    order: dict[str, list[int]] = {}
+    for kind, n in named_references(prompt):
+        if n - 1 not in order.setdefault(kind, []) and n <= len(by_kind.get(kind, [])):
+            order[kind].append(n - 1)
+    out: list[MediaRef] = []
+    for kind, items in by_kind.items():
+        named = order.get(kind, [])
+        out += [items[i] for i in named] + [r for i, r in enumerate(items) if i not in named]
+    return out
 
 
 async def _derived(service: Reelsmith, requester: Requester, ctx: ChatContext, job_id: str,
@@ -321,6 +409,7 @@ def _fresh(original: GenerationRequest, requester: Requester, **changes: object)
     data.pop("created_at")
     data["requester"] = requester.model_dump()
     data["seed"] = random_seed()
+    data["notes"] = []  # said about the original; the new job finds its own
     data.update(changes)
     return GenerationRequest.model_validate(data)
 
@@ -343,7 +432,9 @@ async def _vary(service: Reelsmith, requester: Requester, ctx: ChatContext, job_
     def make(o: GenerationRequest, r: GenerationReply | None) -> GenerationRequest:
         if o.kind.is_video:
             return _fresh(o, requester)
-        return _fresh(o, requester, kind=JobKind.EDIT, references=[_result_image(r).model_dump()])
+        # The result already shows any meme captions: do not draw them twice.
+        return _fresh(o, requester, kind=JobKind.EDIT, references=[_result_image(r).model_dump()],
+                      meme_top="", meme_bottom="")
     return await _derived(service, requester, ctx, job_id, make)
 
 
@@ -356,7 +447,7 @@ async def _animate_result(service: Reelsmith, requester: Requester, ctx: ChatCon
         width, height = size_for(o.aspect_ratio, s.video_size())
         frames = frames_for(None, None, s.video_fps, s.frames_default(), s.max_frames)
         return _fresh(o, requester, kind=JobKind.ANIMATE, references=[ref.model_dump()], width=width,
-                      height=height, num_frames=frames, fps=s.video_fps)
+                      height=height, num_frames=frames, fps=s.video_fps, meme_top="", meme_bottom="")
     return await _derived(service, requester, ctx, job_id, make)
 
 

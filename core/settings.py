@@ -221,6 +221,23 @@ class Settings(BaseSettings):
     )
     discord_download_timeout_s: float = 30.0
 
+    # --- media: references, audio, memes, output formats ---------------------------------
+    max_image_refs: int = Field(default=9, description="Image references per request (Seedance 2.0 takes 9).")
+    max_video_refs: int = Field(default=3, description="Video references per request.")
+    max_audio_refs: int = Field(default=3, description="Audio references per request.")
+    max_audio_seconds: float = Field(default=60.0, description="Longest audio reference accepted.")
+    restyle_strength: float = Field(
+        default=0.7, description="Video-to-video: how far the result may move from the reference clip (0-1)."
+    )
+    audio_bitrate: int = Field(default=128_000, description="AAC bitrate of the soundtrack in MP4 outputs.")
+    gif_platforms: list[str] = Field(
+        default_factory=list,
+        description='Platforms that get short silent clips as GIF by default, e.g. ["telegram"].',
+    )
+    gif_max_frames: int = Field(default=49, description="Longest clip sent as GIF when a platform prefers GIF.")
+    meme_max_side: int = Field(default=720, description="Long side (px) a member's picture or clip is shrunk to "
+                               "before /meme captions it.")
+
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids
 

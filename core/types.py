@@ -15,6 +15,7 @@ class JobKind(StrEnum):
     EDIT = "edit"  # image-to-image
     VIDEO = "video"  # text-to-video
     ANIMATE = "animate"  # image-to-video
+    MEME = "meme"  # captions on a member's image/video/GIF, no model
 
     @property
     def is_video(self) -> bool:
@@ -22,7 +23,11 @@ class JobKind(StrEnum):
 
     @property
     def needs_image(self) -> bool:
-        return self in (JobKind.EDIT, JobKind.ANIMATE)
+        return self in (JobKind.EDIT, JobKind.ANIMATE, JobKind.MEME)
+
+    @property
+    def uses_model(self) -> bool:
+        return self != JobKind.MEME
 
 
 class MediaType(StrEnum):
@@ -79,6 +84,12 @@ class GenerationRequest(BaseModel):
     created_at: float = Field(default_factory=time.time)
     # Fair-queue share of the requester's quota tier (set by the quota guard; 2 = twice the default's share).
     priority: float = Field(default=1.0, gt=0)
+    # --- media (references, memes, output format) ---
+    meme_top: str = ""
+    meme_bottom: str = ""
+    fit_audio: bool = False  # the clip was timed to the audio reference
+    output_format: Literal["auto", "mp4", "gif"] = "auto"
+    notes: list[str] = Field(default_factory=list)  # said in the reply (e.g. references that were not used)
 
 
 class MediaFile(BaseModel):
@@ -106,6 +117,7 @@ class GenerationReply(BaseModel):
     error: str | None = None
     model: str = ""
     elapsed_s: float = 0.0
+    notes: list[str] = Field(default_factory=list)  # e.g. "extra reference images were not used: ..."
 
 
 class Progress(BaseModel):

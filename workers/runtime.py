@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -12,12 +13,23 @@ from typing import Any
 from arq.connections import ArqRedis
 from PIL import Image
 
+from core.audio import PcmAudio, decode_audio, fit_to
 from core.blobs import BlobStore
 from core.features import Finalizer, FramePostprocessor, worker_finalizers, worker_postprocessors
 from core.jobqueue import JobQueue
-from core.labels import caption, mp4_metadata, xmp_packet
+from core.labels import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
 from core.logs import ContextThreadPoolExecutor, bind_job_id
-from core.media import MediaError, encode_mp4, encode_png, first_video_frame, open_image
+from core.media import (
+    MediaError,
+    encode_gif,
+    encode_mp4,
+    encode_png,
+    first_video_frame,
+    image_frames,
+    open_image,
+    video_frames,
+)
+from core.memes import render_meme
 from core.moderation.queue_admin import CANCELLED_TEXT, cancel_marker
 from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
 from core.pipeline import GenerationError, GenerationResult, PipelineSet
@@ -71,11 +83,15 @@ class WorkerRuntime:
         started = time.perf_counter()
         await self.queue.set_state(request.job_id, "running")
         try:
-            images = await self._load_references(request)
-            result = await self._generate(request, images)
-            if result.extra.get("nsfw_flagged") and not await self.redis.exists(
-                    nsfw_ok_key(self.settings, request.job_id)):
-                raise GenerationError(NSFW_FLAGGED_TEXT)
+            if request.kind.uses_model:
+                images = await self._load_references(request)
+                video = await self._load_video(request)
+                result = await self._generate(request, images, video)
+                if result.extra.get("nsfw_flagged") and not await self.redis.exists(
+                        nsfw_ok_key(self.settings, request.job_id)):
+                    raise GenerationError(NSFW_FLAGGED_TEXT)
+            else:
+                result = await self._meme_source(request)
             media = await self._encode_and_store(request, result)
         except (GenerationError, MediaError) as exc:
             await self._reply_error(request, str(exc), started)
@@ -97,11 +113,16 @@ class WorkerRuntime:
                 started,
             )
             return {"error": type(exc).__name__}
+        notes = [*request.notes, *result.notes]
+        # Notes go after the label and prompt; the label stays first, whatever is cut.
+        note_text = "".join(f"\nNote: {n}." for n in notes)[: CAPTION_LIMIT // 2]
         reply = GenerationReply(
             job_id=request.job_id, requester=request.requester, kind=request.kind, prompt=request.prompt,
             seed=request.seed, media=media, model=result.model, elapsed_s=time.perf_counter() - started,
             caption=caption(label_text=self.settings.label_text, service=self.settings.service_name,
-                            model=result.model, job_id=request.job_id, seed=request.seed, prompt=request.prompt),
+                            model=result.model, job_id=request.job_id, seed=request.seed, prompt=request.prompt,
+                            limit=CAPTION_LIMIT - len(note_text)) + note_text,
+            notes=notes,
         )
         await self._finish(request, reply, "done")
         self.jobs_done += 1
@@ -126,22 +147,78 @@ class WorkerRuntime:
                 log.exception("finalizer %s failed for job %s", getattr(finalizer, "__name__", finalizer),
                               request.job_id)
 
+    async def _blob(self, blob_key: str) -> bytes:
+        blob = await self.blobs.get(blob_key)
+        if blob is None:
+            raise MediaError("Your attachment expired before the job ran. Send it again.")
+        return blob[0]
+
     async def _load_references(self, request: GenerationRequest) -> list[Image.Image]:
+        """Image references in order; for image jobs with only a video, that video's first frame."""
         images: list[Image.Image] = []
         for ref in request.references:
-            if ref.media_type not in (MediaType.IMAGE, MediaType.VIDEO):
-                continue
-            blob = await self.blobs.get(ref.blob_key)
-            if blob is None:
-                raise MediaError("Your attachment expired before the job ran. Send it again.")
-            data, _mime = blob
             if ref.media_type == MediaType.IMAGE:
-                images.append(open_image(data, self.settings.max_image_pixels))
-            else:
-                images.append(first_video_frame(data))
+                images.append(open_image(await self._blob(ref.blob_key), self.settings.max_image_pixels))
+        if not images and not request.kind.is_video:
+            video = next((r for r in request.references if r.media_type == MediaType.VIDEO), None)
+            if video is not None:
+                images.append(first_video_frame(await self._blob(video.blob_key)))
         return images
 
-    async def _generate(self, request: GenerationRequest, images: list[Image.Image]) -> GenerationResult:
+    async def _load_video(self, request: GenerationRequest) -> list[Image.Image] | None:
+        """A video job's first video reference, sampled to the clip's frame count and size (video to video)."""
+        ref = next((r for r in request.references if r.media_type == MediaType.VIDEO), None)
+        if ref is None or not request.kind.is_video:
+            return None
+        data = await self._blob(ref.blob_key)
+        decode = functools.partial(video_frames, data, count=request.num_frames, max_frames=self.settings.max_frames,
+                                   size=(request.width, request.height))
+        frames, _fps = await asyncio.get_running_loop().run_in_executor(self.encoders, decode)
+        return frames
+
+    async def _meme_source(self, request: GenerationRequest) -> GenerationResult:
+        """The member's own picture, GIF or clip (every frame), for a meme that needs no model."""
+        ref = next(r for r in request.references if r.media_type in (MediaType.IMAGE, MediaType.VIDEO))
+        data = await self._blob(ref.blob_key)
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        if ref.media_type == MediaType.IMAGE:
+            frames, fps = await loop.run_in_executor(self.encoders, image_frames, data, s.max_image_pixels,
+                                                     s.max_frames, s.meme_max_side)
+            extra = {"fps": fps, "gif": len(frames) > 1}
+        else:
+            decode = functools.partial(video_frames, data, max_frames=s.max_frames, max_side=s.meme_max_side)
+            frames, fps = await loop.run_in_executor(self.encoders, decode)
+            extra = {"fps": fps, "gif": False}
+        return GenerationResult(frames=frames, is_video=len(frames) > 1, model="none (member's media)",
+                                seconds=0.0, extra=extra)
+
+    async def _soundtrack(self, request: GenerationRequest, result: GenerationResult,
+                          duration_s: float) -> PcmAudio | None:
+        """The member's audio reference (or the model's own soundtrack), trimmed or looped to the clip."""
+        ref = next((r for r in request.references if r.media_type == MediaType.AUDIO), None)
+        audio = result.audio
+        if ref is not None:
+            data = await self._blob(ref.blob_key)
+            audio = await asyncio.get_running_loop().run_in_executor(
+                self.encoders, decode_audio, data, duration_s + 1.0)
+        return fit_to(audio, duration_s) if audio is not None else None
+
+    def _video_format(self, request: GenerationRequest, result: GenerationResult, audio: PcmAudio | None) -> str:
+        """mp4 or gif: asked for, or GIF for silent GIF memes and short silent loops where a platform prefers it."""
+        if request.output_format != "auto":
+            return request.output_format
+        if audio is not None:
+            return "mp4"
+        if result.extra.get("gif"):
+            return "gif"
+        s = self.settings
+        if request.requester.platform in s.gif_platforms and len(result.frames) <= s.gif_max_frames:
+            return "gif"
+        return "mp4"
+
+    async def _generate(self, request: GenerationRequest, images: list[Image.Image],
+                        video: list[Image.Image] | None = None) -> GenerationResult:
         loop = asyncio.get_running_loop()
         last = [0.0]
         min_gap = self.settings.progress_min_interval_s
@@ -157,7 +234,10 @@ class WorkerRuntime:
 
         await self._publish_progress(Progress(job_id=request.job_id, requester=request.requester,
                                               state="running", step=0, total_steps=request.steps))
-        return await self.batcher.submit(request, images, progress)
+        if video is None:
+            return await self.batcher.submit(request, images, progress)
+        run = functools.partial(self.pipelines.generate, request, images, progress, video=video)
+        return await loop.run_in_executor(self.gpu, run)
 
     async def _publish_progress(self, update: Progress) -> None:
         try:
@@ -169,17 +249,31 @@ class WorkerRuntime:
         loop = asyncio.get_running_loop()
         s = self.settings
         media: list[MediaFile] = []
+        # Captions go on before the postprocessors, so the visible AI badge is drawn over them, never under.
+        if request.meme_top or request.meme_bottom:
+            result.frames = await loop.run_in_executor(self.encoders, render_meme, result.frames,
+                                                       request.meme_top, request.meme_bottom)
         for post in self.postprocessors:
             result.frames = await loop.run_in_executor(self.encoders, post, request, result.frames)
         if result.is_video:
-            meta = mp4_metadata(kind=request.kind, producer=s.service_name, job_id=request.job_id,
-                                model=result.model, label_text=s.label_text)
-            data = await loop.run_in_executor(self.encoders, encode_mp4, result.frames, request.fps, meta)
+            fps = float(result.extra.get("fps") or request.fps)
+            duration = len(result.frames) / fps
+            audio = await self._soundtrack(request, result, duration)
             w, h = result.frames[0].size
-            blob = await self.blobs.put(data, "video/mp4", s.result_ttl_s)
-            media.append(MediaFile(blob_key=blob, mime="video/mp4", filename=f"reelsmith-{request.job_id}.mp4",
-                                   size=len(data), width=w - w % 2, height=h - h % 2,
-                                   duration_s=len(result.frames) / request.fps))
+            if self._video_format(request, result, audio) == "gif":
+                label = f"{s.label_text} by {s.service_name} ({result.model}), job {request.job_id}"
+                data = await loop.run_in_executor(self.encoders, encode_gif, result.frames, max(1, round(fps)), label)
+                mime, ext, w2, h2 = "image/gif", "gif", w, h
+            else:
+                meta = mp4_metadata(kind=request.kind, producer=s.service_name, job_id=request.job_id,
+                                    model=result.model, label_text=s.label_text)
+                encode = functools.partial(encode_mp4, result.frames, max(1, round(fps)), meta, audio=audio,
+                                           audio_bitrate=s.audio_bitrate)
+                data = await loop.run_in_executor(self.encoders, encode)
+                mime, ext, w2, h2 = "video/mp4", "mp4", w - w % 2, h - h % 2
+            blob = await self.blobs.put(data, mime, s.result_ttl_s)
+            media.append(MediaFile(blob_key=blob, mime=mime, filename=f"reelsmith-{request.job_id}.{ext}",
+                                   size=len(data), width=w2, height=h2, duration_s=duration))
         else:
             xmp = xmp_packet(kind=request.kind, producer=s.service_name, job_id=request.job_id,
                              model=result.model)

@@ -97,7 +97,7 @@ async def test_help_quota_meme_mod_forward_text_to_core(fake: FakeDiscord, bot: 
         calls.append(call)
         return Outcome(f"did {call.args or 'it'}", ok=True, private=call.args.startswith("secret"))
 
-    for name in ("quota", "meme", "mod"):
+    for name in ("quota", "mod"):
         service.add_command(name, record)
     service.settings.discord_moderator_roles = ["Reelsmith Mods"]
 
@@ -109,15 +109,19 @@ async def test_help_quota_meme_mod_forward_text_to_core(fake: FakeDiscord, bot: 
     quota = await fake.slash("quota")
     assert (await wait_for(lambda: _content(fake, quota, "did it"))).ephemeral
 
+    # /meme is a job kind in core: the text and the attached picture reach the queued request.
     meme = await fake.slash("meme", {"text": "top | bottom"}, files={"file": ("m.png", png(), "image/png")})
-    assert not (await wait_for(lambda: _content(fake, meme, "did top | bottom"))).ephemeral
+    assert not (await wait_for(lambda: _content(fake, meme, "Queued"))).ephemeral
+    [job_id] = [j.decode() for j in await service.redis.zrange(service.settings.queue_name, 0, -1)]
+    request = await service.queue.load_request(job_id)
+    assert request is not None and (request.meme_top, request.meme_bottom) == ("top", "bottom")
+    assert len(request.references) == 1 and request.references[0].mime == "image/png"
 
     mod = await fake.slash("mod", {"text": "secret ban 42"}, roles=(MOD_ROLE_ID,))
     assert (await private_answer(fake, mod)).content == "did secret ban 42"
 
-    assert [c.args for c in calls] == ["", "top | bottom", "secret ban 42"]
-    assert len(calls[1].attachments) == 1 and calls[1].attachments[0].data == png()
-    assert calls[2].ctx.is_moderator and "Reelsmith Mods" in calls[2].ctx.roles  # moderator role
+    assert [c.args for c in calls] == ["", "secret ban 42"]
+    assert calls[1].ctx.is_moderator and "Reelsmith Mods" in calls[1].ctx.roles  # moderator role
     assert not calls[0].ctx.is_moderator and not calls[0].ctx.is_private
 
 

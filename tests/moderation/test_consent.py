@@ -103,14 +103,14 @@ async def test_moderator_approves_in_chat(rig: Rig) -> None:
 async def test_voice_reference_consent(rig: Rig) -> None:
     bob = person("bob")
     voice = [Attachment(_wav(), "note.wav")]
-    out = await rig.service.handle(bob, "/imagine a singer", voice, MEMBER_CTX)
+    out = await rig.service.handle(bob, "/video a singer", voice, MEMBER_CTX)
     assert not out.ok and "Voice and audio references" in out.text
     await rig.service.handle(person("maud"), "/mod audio on", ctx=MOD_CTX)
-    assert (await rig.service.handle(bob, "/imagine a singer", voice, MEMBER_CTX)).ok
+    assert (await rig.service.handle(bob, "/video a singer", voice, MEMBER_CTX)).ok
     await rig.service.handle(person("maud"), "/mod audio off", ctx=MOD_CTX)
     await rig.service.handle(bob, "/avatar", [Attachment(FACE, "selfie.jpg")], MEMBER_CTX)
     await rig.service.handle(person("maud"), "/mod avatar approve bob", ctx=MOD_CTX)
-    assert (await rig.service.handle(bob, "/imagine a singer", voice, MEMBER_CTX)).ok
+    assert (await rig.service.handle(bob, "/video a singer", voice, MEMBER_CTX)).ok
 
 
 def test_button_payloads_fit() -> None:

@@ -15,8 +15,27 @@ from core.types import GenerationRequest, MediaType, Requester
 from tests.telegram.conftest import ALICE, BOB, GROUP, answer_to, jpeg, mp4, png
 from tests.telegram.fake_api import FakeBotAPI
 
-MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\x00" * 200
-OGG = b"OggS\x00\x02" + b"\x00" * 200
+
+def _audio(fmt: str, codec: str) -> bytes:
+    """A real, decodable one-second tone (core probes audio references)."""
+    import io
+
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=48000)
+        frame = av.AudioFrame.from_ndarray(
+            (np.sin(np.arange(48000) * 0.05) * 10000).astype("<i2")[None, :], format="s16", layout="mono")
+        frame.sample_rate = 48000
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    return buf.getvalue()
+
+
+MP3 = _audio("mp3", "libmp3lame")
+OGG = _audio("ogg", "libopus")
 
 
 async def _only_job(service: Reelsmith) -> GenerationRequest:

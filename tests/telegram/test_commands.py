@@ -59,15 +59,15 @@ async def test_help_and_start_show_help_with_registered_commands(api: FakeBotAPI
 
 
 async def test_registered_commands_pass_through_generically(api: FakeBotAPI, service: Reelsmith) -> None:
-    # Features register commands on the service (e.g. /quota, /meme); the adapter needs no change.
+    # Features register commands on the service (e.g. /quota, /verify); the adapter needs no change.
     service.add_command("quota", _echo_command("quota"))
-    service.add_command("meme", _echo_command("meme"))
+    service.add_command("party", _echo_command("party"))
     bot = TelegramBot(service)
     await bot.start()
     try:
         quota = await answer_to(api, api.message(ALICE, ALICE, "/quota"))
         assert quota.params["text"].startswith("/quota args=''") and "private=True" in quota.params["text"]
-        meme = await answer_to(api, api.message(GROUP, BOB, "/meme@ReelsmithBot top text | bottom"))
+        meme = await answer_to(api, api.message(GROUP, BOB, "/party@ReelsmithBot top text | bottom"))
         assert "args='top text | bottom'" in meme.params["text"] and "private=False" in meme.params["text"]
     finally:
         await bot.stop()
