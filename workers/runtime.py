@@ -12,7 +12,14 @@ from arq.connections import ArqRedis
 from PIL import Image
 
 from core.blobs import BlobStore
-from core.features import Finalizer, FramePostprocessor, worker_finalizers, worker_postprocessors
+from core.features import (
+    Finalizer,
+    FramePostprocessor,
+    MediaSigner,
+    worker_finalizers,
+    worker_media_signers,
+    worker_postprocessors,
+)
 from core.jobqueue import JobQueue
 from core.labels import caption, mp4_metadata, xmp_packet
 from core.media import MediaError, encode_mp4, encode_png, first_video_frame, open_image
@@ -41,6 +48,7 @@ class WorkerRuntime:
         self.jobs_done = 0
         self.finalizers: list[Finalizer] = worker_finalizers(settings, redis)
         self.postprocessors: list[FramePostprocessor] = worker_postprocessors(settings)
+        self.signers: list[MediaSigner] = worker_media_signers(settings)
 
     async def warm_up(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self.gpu, self.pipelines.warm_up)
@@ -155,6 +163,7 @@ class WorkerRuntime:
             meta = mp4_metadata(kind=request.kind, producer=s.service_name, job_id=request.job_id,
                                 model=result.model, label_text=s.label_text)
             data = await loop.run_in_executor(self.encoders, encode_mp4, result.frames, request.fps, meta)
+            data = await self._signed(request, result.model, data, "video/mp4")
             w, h = result.frames[0].size
             blob = await self.blobs.put(data, "video/mp4", s.result_ttl_s)
             media.append(MediaFile(blob_key=blob, mime="video/mp4", filename=f"reelsmith-{request.job_id}.mp4",
@@ -165,9 +174,17 @@ class WorkerRuntime:
                              model=result.model)
             for i, img in enumerate(result.frames):
                 data = await loop.run_in_executor(self.encoders, encode_png, img, xmp)
+                data = await self._signed(request, result.model, data, "image/png")
                 blob = await self.blobs.put(data, "image/png", s.result_ttl_s)
                 suffix = f"-{i + 1}" if len(result.frames) > 1 else ""
                 media.append(MediaFile(blob_key=blob, mime="image/png",
                                        filename=f"reelsmith-{request.job_id}{suffix}.png",
                                        size=len(data), width=img.width, height=img.height))
         return media
+
+    async def _signed(self, request: GenerationRequest, model: str, data: bytes, mime: str) -> bytes:
+        """The encoded file after every signer (C2PA), each off the event loop."""
+        loop = asyncio.get_running_loop()
+        for sign in self.signers:
+            data = await loop.run_in_executor(self.encoders, sign, request, model, data, mime)
+        return data
