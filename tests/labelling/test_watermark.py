@@ -97,3 +97,23 @@ def test_label_card_keeps_size_and_darkens() -> None:
     card = label_card(first, "AI-generated", "made with Reelsmith")
     assert card.size == first.size
     assert np.asarray(card).mean() < np.asarray(first).mean() / 2
+
+
+@pytest.mark.parametrize("channel,scales", [(1, [0, 36, 0]), (0, [48, 0, 0])])
+def test_compatible_with_invisible_watermark_dwtdctsvd(channel: int, scales: list[int]) -> None:
+    """Our vectorised transform is the library's: each reads the other's marks."""
+    imwatermark = pytest.importorskip("imwatermark")
+    cv2 = pytest.importorskip("cv2")
+    img = picture(3, (512, 512))
+    payload = wm.payload_for("compat")
+    bits = [(payload >> (31 - i)) & 1 for i in range(32)]
+    params = wm.WatermarkParams(channel=channel, scale=scales[channel], block=4)
+
+    ours = cv2.cvtColor(np.asarray(wm.embed(img, payload, params)), cv2.COLOR_RGB2BGR)
+    read = imwatermark.WatermarkDecoder("bits", 32).decode(ours, "dwtDctSvd", scales=scales)
+    assert [int(b) for b in read] == bits
+
+    encoder = imwatermark.WatermarkEncoder()
+    encoder.set_watermark("bits", bits)
+    theirs = encoder.encode(cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR), "dwtDctSvd", scales=scales)
+    assert wm.matches(wm.decode(Image.fromarray(cv2.cvtColor(theirs, cv2.COLOR_BGR2RGB)), params=params), payload)
