@@ -118,7 +118,7 @@ def read_manifest(data: bytes, mime: str) -> C2paInfo:
         if assertion.get("label") == "org.reelsmith.job":
             job_id = str(data_.get("job_id", ""))
         if str(assertion.get("label", "")).startswith("c2pa.actions"):
-            ai = ai or any("trainedAlgorithmicMedia" in str(a.get("digitalSourceType", ""))
+            ai = ai or any("trainedalgorithmicmedia" in str(a.get("digitalSourceType", "")).lower()
                            for a in data_.get("actions", []))
     generators = active.get("claim_generator_info") or [{}]
     return C2paInfo(present=True, valid=not problems, issuer=str(active.get("signature_info", {}).get("issuer", "")),

@@ -50,7 +50,7 @@ class Metadata:
 
     @property
     def ai_generated(self) -> bool:
-        return self.aigc_label or "trainedAlgorithmicMedia" in self.source_type
+        return self.aigc_label or "trainedalgorithmicmedia" in self.source_type.lower()  # composites too
 
 
 @dataclass
