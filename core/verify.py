@@ -142,8 +142,15 @@ def metadata_from_tags(tags: dict[str, str]) -> Metadata | None:
 def candidate_sizes(size: tuple[int, int], settings: Settings) -> list[tuple[int, int]]:
     """Sizes this picture may have been generated at: the configured long sides, or twice its own."""
     w, h = size
-    longs = {settings.image_size(), settings.video_size(), 2 * max(w, h)}
+    longs = {settings.image_size(), settings.video_size()}
+    if 2 * max(w, h) <= max_side(settings):
+        longs.add(2 * max(w, h))  # a halved copy of an output made under other settings
     return [size_for(f"{w}:{h}", long_side) for long_side in sorted(longs)]
+
+
+def max_side(settings: Settings) -> int:
+    """The largest side a Reelsmith output can have, with room for settings changed since."""
+    return max(2048, settings.image_size(), settings.video_size())
 
 
 def video_frames(data: bytes, limit: int, max_pixels: int) -> list[Image.Image]:
@@ -177,12 +184,12 @@ def inspect(data: bytes, settings: Settings) -> Verdict:
         verdict.metadata = metadata_from_xmp(image_xmp(img))
         pixels = open_image(data, settings.max_image_pixels)
         verdict.watermark = decode(pixels, candidate_sizes(pixels.size, settings),
-                                   WatermarkParams(scale=settings.watermark_scale))
+                                   WatermarkParams(scale=settings.watermark_scale), max_side(settings))
     else:
         verdict.metadata = metadata_from_tags(mp4_tags(data))
         frames = video_frames(data, settings.verify_max_video_frames, settings.max_image_pixels)
         verdict.watermark = decode_frames(frames, candidate_sizes(frames[0].size, settings),
-                                          WatermarkParams(scale=settings.video_watermark_scale))
+                                          WatermarkParams(scale=settings.video_watermark_scale), max_side(settings))
     verdict.c2pa = read_manifest(data, kind.mime)
     verdict.producer_matches = verdict.metadata is not None and verdict.metadata.producer == settings.service_name
     verdict.producer_matches_c2pa = verdict.c2pa.generator == settings.service_name

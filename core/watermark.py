@@ -159,12 +159,16 @@ def decode_at(img: Image.Image, params: WatermarkParams = WatermarkParams()) -> 
 
 
 def decode(img: Image.Image, sizes: Iterable[tuple[int, int]] = (),
-           params: WatermarkParams = WatermarkParams()) -> Decoded | None:
-    """The most confident reading over the image's own size and `sizes` it may have been scaled from."""
+           params: WatermarkParams = WatermarkParams(), max_side: int = 4096) -> Decoded | None:
+    """The most confident reading over the image's own size and `sizes` it may have been scaled from.
+
+    Sizes with a side over `max_side` are skipped: nothing that large is generated, and reading
+    it would cost seconds and gigabytes.
+    """
     best: Decoded | None = None
     seen: set[tuple[int, int]] = set()
     for size in (img.size, *sizes):
-        if size in seen or size[0] <= 0 or size[1] <= 0:
+        if size in seen or min(size) <= 0 or max(size) > max_side:
             continue
         seen.add(size)
         candidate = img if size == img.size else img.convert("RGB").resize(size, Image.Resampling.BICUBIC)
@@ -175,14 +179,14 @@ def decode(img: Image.Image, sizes: Iterable[tuple[int, int]] = (),
 
 
 def decode_frames(frames: Iterable[Image.Image], sizes: Iterable[tuple[int, int]] = (),
-                  params: WatermarkParams = WatermarkParams()) -> Decoded | None:
+                  params: WatermarkParams = WatermarkParams(), max_side: int = 4096) -> Decoded | None:
     """Majority vote over video frames: per-bit scores are averaged across frames before deciding."""
     sizes = list(sizes)
     total: np.ndarray | None = None
     count = 0
     size = (0, 0)
     for frame in frames:
-        best = decode(frame, sizes, params)
+        best = decode(frame, sizes, params, max_side)
         if best is None:
             continue
         scores = _scores(frame if best.size == frame.size else frame.resize(best.size, Image.Resampling.BICUBIC),

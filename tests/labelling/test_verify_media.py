@@ -64,3 +64,12 @@ def test_foreign_ai_metadata_is_not_ours() -> None:
     verdict = inspect(buf.getvalue(), Settings(_env_file=None))
     assert verdict.metadata is not None and verdict.metadata.ai_generated
     assert not verdict.labelled
+
+
+def test_huge_photo_is_not_read_at_absurd_sizes() -> None:
+    from core.verify import candidate_sizes, max_side
+
+    settings = Settings(_env_file=None)
+    sizes = candidate_sizes((3000, 2000), settings)
+    assert all(max(s) <= max_side(settings) for s in sizes)
+    assert (1024, 672) in sizes  # the 3:2 generation size it may have been scaled from
