@@ -69,7 +69,7 @@ def test_foreign_ai_metadata_is_not_ours() -> None:
 def test_huge_photo_is_not_read_at_absurd_sizes() -> None:
     from core.verify import candidate_sizes, max_side
 
-    settings = Settings(_env_file=None)
+    settings = Settings(_env_file=None, image_base_size=1024, video_base_size=768)
     sizes = candidate_sizes((3000, 2000), settings)
     assert all(max(s) <= max_side(settings) for s in sizes)
     assert (1024, 672) in sizes  # the 3:2 generation size it may have been scaled from
