@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import av
@@ -22,7 +21,6 @@ from core.types import Requester
 from core.verify import image_xmp, metadata_from_tags, metadata_from_xmp, mp4_tags
 from core.watermark import WatermarkParams, decode, matches, payload_for
 from tests.conftest import wait_for
-from tests.labelling.certs import es256_chain
 from tests.labelling.images import half, jpeg, picture, reopen
 
 
@@ -127,17 +125,7 @@ async def test_verify_without_attachment_says_what_to_do(web_client: TestClient[
     assert "checks images" in text
 
 
-def _c2pa_files(tmp_path: Path) -> dict[str, Path]:
-    chain, key = es256_chain()
-    (tmp_path / "chain.pem").write_text(chain)
-    (tmp_path / "key.pem").write_text(key)
-    return {"c2pa_cert_path": tmp_path / "chain.pem", "c2pa_key_path": tmp_path / "key.pem"}
-
-
-_C2PA_DIR = Path(__import__("tempfile").mkdtemp(prefix="reelsmith-c2pa-"))
-
-
-@pytest.mark.labelling_settings(**_c2pa_files(_C2PA_DIR))
+@pytest.mark.labelling_settings(c2pa=True)
 async def test_c2pa_signed_when_configured(web_client: TestClient[Any, Any], worker: Any) -> None:
     job_id, png = await _result(web_client, "lab4", "/imagine a signed fox")
     info = read_manifest(png, "image/png")
