@@ -109,9 +109,9 @@ def embed(img: Image.Image, payload: int, params: WatermarkParams = WatermarkPar
     h, w = rgb.shape[:2]
     if w * h < MIN_PIXELS:
         return img
-    yuv = _yuv(rgb)
     h4, w4 = h // 4 * 4, w // 4 * 4
-    plane = yuv[:h4, :w4, params.channel]
+    yuv = _yuv(rgb[:h4, :w4])
+    plane = yuv[..., params.channel].copy()
     ll, h1, h2, hh = _haar(plane)
     n = params.block
     blocks, rows, cols = _blocks(ll, n)
@@ -123,9 +123,15 @@ def embed(img: Image.Image, payload: int, params: WatermarkParams = WatermarkPar
     marked = d.T @ (u @ (s[:, :, None] * vt)) @ d
     ll2 = ll.copy()
     ll2[: rows * n, : cols * n] = marked.reshape(rows, cols, n, n).transpose(0, 2, 1, 3).reshape(rows * n, cols * n)
-    yuv[:h4, :w4, params.channel] = _ihaar(ll2, h1, h2, hh)
+    changed = _ihaar(ll2, h1, h2, hh)
     out = rgb.copy()
-    out[:h4, :w4] = _rgb(yuv[:h4, :w4])
+    if params.channel == 0:
+        # With U and V fixed, a change of Y moves R, G and B by exactly that much: skip the round trip.
+        delta = changed - plane
+        out[:h4, :w4] = np.clip(np.rint(rgb[:h4, :w4] + delta[..., None]), 0, 255).astype(np.uint8)
+    else:
+        yuv[..., params.channel] = changed
+        out[:h4, :w4] = _rgb(yuv)
     return Image.fromarray(out)
 
 
