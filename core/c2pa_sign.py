@@ -30,10 +30,18 @@ class C2paInfo:
     present: bool
     valid: bool = False
     issuer: str = ""
+    cert_serial: str = ""  # decimal serial number of the signing certificate
     generator: str = ""
     job_id: str = ""
     ai_generated: bool = False
     problems: tuple[str, ...] = ()
+
+
+def leaf_serial(cert_path: Path) -> str:
+    """Decimal serial of the first (signing) certificate in a PEM chain, as manifests report it."""
+    from cryptography import x509
+
+    return str(x509.load_pem_x509_certificates(cert_path.read_bytes())[0].serial_number)
 
 
 def available() -> bool:
@@ -121,7 +129,9 @@ def read_manifest(data: bytes, mime: str) -> C2paInfo:
             ai = ai or any("trainedalgorithmicmedia" in str(a.get("digitalSourceType", "")).lower()
                            for a in data_.get("actions", []))
     generators = active.get("claim_generator_info") or [{}]
-    return C2paInfo(present=True, valid=not problems, issuer=str(active.get("signature_info", {}).get("issuer", "")),
+    signature = active.get("signature_info", {})
+    return C2paInfo(present=True, valid=not problems, issuer=str(signature.get("issuer", "")),
+                    cert_serial=str(signature.get("cert_serial_number", "")),
                     generator=str(generators[0].get("name", "")), job_id=job_id, ai_generated=ai,
                     problems=problems)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from core.c2pa_sign import C2paInfo, read_manifest
+from core.c2pa_sign import C2paInfo, leaf_serial, read_manifest
 from core.grammar import size_for
 from core.labels import TC260_NS
 from core.media import MediaError, open_image, sniff
@@ -192,7 +192,11 @@ def inspect(data: bytes, settings: Settings) -> Verdict:
                                           WatermarkParams(scale=settings.video_watermark_scale), max_side(settings))
     verdict.c2pa = read_manifest(data, kind.mime)
     verdict.producer_matches = verdict.metadata is not None and verdict.metadata.producer == settings.service_name
-    verdict.producer_matches_c2pa = verdict.c2pa.generator == settings.service_name
+    if settings.c2pa_cert_path is not None:  # anyone can name us as generator; only our key signs as us
+        verdict.producer_matches_c2pa = verdict.c2pa.present and verdict.c2pa.cert_serial == leaf_serial(
+            settings.c2pa_cert_path)
+    else:
+        verdict.producer_matches_c2pa = verdict.c2pa.generator == settings.service_name
     return verdict
 
 

@@ -11,16 +11,17 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from core.c2pa_sign import read_manifest
+from core.c2pa_sign import C2paSigner, read_manifest
 from core.context import ChatContext
 from core.labels import DIGITAL_SOURCE_TYPE
 from core.provenance import ProvenanceRegistry, prompt_hash
 from core.service import Attachment, Reelsmith
 from core.settings import Settings
-from core.types import Requester
-from core.verify import image_xmp, metadata_from_tags, metadata_from_xmp, mp4_tags
+from core.types import JobKind, Requester
+from core.verify import image_xmp, inspect, metadata_from_tags, metadata_from_xmp, mp4_tags
 from core.watermark import WatermarkParams, decode, matches, payload_for
 from tests.conftest import wait_for
+from tests.labelling.certs import es256_chain
 from tests.labelling.images import half, jpeg, picture, reopen
 
 
@@ -126,7 +127,8 @@ async def test_verify_without_attachment_says_what_to_do(web_client: TestClient[
 
 
 @pytest.mark.labelling_settings(c2pa=True)
-async def test_c2pa_signed_when_configured(web_client: TestClient[Any, Any], worker: Any) -> None:
+async def test_c2pa_signed_when_configured(web_client: TestClient[Any, Any], worker: Any,
+                                           settings: Settings) -> None:
     job_id, png = await _result(web_client, "lab4", "/imagine a signed fox")
     info = read_manifest(png, "image/png")
     assert info.present and info.valid, info.problems
@@ -135,6 +137,13 @@ async def test_c2pa_signed_when_configured(web_client: TestClient[Any, Any], wor
 
     text = await _verify(web_client, "lab4", "signed.png", png, "image/png")
     assert "signed C2PA manifest" in text and f"job {job_id}" in text
+
+    # A manifest that names Reelsmith but is signed with someone else's key is not ours.
+    chain, key = es256_chain()
+    forged = C2paSigner(chain, key, producer="Reelsmith").sign(jpeg(picture(5)), "image/jpeg",
+                                                             kind=JobKind.IMAGE, job_id=job_id, model="m")
+    assert read_manifest(forged, "image/jpeg").valid
+    assert not inspect(forged, settings).has_c2pa
 
     tampered = bytearray(png)
     idat = png.index(b"IDAT")
