@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from arq.connections import ArqRedis
 from PIL import Image
 
+from core import labelling
 from core.metrics import job_finalizer, process_metrics, refusal_listener
 from core.moderation.wiring import install as install_moderation
 from core.quotas import ModeratorQuotas, install_quotas, refund_finalizer
@@ -20,6 +21,7 @@ from core.types import GenerationReply, GenerationRequest
 
 Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
 FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
+MediaSigner = Callable[[GenerationRequest, str, bytes, str], bytes]  # (request, model, data, mime) -> data
 
 
 def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
@@ -29,14 +31,35 @@ def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
     install_moderation(service, quota=ModeratorQuotas(quota_guard.book),
                        finalizers=lambda: worker_finalizers(settings, redis))
     service.refusal_listeners.append(refusal_listener(process_metrics()))
+    from core.verify import verify_command  # labelling: /verify
+
+    service.add_command("verify", verify_command, "check whether an attached image or video was made here")
     return service
 
 
 def worker_finalizers(settings: Settings, redis: ArqRedis) -> list[Finalizer]:
     """Run once per finished job, after its reply is published (refunds, provenance, metrics)."""
-    return [refund_finalizer(redis, settings), job_finalizer(process_metrics(), settings, redis)]
+    return [
+        refund_finalizer(redis, settings),
+        job_finalizer(process_metrics(), settings, redis),
+        labelling.provenance_step(settings, redis),
+    ]
 
 
 def worker_postprocessors(settings: Settings) -> list[FramePostprocessor]:
     """Run on finished frames before encoding (visible badge, invisible watermark)."""
-    return []
+    steps: list[FramePostprocessor] = []
+    if settings.badge_enabled:
+        steps.append(labelling.badge_step(settings))
+    if settings.watermark_enabled:
+        steps.append(labelling.watermark_step(settings))  # last change to pixels
+    return steps
+
+
+def worker_media_signers(settings: Settings) -> list[MediaSigner]:
+    """Run on each encoded file before it is stored (C2PA signing goes last: it binds the exact bytes)."""
+    signers: list[MediaSigner] = []
+    c2pa = labelling.c2pa_step(settings)
+    if c2pa is not None:
+        signers.append(c2pa)
+    return signers

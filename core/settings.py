@@ -238,6 +238,22 @@ class Settings(BaseSettings):
     meme_max_side: int = Field(default=720, description="Long side (px) a member's picture or clip is shrunk to "
                                "before /meme captions it.")
 
+    # --- labelling and provenance --------------------------------------------------------
+    badge_enabled: bool = Field(default=True, description="Draw the visible AI badge on images and video frames.")
+    badge_text: str | None = Field(default=None, description='Badge text (default "AI · <service_name>").')
+    badge_corner: Literal["bottom-right", "bottom-left", "top-right", "top-left"] = "bottom-right"
+    badge_scale: float = Field(default=0.045, gt=0, le=0.3, description="Badge text height / short side.")
+    video_label_card_s: float = Field(default=0.0, ge=0, le=5, description="Opening label card length (0: none).")
+    watermark_enabled: bool = Field(default=True, description="Embed the invisible job watermark (>=256x256).")
+    watermark_scale: float = Field(default=48.0, gt=0, description="Image watermark strength (quantisation step).")
+    video_watermark_scale: float = Field(default=64.0, gt=0, description="Video watermark strength (H.264 is harsher).")
+    provenance_retention_s: int = Field(default=180 * 24 * 3600, gt=0, description="How long job records live.")
+    c2pa_cert_path: Path | None = Field(default=None, description="PEM certificate chain (leaf first) for C2PA.")
+    c2pa_key_path: Path | None = Field(default=None, description="PEM private key for C2PA signing.")
+    c2pa_alg: Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"] = "es256"
+    c2pa_tsa_url: str | None = Field(default=None, description="RFC 3161 timestamp authority (unset: none).")
+    verify_max_video_frames: int = Field(default=12, gt=0, description="Frames /verify reads from a video.")
+
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids
 

@@ -15,6 +15,8 @@ if [ ! -f "$stamp" ]; then
   # The CPU build of torch; set REELSMITH_TORCH to e.g. "torch==2.13.0 --index-url <cuda index>" for GPUs.
   .venv/bin/python -m pip install -q ${REELSMITH_TORCH:-torch==2.13.0}
   .venv/bin/python -m pip install -q -e ".[dev]"
+  # Labelling tests compare our watermark with invisible-watermark; --no-deps so it cannot pull a CUDA torch.
+  .venv/bin/python -m pip install -q --no-deps invisible-watermark==0.2.0
   rm -f .venv/.reelsmith-installed-*
   touch "$stamp"
 fi

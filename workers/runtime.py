@@ -15,7 +15,14 @@ from PIL import Image
 
 from core.audio import PcmAudio, decode_audio, fit_to
 from core.blobs import BlobStore
-from core.features import Finalizer, FramePostprocessor, worker_finalizers, worker_postprocessors
+from core.features import (
+    Finalizer,
+    FramePostprocessor,
+    MediaSigner,
+    worker_finalizers,
+    worker_media_signers,
+    worker_postprocessors,
+)
 from core.jobqueue import JobQueue
 from core.labels import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
 from core.logs import ContextThreadPoolExecutor, bind_job_id
@@ -63,6 +70,7 @@ class WorkerRuntime:
         self.pickup_latency_s: deque[float] = deque(maxlen=10_000)
         self.finalizers: list[Finalizer] = worker_finalizers(settings, redis)
         self.postprocessors: list[FramePostprocessor] = worker_postprocessors(settings)
+        self.signers: list[MediaSigner] = worker_media_signers(settings)
 
     async def warm_up(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self.gpu, self.pipelines.warm_up)
@@ -271,6 +279,7 @@ class WorkerRuntime:
                                            audio_bitrate=s.audio_bitrate)
                 data = await loop.run_in_executor(self.encoders, encode)
                 mime, ext, w2, h2 = "video/mp4", "mp4", w - w % 2, h - h % 2
+            data = await self._signed(request, result.model, data, mime)
             blob = await self.blobs.put(data, mime, s.result_ttl_s)
             media.append(MediaFile(blob_key=blob, mime=mime, filename=f"reelsmith-{request.job_id}.{ext}",
                                    size=len(data), width=w2, height=h2, duration_s=duration))
@@ -279,9 +288,17 @@ class WorkerRuntime:
                              model=result.model)
             for i, img in enumerate(result.frames):
                 data = await loop.run_in_executor(self.encoders, encode_png, img, xmp)
+                data = await self._signed(request, result.model, data, "image/png")
                 blob = await self.blobs.put(data, "image/png", s.result_ttl_s)
                 suffix = f"-{i + 1}" if len(result.frames) > 1 else ""
                 media.append(MediaFile(blob_key=blob, mime="image/png",
                                        filename=f"reelsmith-{request.job_id}{suffix}.png",
                                        size=len(data), width=img.width, height=img.height))
         return media
+
+    async def _signed(self, request: GenerationRequest, model: str, data: bytes, mime: str) -> bytes:
+        """The encoded file after every signer (C2PA), each off the event loop."""
+        loop = asyncio.get_running_loop()
+        for sign in self.signers:
+            data = await loop.run_in_executor(self.encoders, sign, request, model, data, mime)
+        return data

@@ -1,0 +1,75 @@
+"""The labelling feature's worker steps: badge and watermark on pixels, C2PA on files, provenance records."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from PIL import Image
+
+from core.badge import BadgeStyle, draw_badge, label_card
+from core.c2pa_sign import C2paSigner
+from core.provenance import ProvenanceRegistry
+from core.settings import Settings
+from core.types import GenerationReply, GenerationRequest
+from core.watermark import WatermarkParams, embed, payload_for
+
+FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
+MediaSigner = Callable[[GenerationRequest, str, bytes, str], bytes]
+Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
+
+
+def badge_style(settings: Settings) -> BadgeStyle:
+    return BadgeStyle(text=settings.badge_text or f"AI \u00b7 {settings.service_name}",
+                      corner=settings.badge_corner, scale=settings.badge_scale)
+
+
+def badge_step(settings: Settings) -> FramePostprocessor:
+    """Visible badge on every frame; for videos, an optional opening label card."""
+    style = badge_style(settings)
+
+    def badge(request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
+        out = [draw_badge(f, style) for f in frames]
+        card_frames = round(settings.video_label_card_s * request.fps)
+        if request.kind.is_video and card_frames > 0 and frames:
+            card = draw_badge(label_card(frames[0], settings.label_text, f"made with {settings.service_name}"),
+                              style)
+            out = [card] * card_frames + out
+        return out
+
+    return badge
+
+
+def watermark_step(settings: Settings) -> FramePostprocessor:
+    """Invisible mark of the job id in every frame (the last change to pixels, so nothing overwrites it)."""
+    image = WatermarkParams(scale=settings.watermark_scale)
+    video = WatermarkParams(scale=settings.video_watermark_scale)
+
+    def watermark(request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
+        payload = payload_for(request.job_id)
+        params = video if request.kind.is_video else image
+        return [embed(f, payload, params) for f in frames]
+
+    return watermark
+
+
+def c2pa_step(settings: Settings) -> MediaSigner | None:
+    """A signer when a certificate and key are configured, else None."""
+    if settings.c2pa_cert_path is None or settings.c2pa_key_path is None:
+        return None
+    signer = C2paSigner.from_files(settings.c2pa_cert_path, settings.c2pa_key_path, alg=settings.c2pa_alg,
+                                   tsa_url=settings.c2pa_tsa_url, producer=settings.service_name)
+
+    def sign(request: GenerationRequest, model: str, data: bytes, mime: str) -> bytes:
+        return signer.sign(data, mime, kind=request.kind, job_id=request.job_id, model=model)
+
+    return sign
+
+
+def provenance_step(settings: Settings, redis: Any) -> Finalizer:
+    registry = ProvenanceRegistry(redis, settings)
+
+    async def record_provenance(request: GenerationRequest, reply: GenerationReply) -> None:
+        await registry.record(request, reply)
+
+    return record_provenance

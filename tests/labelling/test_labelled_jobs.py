@@ -1,0 +1,162 @@
+"""Real worker jobs through the playground: metadata, watermark, provenance, /verify, C2PA."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import av
+import pytest
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient
+from PIL import Image
+
+from core.c2pa_sign import C2paSigner, read_manifest
+from core.context import ChatContext
+from core.labels import DIGITAL_SOURCE_TYPE
+from core.provenance import ProvenanceRegistry, prompt_hash
+from core.service import Attachment, Reelsmith
+from core.settings import Settings
+from core.types import JobKind, Requester
+from core.verify import image_xmp, inspect, metadata_from_tags, metadata_from_xmp, mp4_tags
+from core.watermark import WatermarkParams, decode, matches, payload_for
+from tests.conftest import wait_for
+from tests.labelling.certs import es256_chain
+from tests.labelling.images import half, jpeg, picture, reopen
+
+
+async def _send(client: TestClient[Any, Any], chat: str, text: str,
+                files: list[tuple[str, bytes, str]] | None = None) -> dict[str, Any]:
+    form = FormData()
+    form.add_field("chat", chat)
+    form.add_field("text", text)
+    for name, data, mime in files or []:
+        form.add_field("files", data, filename=name, content_type=mime)
+    resp = await client.post("/api/command", data=form)
+    assert resp.status == 200
+    return dict(await resp.json())
+
+
+async def _result(client: TestClient[Any, Any], chat: str, text: str) -> tuple[str, bytes]:
+    sent = await _send(client, chat, text)
+    assert sent["ok"], sent
+
+    async def done() -> dict[str, Any] | None:
+        resp = await client.get("/api/messages", params={"chat": chat})
+        for m in (await resp.json())["messages"]:
+            if m.get("job_id") == sent["job_id"] and m.get("done"):
+                return dict(m)
+        return None
+
+    msg = await wait_for(done, timeout=120)
+    assert not msg["error"], msg["text"]
+    data = await (await client.get(msg["media"][0]["url"])).read()
+    return str(sent["job_id"]), data
+
+
+async def _verify(client: TestClient[Any, Any], chat: str, name: str, data: bytes, mime: str) -> str:
+    sent = await _send(client, chat, "/verify", [(name, data, mime)])
+    return str(sent["message"]["text"])
+
+
+@pytest.mark.labelling_settings(image_base_size=256)
+async def test_image_job_is_labelled_traceable_and_verifiable(
+        web_client: TestClient[Any, Any], worker: Any, service: Reelsmith, settings: Settings) -> None:
+    job_id, png = await _result(web_client, "lab1", "/imagine a lighthouse at dusk --seed 3")
+    img = Image.open(io.BytesIO(png))
+    assert img.format == "PNG" and img.size == (256, 256)
+
+    meta = metadata_from_xmp(image_xmp(img))  # machine-readable label, parsed back
+    assert meta is not None and meta.source_type == DIGITAL_SOURCE_TYPE
+    assert meta.aigc_label and meta.producer == "Reelsmith" and meta.job_id == job_id
+
+    payload = payload_for(job_id)  # invisible mark of the job id
+    pixels = img.convert("RGB")
+    assert matches(decode(pixels), payload)
+    assert matches(decode(reopen(jpeg(pixels, 75))), payload)
+    assert matches(decode(reopen(jpeg(half(pixels), 75)), sizes=[(256, 256)]), payload)
+
+    registry = ProvenanceRegistry(service.redis, settings)  # who asked, kept in Redis with a TTL
+    record = await wait_for(lambda: registry.get(job_id))
+    assert (record.platform, record.user_id, record.chat_id) == ("web", "lab1", "lab1")
+    assert record.prompt_sha256 == prompt_hash("a lighthouse at dusk") and record.model
+    assert job_id in await registry.jobs_for_payload(payload)
+    ttl = await service.redis.ttl(settings.key("prov", "job", job_id))
+    assert 0 < ttl <= settings.provenance_retention_s
+
+    # /verify in the playground (its user moderates its own chat, so it sees the job and user).
+    text = await _verify(web_client, "lab1", "out.png", png, "image/png")
+    assert text.startswith("\u2705") and "invisible watermark" in text and "metadata" in text
+    assert f"job {job_id}" in text and "web:lab1" in text
+
+    recompressed = jpeg(half(pixels), 75)  # what a chat platform does: metadata gone, smaller, JPEG
+    assert metadata_from_xmp(image_xmp(Image.open(io.BytesIO(recompressed)))) is None
+    text = await _verify(web_client, "lab1", "photo.jpg", recompressed, "image/jpeg")
+    assert text.startswith("\u2705") and "invisible watermark" in text and "metadata" not in text
+    assert f"job {job_id}" in text
+
+    text = await _verify(web_client, "lab1", "cat.jpg", jpeg(picture(99, (320, 240))), "image/jpeg")
+    assert text.startswith("\u274c")
+
+    # A member who is not a moderator learns that it was made here, not by whom.
+    member = Requester(platform="web", user_id="someone", chat_id="lab1")
+    outcome = await service.handle(member, "/verify", [Attachment(recompressed, "p.jpg")],
+                                   ChatContext(is_moderator=False))
+    assert outcome.ok and outcome.text.startswith("\u2705")
+    assert job_id not in outcome.text and "lab1" not in outcome.text
+
+
+async def test_video_job_has_parseable_mp4_metadata(
+        web_client: TestClient[Any, Any], worker: Any) -> None:
+    job_id, mp4 = await _result(web_client, "lab2", "/video waves on a shore --frames 9")
+    meta = metadata_from_tags(mp4_tags(mp4))
+    assert meta is not None and meta.source_type == DIGITAL_SOURCE_TYPE
+    assert meta.aigc_label and meta.producer == "Reelsmith" and meta.job_id == job_id
+    with av.open(io.BytesIO(mp4)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 9
+
+    text = await _verify(web_client, "lab2", "clip.mp4", mp4, "video/mp4")
+    assert text.startswith("\u2705") and "metadata" in text and f"job {job_id}" in text
+
+
+async def test_verify_without_attachment_says_what_to_do(web_client: TestClient[Any, Any]) -> None:
+    sent = await _send(web_client, "lab3", "/verify")
+    assert not sent["ok"] and "Attach an image or video" in sent["message"]["text"]
+    text = await _verify(web_client, "lab3", "notes.txt", b"hello there", "text/plain")
+    assert "checks images" in text
+
+
+@pytest.mark.labelling_settings(c2pa=True)
+async def test_c2pa_signed_when_configured(web_client: TestClient[Any, Any], worker: Any,
+                                           settings: Settings) -> None:
+    job_id, png = await _result(web_client, "lab4", "/imagine a signed fox")
+    info = read_manifest(png, "image/png")
+    assert info.present and info.valid, info.problems
+    assert info.job_id == job_id and info.ai_generated and info.generator == "Reelsmith"
+    assert metadata_from_xmp(image_xmp(Image.open(io.BytesIO(png)))) is not None  # XMP kept under the manifest
+
+    text = await _verify(web_client, "lab4", "signed.png", png, "image/png")
+    assert "signed C2PA manifest" in text and f"job {job_id}" in text
+
+    # A manifest that names Reelsmith but is signed with someone else's key is not ours.
+    chain, key = es256_chain()
+    forged = C2paSigner(chain, key, producer="Reelsmith").sign(jpeg(picture(5)), "image/jpeg",
+                                                             kind=JobKind.IMAGE, job_id=job_id, model="m")
+    assert read_manifest(forged, "image/jpeg").valid
+    assert not inspect(forged, settings).has_c2pa
+
+    tampered = bytearray(png)
+    idat = png.index(b"IDAT")
+    tampered[idat + 10] ^= 0xFF
+    assert not read_manifest(bytes(tampered), "image/png").valid
+
+
+def test_unsigned_output_has_no_manifest() -> None:
+    buf = io.BytesIO()
+    picture(1).save(buf, format="PNG")
+    assert not read_manifest(buf.getvalue(), "image/png").present
+
+
+def test_watermark_params_default_to_settings() -> None:
+    s = Settings(_env_file=None)
+    assert WatermarkParams().scale == s.watermark_scale
