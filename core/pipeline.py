@@ -40,6 +40,10 @@ class GenerationError(RuntimeError):
     """A failure to report to the member (the message is safe to show)."""
 
 
+class GenerationCancelled(RuntimeError):
+    """Raised inside the pipeline between two steps when the caller asked it to stop (e.g. a time limit)."""
+
+
 @dataclass
 class GenerationResult:
     frames: list[Image.Image]
@@ -139,11 +143,23 @@ class PipelineSet:
         for kind in kinds:
             self.get(kind)
 
+    def release_memory(self) -> None:
+        """Return cached accelerator memory (after a stopped run) so the next job starts clean."""
+        import torch
+
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
     # ---- generation ---------------------------------------------------------------------
     def generate(
-        self, request: GenerationRequest, images: list[Image.Image], progress: ProgressFn | None = None
+        self, request: GenerationRequest, images: list[Image.Image], progress: ProgressFn | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> GenerationResult:
-        """Run one request to completion (blocking; call it off the event loop)."""
+        """Run one request to completion (blocking; call it off the event loop).
+
+        `should_stop` is checked after every denoising step; once it is true the run raises
+        `GenerationCancelled` there, so the accelerator is free for the next job within one step.
+        """
         import torch
 
         pipe = self.get(request.kind)
@@ -156,6 +172,8 @@ class PipelineSet:
             total = max(1, int(steps * strength))
 
         def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            if should_stop is not None and should_stop():
+                raise GenerationCancelled(f"job {request.job_id} stopped after step {step + 1}")
             if progress is not None:
                 progress(min(step + 1, total), total)
             return {}

@@ -239,18 +239,19 @@ class Reelsmith:
     async def store_attachment(self, att: Attachment) -> MediaRef:
         """Check an attachment from its bytes and store it as a blob for the job."""
         s = self.settings
+        name = safe_filename(att.filename)
         size = len(att.data)
         if size == 0:
-            raise MediaError(f"{att.filename or 'The attached file'} is empty.")
+            raise MediaError(f"{name or 'The attached file'} is empty.")
         if size > s.max_reference_bytes:
             raise MediaError(
-                f"{att.filename or 'That file'} is {size / 1e6:.1f} MB; the limit is "
+                f"{name or 'That file'} is {size / 1e6:.1f} MB; the limit is "
                 f"{s.max_reference_bytes / 1e6:.0f} MB. Send a smaller file."
             )
         kind = sniff(att.data)
         if kind is None:
             raise MediaError(
-                f"{att.filename or 'That file'} is not a supported image, video or audio file "
+                f"{name or 'That file'} is not a supported image, video or audio file "
                 "(PNG, JPEG, WebP, GIF, MP4, WebM, MP3, OGG, WAV, M4A)."
             )
         width = height = None
@@ -271,7 +272,7 @@ class Reelsmith:
             width, height, duration = info.width, info.height, info.duration_s
         blob_id = await self.blobs.put(att.data, kind.mime)
         return MediaRef(blob_key=blob_id, mime=kind.mime, media_type=kind.media_type,
-                        name=att.filename[:100], size=size, width=width, height=height, duration_s=duration)
+                        name=name, size=size, width=width, height=height, duration_s=duration)
 
     async def media(self, blob_id: str) -> tuple[bytes, str] | None:
         """Bytes and mime of a stored result or reference."""
@@ -299,6 +300,13 @@ class Reelsmith:
     @staticmethod
     def command_name(kind: JobKind) -> str:
         return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate"}[kind.value]
+
+
+def safe_filename(name: str) -> str:
+    """The bare file name of an attachment: adapters may pass a download URL (Telegram's carries the
+    bot token), which must never reach job payloads, Redis or logs."""
+    base = name.split("?", 1)[0].split("#", 1)[0].replace("\\", "/").rsplit("/", 1)[-1]
+    return base[:100]
 
 
 def random_seed() -> int:

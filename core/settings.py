@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     telegram_review_chat_id: str | None = Field(default=None, description="Telegram chat that receives reports.")
     discord_review_channel_id: str | None = Field(default=None, description="Discord channel that receives reports.")
 
+    # --- reliability ----------------------------------------------------------------------
+    job_lease_s: float = Field(
+        default=30.0, gt=0,
+        description="A running job's claim, renewed while its worker lives; a dead worker's job reruns after this.",
+    )
+    job_keep_result_s: int = Field(default=60, ge=0, description="How long arq keeps a finished job's result.")
+
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids
 
