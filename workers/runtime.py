@@ -69,6 +69,7 @@ class WorkerRuntime:
             await self._finalize_once(request)
             return {"skipped": True}
         started = time.perf_counter()
+        log.info("job %s try %d started", request.job_id, job_try)
         await self.queue.set_state(request.job_id, "running")
         try:
             async with asyncio.timeout(self.settings.job_timeout_s):
