@@ -57,6 +57,9 @@ class LeasedWorker(Worker):
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         for job_id in job_ids:
+            if job_id.decode() in self.tasks:
+                # Still ours (its lease lapsed while this loop stalled): never run a job twice at once.
+                continue
             taken = self.job_counter
             try:
                 await super().start_jobs([job_id])
@@ -69,7 +72,7 @@ class LeasedWorker(Worker):
 
     async def _renew_leases(self) -> None:
         now = time.monotonic()
-        if not self.tasks or now - self._renewed_at < self.lease_s / 3:
+        if not self.tasks or now - self._renewed_at < self.lease_s / 4:
             return
         self._renewed_at = now
         async with self.pool.pipeline(transaction=False) as pipe:

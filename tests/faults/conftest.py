@@ -39,12 +39,12 @@ def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 
 @pytest.fixture
 def fsettings(own_redis: EmbeddedRedis, tiny_dir: Path, tmp_path: Path) -> Settings:
-    """Settings for fault tests: a 2 s job lease so a dead worker's job is rerun within seconds."""
+    """Settings for fault tests: a 5 s job lease so a dead worker's job is rerun within seconds."""
     n = next(_counter)
     return Settings(
         _env_file=None, redis_url=own_redis.url, data_dir=tmp_path / "data", tiny_models_dir=tiny_dir,
         key_prefix=f"f{n}", queue_name=f"f{n}:queue", progress_min_interval_s=0.0, poll_delay_s=0.02,
-        job_lease_s=2.0, max_tries=2,
+        job_lease_s=5.0, max_tries=2,
     )
 
 
