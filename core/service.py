@@ -226,14 +226,19 @@ class Reelsmith:
     async def _store_references(self, parsed: ParsedCommand, attachments: list[Attachment]) -> list[MediaRef]:
         assert parsed.kind is not None
         refs: list[MediaRef] = []
-        for att in attachments:
-            refs.append(await self.store_attachment(att))
-        images = [r for r in refs if r.media_type in (MediaType.IMAGE, MediaType.VIDEO)]
-        if parsed.kind.needs_image and not images:
-            raise CommandError(
-                f"/{parsed.command} needs an image: attach one to your message, or reply to a message "
-                f"that has one, e.g. /{parsed.command} {parsed.prompt or 'make it snow'}"
-            )
+        try:
+            for att in attachments:
+                refs.append(await self.store_attachment(att))
+            images = [r for r in refs if r.media_type in (MediaType.IMAGE, MediaType.VIDEO)]
+            if parsed.kind.needs_image and not images:
+                raise CommandError(
+                    f"/{parsed.command} needs an image: attach one to your message, or reply to a message "
+                    f"that has one, e.g. /{parsed.command} {parsed.prompt or 'make it snow'}"
+                )
+        except (CommandError, MediaError):
+            # A refused request keeps nothing: drop the attachments already stored.
+            await self.blobs.delete([r.blob_key for r in refs])
+            raise
         return refs
 
     async def store_attachment(self, att: Attachment) -> MediaRef:
