@@ -29,4 +29,4 @@ def probe_finalizers(settings: Settings, redis: ArqRedis) -> list[object]:
 workers.runtime.worker_finalizers = probe_finalizers  # type: ignore[assignment]
 
 if __name__ == "__main__":
-    reelsmith.main(["worker"])
+    reelsmith.main(sys.argv[1:] or ["worker"])
