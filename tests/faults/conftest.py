@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,5 +195,3 @@ def in_process_worker(settings: Settings, pipelines: PipelineSet) -> Any:
 
     return build_worker(settings, warm=False, pipelines=pipelines, handle_signals=False)
 
-
-Check = Callable[[], Any]

@@ -51,7 +51,7 @@ async def timed_worker(fsettings: Settings, pipelines: PipelineSet) -> AsyncIter
 
 
 @pytest.fixture
-async def flaky_worker(fsettings: Settings, tiny_dir: Any, pipelines: PipelineSet) -> AsyncIterator[
+async def flaky_worker(fsettings: Settings, pipelines: PipelineSet) -> AsyncIterator[
         tuple[Any, list[str]]]:
     flaky = FlakyGpu(fsettings)
     flaky._pipes = pipelines._pipes  # the warm tiny weights, shared

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from core.service import Reelsmith
 from core.settings import Settings
 from tests.faults.conftest import Collector, Procs, finalized, image_request, settled
@@ -17,8 +19,6 @@ async def _runner(procs: Procs, job_id: str, job_try: int) -> str:
         for proc in procs.started:
             if marker in proc.log():
                 return proc.name
-        import asyncio
-
         await asyncio.sleep(0.05)
     raise AssertionError(f"nobody started try {job_try}")
 
