@@ -61,7 +61,8 @@ class EmbeddedRedis:
                                         stderr=subprocess.DEVNULL)
         assert self.process.stdin is not None
         if self.password:
-            self.process.stdin.write(f'requirepass "{self.password}"\n'.encode())
+            quoted = self.password.replace("\\", "\\\\").replace('"', '\\"')
+            self.process.stdin.write(f'requirepass "{quoted}"\n'.encode())
         self.process.stdin.close()
         client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout_s
