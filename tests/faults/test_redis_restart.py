@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bots.web.app import WebPlayground
@@ -15,7 +17,7 @@ from core.pipeline import PipelineSet
 from core.replies import GROUP
 from core.service import Reelsmith
 from tests.conftest import wait_for
-from tests.faults.conftest import in_process_worker
+from tests.faults.conftest import Collector, image_request, in_process_worker, settled
 
 
 @contextlib.asynccontextmanager
@@ -110,3 +112,27 @@ async def test_state_survives_restarts_and_everyone_reconnects(
             assert len([m for m in msgs if m.get("job_id")]) == 4
     pending = await fservice.redis.xpending(s.key("replies", "web"), GROUP)
     assert pending["pending"] == 0
+
+
+async def test_redis_restart_under_a_running_job_still_gives_one_reply(
+    own_redis: EmbeddedRedis, fservice: Reelsmith, pipelines: PipelineSet, collector: Collector,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with worker_running(fservice, pipelines) as w:
+        request = image_request(steps=30)
+        await fservice.queue.enqueue(request)
+
+        async def running() -> bool:
+            return await fservice.queue.state(request.job_id) == "running"
+
+        await wait_for(running, timeout=60, interval=0.02)
+        own_redis.stop()
+        # Down long enough for the worker's own loop to notice, not just a retried command.
+        await wait_for(lambda: asyncio.sleep(0, "redis unavailable" in caplog.text), timeout=60)
+        own_redis.start()
+        reply = await settled(fservice, request.job_id)
+        assert reply.error is None and reply.media
+        await wait_for(lambda: asyncio.sleep(0, collector.replies(request.job_id)), timeout=60)
+        assert len(collector.replies(request.job_id)) == 1
+        assert w.jobs_failed == 0
