@@ -36,3 +36,9 @@ class BlobStore:
         if data is None:
             return None
         return bytes(data), (mime.decode() if isinstance(mime, bytes) else str(mime or ""))
+
+    async def delete(self, blob_ids: list[str]) -> None:
+        """Drop blobs that are no longer needed (e.g. the attachments of a refused request)."""
+        keys = [self._key(b) for b in blob_ids if b.isalnum()]
+        if keys:
+            await self.redis.delete(*keys)

@@ -27,15 +27,18 @@ def redis_server_binary() -> str:
 class EmbeddedRedis:
     """A redis-server child process bound to 127.0.0.1, persisting with AOF under `data_dir`."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, appendonly: bool = True) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, appendonly: bool = True,
+                 password: str | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or _free_port()
         self.appendonly = appendonly
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, timeout_s: float = 10.0) -> EmbeddedRedis:
         """Start the server and wait until it answers PING."""
@@ -51,8 +54,17 @@ class EmbeddedRedis:
             "--protected-mode", "yes",
             "--logfile", str((self.data_dir / "redis.log").resolve()),
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
+        if self.password:
+            # Given on stdin as a config line, so the password never shows in `ps`.
+            args.append("-")
+        self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        assert self.process.stdin is not None
+        if self.password:
+            quoted = self.password.replace("\\", "\\\\").replace('"', '\\"')
+            self.process.stdin.write(f'requirepass "{quoted}"\n'.encode())
+        self.process.stdin.close()
+        client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout_s
         try:
             while True:

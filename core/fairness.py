@@ -16,7 +16,8 @@ them wait for all 50. Here the score is a *virtual start tag* instead:
 So A with 50 jobs queued holds tags V, V+1000, ..., and B arriving later gets S = V: B starts next.
 A tier with weight 2 advances its tags half as fast, getting twice the share while both are busy, and
 the default tier still advances: it is never starved. A user idle for a while starts again at V, with
-no credit banked from idleness.
+no credit banked from idleness. Tags and the clock expire `fair_tag_ttl_s` after their last enqueue, so
+the scheme keeps no state about members who stopped using the bot.
 
 Retries: arq re-scores a retried job to now + delay (real time, above the ceiling). Each enqueue moves
 such entries whose delay has passed (and that are not running) to V, the front of the fair line, so a
@@ -37,7 +38,6 @@ from core.settings import Settings
 
 VIRTUAL_CEILING = 1e12
 TAG_UNIT = 1000.0  # virtual time per credit at weight 1
-USER_TAG_TTL_MS = 7 * 24 * 3600 * 1000
 PROMOTE_BATCH = 20
 
 _ENQUEUE_LUA = """
@@ -66,6 +66,7 @@ local s = math.max(v, f)
 local finish = s + tonumber(ARGV[4])
 redis.call('SET', KEYS[4], tostring(finish), 'PX', ARGV[8])
 redis.call('HSET', KEYS[5], 'v', tostring(v), 'fmax', tostring(math.max(fmax, finish)))
+redis.call('PEXPIRE', KEYS[5], ARGV[8])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('ZADD', KEYS[1], 1 + s, ARGV[1])
 return redis.call('ZRANK', KEYS[1], ARGV[1])
@@ -96,6 +97,6 @@ class FairScheduler:
             keys=[self.settings.queue_name, job_key_prefix + job_id, result_key_prefix + job_id,
                   self.user_key(platform, user_id), self.clock_key()],
             args=[job_id, data, expires_extra_ms, max(cost, 1) * TAG_UNIT / weight, VIRTUAL_CEILING, now_ms,
-                  in_progress_key_prefix, USER_TAG_TTL_MS, PROMOTE_BATCH],
+                  in_progress_key_prefix, int(self.settings.fair_tag_ttl_s * 1000), PROMOTE_BATCH],
         )
         return None if int(rank) < 0 else int(rank)

@@ -71,7 +71,16 @@ class JobQueue:
         return None if rank is None else int(rank) + 1
 
     async def set_state(self, job_id: str, state: str) -> None:
-        await self.arq.hset(self.record_key(job_id), "state", state)
+        await self._update(job_id, "state", state)
+
+    async def _update(self, job_id: str, field: str, value: str) -> None:
+        # Each write renews the record's TTL: a record that expired while its job waited would
+        # otherwise come back from this HSET without any TTL and never leave Redis.
+        key = self.record_key(job_id)
+        async with self.arq.pipeline(transaction=True) as pipe:
+            pipe.hset(key, field, value)
+            pipe.expire(key, self.settings.result_ttl_s)
+            await pipe.execute()
 
     async def state(self, job_id: str) -> str | None:
         raw = await self.arq.hget(self.record_key(job_id), "state")
@@ -88,7 +97,7 @@ class JobQueue:
         return GenerationRequest.model_validate_json(raw) if raw else None
 
     async def save_reply(self, reply: GenerationReply) -> None:
-        await self.arq.hset(self.record_key(reply.job_id), "reply", reply.model_dump_json())
+        await self._update(reply.job_id, "reply", reply.model_dump_json())
 
     async def load_reply(self, job_id: str) -> GenerationReply | None:
         raw = await self.arq.hget(self.record_key(job_id), "reply")

@@ -63,6 +63,10 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
         raise MediaError("The attached file is empty. Attach a PNG, JPEG, WebP or GIF image.")
     try:
         img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # Pillow's own cap, far above ours: same answer
+        raise MediaError(
+            f"That image has far too many pixels; the limit is {max_pixels:,} pixels. Send a smaller image."
+        ) from exc
     except Exception as exc:
         raise MediaError("That file is not an image we can read. Attach a PNG, JPEG, WebP or GIF.") from exc
     w, h = img.size

@@ -51,6 +51,10 @@ class GenerationError(RuntimeError):
     """A failure to report to the member (the message is safe to show)."""
 
 
+class GenerationCancelled(RuntimeError):
+    """Raised inside the pipeline between two steps when the caller asked it to stop (e.g. a time limit)."""
+
+
 @dataclass
 class GenerationResult:
     frames: list[Image.Image]
@@ -197,15 +201,25 @@ class PipelineSet:
                 self._pipes[CONDITION_KEY] = pipe
             return self._pipes[CONDITION_KEY]
 
+    def release_memory(self) -> None:
+        """Return cached accelerator memory (after a stopped run) so the next job starts clean."""
+        import torch
+
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
     # ---- generation ---------------------------------------------------------------------
     def generate(
         self, request: GenerationRequest, images: list[Image.Image], progress: ProgressFn | None = None,
         video: list[Image.Image] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> GenerationResult:
         """Run one request to completion (blocking; call it off the event loop).
 
         `images` are the image references in order (the first drives edit/animate); `video` is the
-        sampled, resized frames of a video reference (video to video).
+        sampled, resized frames of a video reference (video to video). `should_stop` is checked after
+        every denoising step; once it is true the run raises `GenerationCancelled` there, so the
+        accelerator is free for the next job within one step.
         """
         import torch
 
@@ -231,6 +245,8 @@ class PipelineSet:
             total = max(1, int(steps * denoise))
 
         def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            if should_stop is not None and should_stop():
+                raise GenerationCancelled(f"job {request.job_id} stopped after step {step + 1}")
             if progress is not None:
                 progress(min(step + 1, total), total)
             return {}
@@ -243,7 +259,7 @@ class PipelineSet:
             generator=torch.Generator(device=gen_device).manual_seed(request.seed),
             callback_on_step_end=on_step_end,
         )
-        if request.kind.needs_image and not images:
+        if request.kind.needs_image and not images and not video:
             raise GenerationError(f"/{_command(request.kind)} needs an image.")
         first = images[0].convert("RGB").resize((request.width, request.height)) if images else None
         with torch.inference_mode():
@@ -355,13 +371,22 @@ def batch_key(request: GenerationRequest) -> tuple[Any, ...] | None:
     return (request.kind, request.width, request.height, request.steps, request.num_frames)
 
 
+StopFn = Callable[[], bool]
+
+
 def generate_batch(pipes: PipelineSet, requests: list[GenerationRequest], images: list[list[Image.Image]],
-                   progress: list[ProgressFn | None]) -> list[GenerationResult]:
-    """Run compatible requests as one batched pipeline call; each keeps its own seed and progress."""
+                   progress: list[ProgressFn | None],
+                   should_stop: list[StopFn | None] | None = None) -> list[GenerationResult]:
+    """Run compatible requests as one batched pipeline call; each keeps its own seed and progress.
+
+    The batch stops early (GenerationCancelled) only when every member asks to stop; a member that
+    stops alone is dropped by its caller when the batch ends.
+    """
     import torch
 
+    stops = should_stop or [None] * len(requests)
     if len(requests) == 1:
-        return [pipes.generate(requests[0], images[0], progress[0])]
+        return [pipes.generate(requests[0], images[0], progress[0], should_stop=stops[0])]
     first = requests[0]
     key = batch_key(first)
     if key is None or any(batch_key(r) != key for r in requests):
@@ -369,7 +394,8 @@ def generate_batch(pipes: PipelineSet, requests: list[GenerationRequest], images
     pipe = pipes.get(first.kind)
     if first.kind.is_video and type(pipe).__name__.startswith("LTX2"):
         # Audio-video models return one soundtrack per call: run those jobs one by one.
-        return [pipes.generate(r, i, p) for r, i, p in zip(requests, images, progress, strict=True)]
+        return [pipes.generate(r, i, p, should_stop=st)
+                for r, i, p, st in zip(requests, images, progress, stops, strict=True)]
     started = time.perf_counter()
     steps = first.steps
     strength = pipes.settings.edit_strength
@@ -379,6 +405,8 @@ def generate_batch(pipes: PipelineSet, requests: list[GenerationRequest], images
         total = max(1, int(steps * strength))
 
     def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if all(st is not None and st() for st in stops):
+            raise GenerationCancelled(f"batch of {len(requests)} stopped after step {step + 1}")
         for fn in progress:
             if fn is not None:
                 fn(min(step + 1, total), total)

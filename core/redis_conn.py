@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from pydantic import SecretStr
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.embedded_redis import EmbeddedRedis
 from core.settings import Settings
@@ -23,6 +27,10 @@ def redis_settings(settings: Settings) -> RedisSettings:
     rs = RedisSettings.from_dsn(settings.redis_url.get_secret_value())
     rs.conn_retries = 30
     rs.conn_retry_delay = 1
+    # After a Redis restart every pooled connection is dead: retry a command on a fresh one (with
+    # backoff) instead of failing it. Callers keep their own loops for longer outages.
+    rs.retry = Retry(ExponentialBackoff(cap=2.0, base=0.1), 4)
+    rs.retry_on_error = [RedisConnectionError, RedisTimeoutError]
     return rs
 
 

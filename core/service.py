@@ -289,31 +289,37 @@ class Reelsmith:
     async def _store_references(self, parsed: ParsedCommand, attachments: list[Attachment]) -> list[MediaRef]:
         assert parsed.kind is not None
         refs: list[MediaRef] = []
-        for att in attachments:
-            refs.append(await self.store_attachment(att))
-        images = [r for r in refs if r.media_type in (MediaType.IMAGE, MediaType.VIDEO)]
-        if parsed.kind.needs_image and not images:
-            raise CommandError(
-                f"/{parsed.command} needs an image: attach one to your message, or reply to a message "
-                f"that has one, e.g. /{parsed.command} {parsed.prompt or 'make it snow'}"
-            )
+        try:
+            for att in attachments:
+                refs.append(await self.store_attachment(att))
+            images = [r for r in refs if r.media_type in (MediaType.IMAGE, MediaType.VIDEO)]
+            if parsed.kind.needs_image and not images:
+                raise CommandError(
+                    f"/{parsed.command} needs an image: attach one to your message, or reply to a message "
+                    f"that has one, e.g. /{parsed.command} {parsed.prompt or 'make it snow'}"
+                )
+        except (CommandError, MediaError):
+            # A refused request keeps nothing: drop the attachments already stored.
+            await self.blobs.delete([r.blob_key for r in refs])
+            raise
         return refs
 
     async def store_attachment(self, att: Attachment) -> MediaRef:
         """Check an attachment from its bytes and store it as a blob for the job."""
         s = self.settings
+        name = safe_filename(att.filename)
         size = len(att.data)
         if size == 0:
-            raise MediaError(f"{att.filename or 'The attached file'} is empty.")
+            raise MediaError(f"{name or 'The attached file'} is empty.")
         if size > s.max_reference_bytes:
             raise MediaError(
-                f"{att.filename or 'That file'} is {size / 1e6:.1f} MB; the limit is "
+                f"{name or 'That file'} is {size / 1e6:.1f} MB; the limit is "
                 f"{s.max_reference_bytes / 1e6:.0f} MB. Send a smaller file."
             )
         kind = sniff(att.data)
         if kind is None:
             raise MediaError(
-                f"{att.filename or 'That file'} is not a supported image, video or audio file "
+                f"{name or 'That file'} is not a supported image, video or audio file "
                 "(PNG, JPEG, WebP, GIF, MP4, WebM, MP3, OGG, WAV, M4A)."
             )
         width = height = None
@@ -342,7 +348,7 @@ class Reelsmith:
             duration = audio.duration_s
         blob_id = await self.blobs.put(att.data, kind.mime)
         return MediaRef(blob_key=blob_id, mime=kind.mime, media_type=kind.media_type,
-                        name=att.filename[:100], size=size, width=width, height=height, duration_s=duration)
+                        name=name, size=size, width=width, height=height, duration_s=duration)
 
     async def media(self, blob_id: str) -> tuple[bytes, str] | None:
         """Bytes and mime of a stored result or reference."""
@@ -371,6 +377,13 @@ class Reelsmith:
     def command_name(kind: JobKind) -> str:
         return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate",
                 "meme": "meme"}[kind.value]
+
+
+def safe_filename(name: str) -> str:
+    """The bare file name of an attachment: adapters may pass a download URL (Telegram's carries the
+    bot token), which must never reach job payloads, Redis or logs."""
+    base = name.split("?", 1)[0].split("#", 1)[0].replace("\\", "/").rsplit("/", 1)[-1]
+    return base[:100]
 
 
 def random_seed() -> int:

@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     fair_queueing: bool = Field(
         default=True, description="Order the queue by per-user virtual time (fair share) instead of arrival."
     )
+    fair_tag_ttl_s: int = Field(
+        default=7 * 24 * 3600, gt=0, description="A member's fair-queue finish tag is forgotten this long after "
+        "their last job was queued (it only matters while their jobs wait).")
 
     # --- ops: health, metrics, logs, start-up checks --------------------------------------
     health_host: str = Field(
@@ -253,6 +256,13 @@ class Settings(BaseSettings):
     c2pa_alg: Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"] = "es256"
     c2pa_tsa_url: str | None = Field(default=None, description="RFC 3161 timestamp authority (unset: none).")
     verify_max_video_frames: int = Field(default=12, gt=0, description="Frames /verify reads from a video.")
+
+    # --- reliability ----------------------------------------------------------------------
+    job_lease_s: float = Field(
+        default=30.0, gt=0,
+        description="A running job's claim, renewed while its worker lives; a dead worker's job reruns after this.",
+    )
+    job_keep_result_s: int = Field(default=60, ge=0, description="How long arq keeps a finished job's result.")
 
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from core.pipeline import GenerationResult, PipelineSet, ProgressFn, batch_key, generate_batch
+from core.pipeline import (
+    GenerationCancelled,
+    GenerationResult,
+    PipelineSet,
+    ProgressFn,
+    StopFn,
+    batch_key,
+    generate_batch,
+)
 from core.types import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,10 @@ class _Item:
     images: list[Image.Image]
     progress: ProgressFn | None
     future: asyncio.Future[GenerationResult] = field(repr=False)
+    should_stop: StopFn | None = None
+
+    def stopped(self) -> bool:
+        return self.should_stop is not None and self.should_stop()
 
 
 class Batcher:
@@ -36,7 +48,8 @@ class Batcher:
 
     def __init__(self, pipelines: PipelineSet, executor: Executor, max_batch: int, window_s: float,
                  run: Callable[[PipelineSet, list[GenerationRequest], list[list[Image.Image]],
-                                list[ProgressFn | None]], list[GenerationResult]] = generate_batch) -> None:
+                                list[ProgressFn | None], list[StopFn | None]],
+                               list[GenerationResult]] = generate_batch) -> None:
         self.pipelines = pipelines
         self.executor = executor
         self.max_batch = max(1, max_batch)
@@ -48,10 +61,14 @@ class Batcher:
         self.batches: list[int] = []  # sizes of the batches run, for metrics and tests
 
     async def submit(self, request: GenerationRequest, images: list[Image.Image],
-                     progress: ProgressFn | None) -> GenerationResult:
-        """Queue a request for the accelerator and wait for its own result."""
+                     progress: ProgressFn | None, should_stop: StopFn | None = None) -> GenerationResult:
+        """Queue a request for the accelerator and wait for its own result.
+
+        `should_stop` (checked from the accelerator thread) cancels the request: before it starts it
+        is dropped; inside a batch the batch stops only when all its members want to.
+        """
         loop = asyncio.get_running_loop()
-        item = _Item(request, images, progress, loop.create_future())
+        item = _Item(request, images, progress, loop.create_future(), should_stop)
         self._pending.append(item)
         self._arrived.set()
         if self._task is None or self._task.done():
@@ -74,23 +91,28 @@ class Batcher:
             try:
                 results = await loop.run_in_executor(
                     self.executor, self._run, self.pipelines, [i.request for i in batch],
-                    [i.images for i in batch], [i.progress for i in batch])
+                    [i.images for i in batch], [i.progress for i in batch], [i.should_stop for i in batch])
             except Exception as exc:
-                if len(batch) == 1:
-                    _resolve(batch[0], exc=exc)
+                if len(batch) == 1 or isinstance(exc, GenerationCancelled):
+                    for item in batch:
+                        _resolve(item, exc=exc)
                     continue
                 # One bad member must not fail the others: rerun them one by one.
                 log.warning("batch of %d failed (%s); running its jobs alone", len(batch), type(exc).__name__)
                 for item in batch:
                     try:
                         one = await loop.run_in_executor(self.executor, self._run, self.pipelines,
-                                                         [item.request], [item.images], [item.progress])
+                                                         [item.request], [item.images], [item.progress],
+                                                         [item.should_stop])
                         _resolve(item, result=one[0])
                     except Exception as single_exc:
                         _resolve(item, exc=single_exc)
                 continue
             for item, result in zip(batch, results, strict=True):
-                _resolve(item, result=result)
+                if item.stopped():  # it asked to stop while its batch-mates carried on
+                    _resolve(item, exc=GenerationCancelled(f"job {item.request.job_id} stopped"))
+                else:
+                    _resolve(item, result=result)
 
     async def _collect(self) -> list[_Item]:
         """The oldest pending request plus compatible ones, waiting up to the window for more."""
@@ -111,6 +133,9 @@ class Batcher:
             batch = [i for i in self._pending if batch_key(i.request) == key][: self.max_batch]
         for item in batch:
             self._pending.remove(item)
+        for item in batch:
+            if item.stopped():  # timed out or cancelled while waiting: never start it
+                _resolve(item, exc=GenerationCancelled(f"job {item.request.job_id} stopped before it started"))
         return [i for i in batch if not i.future.done()]
 
     def _compatible_count(self, key: tuple[object, ...]) -> int:

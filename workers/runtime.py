@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +40,7 @@ from core.media import (
 from core.memes import render_meme
 from core.moderation.queue_admin import CANCELLED_TEXT, cancel_marker
 from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
-from core.pipeline import GenerationError, GenerationResult, PipelineSet
+from core.pipeline import GenerationCancelled, GenerationError, GenerationResult, PipelineSet
 from core.replies import ReplyBus
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, MediaFile, MediaType, Progress
@@ -47,6 +48,13 @@ from workers.batching import Batcher
 
 log = logging.getLogger(__name__)
 
+# How long a stopped job waits for the pipeline to reach its next step and let go of the GPU.
+STOP_WAIT_S = 60.0
+
+
+def timeout_text(limit_s: float) -> str:
+    return (f"Sorry, this took longer than the {limit_s:g} s limit and was stopped. Nothing was charged; "
+            "try fewer --steps, a shorter video (--frames/--duration), or try again when the queue is quieter.")
 
 
 class WorkerRuntime:
@@ -81,26 +89,38 @@ class WorkerRuntime:
 
     async def run(self, request: GenerationRequest, job_try: int = 1,
                   enqueued_at: float | None = None) -> dict[str, Any]:
-        """Execute a job; publishes exactly one final reply however often it is retried."""
+        """Execute a job; publishes exactly one final reply however often it is retried.
+
+        The whole job (references, pipeline, encoding) runs under `job_timeout_s`: past it the
+        pipeline is stopped at its next step, the GPU thread is free again, and the member is told.
+        """
         if enqueued_at is not None and job_try == 1:
             self.pickup_latency_s.append(time.time() - enqueued_at)
         bind_job_id(request.job_id)  # arq runs each job in its own task, so this ends with the job
         if await self.bus.already_replied(request.job_id):
+            # An earlier try answered; it may have died before its finalizers ran (refunds ...).
             log.info("job %s already answered; skipping retry", request.job_id)
+            await self._finalize_once(request)
             return {"skipped": True}
         started = time.perf_counter()
+        log.info("job %s try %d started", request.job_id, job_try)
         await self.queue.set_state(request.job_id, "running")
         try:
-            if request.kind.uses_model:
-                images = await self._load_references(request)
-                video = await self._load_video(request)
-                result = await self._generate(request, images, video)
-                if result.extra.get("nsfw_flagged") and not await self.redis.exists(
-                        nsfw_ok_key(self.settings, request.job_id)):
-                    raise GenerationError(NSFW_FLAGGED_TEXT)
-            else:
-                result = await self._meme_source(request)
-            media = await self._encode_and_store(request, result)
+            async with asyncio.timeout(self.settings.job_timeout_s):
+                if request.kind.uses_model:
+                    images = await self._load_references(request)
+                    video = await self._load_video(request)
+                    result = await self._generate(request, images, video)
+                    if result.extra.get("nsfw_flagged") and not await self.redis.exists(
+                            nsfw_ok_key(self.settings, request.job_id)):
+                        raise GenerationError(NSFW_FLAGGED_TEXT)
+                else:
+                    result = await self._meme_source(request)
+                media = await self._encode_and_store(request, result)
+        except TimeoutError:
+            log.warning("job %s passed its time limit of %ss", request.job_id, self.settings.job_timeout_s)
+            await self._reply_error(request, timeout_text(self.settings.job_timeout_s), started, state="timeout")
+            return {"error": "timeout"}
         except (GenerationError, MediaError) as exc:
             await self._reply_error(request, str(exc), started)
             return {"error": str(exc)}
@@ -114,12 +134,7 @@ class WorkerRuntime:
                 log.exception("job %s failed on try %d; arq will retry", request.job_id, job_try)
                 raise
             log.exception("job %s failed on its last try", request.job_id)
-            await self._reply_error(
-                request,
-                f"Sorry, generating this failed {job_try} times ({type(exc).__name__}). "
-                "Nothing was charged; try again later or with other settings.",
-                started,
-            )
+            await self.give_up(request, job_try, type(exc).__name__, started)
             return {"error": type(exc).__name__}
         notes = [*request.notes, *result.notes]
         # Notes go after the label and prompt; the label stays first, whatever is cut.
@@ -136,24 +151,55 @@ class WorkerRuntime:
         self.jobs_done += 1
         return {"media": len(media), "seconds": round(reply.elapsed_s, 3)}
 
-    async def _reply_error(self, request: GenerationRequest, message: str, started: float) -> None:
+    async def give_up(self, request: GenerationRequest, tries: int, reason: str,
+                      started: float | None = None) -> None:
+        """Answer a job that failed (or whose workers died) `tries` times: a clear failure reply, then refunds."""
+        if await self.bus.already_replied(request.job_id):
+            await self._finalize_once(request)
+            return
+        await self._reply_error(
+            request,
+            f"Sorry, generating this failed {tries} times ({reason}). "
+            "Nothing was charged; try again later or with other settings.",
+            time.perf_counter() if started is None else started,
+        )
+
+    async def _reply_error(self, request: GenerationRequest, message: str, started: float,
+                           state: str = "failed") -> None:
         reply = GenerationReply(
             job_id=request.job_id, requester=request.requester, kind=request.kind, prompt=request.prompt,
             seed=request.seed, error=message, elapsed_s=time.perf_counter() - started,
         )
-        await self._finish(request, reply, "failed")
+        await self._finish(request, reply, state)
 
     async def _finish(self, request: GenerationRequest, reply: GenerationReply, state: str) -> None:
-        """Record and publish the final reply, then run the finalizers (each must be idempotent)."""
+        """Record and publish the final reply, then run the finalizers once (refunds, provenance, metrics)."""
         await self.queue.save_reply(reply)
-        await self.bus.publish_reply(reply)
+        published = await self.bus.publish_reply(reply)
         await self.queue.set_state(request.job_id, state)
+        if published:
+            await self._finalize_once(request, reply)
+
+    async def _finalize_once(self, request: GenerationRequest, reply: GenerationReply | None = None) -> None:
+        """Run the finalizers for an answered job exactly once across tries and workers.
+
+        A short claim guards the run; it becomes permanent when the finalizers are done. A worker that
+        dies after publishing leaves an expiring claim, so the job's retry runs them instead.
+        """
+        marker = self.settings.key("job", request.job_id, "finalized")
+        claim_ms = max(1, int(self.settings.job_lease_s * 1000 / 2))
+        if not await self.redis.set(marker, "claimed", nx=True, px=claim_ms):
+            return
+        reply = reply or await self.queue.load_reply(request.job_id)
+        if reply is None:  # the record expired: nothing left to settle
+            return
         for finalizer in self.finalizers:
             try:
                 await finalizer(request, reply)
             except Exception:
                 log.exception("finalizer %s failed for job %s", getattr(finalizer, "__name__", finalizer),
                               request.job_id)
+        await self.redis.set(marker, "done", ex=self.settings.result_ttl_s)
 
     async def _blob(self, blob_key: str) -> bytes:
         blob = await self.blobs.get(blob_key)
@@ -230,6 +276,7 @@ class WorkerRuntime:
         loop = asyncio.get_running_loop()
         last = [0.0]
         min_gap = self.settings.progress_min_interval_s
+        stop = threading.Event()
 
         def progress(step: int, total: int) -> None:
             now = time.monotonic()
@@ -242,10 +289,24 @@ class WorkerRuntime:
 
         await self._publish_progress(Progress(job_id=request.job_id, requester=request.requester,
                                               state="running", step=0, total_steps=request.steps))
+        stop = threading.Event()
         if video is None:
-            return await self.batcher.submit(request, images, progress)
-        run = functools.partial(self.pipelines.generate, request, images, progress, video=video)
-        return await loop.run_in_executor(self.gpu, run)
+            run: asyncio.Future[GenerationResult] = asyncio.ensure_future(
+                self.batcher.submit(request, images, progress, stop.is_set))
+        else:
+            run = loop.run_in_executor(self.gpu, functools.partial(
+                self.pipelines.generate, request, images, progress, video=video, should_stop=stop.is_set))
+        try:
+            # Shielded: a time limit or shutdown must not abandon the GPU thread while it still runs.
+            return await asyncio.shield(run)
+        except asyncio.CancelledError:
+            stop.set()
+            # Wait (bounded) until the pipeline has stopped at its next step, so the GPU is free again.
+            await asyncio.wait([run], timeout=STOP_WAIT_S)
+            if run.done() and not run.cancelled() and isinstance(run.exception(), GenerationCancelled):
+                await loop.run_in_executor(self.gpu, self.pipelines.release_memory)
+                log.info("job %s: pipeline stopped", request.job_id)
+            raise
 
     async def _publish_progress(self, update: Progress) -> None:
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from typing import Any
 
 from arq.worker import Worker, func
@@ -12,10 +14,30 @@ from core.pipeline import PipelineSet
 from core.redis_conn import redis_settings
 from core.settings import Settings
 from workers.jobs import generate
+from workers.lease import LeasedWorker
 from workers.runtime import WorkerRuntime
 from workers.wakeup import WakeupWorker
 
 log = logging.getLogger(__name__)
+
+
+class ReelsmithWorker(LeasedWorker, WakeupWorker):
+    """Leased jobs and Redis-outage survival (LeasedWorker) on a loop that wakes on enqueue (WakeupWorker)."""
+
+    async def close(self) -> None:
+        """arq's close, except that a job cancelled while it was being claimed cannot abort the shutdown."""
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if not self._pool:
+            return
+        # arq gathers without return_exceptions: one job cancelled before its own try/except would raise
+        # CancelledError here and skip the cleanup below (health key, on_shutdown, connection pool).
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self.pool.delete(self.health_check_key)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        await self.pool.close(close_connection_pool=True)
+        self._pool = None
 
 
 def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSet | None = None,
@@ -35,18 +57,24 @@ def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSe
         if runtime is not None:
             runtime.close()
 
-    return WakeupWorker(
-        idle_poll_s=settings.poll_delay_s,
-        functions=[func(generate, name=JOB_FUNCTION, timeout=settings.job_timeout_s)],
+    # The runtime enforces job_timeout_s itself (it stops the pipeline and answers); arq's own
+    # limit is only a backstop behind it.
+    backstop_s = settings.job_timeout_s + settings.job_lease_s + 30
+    return ReelsmithWorker(
+        # Leases are renewed from the poll loop: poll at least four times per lease even when idle.
+        idle_poll_s=min(settings.poll_delay_s, settings.job_lease_s / 4),
+        lease_s=settings.job_lease_s,
+        functions=[func(generate, name=JOB_FUNCTION, timeout=backstop_s)],
         queue_name=settings.queue_name,
         redis_settings=redis_settings(settings),
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         max_jobs=settings.worker_max_jobs,
-        job_timeout=settings.job_timeout_s,
-        max_tries=settings.max_tries,
+        job_timeout=backstop_s,
+        # One extra try that only answers: see workers.jobs.generate.
+        max_tries=settings.max_tries + 1,
         poll_delay=settings.poll_delay_s,
-        keep_result=60,
+        keep_result=settings.job_keep_result_s,
         handle_signals=handle_signals,
         burst=burst,
         allow_abort_jobs=True,  # /mod cancel aborts running jobs

@@ -152,9 +152,13 @@ class BlockingPipelines:
         pass
 
     def generate(self, request: GenerationRequest, images: list[Image.Image],
-                 progress: Callable[[int, int], None]) -> GenerationResult:
+                 progress: Callable[[int, int], None], should_stop: Callable[[], bool] | None = None,
+                 ) -> GenerationResult:
         self.started.set()
-        self.release.wait(30)
+        # Like a real pipeline, it checks between steps whether it should stop.
+        for _ in range(600):
+            if self.release.wait(0.05) or (should_stop is not None and should_stop()):
+                break
         raise GenerationError("released")
 
 

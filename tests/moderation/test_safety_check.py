@@ -26,7 +26,8 @@ class FlaggingPipelines:
         pass
 
     def generate(self, request: GenerationRequest, images: list[Image.Image],
-                 progress: Callable[[int, int], None]) -> GenerationResult:
+                 progress: Callable[[int, int], None], should_stop: Callable[[], bool] | None = None,
+                 ) -> GenerationResult:
         return GenerationResult(frames=[Image.new("RGB", (request.width, request.height))], is_video=False,
                                 model="flagger", seconds=0.0, extra={"nsfw_flagged": True})
 

@@ -53,7 +53,7 @@ async def test_batcher_groups_jobs_that_wait_while_busy() -> None:
     gate = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def run(_p: Any, reqs: list[GenerationRequest], _i: Any, _pr: Any) -> list[Any]:
+    def run(_p: Any, reqs: list[GenerationRequest], _i: Any, _pr: Any, _st: Any) -> list[Any]:
         calls.append([r.seed for r in reqs])
         if len(calls) == 1:
             asyncio.run_coroutine_threadsafe(_wait(gate), loop).result()
@@ -78,7 +78,7 @@ async def test_batcher_groups_jobs_that_wait_while_busy() -> None:
 async def test_batcher_window_collects_jobs_arriving_soon() -> None:
     calls: list[list[int]] = []
 
-    def run(_p: Any, reqs: list[GenerationRequest], _i: Any, _pr: Any) -> list[Any]:
+    def run(_p: Any, reqs: list[GenerationRequest], _i: Any, _pr: Any, _st: Any) -> list[Any]:
         calls.append([r.seed for r in reqs])
         return [r.seed for r in reqs]
 
@@ -90,7 +90,7 @@ async def test_batcher_window_collects_jobs_arriving_soon() -> None:
 
 
 async def test_a_failing_batch_member_does_not_fail_the_others() -> None:
-    def run(_p: Any, reqs: list[GenerationRequest], _i: Any, _pr: Any) -> list[Any]:
+    def run(_p: Any, reqs: list[GenerationRequest], _i: Any, _pr: Any, _st: Any) -> list[Any]:
         if any(r.prompt == "boom" for r in reqs):
             raise RuntimeError("boom")
         return [r.seed for r in reqs]

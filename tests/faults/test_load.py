@@ -1,0 +1,74 @@
+"""Load: 500 queued jobs from 50 members on 2 worker processes; no loss, no duplicate, memory back to baseline."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+
+from core.service import Reelsmith
+from core.settings import Settings
+from core.types import Requester
+from tests.conftest import wait_for
+from tests.faults.conftest import Collector, Procs, image_request
+
+JOBS = 500
+MEMBERS = 50
+TTL_S = 5  # results, blobs and records expire this long after they are written
+
+
+async def _memory(service: Reelsmith) -> tuple[int, set[bytes]]:
+    """Used memory, and every key but the test's finalizer probe (the only key without a TTL we add)."""
+    info = await service.redis.info("memory")
+    probe = service.settings.key("probe", "finalized").encode()
+    return int(info["used_memory"]), {k async for k in service.redis.scan_iter(count=1000) if k != probe}
+
+
+async def _no_keys_left(service: Reelsmith, base_keys: set[bytes]) -> bool:
+    return not ((await _memory(service))[1] - base_keys)
+
+
+async def test_500_jobs_from_50_members_on_2_workers(
+    fsettings: Settings, procs: Procs, collector: Collector, fservice: Reelsmith
+) -> None:
+    short = fsettings.model_copy(update={"blob_ttl_s": TTL_S, "result_ttl_s": TTL_S, "job_keep_result_s": 1,
+                                         "fair_tag_ttl_s": TTL_S})
+    workers = [procs.worker(n, short) for n in ("w1", "w2")]
+    for w in workers:
+        await w.wait_log("worker ready")
+    fservice.settings = short
+    fservice.queue.settings = short
+    fservice.queue.fair.settings = short
+    await wait_for(lambda: fservice.redis.exists(short.key("replies", "web")), timeout=30)
+    base_mem, base_keys = await _memory(fservice)
+
+    members = [Requester(platform="web", user_id=f"u{i}", chat_id=f"c{i}") for i in range(MEMBERS)]
+    job_ids = []
+    for i in range(JOBS):
+        request = image_request(steps=1, size=16, requester=members[i % MEMBERS])
+        await fservice.queue.enqueue(request)
+        job_ids.append(request.job_id)
+
+    async def all_answered() -> bool:
+        return len({e.reply.job_id for e in collector.events if e.reply is not None}) >= JOBS
+
+    await wait_for(all_answered, timeout=540, interval=0.5)
+    peak_mem, _ = await _memory(fservice)
+    assert await fservice.queue.depth() == 0
+
+    with contextlib.suppress(AssertionError):  # the assertion below names what is left
+        await wait_for(lambda: _no_keys_left(fservice, base_keys), timeout=TTL_S + 60, interval=0.5)
+    end_mem, end_keys = await _memory(fservice)
+
+    counts = Counter(e.reply.job_id for e in collector.events if e.reply is not None)
+    assert set(counts) == set(job_ids)  # no loss
+    assert max(counts.values()) == 1  # no duplicate reply
+    replies = [e.reply for e in collector.events if e.reply is not None]
+    assert all(r.error is None and len(r.media) == 1 for r in replies)
+    by_member = Counter(r.requester.user_id for r in replies)
+    assert len(by_member) == MEMBERS and set(by_member.values()) == {JOBS // MEMBERS}
+    # Every worker did a share: the queue is really shared.
+    for w in workers:
+        assert "try 1 started" in w.log()
+    assert end_keys <= base_keys, end_keys - base_keys
+    assert peak_mem > base_mem
+    assert end_mem - base_mem <= max(256 * 1024, (peak_mem - base_mem) // 10), (base_mem, peak_mem, end_mem)

@@ -1,0 +1,138 @@
+"""Redis restarted (AOF, as deployed): queued jobs, records and pending replies survive; worker and bot reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bots.web.app import WebPlayground
+from core.embedded_redis import EmbeddedRedis
+from core.pipeline import PipelineSet
+from core.replies import GROUP
+from core.service import Reelsmith
+from tests.conftest import wait_for
+from tests.faults.conftest import Collector, image_request, in_process_worker, settled
+
+
+@contextlib.asynccontextmanager
+async def playground(service: Reelsmith) -> AsyncIterator[TestClient[Any, Any]]:
+    """The web bot, up for the duration of the block (a fresh process's worth of state each time)."""
+    pg = WebPlayground(service)
+    pg.consumer.block_ms = 50
+    client = TestClient(TestServer(pg.build_app(), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@contextlib.asynccontextmanager
+async def worker_running(service: Reelsmith, pipelines: PipelineSet) -> AsyncIterator[Any]:
+    w = in_process_worker(service.settings, pipelines)
+    task = asyncio.create_task(w.async_run())
+    try:
+        yield w
+    finally:
+        await w.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+def restart(server: EmbeddedRedis) -> None:
+    server.stop()
+    server.start()
+
+
+async def submit(client: TestClient[Any, Any], text: str) -> str:
+    async def attempt() -> str | None:
+        resp = await client.post("/api/command", json={"chat": "room", "text": text})
+        if resp.status != 200:  # Redis was unreachable for this request; a member would resend
+            return None
+        body = await resp.json()
+        assert body["ok"], body
+        return str(body["job_id"])
+
+    return str(await wait_for(attempt, timeout=60, interval=0.2))
+
+
+async def delivered(client: TestClient[Any, Any], job_ids: list[str]) -> list[dict[str, Any]]:
+    """Wait until every job's status message shows its final result; returns the chat's messages."""
+    async def all_done() -> list[dict[str, Any]] | None:
+        resp = await client.get("/api/messages", params={"chat": "room"})
+        if resp.status != 200:
+            return None
+        msgs = (await resp.json())["messages"]
+        done = {m.get("job_id") for m in msgs if m.get("done") and m.get("media")}
+        return msgs if set(job_ids) <= done else None
+
+    return list(await wait_for(all_done, timeout=120, interval=0.1))
+
+
+async def test_state_survives_restarts_and_everyone_reconnects(
+    own_redis: EmbeddedRedis, fservice: Reelsmith, pipelines: PipelineSet
+) -> None:
+    s = fservice.settings
+    async with playground(fservice) as p1:
+        j1, j2 = await submit(p1, "/imagine a fox"), await submit(p1, "/imagine an owl")
+
+    restart(own_redis)  # queued jobs (no worker yet) must come back from the AOF
+
+    async def queued() -> int:
+        return await fservice.queue.depth()
+
+    assert await wait_for(queued, timeout=30) == 2
+    async with worker_running(fservice, pipelines):
+        await wait_for(lambda: fservice.queue.load_reply(j2), timeout=120)
+        await wait_for(lambda: fservice.queue.load_reply(j1), timeout=120)
+        # The bot is down: both replies wait in its stream. Restart Redis under the running worker.
+        restart(own_redis)
+
+        async def pending_replies() -> int:
+            entries = await fservice.redis.xrange(s.key("replies", "web"))
+            return sum(1 for _id, fields in entries if fields.get(b"type") == b"reply")
+
+        assert await wait_for(pending_replies, timeout=30) == 2
+        async with playground(fservice) as p2:
+            msgs = await delivered(p2, [j1, j2])
+            for job in (j1, j2):
+                assert sum(1 for m in msgs if m.get("job_id") == job) == 1
+            j3 = await submit(p2, "/imagine a cat")  # the worker reconnected by itself
+            await delivered(p2, [j3])
+            restart(own_redis)  # now under the bot's reply consumer as well
+            j4 = await submit(p2, "/imagine a dog")
+            msgs = await delivered(p2, [j4])
+            assert len([m for m in msgs if m.get("job_id")]) == 4
+    pending = await fservice.redis.xpending(s.key("replies", "web"), GROUP)
+    assert pending["pending"] == 0
+
+
+async def test_redis_restart_under_a_running_job_still_gives_one_reply(
+    own_redis: EmbeddedRedis, fservice: Reelsmith, pipelines: PipelineSet, collector: Collector,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with worker_running(fservice, pipelines) as w:
+        request = image_request(steps=30)
+        await fservice.queue.enqueue(request)
+
+        async def running() -> bool:
+            return await fservice.queue.state(request.job_id) == "running"
+
+        await wait_for(running, timeout=60, interval=0.02)
+        own_redis.stop()
+        # Down long enough for the worker's own loop to notice, not just a retried command.
+        await wait_for(lambda: asyncio.sleep(0, "redis unavailable" in caplog.text), timeout=60)
+        own_redis.start()
+        reply = await settled(fservice, request.job_id)
+        assert reply.error is None and reply.media
+        await wait_for(lambda: asyncio.sleep(0, collector.replies(request.job_id)), timeout=60)
+        assert len(collector.replies(request.job_id)) == 1
+        assert w.jobs_failed == 0

@@ -1,0 +1,32 @@
+"""A real `reelsmith worker` process for fault tests, with one test probe: a finalizer that records each
+call in Redis (`<prefix>:probe:finalized`), standing in for the credit refund that runs there.
+
+Run as `python tests/faults/worker_main.py` with the usual REELSMITH_* / REDIS_URL environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from arq.connections import ArqRedis  # noqa: E402
+
+import reelsmith  # noqa: E402
+import workers.runtime  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.types import GenerationReply, GenerationRequest  # noqa: E402
+
+
+def probe_finalizers(settings: Settings, redis: ArqRedis) -> list[object]:
+    async def record(request: GenerationRequest, reply: GenerationReply) -> None:
+        await redis.rpush(settings.key("probe", "finalized"), request.job_id)
+
+    return [record]
+
+
+workers.runtime.worker_finalizers = probe_finalizers  # type: ignore[assignment]
+
+if __name__ == "__main__":
+    reelsmith.main(sys.argv[1:] or ["worker"])
