@@ -113,6 +113,9 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions) -> None:
     add_text_command(tree, flow, "quota", "How many generations you have left", ephemeral=True)
     add_text_command(tree, flow, "help", "What Reelsmith can do", ephemeral=True)
     add_text_command(tree, flow, "mod", "Moderator tools (e.g. ban @user, pause, unpause)", "What to do")
+    add_text_command(tree, flow, "verify", "Check whether an image or video was made by Reelsmith")
+    add_text_command(tree, flow, "avatar", "Verify your likeness with a selfie (for face references)",
+                     ephemeral=True)
 
     for name, command in (("Edit this", "edit"), ("Animate this", "animate")):
         tree.add_command(_everywhere(app_commands.ContextMenu(name=name, callback=_context_menu(flow, command))))

@@ -20,8 +20,8 @@ from tests.discord.fake_discord import DM_CHANNEL_ID, MANAGE_GUILD, MEMBER_PERMS
 async def test_imagine_defers_then_edits_status_into_labelled_result(fake: FakeDiscord, bot: ReelsmithBot,
                                                                      worker: Any) -> None:
     assert {c["name"] for c in fake.registered["global"]} >= {
-        "imagine", "video", "edit", "animate", "meme", "quota", "help", "mod", "references", "Edit this",
-        "Animate this"}
+        "imagine", "video", "edit", "animate", "meme", "quota", "help", "mod", "verify", "avatar", "references",
+        "Edit this", "Animate this"}
     token = await fake.slash("imagine", {"prompt": "a red fox", "ar": "16:9", "seed": 7})
     first = await callback(fake, token)
     assert first["type"] == 5  # deferred at once, before any slow work
@@ -168,3 +168,18 @@ async def test_prompt_autocomplete_offers_recent_prompts(fake: FakeDiscord, bot:
     assert [c["value"] for c in result["data"]["choices"]] == ["a red fox in snow"]
     none = await callback(fake, await fake.autocomplete("imagine", "prompt", "zebra"), kind=8)
     assert none["data"]["choices"] == []
+
+
+async def test_real_mod_commands_refused_for_members_allowed_for_moderators(fake: FakeDiscord, bot: ReelsmithBot,
+                                                                           service: Reelsmith) -> None:
+    # The moderation module itself (no stand-in): rights come from Discord permissions and roles.
+    member = await fake.slash("mod", {"text": "pause"})
+    assert "Only this chat's moderators" in (await private_answer(fake, member)).content
+    service.settings.discord_moderator_roles = ["Reelsmith Mods"]
+    by_role = await fake.slash("mod", {"text": "status"}, roles=(MOD_ROLE_ID,))
+    assert "Only this chat's moderators" not in (await private_answer(fake, by_role)).content
+    manager = await fake.slash("mod", {"text": "pause"}, permissions=MEMBER_PERMS | MANAGE_GUILD)
+    announced = await wait_for(lambda: _content(fake, manager, "Generation is paused in this chat"))
+    assert not announced.ephemeral  # the whole channel learns generation is paused
+    refused = await fake.slash("imagine", {"prompt": "a fox"})
+    assert "paused" in (await private_answer(fake, refused)).content.lower()

@@ -240,3 +240,25 @@ async def test_a_failing_handler_is_answered_and_the_bot_keeps_going(api: FakeBo
         assert "/imagine" in after.params["text"]
     finally:
         await bot.stop()
+
+
+MOD_COMMANDS = ["/mod pause", "/mod resume", "/mod status", "/mod bans", "/mod ban 1002 1h spam", "/mod unban 1002",
+                "/mod blocklist add dragons", "/mod blocklist list", "/mod blocklist remove dragons", "/mod queue",
+                "/mod audit 3", "/mod quota usage 1002", "/mod channel off", "/mod channel on", "/mod nsfw off",
+                "/mod audio off", "/mod avatars"]
+
+
+async def test_real_mod_commands_need_a_chat_admin(api: FakeBotAPI, service: Reelsmith) -> None:
+    # The moderation module itself (no stand-in): rights come from getChatMember in this group.
+    api.set_member(GROUP, ALICE, "administrator")
+    api.set_member(GROUP, BOB, "member")
+    bot = TelegramBot(service)
+    await bot.start()
+    try:
+        for command in MOD_COMMANDS:
+            refused = await answer_to(api, api.message(GROUP, BOB, command))
+            assert "Only this chat's moderators" in refused.params["text"], (command, refused.params["text"])
+            allowed = await answer_to(api, api.message(GROUP, ALICE, command))
+            assert not allowed.params["text"].startswith("\u26a0"), (command, allowed.params["text"])
+    finally:
+        await bot.stop()
