@@ -94,6 +94,9 @@ class PipelineSet:
         self._pipes: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.loads = 0
+        self.switches = 0  # loads after warm-up: a job waited for its model
+        self.sources: dict[str, str] = {}  # family -> where it was loaded from
+        self._warm = False
         self.applied_options: dict[str, object] = {}
 
     # ---- loading ------------------------------------------------------------------------
@@ -122,6 +125,10 @@ class PipelineSet:
         self._apply_memory_options(pipe)
         pipe.set_progress_bar_config(disable=True)
         self.loads += 1
+        self.sources[family] = source
+        if self._warm:
+            self.switches += 1
+            log.warning("loaded the %s model after warm-up (switch #%d)", family, self.switches)
         return pipe
 
     def _apply_memory_options(self, pipe: Any) -> None:
@@ -185,6 +192,7 @@ class PipelineSet:
                 self.get(kind)
         if JobKind.VIDEO in kinds:
             self.condition_pipe()
+        self._warm = True
 
     def condition_pipe(self) -> Any | None:
         """The multi-condition video pipeline derived from the loaded video model, or None if it has none."""

@@ -14,6 +14,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from PIL import Image
 
+from core import fleet
 from core.audio import PcmAudio, decode_audio, fit_to
 from core.blobs import BlobStore
 from core.features import (
@@ -24,6 +25,7 @@ from core.features import (
     worker_media_signers,
     worker_postprocessors,
 )
+from core.fleet import WorkerInfo
 from core.jobqueue import JobQueue
 from core.labels import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
 from core.logs import ContextThreadPoolExecutor, bind_job_id
@@ -82,6 +84,22 @@ class WorkerRuntime:
 
     async def warm_up(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self.gpu, self.pipelines.warm_up)
+
+    def worker_info(self, name: str) -> WorkerInfo:
+        """What this worker tells the fleet: warm models, load and switch counts, jobs done."""
+        p = self.pipelines
+        return WorkerInfo(name=name, device=str(p.device), models=dict(getattr(p, "sources", {})),
+                          loads=int(getattr(p, "loads", 0)), switches=int(getattr(p, "switches", 0)),
+                          jobs_done=self.jobs_done)
+
+    async def announce_forever(self, name: str, every_s: float = 10.0) -> None:
+        """Heartbeat: keep this worker's fleet entry fresh (it expires three beats after the last)."""
+        while True:
+            try:
+                await fleet.announce(self.redis, self.settings, self.worker_info(name), ttl_s=every_s * 3)
+            except Exception as exc:  # Redis away: the entry lapses and comes back with the next beat
+                log.warning("could not announce worker %s (%s)", name, type(exc).__name__)
+            await asyncio.sleep(every_s)
 
     def close(self) -> None:
         self.gpu.shutdown(wait=False, cancel_futures=True)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from typing import Any
 
 from arq.worker import Worker, func
 
+from core import fleet
 from core.jobqueue import JOB_FUNCTION
+from core.metrics import worker_name
 from core.pipeline import PipelineSet
 from core.redis_conn import redis_settings
 from core.settings import Settings
@@ -50,9 +53,15 @@ def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSe
         if warm:
             await runtime.warm_up()
         ctx["ready"] = True  # the health endpoint reports ready from here on
+        ctx["heartbeat"] = asyncio.create_task(runtime.announce_forever(worker_name(settings)))
         log.info("worker ready on %s (device %s)", settings.queue_name, runtime.pipelines.device)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        heartbeat: asyncio.Task[None] | None = ctx.get("heartbeat")
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(Exception):
+                await fleet.withdraw(ctx["redis"], settings, worker_name(settings))
         runtime: WorkerRuntime | None = ctx.get("runtime")
         if runtime is not None:
             runtime.close()

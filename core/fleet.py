@@ -1,0 +1,50 @@
+"""The worker fleet as Redis sees it: each worker announces the models it keeps warm, with a heartbeat.
+
+Every worker loads every configured model family at start-up and keeps it resident, so any worker
+has any job's model warm and jobs never wait for a load; `loads` and `switches` (loads after warm-up,
+e.g. a family first used mid-service) show when that stops being true.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from core.settings import Settings
+
+
+class WorkerInfo(BaseModel):
+    name: str
+    device: str
+    models: dict[str, str] = Field(default_factory=dict)  # family -> model source (path or hub id)
+    loads: int = 0
+    switches: int = 0
+    jobs_done: int = 0
+    started_at: float = Field(default_factory=time.time)
+    seen_at: float = Field(default_factory=time.time)
+
+
+def _key(settings: Settings, name: str = "") -> str:
+    return settings.key("workers", name) if name else settings.key("workers")
+
+
+async def announce(redis: Redis, settings: Settings, info: WorkerInfo, ttl_s: float) -> None:
+    """Publish (or refresh) this worker's entry; it disappears `ttl_s` after the last heartbeat."""
+    info.seen_at = time.time()
+    await redis.set(_key(settings, info.name), info.model_dump_json(), px=int(ttl_s * 1000))
+
+
+async def withdraw(redis: Redis, settings: Settings, name: str) -> None:
+    await redis.delete(_key(settings, name))
+
+
+async def workers(redis: Redis, settings: Settings) -> list[WorkerInfo]:
+    """The live workers, by name."""
+    out = []
+    async for key in redis.scan_iter(match=_key(settings, "*"), count=100):
+        raw = await redis.get(key)
+        if raw:
+            out.append(WorkerInfo.model_validate_json(raw))
+    return sorted(out, key=lambda w: w.name)
