@@ -199,6 +199,10 @@ class Settings(BaseSettings):
     telegram_group_edit_interval_s: float = Field(
         default=3.0, description="Least time between status edits in one group (Telegram: 20 msgs/min per group)."
     )
+    telegram_album_window_s: float = Field(
+        default=1.0, ge=0.0,
+        description="How long the bot waits for the rest of an album (items sent together) after its latest item.",
+    )
     telegram_admin_cache_s: float = Field(default=60.0, description="How long a chat administrator check is cached.")
     telegram_send_attempts: int = Field(default=5, description="Tries per message on 429s and network errors.")
     telegram_max_retry_after_s: float = Field(

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -27,6 +27,16 @@ GENERATION_COMMANDS = {
     "animate": "bring an attached or replied-to image to life",
     "help": "what I can do",
 }
+
+
+class _InAlbum(filters.MessageFilter):
+    """Items of an album (media group): the captionless ones too, so the album can be collected whole."""
+
+    def filter(self, message: Message) -> bool:
+        return message.media_group_id is not None
+
+
+IN_ALBUM = _InAlbum(name="IN_ALBUM")
 
 
 class TelegramBot:
@@ -54,7 +64,7 @@ class TelegramBot:
         self.consumer = ReplyConsumer(service.redis, s, PLATFORM, consumer_name or s.telegram_consumer_name)
         self._consumer_task: asyncio.Task[None] | None = None
         self.application.add_handler(MessageHandler(
-            filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION), self.handlers.on_message))
+            filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION | IN_ALBUM), self.handlers.on_message))
         self.application.add_handler(CallbackQueryHandler(self.handlers.on_button))
         self.application.add_error_handler(self._on_error)
 

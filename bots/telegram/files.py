@@ -82,10 +82,15 @@ def _too_large(item: MediaItem, size: int, limit: int) -> AttachmentRefused:
     )
 
 
-async def download(bot: Bot, item: MediaItem, limit: int, attempts: int = 3) -> Attachment:
-    """The file's bytes; refuses files over `limit` before downloading them."""
+def check_size(item: MediaItem, limit: int) -> None:
+    """Refuse an item whose size, as the message states it, is over `limit` (before anything is fetched)."""
     if item.size is not None and item.size > limit:
         raise _too_large(item, item.size, limit)
+
+
+async def download(bot: Bot, item: MediaItem, limit: int, attempts: int = 3) -> Attachment:
+    """The file's bytes; refuses files over `limit` before downloading them."""
+    check_size(item, limit)
     try:
         file = await retrying(lambda: bot.get_file(item.file_id), attempts=attempts, what="getFile")
     except BadRequest as exc:

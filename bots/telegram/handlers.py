@@ -6,6 +6,7 @@ Nothing here knows individual commands beyond platform translation: any command 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -14,8 +15,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bots.telegram.albums import AlbumCollector
 from bots.telegram.delivery import TEXT_LIMIT, Delivery
-from bots.telegram.files import AttachmentRefused, download, media_in
+from bots.telegram.files import AttachmentRefused, MediaItem, check_size, download, media_in
 from bots.telegram.members import ChatRoles, requester_for, thread_of
 from bots.telegram.retry import retrying
 from core.grammar import COMMANDS
@@ -37,6 +39,7 @@ class Handlers:
         self.settings = service.settings
         self.roles = roles
         self.delivery = delivery
+        self.albums = AlbumCollector(self.settings.telegram_album_window_s)
 
     def known(self, name: str) -> bool:
         return name in COMMANDS or name in self.service.commands or name == "start"
@@ -50,40 +53,71 @@ class Handlers:
         anonymous_admin = message.sender_chat is not None and message.sender_chat.id == chat.id
         if user is not None and user.is_bot and not anonymous_admin:
             return
-        text = message.text or message.caption or ""
-        private = chat.type == ChatType.PRIVATE
-        m = _COMMAND_RE.match(text)
-        if m is None:
-            if private and message.text:
+        if message.media_group_id is not None:
+            album = await self.albums.collect(message)
+            if album is not None:
+                await self._album(album, context)
+            return
+        found = self._command_in(message, context.bot.username)
+        if found is None:
+            if chat.type == ChatType.PRIVATE and message.text and _COMMAND_RE.match(message.text) is None:
                 await self._answer(message, HINT_TEXT)
             return
+        await self._run(message, *found, context)
+
+    def _command_in(self, message: Message, me: str | None) -> tuple[str, str] | None:
+        """(text, command name) when the message's text or caption is a command for us."""
+        text = message.text or message.caption or ""
+        m = _COMMAND_RE.match(text)
+        if m is None:
+            return None
         name, target = m.group("name").lower(), m.group("bot")
-        me = context.bot.username
         if target and me and target.lower() != me.lower():
-            return  # addressed to another bot in this group
-        if not private and not target and not self.known(name):
-            return  # maybe another bot's command
+            return None  # addressed to another bot in this group
+        if message.chat.type != ChatType.PRIVATE and not target and not self.known(name):
+            return None  # maybe another bot's command
+        return text, name
+
+    async def _album(self, album: list[Message], context: ContextTypes.DEFAULT_TYPE) -> None:
+        """One request for a whole album: the item whose caption is the command carries it (usually the first)."""
+        me = context.bot.username
+        for message in album:
+            found = self._command_in(message, me)
+            if found is not None:
+                await self._run(message, *found, context, album=album)
+                return
+        # An album without a command is not a request (and may be meant for people, not the bot).
+
+    async def _run(self, message: Message, text: str, name: str, context: ContextTypes.DEFAULT_TYPE,
+                   album: list[Message] | None = None) -> None:
         try:
-            await self._command(message, text, name, context)
+            await self._command(message, text, name, context, album)
         except Exception:
-            log.exception("handling /%s in chat %s failed", name, chat.id)
+            log.exception("handling /%s in chat %s failed", name, message.chat.id)
             await self._answer(message, error_text(OOPS_TEXT))
 
-    async def _command(self, message: Message, text: str, name: str, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _command(self, message: Message, text: str, name: str, context: ContextTypes.DEFAULT_TYPE,
+                       album: list[Message] | None = None) -> None:
         if name == "start" and "start" not in self.service.commands:
             text = "/help"  # Telegram's "Start" button: show what the bot does
         replied = message.reply_to_message
+        if replied is None and album:  # clients may set the reply on another item of the album
+            replied = next((m.reply_to_message for m in album if m.reply_to_message is not None), None)
         replied_media = media_in(replied) if replied is not None else None
         attachments: list[Attachment] = []
         if name not in NO_MEDIA_COMMANDS:
-            item = media_in(message) or replied_media
-            if item is not None:
-                limit = min(self.settings.telegram_max_download_bytes, self.settings.max_reference_bytes)
-                try:
-                    attachments.append(await download(context.bot, item, limit))
-                except AttachmentRefused as exc:
-                    await self._answer(message, error_text(exc.message))
-                    return
+            if album is not None:
+                # The reference-order contract: the replied-to message's media first, then the album's.
+                found = [replied_media, *(media_in(m) for m in album)]
+                items = [item for item in found if item is not None]
+            else:
+                item = media_in(message) or replied_media
+                items = [item] if item is not None else []
+            try:
+                attachments = await self._download(context, items)
+            except AttachmentRefused as exc:
+                await self._answer(message, error_text(exc.message))
+                return
         ctx = await self.roles.context_for(message.chat, message.from_user, sender_chat=message.sender_chat,
                                            reply_to_media=replied_media is not None)
         requester = requester_for(message.chat, message.from_user, message.message_id, thread_of(message))
@@ -91,6 +125,20 @@ class Handlers:
         sent = await self._answer(message, outcome.text)
         if outcome.job_id and sent is not None:
             await self.delivery.status_posted(outcome.job_id, sent)
+
+    async def _download(self, context: ContextTypes.DEFAULT_TYPE, items: list[MediaItem]) -> list[Attachment]:
+        """Every item's bytes, in order (concurrently); the first refusal, in order, if any item is refused."""
+        limit = min(self.settings.telegram_max_download_bytes, self.settings.max_reference_bytes)
+        for item in items:  # an album with one file too large downloads nothing
+            check_size(item, limit)
+        results = await asyncio.gather(*(download(context.bot, item, limit) for item in items),
+                                       return_exceptions=True)
+        attachments: list[Attachment] = []
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            attachments.append(result)
+        return attachments
 
     async def _answer(self, message: Message, text: str) -> Message | None:
         """Reply to the member's message (Telegram has no ephemeral messages); None if it could not be sent."""
