@@ -76,6 +76,7 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
         "REELSMITH_PROGRESS_MIN_INTERVAL_S": "0.2",
         "REELSMITH_BLOB_TTL_S": str(settings.blob_ttl_s),
         "REELSMITH_RESULT_TTL_S": str(settings.result_ttl_s),
+        "REELSMITH_PROVENANCE_RETENTION_S": str(settings.provenance_retention_s),
         "REELSMITH_JOB_KEEP_RESULT_S": str(settings.job_keep_result_s),
         "REELSMITH_HEALTH_PORT": "0",  # several processes on one host; health is tested in tests/ops
         "OMP_NUM_THREADS": "1",  # two workers share two cores

@@ -31,7 +31,7 @@ async def test_500_jobs_from_50_members_on_2_workers(
     fsettings: Settings, procs: Procs, collector: Collector, fservice: Reelsmith
 ) -> None:
     short = fsettings.model_copy(update={"blob_ttl_s": TTL_S, "result_ttl_s": TTL_S, "job_keep_result_s": 1,
-                                         "fair_tag_ttl_s": TTL_S})
+                                         "fair_tag_ttl_s": TTL_S, "provenance_retention_s": TTL_S})
     workers = [procs.worker(n, short) for n in ("w1", "w2")]
     for w in workers:
         await w.wait_log("worker ready")

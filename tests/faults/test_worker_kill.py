@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from core.context import ChatContext
+from core.quotas import QuotaBook
 from core.service import Reelsmith
 from core.settings import Settings
+from core.types import GenerationRequest
 from tests.faults.conftest import Collector, Procs, finalized, image_request, settled
 
 # Long enough that the kill lands mid-run (each step checks in), short enough to rerun.
@@ -31,7 +34,7 @@ async def test_killed_worker_job_reruns_on_another_worker_once(
     await a.wait_log("worker ready")
     await b.wait_log("worker ready")
     request = image_request(steps=SLOW_STEPS)
-    await fservice.queue.enqueue(request)
+    assert (await fservice.enqueue(request, ChatContext())).ok  # through the guards: the quota is reserved
 
     first = await _runner(procs, request.job_id, 1)
     victim = a if first == "a" else b
@@ -45,6 +48,14 @@ async def test_killed_worker_job_reruns_on_another_worker_once(
     assert await fservice.queue.state(request.job_id) == "done"
     assert await finalized(fservice) == [request.job_id]
     assert len(collector.replies(request.job_id)) == 1
+    await _charged(fservice, request, "settled", used=1)  # charged once, across the killed try
+
+
+async def _charged(service: Reelsmith, request: GenerationRequest, state: str, used: int) -> None:
+    book = QuotaBook(service.redis, service.settings)
+    assert await book.reservation_state(request.job_id) == state
+    usage = await book.usage(request.requester.platform, request.requester.user_id)
+    assert (usage.used, usage.in_flight) == (used, 0)
 
 
 async def test_job_whose_workers_keep_dying_gets_a_failure_reply_once(
@@ -55,7 +66,7 @@ async def test_job_whose_workers_keep_dying_gets_a_failure_reply_once(
     for w in workers:
         await w.wait_log("worker ready")
     request = image_request(steps=SLOW_STEPS * 10)
-    await fservice.queue.enqueue(request)
+    assert (await fservice.enqueue(request, ChatContext())).ok
     for job_try in (1, 2):
         name = await _runner(procs, request.job_id, job_try)
         next(w for w in workers if w.name == name).kill()
@@ -66,3 +77,4 @@ async def test_job_whose_workers_keep_dying_gets_a_failure_reply_once(
     assert await fservice.queue.state(request.job_id) == "failed"
     assert await finalized(fservice) == [request.job_id]
     assert len(collector.replies(request.job_id)) == 1
+    await _charged(fservice, request, "refunded", used=0)  # refunded exactly once

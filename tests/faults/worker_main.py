@@ -1,5 +1,6 @@
-"""A real `reelsmith worker` process for fault tests, with one test probe: a finalizer that records each
-call in Redis (`<prefix>:probe:finalized`), standing in for the credit refund that runs there.
+"""A real `reelsmith worker` process for fault tests, with one test probe: a finalizer, run after the real
+ones (credit refunds and settlements, metrics, provenance), that records each call in Redis
+(`<prefix>:probe:finalized`).
 
 Run as `python tests/faults/worker_main.py` with the usual REELSMITH_* / REDIS_URL environment.
 """
@@ -18,12 +19,14 @@ import workers.runtime  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.types import GenerationReply, GenerationRequest  # noqa: E402
 
+real_finalizers = workers.runtime.worker_finalizers
+
 
 def probe_finalizers(settings: Settings, redis: ArqRedis) -> list[object]:
     async def record(request: GenerationRequest, reply: GenerationReply) -> None:
         await redis.rpush(settings.key("probe", "finalized"), request.job_id)
 
-    return [record]
+    return [*real_finalizers(settings, redis), record]
 
 
 workers.runtime.worker_finalizers = probe_finalizers  # type: ignore[assignment]
