@@ -6,42 +6,18 @@ import io
 from typing import Any
 
 import av
-from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from core.labels import DIGITAL_SOURCE_TYPE
-from tests.conftest import wait_for
-
-
-async def _send(client: TestClient[Any, Any], chat: str, text: str,
-                files: list[tuple[str, bytes, str]] | None = None) -> dict[str, Any]:
-    form = FormData()
-    form.add_field("chat", chat)
-    form.add_field("text", text)
-    for name, data, mime in files or []:
-        form.add_field("files", data, filename=name, content_type=mime)
-    resp = await client.post("/api/command", data=form)
-    assert resp.status == 200
-    return dict(await resp.json())
-
-
-async def _finished(client: TestClient[Any, Any], chat: str, job_id: str) -> dict[str, Any]:
-    async def done() -> dict[str, Any] | None:
-        resp = await client.get("/api/messages", params={"chat": chat})
-        for m in (await resp.json())["messages"]:
-            if m.get("job_id") == job_id and m.get("done"):
-                return dict(m)
-        return None
-
-    return dict(await wait_for(done, timeout=60))
+from tests.playground import finished, send
 
 
 async def test_imagine_returns_labelled_png(web_client: TestClient[Any, Any], worker: Any) -> None:
-    sent = await _send(web_client, "chatA", "/imagine a red fox --ar 16:9 --seed 7")
+    sent = await send(web_client, "chatA", "/imagine a red fox --ar 16:9 --seed 7")
     assert sent["ok"], sent
     assert "Queued (position" in sent["message"]["text"]
-    msg = await _finished(web_client, "chatA", sent["job_id"])
+    msg = await finished(web_client, "chatA", sent["job_id"])
     assert not msg["error"], msg["text"]
     assert msg["text"].startswith("\U0001f916 AI-generated with Reelsmith")
     assert sent["job_id"] in msg["text"] and "seed 7" in msg["text"]
@@ -57,9 +33,9 @@ async def test_imagine_returns_labelled_png(web_client: TestClient[Any, Any], wo
 
 
 async def test_video_returns_playable_h264_mp4(web_client: TestClient[Any, Any], worker: Any) -> None:
-    sent = await _send(web_client, "chatV", "/video a red fox running --frames 9")
+    sent = await send(web_client, "chatV", "/video a red fox running --frames 9")
     assert sent["ok"], sent
-    msg = await _finished(web_client, "chatV", sent["job_id"])
+    msg = await finished(web_client, "chatV", sent["job_id"])
     assert not msg["error"], msg["text"]
     [media] = msg["media"]
     assert media["mime"] == "video/mp4"
@@ -78,10 +54,10 @@ async def test_video_returns_playable_h264_mp4(web_client: TestClient[Any, Any],
 async def test_edit_uses_attached_image(web_client: TestClient[Any, Any], worker: Any) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (80, 60), (200, 30, 30)).save(buf, format="JPEG")
-    sent = await _send(web_client, "chatE", "/edit make it snowy",
+    sent = await send(web_client, "chatE", "/edit make it snowy",
                        [("photo.jpg", buf.getvalue(), "image/jpeg")])
     assert sent["ok"], sent
-    msg = await _finished(web_client, "chatE", sent["job_id"])
+    msg = await finished(web_client, "chatE", sent["job_id"])
     assert not msg["error"], msg["text"]
     assert msg["media"][0]["mime"] == "image/png"
 
@@ -89,9 +65,9 @@ async def test_edit_uses_attached_image(web_client: TestClient[Any, Any], worker
 async def test_animate_uses_attached_image(web_client: TestClient[Any, Any], worker: Any) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (20, 200, 30)).save(buf, format="PNG")
-    sent = await _send(web_client, "chatAn", "/animate make it dance", [("a.png", buf.getvalue(), "image/png")])
+    sent = await send(web_client, "chatAn", "/animate make it dance", [("a.png", buf.getvalue(), "image/png")])
     assert sent["ok"], sent
-    msg = await _finished(web_client, "chatAn", sent["job_id"])
+    msg = await finished(web_client, "chatAn", sent["job_id"])
     assert msg["media"][0]["mime"] == "video/mp4", msg["text"]
 
 
@@ -102,16 +78,16 @@ async def test_bad_input_is_answered_and_queues_nothing(web_client: TestClient[A
         ("/imagine fox --wings 3", "Unknown flag --wings"),
         ("/edit make it snowy", "needs an image"),
     ]:
-        sent = await _send(web_client, "chatBad", text)
+        sent = await send(web_client, "chatBad", text)
         assert not sent["ok"] and sent["job_id"] is None
         assert expected in sent["message"]["text"], (text, sent["message"]["text"])
-    sent = await _send(web_client, "chatBad", "/edit fox", [("x.png", b"not really a png", "image/png")])
+    sent = await send(web_client, "chatBad", "/edit fox", [("x.png", b"not really a png", "image/png")])
     assert not sent["ok"] and "not a supported" in sent["message"]["text"]
     assert await service.queue.depth() == 0
 
 
 async def test_help_and_page(web_client: TestClient[Any, Any]) -> None:
-    sent = await _send(web_client, "chatH", "/help")
+    sent = await send(web_client, "chatH", "/help")
     assert sent["ok"] and "/imagine" in sent["message"]["text"]
     page = await web_client.get("/")
     assert page.status == 200 and "Reelsmith" in await page.text()
@@ -120,13 +96,13 @@ async def test_help_and_page(web_client: TestClient[Any, Any]) -> None:
 
 
 async def test_result_buttons_work_from_the_page(web_client: TestClient[Any, Any], worker: Any) -> None:
-    sent = await _send(web_client, "chatB", "/imagine a fox")
-    msg = await _finished(web_client, "chatB", sent["job_id"])
+    sent = await send(web_client, "chatB", "/imagine a fox")
+    msg = await finished(web_client, "chatB", sent["job_id"])
     labels = [b["label"] for b in msg["buttons"]]
     assert labels == ["Reroll", "Variations", "Animate", "Report"]
     animate = next(b for b in msg["buttons"] if b["label"] == "Animate")
     resp = await web_client.post("/api/button", json={"chat": "chatB", "data": animate["data"]})
     out = await resp.json()
     assert out["ok"], out
-    done = await _finished(web_client, "chatB", out["job_id"])
+    done = await finished(web_client, "chatB", out["job_id"])
     assert done["media"][0]["mime"] == "video/mp4"

@@ -7,7 +7,6 @@ from typing import Any
 
 import av
 import pytest
-from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
@@ -23,22 +22,11 @@ from core.watermark import WatermarkParams, decode, matches, payload_for
 from tests.conftest import wait_for
 from tests.labelling.certs import es256_chain
 from tests.labelling.images import half, jpeg, picture, reopen
-
-
-async def _send(client: TestClient[Any, Any], chat: str, text: str,
-                files: list[tuple[str, bytes, str]] | None = None) -> dict[str, Any]:
-    form = FormData()
-    form.add_field("chat", chat)
-    form.add_field("text", text)
-    for name, data, mime in files or []:
-        form.add_field("files", data, filename=name, content_type=mime)
-    resp = await client.post("/api/command", data=form)
-    assert resp.status == 200
-    return dict(await resp.json())
+from tests.playground import send
 
 
 async def _result(client: TestClient[Any, Any], chat: str, text: str) -> tuple[str, bytes]:
-    sent = await _send(client, chat, text)
+    sent = await send(client, chat, text)
     assert sent["ok"], sent
 
     async def done() -> dict[str, Any] | None:
@@ -55,7 +43,7 @@ async def _result(client: TestClient[Any, Any], chat: str, text: str) -> tuple[s
 
 
 async def _verify(client: TestClient[Any, Any], chat: str, name: str, data: bytes, mime: str) -> str:
-    sent = await _send(client, chat, "/verify", [(name, data, mime)])
+    sent = await send(client, chat, "/verify", [(name, data, mime)])
     return str(sent["message"]["text"])
 
 
@@ -120,7 +108,7 @@ async def test_video_job_has_parseable_mp4_metadata(
 
 
 async def test_verify_without_attachment_says_what_to_do(web_client: TestClient[Any, Any]) -> None:
-    sent = await _send(web_client, "lab3", "/verify")
+    sent = await send(web_client, "lab3", "/verify")
     assert not sent["ok"] and "Attach an image or video" in sent["message"]["text"]
     text = await _verify(web_client, "lab3", "notes.txt", b"hello there", "text/plain")
     assert "checks images" in text

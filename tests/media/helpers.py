@@ -7,12 +7,10 @@ import wave
 from typing import Any
 
 import numpy as np
-from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from core.media import encode_mp4
-from tests.conftest import wait_for
 
 
 def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 64)) -> bytes:
@@ -43,32 +41,10 @@ def wav(seconds: float, rate: int = 22050) -> bytes:
     return buf.getvalue()
 
 
-async def send(client: TestClient[Any, Any], chat: str, text: str,
-               files: list[tuple[str, bytes]] | None = None) -> dict[str, Any]:
-    form = FormData()
-    form.add_field("chat", chat)
-    form.add_field("text", text)
-    for name, data in files or []:
-        form.add_field("files", data, filename=name, content_type="application/octet-stream")
-    resp = await client.post("/api/command", data=form)
-    assert resp.status == 200
-    return dict(await resp.json())
-
-
-async def finished(client: TestClient[Any, Any], chat: str, job_id: str) -> dict[str, Any]:
-    async def done() -> dict[str, Any] | None:
-        resp = await client.get("/api/messages", params={"chat": chat})
-        for m in (await resp.json())["messages"]:
-            if m.get("job_id") == job_id and m.get("done"):
-                return dict(m)
-        return None
-
-    return dict(await wait_for(done, timeout=60))
-
-
 async def result_bytes(client: TestClient[Any, Any], msg: dict[str, Any]) -> tuple[bytes, str]:
     assert not msg.get("error"), msg["text"]
     [media] = msg["media"]
     resp = await client.get(media["url"])
     assert resp.status == 200
     return await resp.read(), media["mime"]
+

@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient
 from core.pipeline import PipelineSet
 from core.settings import Settings
 from core.tiny_ltx2 import build_tiny_ltx2
-from tests.media.helpers import finished, result_bytes, send
+from tests.media.helpers import result_bytes
+from tests.playground import finished, send
 
 
 @pytest.fixture(scope="module")

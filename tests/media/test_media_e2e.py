@@ -10,7 +10,8 @@ import numpy as np
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from tests.media.helpers import finished, gif, mp4, png, result_bytes, send, wav
+from tests.media.helpers import gif, mp4, png, result_bytes, wav
+from tests.playground import finished, send
 
 
 def _video(data: bytes) -> tuple[int, float | None, str | None]:
