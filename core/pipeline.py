@@ -241,16 +241,11 @@ class PipelineSet:
             notes.append(EXTRA_IMAGES_UNUSED)
         pipe: Any = self.condition_pipe() if conditions is not None else self.get(request.kind)
         started = time.perf_counter()
-        steps = request.steps
         strength = self.settings.edit_strength
-        total = steps
-        if request.kind == JobKind.EDIT:
-            steps = max(steps, math.ceil(1 / strength))
-            total = max(1, int(steps * strength))
+        steps, total = partial_steps(request.steps, strength if request.kind == JobKind.EDIT else 1.0)
         denoise = self.settings.restyle_strength if video else 1.0
         if conditions is not None and denoise < 1:
-            steps = max(steps, math.ceil(1 / denoise))
-            total = max(1, int(steps * denoise))
+            steps, total = partial_steps(steps, denoise)
 
         def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             if should_stop is not None and should_stop():
@@ -348,6 +343,18 @@ def _generated_audio(pipe: Any, out: Any) -> PcmAudio | None:
     return from_waveform(audio[0], int(rate))
 
 
+def partial_steps(steps: int, strength: float) -> tuple[int, int]:
+    """Scheduler steps to ask for and steps that will run when only `strength` of the schedule is denoised.
+
+    Image-to-image (and video restyling) skip the first (1 - strength) of the schedule, so at least
+    1 / strength steps are needed for one to run; progress counts the steps that do.
+    """
+    if strength >= 1:
+        return steps, steps
+    steps = max(steps, math.ceil(1 / strength))
+    return steps, max(1, int(steps * strength))
+
+
 def _command(kind: JobKind) -> str:
     return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate", "meme": "meme"}[kind.value]
 
@@ -405,12 +412,8 @@ def generate_batch(pipes: PipelineSet, requests: list[GenerationRequest], images
         return [pipes.generate(r, i, p, should_stop=st)
                 for r, i, p, st in zip(requests, images, progress, stops, strict=True)]
     started = time.perf_counter()
-    steps = first.steps
     strength = pipes.settings.edit_strength
-    total = steps
-    if first.kind == JobKind.EDIT:
-        steps = max(steps, math.ceil(1 / strength))
-        total = max(1, int(steps * strength))
+    steps, total = partial_steps(first.steps, strength if first.kind == JobKind.EDIT else 1.0)
 
     def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if all(st is not None and st() for st in stops):

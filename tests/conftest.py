@@ -68,18 +68,27 @@ async def service(settings: Settings) -> AsyncIterator[Reelsmith]:
     await redis.aclose()
 
 
-@pytest.fixture
-async def worker(settings: Settings, pipelines: PipelineSet) -> AsyncIterator[Any]:
-    """A real arq worker in this event loop, running the tiny pipelines."""
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings, pipelines: PipelineSet) -> AsyncIterator[Any]:
+    """A real arq worker running in this event loop until the block ends."""
     from workers.settings import build_worker
 
     w = build_worker(settings, warm=False, pipelines=pipelines, handle_signals=False)
     task = asyncio.create_task(w.async_run())
-    yield w
-    await w.close()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task
+    try:
+        yield w
+    finally:
+        await w.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+@pytest.fixture
+async def worker(settings: Settings, pipelines: PipelineSet) -> AsyncIterator[Any]:
+    """A real arq worker in this event loop, running the tiny pipelines."""
+    async with running_worker(settings, pipelines) as w:
+        yield w
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from core.embedded_redis import EmbeddedRedis
 from core.pipeline import PipelineSet
 from core.replies import GROUP
 from core.service import Reelsmith
-from tests.conftest import wait_for
-from tests.faults.conftest import Collector, image_request, in_process_worker, settled
+from tests.conftest import running_worker, wait_for
+from tests.faults.conftest import Collector, image_request, settled
 
 
 @contextlib.asynccontextmanager
@@ -33,17 +33,8 @@ async def playground(service: Reelsmith) -> AsyncIterator[TestClient[Any, Any]]:
         await client.close()
 
 
-@contextlib.asynccontextmanager
-async def worker_running(service: Reelsmith, pipelines: PipelineSet) -> AsyncIterator[Any]:
-    w = in_process_worker(service.settings, pipelines)
-    task = asyncio.create_task(w.async_run())
-    try:
-        yield w
-    finally:
-        await w.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+def worker_running(service: Reelsmith, pipelines: PipelineSet) -> contextlib.AbstractAsyncContextManager[Any]:
+    return running_worker(service.settings, pipelines)
 
 
 def restart(server: EmbeddedRedis) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from core.pipeline import PipelineSet
 from core.settings import Settings
 from core.tiny_ltx2 import build_tiny_ltx2
+from tests.conftest import running_worker
 from tests.media.helpers import result_bytes
 from tests.playground import finished, send
 
@@ -28,18 +27,10 @@ def ltx2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def sound_worker(settings: Settings, ltx2_dir: Path, pipelines: PipelineSet) -> AsyncIterator[Any]:
     """A worker whose video model is the tiny LTX-2 (the image model stays the shared tiny one)."""
-    from workers.settings import build_worker
-
     settings.video_model = str(ltx2_dir)
     settings.video_base_size = 32  # a real model id switches the defaults to production sizes
-    own = PipelineSet(settings)
-    w = build_worker(settings, warm=False, pipelines=own, handle_signals=False)
-    task = asyncio.create_task(w.async_run())
-    yield w
-    await w.close()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task
+    async with running_worker(settings, PipelineSet(settings)) as w:
+        yield w
 
 
 async def test_video_model_soundtrack_is_muxed(web_client: TestClient[Any, Any], sound_worker: Any) -> None:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -17,7 +13,7 @@ from core.quotas import QuotaBook, refund_finalizer
 from core.service import Attachment, Reelsmith, Refusal
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, Requester
-from tests.conftest import wait_for
+from tests.conftest import running_worker, wait_for
 from tests.quotas.conftest import MakeService
 
 ALICE = Requester(platform="discord", user_id="10", chat_id="guild1")
@@ -26,21 +22,6 @@ ALICE = Requester(platform="discord", user_id="10", chat_id="guild1")
 def _reply(request: GenerationRequest, error: str | None) -> GenerationReply:
     return GenerationReply(job_id=request.job_id, requester=request.requester, kind=request.kind,
                            prompt=request.prompt, seed=request.seed, error=error)
-
-
-@contextlib.asynccontextmanager
-async def _running_worker(settings: Settings, pipelines: PipelineSet) -> AsyncIterator[Any]:
-    from workers.settings import build_worker
-
-    w = build_worker(settings, warm=False, pipelines=pipelines, handle_signals=False)
-    task = asyncio.create_task(w.async_run())
-    try:
-        yield w
-    finally:
-        await w.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
 
 
 async def test_failed_job_on_a_real_worker_is_refunded_and_success_is_charged(
@@ -53,7 +34,7 @@ async def test_failed_job_on_a_real_worker_is_refunded_and_success_is_charged(
     assert failing.ok and fine.ok and failing.request and fine.job_id
     await service.redis.delete(*[settings.key("blob", r.blob_key) for r in failing.request.references])
     assert (await book.usage("discord", "10")).used == 2
-    async with _running_worker(settings, pipelines):
+    async with running_worker(settings, pipelines):
         bad = await wait_for(lambda: service.queue.load_reply(failing.job_id or ""), timeout=60)
         good = await wait_for(lambda: service.queue.load_reply(fine.job_id or ""), timeout=60)
         assert bad.error and "expired" in bad.error and good.error is None
