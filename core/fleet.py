@@ -1,8 +1,9 @@
 """The worker fleet as Redis sees it: each worker announces the models it keeps warm, with a heartbeat.
 
-Every worker loads every configured model family at start-up and keeps it resident, so any worker
-has any job's model warm and jobs never wait for a load; `loads` and `switches` (loads after warm-up,
-e.g. a family first used mid-service) show when that stops being true.
+A worker loads the model families it serves (`worker_families`, default both) at start-up and keeps
+them resident; jobs of other families are left to workers that hold theirs (workers/settings.py).
+`loads` and `switches` (loads after warm-up, e.g. a job taken after `route_grace_s` because no worker
+of its family was there) show when a job had to wait for a model.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from core.settings import Settings
 class WorkerInfo(BaseModel):
     name: str
     device: str
+    families: list[str] = Field(default_factory=list)  # the families it takes jobs for
     models: dict[str, str] = Field(default_factory=dict)  # family -> model source (path or hub id)
     loads: int = 0
     switches: int = 0

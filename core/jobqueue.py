@@ -36,6 +36,9 @@ class JobQueue:
                 "platform": request.requester.platform,
                 "chat": request.requester.chat_id,
                 "user": request.requester.user_id,
+                # Workers that keep only some model families warm route on these (workers/settings.py).
+                "family": request.kind.family,
+                "queued_at": request.created_at,
             })
             pipe.expire(key, self.settings.result_ttl_s)
             await pipe.execute()

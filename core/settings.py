@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     vae_slicing: bool = Field(default=False, description="Decode batches one item at a time (less VRAM).")
     cpu_offload: Literal["none", "model", "sequential"] = Field(
         default="none", description="Offload idle sub-models to CPU (model) or every layer (sequential).")
+    worker_families: list[Literal["image", "video"]] = Field(
+        default=["image", "video"],
+        description='Model families this worker keeps warm and takes jobs for, e.g. ["video"] on a big GPU.')
+    route_grace_s: float = Field(
+        default=30.0, ge=0, description="A job no worker of its family has taken after this long is taken by any "
+        "worker (which then loads the model: a counted switch).")
     # --- quotas and fair queueing ---------------------------------------------------------
     quota_enabled: bool = Field(default=True, description="Charge credits and cap jobs in flight.")
     quota_costs: dict[str, int] = Field(

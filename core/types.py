@@ -18,6 +18,13 @@ class JobKind(StrEnum):
     MEME = "meme"  # captions on a member's image/video/GIF, no model
 
     @property
+    def family(self) -> str:
+        """The model family that renders this kind: "image", "video", or "none" (memes of a member's picture)."""
+        if not self.uses_model:
+            return "none"
+        return "video" if self.is_video else "image"
+
+    @property
     def is_video(self) -> bool:
         return self in (JobKind.VIDEO, JobKind.ANIMATE)
 

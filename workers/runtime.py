@@ -45,7 +45,7 @@ from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
 from core.pipeline import GenerationCancelled, GenerationError, GenerationResult, PipelineSet
 from core.replies import ReplyBus
 from core.settings import Settings
-from core.types import GenerationReply, GenerationRequest, MediaFile, MediaType, Progress
+from core.types import GenerationReply, GenerationRequest, JobKind, MediaFile, MediaType, Progress
 from workers.batching import Batcher
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,15 @@ class WorkerRuntime:
         self.signers: list[MediaSigner] = worker_media_signers(settings)
 
     async def warm_up(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self.gpu, self.pipelines.warm_up)
+        """Load the model families this worker serves (`worker_families`) before taking jobs."""
+        kinds = tuple(k for k in JobKind if k.uses_model and k.family in self.settings.worker_families)
+        await asyncio.get_running_loop().run_in_executor(self.gpu, self.pipelines.warm_up, kinds)
 
     def worker_info(self, name: str) -> WorkerInfo:
         """What this worker tells the fleet: warm models, load and switch counts, jobs done."""
         p = self.pipelines
-        return WorkerInfo(name=name, device=str(p.device), models=dict(getattr(p, "sources", {})),
+        return WorkerInfo(name=name, device=str(p.device), families=list(self.settings.worker_families),
+                          models=dict(getattr(p, "sources", {})),
                           loads=int(getattr(p, "loads", 0)), switches=int(getattr(p, "switches", 0)),
                           jobs_done=self.jobs_done)
 

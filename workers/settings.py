@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from typing import Any
 
 from arq.worker import Worker, func
@@ -25,7 +26,37 @@ log = logging.getLogger(__name__)
 
 
 class ReelsmithWorker(LeasedWorker, WakeupWorker):
-    """Leased jobs and Redis-outage survival (LeasedWorker) on a loop that wakes on enqueue (WakeupWorker)."""
+    """Leased jobs and Redis-outage survival (LeasedWorker) on a loop that wakes on enqueue (WakeupWorker).
+
+    A worker that keeps only some model families warm (`worker_families`) leaves other families' jobs to
+    workers that hold theirs, unless a job has waited `route_grace_s`: then anyone takes it, so a fleet
+    without a worker for some family still answers (the load is counted as a switch).
+    """
+
+    def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = settings
+        self.families = frozenset(settings.worker_families)
+        self.skipped_for_routing = 0
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        if not job_ids or self.families >= {"image", "video"}:
+            await super().start_jobs(job_ids)
+            return
+        async with self.pool.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hmget(self.settings.key("job", job_id.decode()), ["family", "queued_at"])
+            records = await pipe.execute()
+        now = time.time()
+        mine = []
+        for job_id, (family, queued_at) in zip(job_ids, records, strict=True):
+            family_name = family.decode() if family else "none"
+            waited = now - float(queued_at) if queued_at else 0.0
+            if family_name == "none" or family_name in self.families or waited >= self.settings.route_grace_s:
+                mine.append(job_id)
+            else:
+                self.skipped_for_routing += 1
+        await super().start_jobs(mine)
 
     async def close(self) -> None:
         """arq's close, except that a job cancelled while it was being claimed cannot abort the shutdown."""
@@ -70,6 +101,7 @@ def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSe
     # limit is only a backstop behind it.
     backstop_s = settings.job_timeout_s + settings.job_lease_s + 30
     return ReelsmithWorker(
+        settings=settings,
         # Leases are renewed from the poll loop: poll at least four times per lease even when idle.
         idle_poll_s=min(settings.poll_delay_s, settings.job_lease_s / 4),
         lease_s=settings.job_lease_s,
