@@ -40,6 +40,11 @@ COMMANDS: dict[str, JobKind | None] = {
     "help": None,
 }
 
+def command_for(kind: JobKind) -> str:
+    """The chat command that makes `kind` (the inverse of COMMANDS)."""
+    return next(name for name, k in COMMANDS.items() if k == kind)
+
+
 FLAG_HELP = {
     "ar": "aspect ratio W:H, e.g. --ar 16:9",
     "seed": "a whole number 0-4294967295, e.g. --seed 42",

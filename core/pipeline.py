@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image
 
 from core.audio import PcmAudio, from_waveform
-from core.grammar import model_prompt
+from core.grammar import command_for, model_prompt
 from core.settings import Settings
 from core.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.types import GenerationRequest, JobKind
@@ -158,7 +158,7 @@ class PipelineSet:
     def get(self, kind: JobKind) -> Any:
         """The warm pipeline for `kind`, loading it (once) on first use."""
         if not kind.uses_model:
-            raise GenerationError(f"/{_command(kind)} needs no model.")
+            raise GenerationError(f"/{command_for(kind)} needs no model.")
         with self._lock:
             if kind in self._pipes:
                 return self._pipes[kind]
@@ -263,7 +263,7 @@ class PipelineSet:
             callback_on_step_end=on_step_end,
         )
         if request.kind.needs_image and not images and not video:
-            raise GenerationError(f"/{_command(request.kind)} needs an image.")
+            raise GenerationError(f"/{command_for(request.kind)} needs an image.")
         first = images[0].convert("RGB").resize((request.width, request.height)) if images else None
         with torch.inference_mode():
             if request.kind == JobKind.IMAGE:
@@ -353,10 +353,6 @@ def partial_steps(steps: int, strength: float) -> tuple[int, int]:
         return steps, steps
     steps = max(steps, math.ceil(1 / strength))
     return steps, max(1, int(steps * strength))
-
-
-def _command(kind: JobKind) -> str:
-    return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate", "meme": "meme"}[kind.value]
 
 
 def _to_pil(frame: Any) -> Image.Image:

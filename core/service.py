@@ -373,11 +373,6 @@ class Reelsmith:
             raise Refusal("That button belongs to another chat.", "foreign")
         return original, await self.queue.load_reply(job_id)
 
-    @staticmethod
-    def command_name(kind: JobKind) -> str:
-        return {"image": "imagine", "edit": "edit", "video": "video", "animate": "animate",
-                "meme": "meme"}[kind.value]
-
 
 def safe_filename(name: str) -> str:
     """The bare file name of an attachment: adapters may pass a download URL (Telegram's carries the

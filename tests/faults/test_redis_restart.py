@@ -33,10 +33,6 @@ async def playground(service: Reelsmith) -> AsyncIterator[TestClient[Any, Any]]:
         await client.close()
 
 
-def worker_running(service: Reelsmith, pipelines: PipelineSet) -> contextlib.AbstractAsyncContextManager[Any]:
-    return running_worker(service.settings, pipelines)
-
-
 def restart(server: EmbeddedRedis) -> None:
     server.stop()
     server.start()
@@ -80,7 +76,7 @@ async def test_state_survives_restarts_and_everyone_reconnects(
         return await fservice.queue.depth()
 
     assert await wait_for(queued, timeout=30) == 2
-    async with worker_running(fservice, pipelines):
+    async with running_worker(fservice.settings, pipelines):
         await wait_for(lambda: fservice.queue.load_reply(j2), timeout=120)
         await wait_for(lambda: fservice.queue.load_reply(j1), timeout=120)
         # The bot is down: both replies wait in its stream. Restart Redis under the running worker.
@@ -110,7 +106,7 @@ async def test_redis_restart_under_a_running_job_still_gives_one_reply(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with worker_running(fservice, pipelines) as w:
+    async with running_worker(fservice.settings, pipelines) as w:
         request = image_request(steps=30)
         await fservice.queue.enqueue(request)
 
