@@ -9,6 +9,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core import job_codec
 from core.embedded_redis import EmbeddedRedis
 from core.settings import Settings
 
@@ -35,5 +36,9 @@ def redis_settings(settings: Settings) -> RedisSettings:
 
 
 async def connect(settings: Settings) -> ArqRedis:
-    """An arq pool: enqueues jobs and serves as the general async Redis client."""
-    return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name)
+    """An arq pool: enqueues jobs and serves as the general async Redis client.
+
+    Jobs and results are JSON (core/job_codec.py), never pickle: writing Redis must not run code anywhere.
+    """
+    return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name,
+                             job_serializer=job_codec.dumps, job_deserializer=job_codec.loads)
