@@ -10,16 +10,25 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core import job_codec
-from core.embedded_redis import EmbeddedRedis
+from core.embedded_redis import EmbeddedRedis, find_running
 from core.settings import Settings
 
 
 def ensure_redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:
-    """Return settings with a usable redis_url, starting an embedded server when none is set."""
+    """Return settings with a usable redis_url; without one, use the data dir's private server or start it.
+
+    The returned server is the caller's to stop; None when the URL was configured or another process's
+    server (`reelsmith run` in the same data dir) answered.
+    """
     if settings.redis_url is not None:
         return settings, None
-    server = EmbeddedRedis(settings.data_dir / "redis").start()
-    return settings.model_copy(update={"redis_url": SecretStr(server.url)}), server
+    data_dir = settings.data_dir / "redis"
+    url = find_running(data_dir)
+    server = None
+    if url is None:
+        server = EmbeddedRedis.private(data_dir).start()
+        url = server.url
+    return settings.model_copy(update={"redis_url": SecretStr(url)}), server
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
