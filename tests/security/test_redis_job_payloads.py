@@ -1,3 +1,5 @@
+# ruff: noqa: F811
+# (test parameters are named after the adapter fixtures imported below)
 """Redis is a trust boundary: a crafted pickle written into a queued job's arq record is refused, not run.
 
 Driven through the Telegram fake: a member queues /imagine, an attacker with write access to Redis swaps the
@@ -44,7 +46,7 @@ async def _arq_done_with(service: Reelsmith, job_id: str) -> bool:
 
 
 async def test_crafted_pickle_in_the_queue_is_refused_and_the_worker_serves_on(
-        api: FakeBotAPI, bot: TelegramBot, service: Reelsmith, settings: Settings,  # noqa: F811
+        api: FakeBotAPI, bot: TelegramBot, service: Reelsmith, settings: Settings,
         pipelines: PipelineSet, tmp_path: Path) -> None:
     _msg, status, request = await queue_job(api, service, "/imagine a red fox")
     marker = tmp_path / "pwned"
