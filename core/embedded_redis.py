@@ -5,7 +5,7 @@ it listens on 127.0.0.1 only, with a random password made at each start (given t
 it never shows in `ps`). Its URL, password included, is written to `server.url` (mode 0600) in its data
 dir (mode 0700, which also keeps the AOF, with everything the service stores, from other local users), so
 `reelsmith worker` or `reelsmith bot` in the same data dir, run by the same OS user, find it there
-(`find_running`). A TCP port with a password rather than a unix socket: every client, REDIS_URL and the
+(`find_or_start`). A TCP port with a password rather than a unix socket: every client, REDIS_URL and the
 health and config checks keep working unchanged, and no socket path-length limit (108 bytes) bites deep
 data dirs.
 """
@@ -13,6 +13,7 @@ data dirs.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import socket
@@ -62,8 +63,7 @@ class EmbeddedRedis:
 
     def start(self, timeout_s: float = 10.0) -> EmbeddedRedis:
         """Start the server and wait until it answers PING."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.chmod(0o700)  # the AOF and server.url are for this OS user only
+        _private_dir(self.data_dir)
         args = [
             redis_server_binary(),
             "--port", str(self.port),
@@ -131,6 +131,21 @@ class EmbeddedRedis:
         self.stop()
 
 
+def find_or_start(data_dir: Path) -> tuple[str, EmbeddedRedis | None]:
+    """The URL of the private server for `data_dir`: one already running, or (returned too) one started now.
+
+    A lock on the data dir makes processes started together share one server instead of racing to start two.
+    """
+    _private_dir(data_dir)
+    with open(Path(data_dir) / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        url = find_running(data_dir)
+        if url is not None:
+            return url, None
+        server = EmbeddedRedis.private(data_dir).start()
+        return server.url, server
+
+
 def find_running(data_dir: Path, timeout_s: float = 1.0) -> str | None:
     """The URL of a private server another process started in `data_dir`, if it is up; else None."""
     path = Path(data_dir) / URL_FILE
@@ -148,6 +163,16 @@ def find_running(data_dir: Path, timeout_s: float = 1.0) -> str | None:
         return None  # a stale file: that server is gone
     finally:
         client.close()
+
+
+def _private_dir(path: Path) -> None:
+    """Create `path` (if need be) for this OS user only: it holds the AOF (everything the service stores)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
+    except OSError as exc:
+        raise RuntimeError(f"Cannot make the embedded Redis directory {path} private to this user ({exc}); "
+                           "fix its owner, choose another REELSMITH_DATA_DIR, or set REDIS_URL.") from None
 
 
 def _write_private(path: Path, text: str) -> None:

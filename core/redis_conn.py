@@ -10,7 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core import job_codec
-from core.embedded_redis import EmbeddedRedis, find_running
+from core.embedded_redis import EmbeddedRedis, find_or_start
 from core.settings import Settings
 
 
@@ -22,12 +22,7 @@ def ensure_redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:
     """
     if settings.redis_url is not None:
         return settings, None
-    data_dir = settings.data_dir / "redis"
-    url = find_running(data_dir)
-    server = None
-    if url is None:
-        server = EmbeddedRedis.private(data_dir).start()
-        url = server.url
+    url, server = find_or_start(settings.data_dir / "redis")
     return settings.model_copy(update={"redis_url": SecretStr(url)}), server
 
 

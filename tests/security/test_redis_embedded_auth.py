@@ -7,6 +7,7 @@ not what the service starts.
 from __future__ import annotations
 
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,15 @@ async def test_embedded_redis_refuses_unauthenticated_clients_and_workers_find_i
     finally:
         server.stop()
     assert not url_file.exists()  # a stopped server leaves no URL for others to follow
+
+
+def test_processes_started_together_share_one_embedded_redis(tmp_path: Path, tiny_dir: Path) -> None:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        started = list(pool.map(lambda _: ensure_redis(_settings(tmp_path / "data", tiny_dir)), range(2)))
+    servers = [server for _, server in started if server is not None]
+    try:
+        assert len(servers) == 1  # two servers on one AOF directory would corrupt it
+        assert started[0][0].redis_url == started[1][0].redis_url
+    finally:
+        for server in servers:
+            server.stop()
