@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from arq.constants import job_key_prefix, result_key_prefix
-from arq.jobs import Job
+from arq.jobs import Job, serialize_job
 
 from bots.telegram.app import TelegramBot
+from core import job_codec
+from core.jobqueue import JOB_FUNCTION
 from core.pipeline import PipelineSet
 from core.service import Reelsmith
 from core.settings import Settings
@@ -76,3 +78,21 @@ async def test_crafted_pickle_in_the_queue_is_refused_and_the_worker_serves_on(
                          _deserializer=service.redis.job_deserializer).result_info()
         assert info is not None and info.success and info.result["media"] == 1
     assert not marker.exists()
+
+
+async def test_a_json_entry_that_is_not_a_request_is_answered_and_never_retried(
+        api: FakeBotAPI, bot: TelegramBot, service: Reelsmith, settings: Settings,
+        pipelines: PipelineSet) -> None:
+    _msg, status, request = await queue_job(api, service, "/imagine a green fox")
+    forged = serialize_job(JOB_FUNCTION, ({"prompt": ["not", "a", "request"]},), {}, None, 0,
+                           serializer=job_codec.dumps)
+    await service.redis.set(job_key_prefix + request.job_id, forged, keepttl=True)
+
+    async with running_worker(settings, pipelines) as worker:
+        edits = await until(lambda: [c for c in api.sent("editMessageText")
+                                     if c.params.get("message_id") == str(status.result["message_id"])
+                                     and "could not be read" in c.params.get("text", "")])
+        assert "Nothing was charged" in edits[0].params["text"]
+        await wait_for(lambda: _arq_done_with(service, request.job_id), timeout=30)
+        assert worker.jobs_retried == 0
+    assert await service.queue.state(request.job_id) == "failed"
