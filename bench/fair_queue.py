@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arq.worker import Worker, func  # noqa: E402
 
+from core import job_codec  # noqa: E402
 from core.embedded_redis import EmbeddedRedis  # noqa: E402
 from core.jobqueue import JOB_FUNCTION, JobQueue  # noqa: E402
 from core.redis_conn import connect, redis_settings  # noqa: E402
@@ -59,7 +60,8 @@ async def run(redis_url: str, fair: bool, tag: str) -> tuple[float, float]:
 
     worker = Worker(functions=[func(generate, name=JOB_FUNCTION)], queue_name=settings.queue_name,
                         redis_settings=redis_settings(settings), max_jobs=1, poll_delay=0.005,
-                        handle_signals=False, burst=True)
+                        handle_signals=False, burst=True,
+                        job_serializer=job_codec.dumps, job_deserializer=job_codec.loads)
     queued: dict[str, float] = {}
     heavy_ids: list[str] = []
     for i in range(HEAVY):

@@ -22,9 +22,10 @@ the scheme keeps no state about members who stopped using the bot.
 Retries: arq re-scores a retried job to now + delay (real time, above the ceiling). Each enqueue moves
 such entries whose delay has passed (and that are not running) to V, the front of the fair line, so a
 retry is never starved by a busy queue. The whole step (checks, tags, job record, zadd) is one Lua
-script, so concurrent enqueues never see a half-updated clock. Serialization is arq's own
-(`arq.jobs.serialize_job`), so the stock arq worker runs these jobs; it re-reads the queue on every poll
-and starts only as many ids as it has free slots, so a job that arrives later with a lower score overtakes.
+script, so concurrent enqueues never see a half-updated clock. The record is arq's own
+(`arq.jobs.serialize_job`, with the JSON codec of core/job_codec.py), so the stock arq worker runs these
+jobs; it re-reads the queue on every poll and starts only as many ids as it has free slots, so a job that
+arrives later with a lower score overtakes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from arq.connections import ArqRedis
 from arq.constants import expires_extra_ms, in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 
+from core import job_codec
 from core.clock import Clock, system_clock
 from core.settings import Settings
 
@@ -92,7 +94,7 @@ class FairScheduler:
                       user_id: str, cost: int, weight: float) -> int | None:
         """Queue `function(payload)` as arq job `job_id`; returns its 0-based rank, or None if the id exists."""
         now_ms = int(self.clock() * 1000)
-        data = serialize_job(function, (payload,), {}, None, now_ms, serializer=self.redis.job_serializer)
+        data = serialize_job(function, (payload,), {}, None, now_ms, serializer=job_codec.dumps)
         rank = await self._script(
             keys=[self.settings.queue_name, job_key_prefix + job_id, result_key_prefix + job_id,
                   self.user_key(platform, user_id), self.clock_key()],

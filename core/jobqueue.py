@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 
+from core import job_codec
 from core.costs import job_cost
 from core.fairness import FairScheduler
 from core.settings import Settings
@@ -19,6 +20,9 @@ def wake_channel(queue_name: str) -> str:
 
 class JobQueue:
     def __init__(self, arq: ArqRedis, settings: Settings) -> None:
+        if arq.job_serializer is not job_codec.dumps or arq.job_deserializer is not job_codec.loads:
+            # arq would fall back to pickle, and a pickled queue runs whatever anyone who can write Redis puts there.
+            raise ValueError("JobQueue needs a pool with the JSON job codec: use core.redis_conn.connect()")
         self.arq = arq
         self.settings = settings
         self.fair = FairScheduler(arq, settings)

@@ -9,16 +9,21 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.embedded_redis import EmbeddedRedis
+from core import job_codec
+from core.embedded_redis import EmbeddedRedis, find_or_start
 from core.settings import Settings
 
 
 def ensure_redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:
-    """Return settings with a usable redis_url, starting an embedded server when none is set."""
+    """Return settings with a usable redis_url; without one, use the data dir's private server or start it.
+
+    The returned server is the caller's to stop; None when the URL was configured or another process's
+    server (`reelsmith run` in the same data dir) answered.
+    """
     if settings.redis_url is not None:
         return settings, None
-    server = EmbeddedRedis(settings.data_dir / "redis").start()
-    return settings.model_copy(update={"redis_url": SecretStr(server.url)}), server
+    url, server = find_or_start(settings.data_dir / "redis")
+    return settings.model_copy(update={"redis_url": SecretStr(url)}), server
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -35,5 +40,9 @@ def redis_settings(settings: Settings) -> RedisSettings:
 
 
 async def connect(settings: Settings) -> ArqRedis:
-    """An arq pool: enqueues jobs and serves as the general async Redis client."""
-    return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name)
+    """An arq pool: enqueues jobs and serves as the general async Redis client.
+
+    Jobs and results are JSON (core/job_codec.py), never pickle: writing Redis must not run code anywhere.
+    """
+    return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name,
+                             job_serializer=job_codec.dumps, job_deserializer=job_codec.loads)

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from arq.worker import Retry
+from pydantic import ValidationError
 
 from core.types import GenerationRequest
 from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
+
+UNREADABLE_TEXT = ("Sorry, this job's queue entry could not be read, so it was not run. Nothing was charged; "
+                   "send the command again.")
+
+
+async def answer_unreadable(ctx: dict[str, Any], job_id: str) -> None:
+    """Answer a job whose queue payload was refused, from the request in its job record (JSON, validated).
+
+    Without a record there is nobody to tell: the entry is only dropped (and logged).
+    """
+    runtime: WorkerRuntime | None = ctx.get("runtime")
+    try:
+        request = await runtime.queue.load_request(job_id) if runtime is not None else None
+    except ValidationError:
+        request = None
+    if runtime is None or request is None:
+        log.error("job %s: unreadable queue entry dropped; no job record to answer from", job_id[:64])
+        return
+    log.error("job %s: unreadable queue entry dropped; answering its author", job_id)
+    try:
+        await runtime._reply_error(request, UNREADABLE_TEXT, time.perf_counter())
+    except Exception:  # Redis trouble here must not take the worker's job loop with it
+        log.exception("job %s: could not answer the unreadable entry", job_id)
 
 
 async def generate(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
@@ -21,7 +46,14 @@ async def generate(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, An
     reply, so the member is told and refunded instead of the job vanishing.
     """
     runtime: WorkerRuntime = ctx["runtime"]
-    request = GenerationRequest.model_validate(payload)
+    try:
+        request = GenerationRequest.model_validate(payload)
+    except ValidationError as exc:
+        # Decodable JSON that is not a request is refused like an undecodable one: never run, never retried.
+        log.error("job %s: payload is not a request (%d errors); not running it", ctx.get("job_id"),
+                  exc.error_count())
+        await answer_unreadable(ctx, str(ctx.get("job_id", "")))
+        return {"error": "invalid payload"}
     job_try = int(ctx.get("job_try", 1))
     enqueue_time = ctx.get("enqueue_time")
     enqueued_at = enqueue_time.timestamp() if enqueue_time is not None else None

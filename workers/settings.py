@@ -9,15 +9,16 @@ import signal
 import time
 from typing import Any
 
+from arq.constants import job_key_prefix
 from arq.worker import Worker, func
 
-from core import fleet
+from core import fleet, job_codec
 from core.jobqueue import JOB_FUNCTION
 from core.metrics import worker_name
 from core.pipeline import PipelineSet
 from core.redis_conn import redis_settings
 from core.settings import Settings
-from workers.jobs import generate
+from workers.jobs import answer_unreadable, generate
 from workers.lease import LeasedWorker
 from workers.runtime import WorkerRuntime
 from workers.wakeup import WakeupWorker
@@ -31,10 +32,14 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
     A worker that keeps only some model families warm (`worker_families`) leaves other families' jobs to
     workers that hold theirs, unless a job has waited `route_grace_s`: then anyone takes it, so a fleet
     without a worker for some family still answers (the load is counted as a switch).
+
+    Job records are JSON (core/job_codec.py), never pickle. arq drops a record that does not decode
+    (logging it, storing a failure result); this worker then answers the job's author from the job's
+    own record, so a damaged or crafted entry is never run and nobody waits forever.
     """
 
     def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, job_serializer=job_codec.dumps, job_deserializer=job_codec.loads, **kwargs)
         self.settings = settings
         self.families = frozenset(settings.worker_families)
         self.skipped_for_routing = 0
@@ -57,6 +62,13 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
             else:
                 self.skipped_for_routing += 1
         await super().start_jobs(mine)
+
+    async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
+        raw = await self.pool.get(job_key_prefix + job_id)
+        await super().finish_failed_job(job_id, result_data)
+        if raw is not None and not job_codec.decodes(raw):
+            # arq has already logged why; the author is told here (and refunded by the finalizers).
+            await answer_unreadable(self.ctx, job_id)
 
     async def close(self) -> None:
         """arq's close, except that a job cancelled while it was being claimed cannot abort the shutdown."""

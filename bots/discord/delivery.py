@@ -2,7 +2,9 @@
 
 While a job's interaction token is fresh the status message is edited through the interaction webhook;
 afterwards (tokens live 15 minutes) a normal channel message is used, if the bot may post there, else a DM.
-The token is a credential: it lives only in this adapter's Redis key, with a TTL below its lifetime.
+The token is a credential: it lives only in this adapter's Redis key, with a TTL below its lifetime,
+sealed with a key derived from the bot token (bots/discord/token_box.py); a value that does not open is
+dropped and channel messages are used instead.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import secrets
 import time
 from typing import Any
 
@@ -17,6 +20,7 @@ import discord
 
 from bots.discord.fit import fit
 from bots.discord.texts import clip
+from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
 from core.delivery import DeliveryState
 from core.replies import Event
@@ -42,6 +46,9 @@ class Delivery:
         self.settings = service.settings
         self.redis = service.redis
         self.state = DeliveryState(service.redis, service.settings, PLATFORM)
+        token = self.settings.discord_token
+        # No bot token means no bot to deliver for; a one-off key still keeps Redis free of tokens.
+        self.tokens = TokenBox(token.get_secret_value().encode() if token else secrets.token_bytes(32))
 
     # ---- what we remember per job -------------------------------------------------------
     def _token_key(self, job_id: str) -> str:
@@ -52,7 +59,7 @@ class Delivery:
         age_s = time.time() - interaction.created_at.timestamp()
         ttl = int(self.settings.discord_token_ttl_s - age_s)
         if ttl > 0:
-            await self.redis.set(self._token_key(job_id), interaction.token, ex=ttl)
+            await self.redis.set(self._token_key(job_id), self.tokens.seal(interaction.token, job_id), ex=ttl)
         channel = interaction.channel
         perms = interaction.app_permissions
         can_post = interaction.guild_id is None or (perms.view_channel and perms.send_messages
@@ -71,7 +78,12 @@ class Delivery:
         raw = await self.redis.get(self._token_key(job_id))
         if raw is None or not status.get("app_id"):
             return None
-        token = raw.decode() if isinstance(raw, bytes) else str(raw)
+        token = self.tokens.open(raw if isinstance(raw, bytes) else str(raw).encode(), job_id)
+        if token is None:
+            log.warning("job %s: the stored interaction token does not open (altered, or sealed for another job "
+                        "or bot token); using channel messages", job_id)
+            await self._token_expired(job_id)
+            return None
         return discord.Webhook.partial(int(status["app_id"]), token, client=self.client)
 
     async def _token_expired(self, job_id: str) -> None:

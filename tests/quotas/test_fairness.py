@@ -9,6 +9,7 @@ from typing import Any
 
 from arq.worker import Worker, func
 
+from core import job_codec
 from core.fairness import VIRTUAL_CEILING
 from core.jobqueue import JOB_FUNCTION
 from core.redis_conn import redis_settings
@@ -37,7 +38,8 @@ async def _stub_worker(settings: Settings, started: list[str], job_s: float) -> 
         await asyncio.sleep(job_s)
 
     w = Worker(functions=[func(generate, name=JOB_FUNCTION)], queue_name=settings.queue_name,
-                   redis_settings=redis_settings(settings), max_jobs=2, poll_delay=0.01, handle_signals=False)
+                   redis_settings=redis_settings(settings), max_jobs=2, poll_delay=0.01, handle_signals=False,
+                   job_serializer=job_codec.dumps, job_deserializer=job_codec.loads)
     task = asyncio.create_task(w.async_run())
     try:
         yield w
