@@ -71,11 +71,13 @@ class ChatRoles:
         except TelegramError as exc:  # unknown is not a moderator (nor a member); ask again next time
             log.warning("getChatMember failed in chat %s (%s)", chat_id, type(exc).__name__)
             return None
+        found = (str(member.status), _belongs(member))
+        if not found[1]:
+            return found  # not cached: someone who just joined must not be refused as a stranger for a minute
         chat_cache = self._cache.setdefault(chat_id, {})
         if len(chat_cache) > 1000:  # bounded: drop the expired, or all if none expired
             for uid in [u for u, (exp, _s, _m) in chat_cache.items() if exp <= now] or list(chat_cache):
                 chat_cache.pop(uid, None)
-        found = (str(member.status), _belongs(member))
         chat_cache[user_id] = (now + self.settings.telegram_admin_cache_s, *found)
         return found
 
