@@ -54,8 +54,6 @@ def refused(text: str) -> bool:
 
 async def test_a_server_ban_holds_in_every_channel_thread_and_dm(fake: FakeDiscord, bot: ReelsmithBot) -> None:
     fake.add_member(VICTIM)
-    stranger = await discord_says(fake, "mod", "ban <@951000000000000009>", user=MOD, permissions=MANAGER)
-    assert refused(stranger) and "not a member" in stranger, stranger
     banned = await discord_says(fake, "mod", f"ban <@{VICTIM['id']}> 1d spam", user=MOD, permissions=MANAGER)
     assert not refused(banned) and "banned" in banned, banned
 
@@ -71,6 +69,9 @@ async def test_a_server_ban_holds_in_every_channel_thread_and_dm(fake: FakeDisco
                                 channel_id=OTHER_CHANNEL_ID)  # any channel of the server
     assert not refused(lifted), lifted
     assert "Queued" in await discord_says(fake, "imagine", "a fox", user=VICTIM, dm=True)
+    # Only members of the server can be banned by its moderators.
+    stranger = await discord_says(fake, "mod", "ban <@951000000000000009>", user=MOD, permissions=MANAGER)
+    assert refused(stranger) and "not a member" in stranger, stranger
 
 
 async def test_channel_switches_stay_per_channel_and_threads_follow_their_parent(fake: FakeDiscord,

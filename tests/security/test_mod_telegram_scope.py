@@ -8,6 +8,8 @@ usage, revoke a stranger's avatar, ban a stranger; and anonymous admins of two g
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bots.telegram.app import TelegramBot
@@ -47,7 +49,7 @@ async def test_a_rogue_groups_zero_quota_does_not_follow_the_victim_home(api: Fa
                                                                          groups: None) -> None:
     api.set_member(ROGUE, VICTIM, "member")  # the victim is in the rogue group too, so the command is accepted
     answer = await say(api, ROGUE, ATTACKER, f"/mod quota set {VICTIM} 0")
-    assert not refused(answer) and "in this chat" in answer, answer
+    assert not refused(answer), answer
 
     home = await say(api, HOME, VICTIM, "/imagine a fox at home")
     assert "Queued" in home, home
@@ -86,31 +88,42 @@ async def test_nobody_approves_their_own_avatar(api: FakeBotAPI, bot: TelegramBo
     assert not await Avatars(service.redis, service.settings).verified("telegram", str(OWNER))
 
 
+async def _approved_in_review_chat(api: FakeBotAPI, user: int) -> None:
+    """`user` sends /avatar at home; an admin of the review chat presses Approve on the notice there."""
+    await say_with_photo(api, HOME, user, "/avatar")
+    notices = await until(lambda: [c for c in api.sent("sendPhoto", chat_id=REVIEW) if c.callback_data()])
+    approve = next(d for d in notices[-1].callback_data() if d.startswith("rs:mava:"))
+    pressed = len([c for c in api.sent("answerCallbackQuery") if c.params.get("text")])
+    api.press(REVIEW, RITA, notices[-1].result, approve)
+    assert "approved" in await toast(api, pressed)
+
+
 async def test_avatar_review_goes_to_the_review_chat_and_records_who_where_when(
         api: FakeBotAPI, bot: TelegramBot, groups: None, service: Reelsmith) -> None:
     await say_with_photo(api, HOME, VICTIM, "/avatar")
-    notices = await until(lambda: [c for c in api.sent("sendPhoto", chat_id=REVIEW) if c.callback_data()])
-    [notice] = notices
+    [notice] = await until(lambda: [c for c in api.sent("sendPhoto", chat_id=REVIEW) if c.callback_data()])
     approve = next(d for d in notice.callback_data() if d.startswith("rs:mava:"))
     api.press(REVIEW, ATTACKER, notice.result, approve)  # not an admin of the review chat
     assert "Only moderators in the review chat" in await toast(api, 0)
     api.press(REVIEW, RITA, notice.result, approve)
     assert "approved" in await toast(api, 1)
-    record = await Avatars(service.redis, service.settings).verification("telegram", str(VICTIM))
-    assert record is not None and (record.by, record.platform, record.chat) == (str(RITA), "telegram", str(REVIEW))
-    assert record.at > 0
+    raw = await service.redis.get(service.settings.key("mod", "avatar", "telegram", str(VICTIM)))
+    record = json.loads(raw)
+    assert (record.get("by"), record.get("platform"), record.get("chat")) == (str(RITA), "telegram", str(REVIEW))
+    assert record["at"] > 0
     assert "Queued" in await say_with_photo(api, HOME, VICTIM, "/edit make it a painting")
 
 
 async def test_a_rogue_admin_cannot_revoke_a_strangers_avatar_or_read_their_usage(
         api: FakeBotAPI, bot: TelegramBot, groups: None) -> None:
-    await say_with_photo(api, HOME, VICTIM, "/avatar")
-    assert "approved" in await say(api, OWNER, OWNER, f"/mod avatar approve {VICTIM}")  # an owner, from anywhere
+    await _approved_in_review_chat(api, VICTIM)
     revoke = await say(api, ROGUE, ATTACKER, f"/mod avatar revoke {VICTIM}")
     assert refused(revoke), revoke
     usage = await say(api, ROGUE, ATTACKER, f"/mod quota usage {VICTIM}")
     assert refused(usage) and "is not a member of this chat" in usage, usage
     assert "Queued" in await say_with_photo(api, HOME, VICTIM, "/edit make it a painting")  # still verified
+    # An owner decides avatars from anywhere, e.g. their private chat with the bot.
+    assert "no longer verified" in await say(api, OWNER, OWNER, f"/mod avatar revoke {VICTIM}")
 
 
 async def test_a_moderator_acts_only_on_members_of_their_chat(api: FakeBotAPI, bot: TelegramBot,
@@ -122,6 +135,18 @@ async def test_a_moderator_acts_only_on_members_of_their_chat(api: FakeBotAPI, b
     banned = await say(api, ROGUE, ATTACKER, f"/mod ban {VICTIM} 1w")  # now a member: allowed, here only
     assert not refused(banned) and "banned" in banned, banned
     assert "banned from generating in this chat" in await say(api, ROGUE, VICTIM, "/imagine a fox")
+    assert "Queued" in await say(api, HOME, VICTIM, "/imagine a fox")
+
+
+async def test_only_owners_ban_platform_wide(api: FakeBotAPI, bot: TelegramBot, groups: None) -> None:
+    rogue = await say(api, ROGUE, ATTACKER, f"/mod ban global {ATTACKER}")
+    assert refused(rogue) and "review chat" in rogue, rogue
+    banned = await say(api, OWNER, OWNER, f"/mod ban global {VICTIM} 1d")
+    assert not refused(banned) and "everywhere on telegram" in banned, banned
+    for chat in (HOME, ROGUE, VICTIM):  # every group, and the private chat
+        answer = await say(api, chat, VICTIM, "/imagine a fox")
+        assert refused(answer) and "banned from generating with this service" in answer, (chat, answer)
+    assert "may generate again" in await say(api, OWNER, OWNER, f"/mod unban global {VICTIM}")
     assert "Queued" in await say(api, HOME, VICTIM, "/imagine a fox")
 
 
