@@ -1,26 +1,37 @@
-"""Per-user credits, jobs-in-flight caps, cooldowns, per-chat budgets and tiers, enforced before queueing.
+"""Per-user credits, jobs-in-flight caps, cooldowns, per-chat limits and tiers, enforced before queueing.
+
+Two layers, both checked on every request (so a chat's moderators can never raise what the owner allows):
+- The platform layer: a member's credits per window from their tier, or an owner's override and grants.
+  Every spend counts against it, wherever it was made. Only configured owners/moderators change it.
+- The chat layer, per scope (`Requester.scope`: a Telegram chat, a Discord server): the limit a chat's
+  moderators set for one member counts only that member's spends made in that scope, and their grants raise
+  only that limit; and an owner-set shared budget for the whole chat (`quota_chat_credits`). A chat's
+  limits never apply anywhere else.
 
 Model (all state in Redis, so it survives bot and worker restarts):
 - A job costs credits (`core.costs.job_cost`). Each spend is an entry `<job_id>|<cost>` in the user's
-  (and the chat's) spend zset, scored with its time; the budget is counted over a rolling window
-  (`quota_window_s`, a day by default): a spend counts until its time plus the window.
-- Check-and-reserve is one Lua script: cooldown, jobs in flight, the user's credits and the chat's
-  budget are checked and the spend, the in-flight entry and the reservation record (keyed by job id)
-  written in one atomic step, so 200 concurrent requests with 10 credits left admit exactly 10.
+  spend zset, the chat's, and the member-in-this-chat zset, scored with its time; budgets are counted over
+  a rolling window (`quota_window_s`, a day by default): a spend counts until its time plus the window.
+- Check-and-reserve is one Lua script: cooldown, jobs in flight, the user's credits, this chat's limit for
+  them and the chat's budget are checked and the spend, the in-flight entry and the reservation record
+  (keyed by job id) written in one atomic step, so 200 concurrent requests with 10 credits left admit 10.
 - A reservation is `held` until the job ends: `settle` (success) frees the in-flight slot and keeps
   the charge; `refund` (failed, cancelled, refused by a safety check, not queued) removes the spend
   entries and frees the slot. Both act only on a `held` reservation, so each happens at most once.
-- Tiers come from settings (`quota_tiers`, mapped by `quota_tier_roles`, `quota_tier_users`,
-  `quota_moderator_tier`); a member who fits several gets the most generous (credits, then weight).
+- Tiers come from settings (`quota_tiers`, mapped by `quota_tier_roles` (Discord role ids),
+  `quota_tier_users`, `quota_moderator_tier` for configured moderators); a member who fits several gets the
+  most generous (credits, then weight).
 - Time comes from an injectable clock (`core.clock`), never from Redis, so windows are testable.
 
 For moderation (call on a `QuotaBook`, e.g. `install_quotas(service).book`, or `QuotaBook(redis, settings)`):
-- `await book.usage(platform, user_id, tier=None, chat_id=None)` -> `Usage` (what `/quota` shows).
-- `await book.set_budget(platform, user_id, credits)` overrides the user's credits per window
-  (`None` goes back to the tier's); `await book.set_chat_budget(platform, chat_id, credits)` likewise
-  for a chat/server's total (`None`: the `quota_chat_credits` default).
-- `await book.grant(platform, user_id, credits)` gives extra credits for the current window;
-  `await book.reset(platform, user_id)` forgets the window's spends (a full budget again).
+- `await book.usage(platform, user_id, tier=None, scope=None)` -> `Usage` (what `/quota` shows).
+- Platform layer (owners): `await book.set_budget(platform, user_id, credits)` overrides the user's credits
+  per window (`None` goes back to the tier's); `await book.grant(platform, user_id, credits)` gives extra
+  credits for the current window; `await book.reset(platform, user_id)` forgets the window's spends.
+- Chat layer: `await book.set_member_limit(platform, scope, user_id, credits)` (None: no limit here),
+  `await book.grant_in_chat(platform, scope, user_id, credits)`, `await book.chat_usage(...)`;
+  `await book.set_chat_budget(platform, scope, credits)` for a chat/server's total (`None`: the
+  `quota_chat_credits` default).
 - `await book.refund(job_id, requester, reason)` gives a job's credits back (idempotent), e.g. when a
   queued job is cancelled without the worker publishing a reply.
 """
@@ -47,7 +58,8 @@ RESERVATION_SLACK_S = 24 * 3600
 
 _RESERVE_LUA = """
 -- KEYS: 1 user spend zset, 2 user in-flight zset, 3 user last-job key, 4 chat spend zset,
---       5 reservation hash, 6 user budget override, 7 chat budget override
+--       5 reservation hash, 6 user budget override, 7 chat budget override,
+--       8 member-in-this-chat spend zset, 9 this chat's limit for the member
 -- ARGV: 1 now ms, 2 job id, 3 cost, 4 window ms, 5 tier credits, 6 max in flight, 7 cooldown ms,
 --       8 chat credits (-1: no cap), 9 in-flight expiry ms, 10 reservation ttl ms, 11 tier name
 local now = tonumber(ARGV[1])
@@ -56,6 +68,7 @@ local window = tonumber(ARGV[4])
 if redis.call('EXISTS', KEYS[5]) == 1 then return {'duplicate', 0, 0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[9]))
 
 local function cost_of(member) return tonumber(string.match(member, '|(-?%d+)$')) end
@@ -73,6 +86,15 @@ local function wait_for(entries, total, budget)
   end
   return -1
 end
+-- Refuses with `reason` when `cost` does not fit in `budget` given the spends in `key`.
+local function over(key, budget, reason)
+  local spends = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  local total = used(spends)
+  if total + cost > budget then
+    return {reason, budget - total, tostring(wait_for(spends, total, budget))}
+  end
+  return nil
+end
 
 local cooldown = tonumber(ARGV[7])
 local last = redis.call('GET', KEYS[3])
@@ -82,25 +104,28 @@ end
 local in_flight = redis.call('ZCARD', KEYS[2])
 if in_flight >= tonumber(ARGV[6]) then return {'in_flight', in_flight, 0} end
 
+-- The platform layer always applies; the chat's layers can only narrow it.
 local budget = tonumber(redis.call('GET', KEYS[6]) or ARGV[5])
-local spends = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local user_used = used(spends)
-if user_used + cost > budget then
-  return {'credits', budget - user_used, tostring(wait_for(spends, user_used, budget))}
+local refused = over(KEYS[1], budget, 'credits')
+if refused then return refused end
+local member_limit = redis.call('GET', KEYS[9])
+if member_limit then
+  refused = over(KEYS[8], tonumber(member_limit), 'member')
+  if refused then return refused end
 end
 local chat_budget = tonumber(redis.call('GET', KEYS[7]) or ARGV[8])
-local chat_spends = redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES')
-local chat_used = used(chat_spends)
-if chat_budget >= 0 and chat_used + cost > chat_budget then
-  return {'chat', chat_budget - chat_used, tostring(wait_for(chat_spends, chat_used, chat_budget))}
+if chat_budget >= 0 then
+  refused = over(KEYS[4], chat_budget, 'chat')
+  if refused then return refused end
 end
 
 local member = ARGV[2] .. '|' .. ARGV[3]
 local keep = window + 60000
-redis.call('ZADD', KEYS[1], now, member)
-redis.call('PEXPIRE', KEYS[1], keep)
-redis.call('ZADD', KEYS[4], now, member)
-redis.call('PEXPIRE', KEYS[4], keep)
+local user_used = used(redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES'))
+for _, key in ipairs({KEYS[1], KEYS[4], KEYS[8]}) do
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, keep)
+end
 redis.call('ZADD', KEYS[2], now, ARGV[2])
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[9]) + 60000)
 redis.call('SET', KEYS[3], tostring(now), 'PX', math.max(cooldown, 1000) + 60000)
@@ -111,7 +136,8 @@ return {'ok', budget - user_used - cost, 0}
 """
 
 _RELEASE_LUA = """
--- KEYS: 1 reservation hash, 2 user spend zset, 3 user in-flight zset, 4 chat spend zset
+-- KEYS: 1 reservation hash, 2 user spend zset, 3 user in-flight zset, 4 chat spend zset,
+--       5 member-in-this-chat spend zset
 -- ARGV: 1 job id, 2 'refund' or 'settle', 3 reason
 if redis.call('HGET', KEYS[1], 'state') ~= 'held' then return 0 end
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -119,6 +145,7 @@ if ARGV[2] == 'refund' then
   local member = redis.call('HGET', KEYS[1], 'member')
   redis.call('ZREM', KEYS[2], member)
   redis.call('ZREM', KEYS[4], member)
+  redis.call('ZREM', KEYS[5], member)
   redis.call('HSET', KEYS[1], 'state', 'refunded', 'reason', ARGV[3])
 else
   redis.call('HSET', KEYS[1], 'state', 'settled')
@@ -143,7 +170,8 @@ class Decision:
     """The outcome of a check-and-reserve. `ok` means the credits are now held for the job."""
 
     ok: bool
-    reason: str = ""  # "", "cooldown", "in_flight", "credits", "chat", "duplicate"
+    # "", "cooldown", "in_flight", "credits" (overall), "member" (this chat's limit), "chat" (shared), "duplicate"
+    reason: str = ""
     remaining: int = 0  # credits left (after this job when ok)
     wait_s: float = 0.0  # until the request could pass (cooldown, credits back); -1: never at this cost
     in_flight: int = 0
@@ -160,16 +188,31 @@ class Usage:
     cooldown_left_s: float
     chat_budget: int | None
     chat_used: int
+    member: ChatLimit | None = None  # this chat's own limit for the member, where its moderators set one
 
     @property
     def remaining(self) -> int:
         return max(0, self.budget - self.used)
 
 
+@dataclass(frozen=True)
+class ChatLimit:
+    """A member's standing under the limit one chat's moderators set (None: no limit there)."""
+
+    limit: int | None
+    spent: int  # credits spent in this chat in the window
+    granted: int  # extra credits this chat's moderators granted in the window
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit + self.granted - self.spent)
+
+
 class TierMap:
     """Tiers from settings, and which one applies to a member."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.default = Tier(DEFAULT_TIER, settings.quota_credits, settings.quota_max_in_flight,
                             settings.quota_cooldown_s, 1.0)
         self.tiers = {DEFAULT_TIER: self.default}
@@ -195,12 +238,14 @@ class TierMap:
         )
 
     def for_member(self, requester: Requester, ctx: ChatContext | None = None) -> Tier:
+        """The member's tier; role tiers come from the Discord role ids the adapter lists in `ctx.roles`."""
         ctx = ctx or ChatContext()
         names = [self.by_role[r] for r in ctx.roles if r in self.by_role]
         user_tier = self.by_user.get(f"{requester.platform}:{requester.user_id}")
         if user_tier:
             names.append(user_tier)
-        if ctx.is_moderator and self.moderator_tier:
+        # Anyone can create a chat and moderate it, so only moderators the owner configured get this tier.
+        if self.moderator_tier and self.settings.is_configured_moderator(requester.platform, requester.user_id):
             names.append(self.moderator_tier)
         candidates = [self.tiers[n] for n in names] or [self.default]
         return max(candidates, key=lambda t: (t.credits, t.weight))
@@ -221,8 +266,11 @@ class QuotaBook:
     def _user(self, platform: str, user_id: str, what: str) -> str:
         return self.settings.key("quota", "user", platform, user_id, what)
 
-    def _chat(self, platform: str, chat_id: str, what: str) -> str:
-        return self.settings.key("quota", "chat", platform, chat_id, what)
+    def _chat(self, platform: str, scope: str, what: str) -> str:
+        return self.settings.key("quota", "chat", platform, scope, what)
+
+    def _member(self, platform: str, scope: str, user_id: str, what: str) -> str:
+        return self.settings.key("quota", "member", platform, scope, user_id, what)
 
     def _reservation(self, job_id: str) -> str:
         return self.settings.key("quota", "job", job_id)
@@ -238,9 +286,10 @@ class QuotaBook:
         chat_credits = -1 if s.quota_chat_credits is None else s.quota_chat_credits
         reason, a, b = await self._reserve(
             keys=[self._user(r.platform, r.user_id, "spend"), self._user(r.platform, r.user_id, "inflight"),
-                  self._user(r.platform, r.user_id, "last"), self._chat(r.platform, r.chat_id, "spend"),
+                  self._user(r.platform, r.user_id, "last"), self._chat(r.platform, r.scope, "spend"),
                   self._reservation(request.job_id), self._user(r.platform, r.user_id, "budget"),
-                  self._chat(r.platform, r.chat_id, "budget")],
+                  self._chat(r.platform, r.scope, "budget"), self._member(r.platform, r.scope, r.user_id, "spend"),
+                  self._member(r.platform, r.scope, r.user_id, "limit")],
             args=[self._now_ms(), request.job_id, self.cost_of(request), window_ms, tier.credits,
                   tier.max_in_flight, int(tier.cooldown_s * 1000), chat_credits,
                   s.quota_in_flight_expiry_s * 1000, window_ms + (s.quota_in_flight_expiry_s + RESERVATION_SLACK_S)
@@ -253,7 +302,7 @@ class QuotaBook:
             return Decision(False, reason, wait_s=float(_text(a)) / 1000)
         if reason == "in_flight":
             return Decision(False, reason, in_flight=int(a))
-        if reason in ("credits", "chat"):
+        if reason in ("credits", "member", "chat"):
             wait_ms = float(_text(b))
             return Decision(False, reason, remaining=max(0, int(a)), wait_s=wait_ms / 1000 if wait_ms >= 0 else -1)
         return Decision(False, reason)
@@ -270,7 +319,8 @@ class QuotaBook:
         r = requester
         done = await self._release(
             keys=[self._reservation(job_id), self._user(r.platform, r.user_id, "spend"),
-                  self._user(r.platform, r.user_id, "inflight"), self._chat(r.platform, r.chat_id, "spend")],
+                  self._user(r.platform, r.user_id, "inflight"), self._chat(r.platform, r.scope, "spend"),
+                  self._member(r.platform, r.scope, r.user_id, "spend")],
             args=[job_id, mode, reason[:200]],
         )
         return bool(done)
@@ -281,8 +331,8 @@ class QuotaBook:
 
     # ---- reporting ------------------------------------------------------------------------
     async def usage(self, platform: str, user_id: str, tier: Tier | None = None,
-                    chat_id: str | None = None) -> Usage:
-        """A member's standing now (read-only). Without `tier`, the one their configured user id maps to."""
+                    scope: str | None = None) -> Usage:
+        """A member's standing now (read-only), with `scope`'s limits. Without `tier`, their configured one."""
         s = self.settings
         tier = tier or self.tiers.for_member(Requester(platform=platform, user_id=user_id, chat_id=""))
         now = self.clock()
@@ -293,9 +343,9 @@ class QuotaBook:
                         "+inf")
             pipe.get(self._user(platform, user_id, "last"))
             pipe.get(self._user(platform, user_id, "budget"))
-            if chat_id is not None:
-                pipe.zrangebyscore(self._chat(platform, chat_id, "spend"), f"({since}", "+inf", withscores=True)
-                pipe.get(self._chat(platform, chat_id, "budget"))
+            if scope is not None:
+                pipe.zrangebyscore(self._chat(platform, scope, "spend"), f"({since}", "+inf", withscores=True)
+                pipe.get(self._chat(platform, scope, "budget"))
             res = await pipe.execute()
         spends, in_flight, last, budget_override = res[:4]
         times = [score / 1000 + s.quota_window_s for _m, score in spends]
@@ -304,10 +354,12 @@ class QuotaBook:
             cooldown_left = max(0.0, int(last) / 1000 + tier.cooldown_s - now)
         chat_budget: int | None = s.quota_chat_credits
         chat_used = 0
-        if chat_id is not None:
+        member: ChatLimit | None = None
+        if scope is not None:
             chat_used = sum(_member_cost(m) for m, _ in res[4])
             if res[5] is not None:
                 chat_budget = None if int(res[5]) < 0 else int(res[5])
+            member = await self.chat_usage(platform, scope, user_id)
         return Usage(
             tier=tier,
             budget=tier.credits if budget_override is None else int(budget_override),
@@ -318,7 +370,19 @@ class QuotaBook:
             cooldown_left_s=cooldown_left,
             chat_budget=chat_budget,
             chat_used=chat_used,
+            member=member,
         )
+
+    async def chat_usage(self, platform: str, scope: str, user_id: str) -> ChatLimit:
+        """What the member spent in `scope` this window, and that chat's own limit for them."""
+        since = (self.clock() - self.settings.quota_window_s) * 1000
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrangebyscore(self._member(platform, scope, user_id, "spend"), f"({since}", "+inf")
+            pipe.get(self._member(platform, scope, user_id, "limit"))
+            entries, limit = await pipe.execute()
+        costs = [_member_cost(m) for m in entries]
+        return ChatLimit(None if limit is None else int(limit), sum(c for c in costs if c > 0),
+                         -sum(c for c in costs if c < 0))
 
     # ---- moderator overrides -------------------------------------------------------------
     async def set_budget(self, platform: str, user_id: str, credits: int | None) -> None:
@@ -329,10 +393,18 @@ class QuotaBook:
         else:
             await self.redis.set(key, max(0, int(credits)))
 
-    async def set_chat_budget(self, platform: str, chat_id: str, credits: int | None, *,
+    async def set_member_limit(self, platform: str, scope: str, user_id: str, credits: int | None) -> None:
+        """A chat's own limit for one member's spends there (None: none); the platform layer still applies."""
+        key = self._member(platform, scope, user_id, "limit")
+        if credits is None:
+            await self.redis.delete(key)
+        else:
+            await self.redis.set(key, max(0, int(credits)))
+
+    async def set_chat_budget(self, platform: str, scope: str, credits: int | None, *,
                               unlimited: bool = False) -> None:
         """Override a chat's total credits per window (None: the default; `unlimited`: no cap)."""
-        key = self._chat(platform, chat_id, "budget")
+        key = self._chat(platform, scope, "budget")
         if unlimited:
             await self.redis.set(key, -1)
         elif credits is None:
@@ -341,10 +413,16 @@ class QuotaBook:
             await self.redis.set(key, max(0, int(credits)))
 
     async def grant(self, platform: str, user_id: str, credits: int) -> None:
-        """Extra credits for the current window (they lapse with it, like a spend in reverse)."""
+        """Extra overall credits for the current window (they lapse with it, like a spend in reverse)."""
+        await self._grant(self._user(platform, user_id, "spend"), credits)
+
+    async def grant_in_chat(self, platform: str, scope: str, user_id: str, credits: int) -> None:
+        """Extra room under one chat's limit for the member, for the current window; overall credits unchanged."""
+        await self._grant(self._member(platform, scope, user_id, "spend"), credits)
+
+    async def _grant(self, key: str, credits: int) -> None:
         if credits <= 0:
             return
-        key = self._user(platform, user_id, "spend")
         member = f"grant-{secrets.token_hex(6)}|{-int(credits)}"
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, {member: self._now_ms()})
@@ -392,7 +470,12 @@ def refusal_text(d: Decision, cost: int, request: GenerationRequest, book: Quota
     if d.reason == "credits":
         when = "" if d.wait_s < 0 else f" Enough credits are back {when_text(now + d.wait_s, now)}."
         cheaper = " Fewer frames or a smaller size cost less." if cost > 1 else ""
-        return f"{what}, and you have {d.remaining} left {window}.{when}{cheaper}"
+        return (f"{what}, and you have {d.remaining} left {window} of your overall credits (they count in every "
+                f"chat).{when}{cheaper}")
+    if d.reason == "member":
+        when = "" if d.wait_s < 0 else f" Enough are back {when_text(now + d.wait_s, now)}."
+        return (f"{what}, and this chat's limit for you has {d.remaining} left {window} (set by this chat's "
+                f"moderators; it applies only here).{when}")
     if d.reason == "chat":
         when = "" if d.wait_s < 0 else f" Enough are back {when_text(now + d.wait_s, now)}."
         return f"{what}, and this chat has {d.remaining} of its shared credits left {window}.{when}"
@@ -414,9 +497,17 @@ def quota_text(u: Usage, now: float) -> str:
                      f"all {when_text(u.full_at, now)}.")
     if u.cooldown_left_s > 0:
         lines.append(f"Cooldown: next job in {duration_text(u.cooldown_left_s)}.")
+    if u.member is not None and u.member.limit is not None:
+        lines.append(f"This chat's limit for you: {limit_text(u.member)}.")
     if u.chat_budget is not None:
         lines.append(f"This chat: {max(0, u.chat_budget - u.chat_used)} of {u.chat_budget} shared credits left.")
     return "\n".join(lines)
+
+
+def limit_text(m: ChatLimit) -> str:
+    """`7 of 10 left` (with what was granted on top)."""
+    granted = f" (+{m.granted} granted)" if m.granted else ""
+    return f"{m.remaining} of {m.limit}{granted} left"
 
 
 def window_name(window_s: int) -> str:
@@ -448,7 +539,7 @@ def when_text(at: float, now: float) -> str:
 async def _quota_command(call: CommandCall, book: QuotaBook) -> Outcome:
     r = call.requester
     tier = book.tiers.for_member(r, call.ctx)
-    usage = await book.usage(r.platform, r.user_id, tier, chat_id=r.chat_id)
+    usage = await book.usage(r.platform, r.user_id, tier, scope=r.scope)
     return Outcome(quota_text(usage, book.clock()), ok=True, private=True)
 
 
@@ -494,23 +585,45 @@ def _member_cost(member: object) -> int:
 class ModeratorQuotas:
     """`/mod quota ...` on top of a QuotaBook (satisfies core.moderation.toolkit.QuotaAdmin).
 
-    Budgets belong to the member on the platform (quotas are per user, not per chat); the chat is
-    accepted for the moderator's context and audit only.
+    With a scope, a chat moderator's view: that chat's own limit for the member and what they spent there.
+    Without one (`global`, owners): the member's overall credits, which every chat's limits sit under.
     """
 
     def __init__(self, book: QuotaBook) -> None:
         self.book = book
 
-    async def set_limit(self, platform: str, chat_id: str, user_id: str, limit: int) -> str:
-        await self.book.set_budget(platform, user_id, limit)
-        return f"User {user_id} now has {limit} credits per {window_name(self.book.settings.quota_window_s)}."
+    def _window(self) -> str:
+        return window_name(self.book.settings.quota_window_s)
 
-    async def grant(self, platform: str, chat_id: str, user_id: str, credits: int) -> str:
+    async def set_limit(self, platform: str, scope: str | None, user_id: str, limit: int | None) -> str:
+        if scope is None:
+            await self.book.set_budget(platform, user_id, limit)
+            if limit is None:
+                return f"User {user_id}'s overall credits are their tier's again."
+            return f"User {user_id} now has {limit} overall credits per window ({self._window()})."
+        await self.book.set_member_limit(platform, scope, user_id, limit)
+        if limit is None:
+            return f"This chat no longer limits user {user_id}; their overall credits still apply."
+        return (f"User {user_id} now has {limit} credits per window in this chat ({self._window()}); their overall "
+                "credits still apply on top.")
+
+    async def grant(self, platform: str, scope: str | None, user_id: str, credits: int) -> str:
         if credits <= 0:
             return "Grant a positive number of credits, e.g. /mod quota grant 123 5"
-        await self.book.grant(platform, user_id, credits)
-        return f"Granted {credits} extra credits to user {user_id} for the current window."
+        if scope is None:
+            await self.book.grant(platform, user_id, credits)
+            return f"Granted {credits} extra overall credits to user {user_id} for the current window."
+        await self.book.grant_in_chat(platform, scope, user_id, credits)
+        limited = (await self.book.chat_usage(platform, scope, user_id)).limit is not None
+        note = "" if limited else " They matter once this chat sets a limit for them (/mod quota set)."
+        return (f"Granted {credits} extra credits to user {user_id} under this chat's limit for the current "
+                f"window; their overall credits are unchanged.{note}")
 
-    async def usage(self, platform: str, chat_id: str, user_id: str) -> str:
-        u = await self.book.usage(platform, user_id, chat_id=chat_id)
-        return f"User {user_id}:\n" + quota_text(u, self.book.clock())
+    async def usage(self, platform: str, scope: str | None, user_id: str) -> str:
+        if scope is None:
+            u = await self.book.usage(platform, user_id)
+            return f"User {user_id} (overall):\n" + quota_text(u, self.book.clock())
+        m = await self.book.chat_usage(platform, scope, user_id)
+        limit = (f"this chat's limit for them: {limit_text(m)}." if m.limit is not None
+                 else "this chat sets no limit for them (their overall credits are private to them and the owners).")
+        return f"User {user_id} in this chat ({self._window()}): {m.spent} credits spent here; {limit}"

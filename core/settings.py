@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A Discord role by id, optionally bound to one server: "role_id" or "guild_id:role_id".
+_ROLE_SPEC_RE = re.compile(r"^\d{1,20}(:\d{1,20})?$")
+
+
+def _role_specs(name: str, specs: list[str]) -> list[str]:
+    bad = [s for s in specs if not _ROLE_SPEC_RE.match(s.strip())]
+    if bad:
+        raise ValueError(
+            f"{name} takes Discord role ids (optionally guild_id:role_id), never role names: any server owner can "
+            f"create a role with the same name. Not ids: {', '.join(repr(b) for b in bad[:5])}. Copy a role's id "
+            "with Developer Mode on (Server Settings > Roles > right-click the role > Copy Role ID).")
+    return [s.strip() for s in specs]
 
 
 class QuotaTier(BaseModel):
@@ -100,7 +114,8 @@ class Settings(BaseSettings):
         default_factory=list, description='Moderators everywhere, as "platform:user_id".'
     )
     discord_moderator_roles: list[str] = Field(
-        default_factory=list, description="Discord role names or ids whose members moderate (besides Manage Server)."
+        default_factory=list, description='Discord role ids ("role_id" or "guild_id:role_id", never names) whose '
+        "members moderate their server (besides Manage Server).",
     )
     telegram_review_chat_id: str | None = Field(default=None, description="Telegram chat that receives reports.")
     discord_review_channel_id: str | None = Field(default=None, description="Discord channel that receives reports.")
@@ -151,13 +166,15 @@ class Settings(BaseSettings):
         default_factory=dict, description='Named tiers, e.g. {"supporter": {"credits": 100, "weight": 2}}.'
     )
     quota_tier_roles: dict[str, str] = Field(
-        default_factory=dict, description="Discord role name or id -> tier name."
+        default_factory=dict,
+        description='Discord role id ("role_id" or "guild_id:role_id", never a name) -> tier name.',
     )
     quota_tier_users: dict[str, str] = Field(
         default_factory=dict, description='"platform:user_id" -> tier name.'
     )
     quota_moderator_tier: str | None = Field(
-        default=None, description="Tier for chat moderators (Telegram admins, Discord Manage Server); unset: none."
+        default=None, description="Tier for the configured REELSMITH_MODERATOR_IDS / REELSMITH_OWNER_IDS (not for "
+        "chat admins: anyone can make a chat and be its admin); unset: none.",
     )
     quota_chat_credits: int | None = Field(
         default=None, ge=0, description="Credits per window for a whole chat/server (all members); unset: no cap."
@@ -273,6 +290,17 @@ class Settings(BaseSettings):
         description="A running job's claim, renewed while its worker lives; a dead worker's job reruns after this.",
     )
     job_keep_result_s: int = Field(default=60, ge=0, description="How long arq keeps a finished job's result.")
+
+    @field_validator("discord_moderator_roles")
+    @classmethod
+    def _moderator_roles_are_ids(cls, value: list[str]) -> list[str]:
+        return _role_specs("REELSMITH_DISCORD_MODERATOR_ROLES", value)
+
+    @field_validator("quota_tier_roles")
+    @classmethod
+    def _tier_roles_are_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        keys = _role_specs("REELSMITH_QUOTA_TIER_ROLES", list(value))
+        return dict(zip(keys, value.values(), strict=True))
 
     def is_owner(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.owner_ids

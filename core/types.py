@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class JobKind(StrEnum):
@@ -52,6 +52,15 @@ class Requester(BaseModel):
     display_name: str = ""
     # Opaque, non-secret routing data an adapter needs to answer (e.g. a message id to reply to).
     route: dict[str, str] = Field(default_factory=dict)
+    # Where this chat's moderators rule (bans, pause, blocklists, chat budgets): the Telegram chat, the Discord
+    # server (guild id) of a channel or thread. Empty means the chat itself (`chat_id`), e.g. a DM.
+    scope: str = ""
+
+    @model_validator(mode="after")
+    def _scope_defaults_to_chat(self) -> Requester:
+        if not self.scope:
+            self.scope = self.chat_id
+        return self
 
 
 class MediaRef(BaseModel):

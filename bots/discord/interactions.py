@@ -12,7 +12,7 @@ import discord
 from bots.discord.delivery import PLATFORM, Delivery
 from bots.discord.files import DownloadError, Remote, download
 from bots.discord.texts import clip
-from core.context import ChatContext
+from core.context import ChatContext, MemberCheck
 from core.service import Attachment, Outcome, Reelsmith
 from core.texts import error_text
 from core.types import Requester
@@ -38,17 +38,22 @@ class Interactions:
     # ---- who and where ------------------------------------------------------------------
     def requester(self, interaction: discord.Interaction[Any]) -> Requester:
         user = interaction.user
-        return Requester(platform=PLATFORM, user_id=str(user.id), chat_id=str(interaction.channel_id or user.id),
+        chat = str(interaction.channel_id or user.id)
+        # Moderators rule their whole server: every channel, thread and (for bans) the DMs of its members.
+        scope = str(interaction.guild_id) if interaction.guild_id else chat
+        return Requester(platform=PLATFORM, user_id=str(user.id), chat_id=chat, scope=scope,
                          display_name=user.display_name[:100],
                          route={"guild_id": str(interaction.guild_id or "")})
 
     def context(self, interaction: discord.Interaction[Any]) -> ChatContext:
         user = interaction.user
+        guild_id = interaction.guild_id
         roles: tuple[str, ...] = ()
-        if isinstance(user, discord.Member):
-            roles = tuple(x for r in user.roles if not r.is_default() for x in (r.name, str(r.id)))
+        if isinstance(user, discord.Member) and guild_id is not None:
+            # By id only (optionally bound to the server): any server owner can name a role "Moderators".
+            roles = tuple(x for r in user.roles if not r.is_default() for x in (str(r.id), f"{guild_id}:{r.id}"))
         mod_roles = set(self.settings.discord_moderator_roles)
-        in_guild = interaction.guild_id is not None
+        in_guild = guild_id is not None
         is_moderator = (
             (in_guild and interaction.permissions.manage_guild)
             or bool(mod_roles.intersection(roles))
@@ -56,8 +61,27 @@ class Interactions:
         )
         channel = interaction.channel
         nsfw = bool(getattr(channel, "is_nsfw", lambda: False)()) if channel is not None else False
+        # A thread follows its parent channel's on/off switches.
+        switches = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
         return ChatContext(is_moderator=bool(is_moderator), roles=roles, is_private=not in_guild,
-                           channel_id=str(interaction.channel_id or ""), nsfw_allowed=nsfw)
+                           channel_id=str(switches or ""), nsfw_allowed=nsfw,
+                           is_member=self._member_check(interaction, guild_id) if guild_id is not None else None)
+
+    @staticmethod
+    def _member_check(interaction: discord.Interaction[Any], guild_id: int) -> MemberCheck:
+        """Whether a user is a member of this server (GET /guilds/{guild}/members/{user}; no members intent)."""
+        async def is_member(user_id: str) -> bool:
+            if not user_id.isdigit() or len(user_id) > 20:
+                return False
+            try:
+                await interaction.client.http.get_member(guild_id, int(user_id))
+            except discord.NotFound:
+                return False
+            except discord.HTTPException as exc:  # can't tell: not a member, so nobody acts on a guess
+                log.warning("member lookup in guild %s failed (%s)", guild_id, exc.status)
+                return False
+            return True
+        return is_member
 
     # ---- the flow -----------------------------------------------------------------------
     async def run(self, interaction: discord.Interaction[Any], make: MakeOutcome, remotes: list[Remote] | None = None,

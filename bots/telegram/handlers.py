@@ -120,7 +120,8 @@ class Handlers:
                 return
         ctx = await self.roles.context_for(message.chat, message.from_user, sender_chat=message.sender_chat,
                                            reply_to_media=replied_media is not None)
-        requester = requester_for(message.chat, message.from_user, message.message_id, thread_of(message))
+        requester = requester_for(message.chat, message.from_user, message.message_id, thread_of(message),
+                                  sender_chat=message.sender_chat)
         outcome = await self.service.handle(requester, text, attachments, ctx)
         sent = await self._answer(message, outcome.text)
         if outcome.job_id and sent is not None:

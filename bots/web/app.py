@@ -171,8 +171,9 @@ class WebPlayground:
         return Requester(platform=PLATFORM, user_id=chat, chat_id=chat, display_name="playground")
 
     def _context(self, chat: str) -> ChatContext:
-        # The playground is the owner's local console: its user moderates its own chat.
-        return ChatContext(is_moderator=True, is_private=True, channel_id=chat)
+        # The playground is the owner's local console: its user moderates its own chat, whose rules bind only
+        # that chat, so any playground user may be named there.
+        return ChatContext(is_moderator=True, is_private=True, channel_id=chat, is_member=_anyone)
 
     async def _answer(self, chat: str, outcome: Outcome) -> web.Response:
         msg = await self.post(chat, "bot", outcome.text, job_id=outcome.job_id, error=not outcome.ok,
@@ -227,6 +228,10 @@ class WebPlayground:
                 await self._consumer_task
             except asyncio.CancelledError:
                 pass
+
+
+async def _anyone(_user_id: str) -> bool:
+    return True
 
 
 def _json(data: dict[str, Any], status: int = 200) -> web.Response:

@@ -1,4 +1,4 @@
-"""Per-chat bans with an optional expiry, checked against an injectable clock."""
+"""Bans per scope (a Telegram chat, a Discord server) or platform-wide, with an optional expiry and a clock."""
 
 from __future__ import annotations
 
@@ -45,40 +45,68 @@ class Ban:
 
 
 class Bans:
-    """Bans live in one hash per chat (user -> JSON); expired ones are ignored and pruned lazily."""
+    """Bans in one hash per scope (user -> JSON), plus each user's index of where they are banned.
+
+    A scope is where a chat's moderators rule (`Requester.scope`); `None` is the whole platform (owners).
+    The index lets a private chat with the bot honour bans from every group or server (see BanGuard).
+    Expired bans are ignored and pruned lazily.
+    """
 
     def __init__(self, redis: Redis, settings: Settings, clock: Clock = time.time) -> None:
         self.redis = redis
         self.settings = settings
         self.clock = clock
 
-    def _key(self, platform: str, chat_id: str) -> str:
-        return self.settings.key("mod", "bans", platform, chat_id)
+    def _key(self, platform: str, scope: str | None) -> str:
+        if scope is None:
+            return self.settings.key("mod", "bans-platform", platform)
+        return self.settings.key("mod", "bans", platform, scope)
 
-    async def ban(self, platform: str, chat_id: str, user_id: str, *, seconds: int | None = None,
+    def _index(self, platform: str, user_id: str) -> str:
+        return self.settings.key("mod", "banned-in", platform, user_id)
+
+    async def ban(self, platform: str, scope: str | None, user_id: str, *, seconds: int | None = None,
                   reason: str = "", by: str = "") -> Ban:
         until = None if seconds is None else self.clock() + seconds
         entry = Ban(user_id, until, reason[:200], by)
-        await self.redis.hset(self._key(platform, chat_id), user_id,
-                              json.dumps({"until": until, "reason": entry.reason, "by": by}))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key(platform, scope), user_id,
+                      json.dumps({"until": until, "reason": entry.reason, "by": by}))
+            if scope is not None:
+                pipe.hset(self._index(platform, user_id), scope, "" if until is None else str(until))
+            await pipe.execute()
         return entry
 
-    async def unban(self, platform: str, chat_id: str, user_id: str) -> bool:
-        return bool(await self.redis.hdel(self._key(platform, chat_id), user_id))
+    async def unban(self, platform: str, scope: str | None, user_id: str) -> bool:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._key(platform, scope), user_id)
+            if scope is not None:
+                pipe.hdel(self._index(platform, user_id), scope)
+            removed, *_ = await pipe.execute()
+        return bool(removed)
 
-    async def get(self, platform: str, chat_id: str, user_id: str) -> Ban | None:
-        """The user's active ban in this chat, if any."""
-        raw = await self.redis.hget(self._key(platform, chat_id), user_id)
+    async def get(self, platform: str, scope: str | None, user_id: str) -> Ban | None:
+        """The user's active ban in this scope (None: platform-wide), if any."""
+        raw = await self.redis.hget(self._key(platform, scope), user_id)
         if raw is None:
             return None
         ban = self._decode(user_id, raw)
         if ban.until is not None and ban.until <= self.clock():
-            await self.redis.hdel(self._key(platform, chat_id), user_id)
+            await self.unban(platform, scope, user_id)
             return None
         return ban
 
-    async def active(self, platform: str, chat_id: str) -> list[Ban]:
-        raw = await self.redis.hgetall(self._key(platform, chat_id))
+    async def banned_anywhere(self, platform: str, user_id: str) -> bool:
+        """Whether the user has an active ban in any scope of the platform."""
+        raw = await self.redis.hgetall(self._index(platform, user_id))
+        now = self.clock()
+        expired = [k for k, v in raw.items() if v and float(v) <= now]
+        if expired:
+            await self.redis.hdel(self._index(platform, user_id), *expired)
+        return len(raw) > len(expired)
+
+    async def active(self, platform: str, scope: str | None) -> list[Ban]:
+        raw = await self.redis.hgetall(self._key(platform, scope))
         now = self.clock()
         bans = [self._decode(k.decode() if isinstance(k, bytes) else k, v) for k, v in raw.items()]
         return sorted((b for b in bans if b.until is None or b.until > now), key=lambda b: b.user_id)

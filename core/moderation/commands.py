@@ -2,6 +2,10 @@
 
 Users are named by id, by a Discord mention (`<@123>`), or, where the adapter passes
 `ChatContext.extra["reply_user_id"]`, by replying to their message and leaving the user out.
+
+A chat's moderators rule their scope (`Requester.scope`: the Telegram chat, the Discord server) and act only
+on its members. What holds on the whole platform (avatars, overall credits, platform bans: `global` right
+after the operation) is for configured owners/moderators and the review chat's moderators.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from core.moderation.toolkit import Moderation
 from core.service import CommandCall, Outcome, Refusal
 from core.types import DeleteResult, MediaFile, MediaType, Requester
 
-MOD_HELP = """Moderator commands (this chat only):
+MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
 /mod ban <user> [30m|2h|7d|1w] [reason] - stop a member generating here
 /mod unban <user> - lift a ban;  /mod bans - who is banned
-/mod quota set <user> <n> | quota grant <user> <n> | quota usage <user>
+/mod quota set <user> <n|off> | quota grant <user> <n> | quota usage <user> - this chat's own limit for a member
 /mod pause | resume - stop or restart generation in this chat
 /mod channel on|off - allow or stop generation in this channel
 /mod nsfw on|off - allow age-restricted prompts in this (age-restricted) channel
@@ -33,8 +37,10 @@ MOD_HELP = """Moderator commands (this chat only):
 /mod blocklist add <word, phrase or re:regex> | remove <entry> | list
 /mod queue - waiting and running jobs;  /mod cancel <job> - cancel one (refunded)
 /mod delete <job> - delete a result;  /mod audit [n] - the last n actions and refusals
-/mod avatar approve|reject|revoke <user>;  /mod avatars - selfies awaiting review
+/mod avatars - selfies from here awaiting review (decided in the review chat)
 /mod status - this chat's switches
+Review chat and configured moderators (everywhere on this platform): /mod avatar approve|reject|revoke <user>,
+/mod ban|unban|bans global <user>, /mod quota set|grant|usage global <user> [n] (a member's overall credits)
 Owners only: /mod kill on|off (everywhere), /mod protected on|off (protected-names list here),
 /mod blocklist add|remove|list global ..."""
 
@@ -62,6 +68,13 @@ def _user(tokens: list[str], ctx: ChatContext, usage: str) -> tuple[str, list[st
     raise CommandError(f"Name a user (their id or a mention), or reply to their message. Usage: {usage}")
 
 
+def _global(tokens: list[str]) -> tuple[bool, list[str]]:
+    """Whether the command is platform-wide (`global` first), and the remaining tokens."""
+    if tokens and tokens[0].lower() == "global":
+        return True, tokens[1:]
+    return False, tokens
+
+
 def _job(tokens: list[str], usage: str) -> str:
     if len(tokens) != 1 or not _JOB_RE.match(tokens[0].lower()):
         raise CommandError(f"Give the job id shown under the result. Usage: {usage}")
@@ -86,7 +99,7 @@ class ModCommands:
         if await self.mod.avatars.verified(who.platform, who.user_id):
             return Outcome("You already have a verified avatar; references with your face are accepted.",
                            ok=True, private=True)
-        if await self.mod.avatars.pending_for(who.platform, who.chat_id, who.user_id) is not None:
+        if await self.mod.avatars.pending_for(who.platform, who.user_id) is not None:
             return Outcome("Your selfie is already waiting for a moderator; you'll be able to use face references "
                            "once it is approved.", ok=True, private=True)
         images = [a for a in call.attachments if (k := sniff(a.data)) is not None and k.media_type == MediaType.IMAGE]
@@ -104,11 +117,11 @@ class ModCommands:
         kind = sniff(att.data)
         assert kind is not None
         blob = await self.mod.service.blobs.put(att.data, kind.mime, s.avatar_pending_ttl_s)
-        req = await self.mod.avatars.submit(who.platform, who.user_id, who.chat_id, blob, who.display_name)
+        req = await self.mod.avatars.submit(who.platform, who.user_id, who.chat_id, blob, who.display_name, who.scope)
         media = MediaFile(blob_key=blob, mime=kind.mime, filename=f"avatar-{who.user_id}.{kind.extension}",
                           size=len(att.data), width=image.width, height=image.height)
         await self.reports.avatar_notice(who, req.request_id, media)
-        await self.mod.audit.record("action", who.platform, who.chat_id, who.user_id, "avatar submitted")
+        await self.mod.audit.record("action", who.platform, who.scope, who.user_id, "avatar submitted")
         return Outcome("Thanks! A moderator will check your selfie. Once approved, you can use references that "
                        "show your face and voice notes.", ok=True, private=True)
 
@@ -129,52 +142,82 @@ class ModCommands:
     async def _sub_help(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
         return Outcome(MOD_HELP, ok=True, private=True)
 
-    async def _sub_ban(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
-        usage = "/mod ban <user> [30m|2h|7d|1w] [reason]"
+    async def _target(self, who: Requester, ctx: ChatContext, tokens: list[str], usage: str,
+                      platform_wide: str = "") -> tuple[str, str | None, list[str]]:
+        """(user, scope, remaining tokens) for a command that names a member.
+
+        With `global` first, the command is platform-wide (scope None) and `platform_wide` names what it changes;
+        otherwise it rules this chat's scope and the user must be a member here.
+        """
+        is_global, tokens = _global(tokens) if platform_wide else (False, tokens)
         user, rest = _user(tokens, ctx, usage)
+        if is_global:
+            self.mod.require_platform_moderator(who, ctx, platform_wide)
+            return user, None, rest
+        await self.mod.require_member(who, ctx, user)
+        return user, who.scope, rest
+
+    async def _sub_ban(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+        usage = "/mod ban [global] <user> [30m|2h|7d|1w] [reason]"
+        user, scope, rest = await self._target(who, ctx, tokens, usage, "Platform-wide bans")
         seconds = parse_duration(rest[0]) if rest else None
         reason = " ".join(rest[1:] if seconds is not None else rest)
-        ban = await self.mod.bans.ban(who.platform, who.chat_id, user, seconds=seconds, reason=reason, by=who.user_id)
-        await self.mod.log_action(who, "ban", ban.describe(self.mod.clock()))
-        return Outcome(f"\U0001f6ab {ban.describe(self.mod.clock())}.", ok=True, private=True)
+        ban = await self.mod.bans.ban(who.platform, scope, user, seconds=seconds, reason=reason, by=who.user_id)
+        where = f" everywhere on {who.platform}" if scope is None else ""
+        await self.mod.log_action(who, "ban", ban.describe(self.mod.clock()) + where)
+        return Outcome(f"\U0001f6ab {ban.describe(self.mod.clock())}{where}.", ok=True, private=True)
 
     async def _sub_unban(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
-        user, _ = _user(tokens, ctx, "/mod unban <user>")
-        if not await self.mod.bans.unban(who.platform, who.chat_id, user):
-            return Outcome(f"{user} is not banned here.", ok=False, private=True)
-        await self.mod.log_action(who, "unban", user)
+        platform_wide, tokens = _global(tokens)
+        user, _ = _user(tokens, ctx, "/mod unban [global] <user>")
+        if platform_wide:
+            self.mod.require_platform_moderator(who, ctx, "Platform-wide bans")
+        # No membership check: lifting a ban only gives back what this chat took, also from members who left.
+        scope = None if platform_wide else who.scope
+        if not await self.mod.bans.unban(who.platform, scope, user):
+            return Outcome(f"{user} is not banned {'platform-wide' if platform_wide else 'here'}.", ok=False,
+                           private=True)
+        await self.mod.log_action(who, "unban", user + (" (platform-wide)" if platform_wide else ""))
         return Outcome(f"{user} may generate again.", ok=True, private=True)
 
     async def _sub_bans(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
-        bans = await self.mod.bans.active(who.platform, who.chat_id)
+        platform_wide, _ = _global(tokens)
+        if platform_wide:
+            self.mod.require_platform_moderator(who, ctx, "Platform-wide bans")
+        bans = await self.mod.bans.active(who.platform, None if platform_wide else who.scope)
         now = self.mod.clock()
-        return Outcome("\n".join(b.describe(now) for b in bans) or "Nobody is banned here.", ok=True, private=True)
+        nobody = "Nobody is banned platform-wide." if platform_wide else "Nobody is banned here."
+        return Outcome("\n".join(b.describe(now) for b in bans) or nobody, ok=True, private=True)
 
     async def _sub_quota(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
-        usage = "/mod quota set <user> <n> | /mod quota grant <user> <n> | /mod quota usage <user>"
+        usage = ("/mod quota set <user> <n|off> | /mod quota grant <user> <n> | /mod quota usage <user> "
+                 "(global after the operation: the member's overall credits)")
         if not tokens or tokens[0].lower() not in ("set", "grant", "usage"):
             raise CommandError(f"Usage: {usage}")
         op = tokens[0].lower()
-        user, rest = _user(tokens[1:], ctx, usage)
+        user, scope, rest = await self._target(who, ctx, tokens[1:], usage, "Overall credits")
         if self.mod.quota is None:
             return Outcome("Quotas are not enabled on this service.", ok=False, private=True)
         if op == "usage":
-            return Outcome(await self.mod.quota.usage(who.platform, who.chat_id, user), ok=True, private=True)
+            return Outcome(await self.mod.quota.usage(who.platform, scope, user), ok=True, private=True)
         if len(rest) != 1:
             raise CommandError(f"Usage: {usage}")
-        n = _count(rest[0], usage, lo=0 if op == "set" else 1)
+        n: int | None
         if op == "set":
-            text = await self.mod.quota.set_limit(who.platform, who.chat_id, user, n)
+            n = None if rest[0].lower() == "off" else _count(rest[0], usage, lo=0)
+            text = await self.mod.quota.set_limit(who.platform, scope, user, n)
         else:
-            text = await self.mod.quota.grant(who.platform, who.chat_id, user, n)
-        await self.mod.log_action(who, f"quota {op}", f"{user} {n}")
+            n = _count(rest[0], usage, lo=1)
+            text = await self.mod.quota.grant(who.platform, scope, user, n)
+        where = " (overall)" if scope is None else ""
+        await self.mod.log_action(who, f"quota {op}", f"{user} {'off' if n is None else n}{where}")
         return Outcome(text, ok=True, private=True)
 
     async def _sub_usage(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
         return await self._sub_quota(who, ctx, ["usage", *tokens])
 
     async def _chat_switch(self, who: Requester, flag: str, on: bool, text: str) -> Outcome:
-        await self.mod.switches.set_chat(who.platform, who.chat_id, flag, on)
+        await self.mod.switches.set_chat(who.platform, who.scope, flag, on)
         await self.mod.log_action(who, f"{flag} {'on' if on else 'off'}")
         return Outcome(text, ok=True)
 
@@ -207,7 +250,7 @@ class ModCommands:
 
     async def _channel_switch(self, who: Requester, ctx: ChatContext, flag: str, on: bool, text: str) -> Outcome:
         channel = ctx.channel_id or who.chat_id
-        await self.mod.switches.set_channel(who.platform, who.chat_id, channel, flag, on)
+        await self.mod.switches.set_channel(who.platform, who.scope, channel, flag, on)
         await self.mod.log_action(who, f"{flag} {'on' if on else 'off'}", f"channel {channel}")
         return Outcome(text, ok=True, private=True)
 
@@ -224,8 +267,8 @@ class ModCommands:
                                           "channel." + note) if on else "Age-restricted prompts are refused here.")
 
     async def _sub_status(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
-        flags = await self.mod.switches.chat(who.platform, who.chat_id)
-        channel = await self.mod.switches.channel(who.platform, who.chat_id, ctx.channel_id or who.chat_id)
+        flags = await self.mod.switches.chat(who.platform, who.scope)
+        channel = await self.mod.switches.channel(who.platform, who.scope, ctx.channel_id or who.chat_id)
         lines = [("Global kill switch is ON." if await self.mod.switches.killed() else "Global kill switch is off.")]
         lines += [CHAT_FLAGS[f] for f in sorted(flags) if f in CHAT_FLAGS]
         lines += [CHANNEL_FLAGS[f] for f in sorted(channel) if f in CHANNEL_FLAGS]
@@ -236,7 +279,7 @@ class ModCommands:
         if not tokens or tokens[0].lower() not in ("add", "remove", "list"):
             raise CommandError(f"Usage: {usage}")
         op, rest = tokens[0].lower(), tokens[1:]
-        scope: tuple[str | None, str | None] = (who.platform, who.chat_id)
+        scope: tuple[str | None, str | None] = (who.platform, who.scope)
         if rest and rest[0].lower() == "global":
             self.mod.require_owner(who, "the global blocklist")
             scope, rest = (None, None), rest[1:]
@@ -261,7 +304,7 @@ class ModCommands:
         return Outcome(f"Removed \u201c{entry}\u201d from {where}.", ok=True, private=True)
 
     async def _sub_queue(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
-        jobs = await self.queue.list(who.platform, who.chat_id)
+        jobs = await self.queue.list(who.platform, who.scope)
         return Outcome("\n".join(j.line() for j in jobs) or "No jobs waiting or running in this chat.",
                        ok=True, private=True)
 
@@ -274,7 +317,7 @@ class ModCommands:
     async def _sub_delete(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
         job_id = _job(tokens, "/mod delete <job>")
         request = await self.mod.service.queue.load_request(job_id)
-        if request is None or (request.requester.platform, request.requester.chat_id) != (who.platform, who.chat_id):
+        if request is None or (request.requester.platform, request.requester.scope) != (who.platform, who.scope):
             raise Refusal(f"There is no result of job {job_id} in this chat.", reason="invalid")
         await self.reports.bus.publish_delete(DeleteResult(platform=who.platform, job_id=job_id))
         await self.mod.log_action(who, "delete", f"job {job_id}")
@@ -282,7 +325,7 @@ class ModCommands:
 
     async def _sub_audit(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
         n = _count(tokens[0], "/mod audit [n]", lo=1) if tokens else 20
-        entries = await self.mod.audit.recent(who.platform, who.chat_id, min(n, 100))
+        entries = await self.mod.audit.recent(who.platform, who.scope, min(n, 100))
         return Outcome("\n".join(e.line() for e in entries) or "Nothing logged here yet.", ok=True, private=True)
 
     async def _sub_avatar(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
@@ -291,17 +334,22 @@ class ModCommands:
             raise CommandError(f"Usage: {usage}")
         op = tokens[0].lower()
         user, _ = _user(tokens[1:], ctx, usage)
+        # A verified avatar is accepted in every chat, so no chat's moderators decide it.
+        self.mod.require_platform_moderator(who, ctx, "Avatar decisions")
         if op == "revoke":
             if not await self.mod.avatars.revoke(who.platform, user):
                 return Outcome(f"{user} has no verified avatar.", ok=False, private=True)
             await self.mod.log_action(who, "avatar revoked", user)
             return Outcome(f"{user}'s avatar is no longer verified.", ok=True, private=True)
-        req = await self.mod.avatars.pending_for(who.platform, who.chat_id, user)
+        req = await self.mod.avatars.pending_for(who.platform, user)
         if req is None:
-            return Outcome(f"{user} has no selfie awaiting review in this chat.", ok=False, private=True)
+            return Outcome(f"{user} has no selfie awaiting review.", ok=False, private=True)
         return await self.reports.decide_avatar(who, req.request_id, op == "approve")
 
     async def _sub_avatars(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
-        users = await self.mod.avatars.pending(who.platform, who.chat_id)
-        return Outcome("Selfies awaiting review: " + ", ".join(users) if users else "No selfies awaiting review.",
-                       ok=True, private=True)
+        everywhere = self.mod.is_platform_moderator(who, ctx)
+        users = await self.mod.avatars.pending(who.platform, None if everywhere else who.scope)
+        if not users:
+            return Outcome("No selfies awaiting review.", ok=True, private=True)
+        where = "" if everywhere else " (the review chat decides them)"
+        return Outcome("Selfies awaiting review: " + ", ".join(users) + where, ok=True, private=True)

@@ -1,9 +1,10 @@
 """Likeness and voice consent: verified avatars.
 
-A member sends `/avatar` with a selfie; a moderator approves it (button in the review chat, or
-`/mod avatar approve <user>`). Only then may that member use references that show a face, and voice
-references (unless the chat allows audio references for everyone). The selfie is kept only until it
-is reviewed; a verified avatar records who approved it and when.
+A member sends `/avatar` with a selfie; a platform moderator approves it (a button in the review chat, or
+`/mod avatar approve <user>` by a configured owner/moderator or in the review chat), never the member
+themself. Only then may that member use references that show a face, and voice references (unless the chat
+allows audio references for everyone), in every chat. The selfie is kept only until it is reviewed; a
+verified avatar records who approved it, in which chat and when.
 """
 
 from __future__ import annotations
@@ -26,12 +27,25 @@ class AvatarRequest:
     request_id: str
     platform: str
     user_id: str
-    chat_id: str
+    chat_id: str  # where the selfie was sent
     blob_id: str
     display_name: str = ""
+    scope: str = ""  # the chat/server it was sent in (Requester.scope)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Who verified an avatar, where and when."""
+
+    by: str
+    platform: str
+    chat: str  # the chat the decision was made in (the review chat, or an owner's chat)
+    at: float
 
 
 class Avatars:
+    """Pending selfies (one per member and platform) and verified avatars, which hold on the whole platform."""
+
     def __init__(self, redis: Redis, settings: Settings, clock: Clock = time.time) -> None:
         self.redis = redis
         self.settings = settings
@@ -43,21 +57,22 @@ class Avatars:
     def _request_key(self, request_id: str) -> str:
         return self.settings.key("mod", "avatar-req", request_id)
 
-    def _pending_key(self, platform: str, chat_id: str) -> str:
-        return self.settings.key("mod", "avatar-pending", platform, chat_id)
+    def _pending_key(self, platform: str) -> str:
+        return self.settings.key("mod", "avatar-pending", platform)
 
     async def submit(self, platform: str, user_id: str, chat_id: str, blob_id: str,
-                     display_name: str = "") -> AvatarRequest:
-        """Record a selfie awaiting review; a newer submission replaces the older one in this chat."""
-        req = AvatarRequest(secrets.token_hex(8), platform, user_id, chat_id, blob_id, display_name[:64])
+                     display_name: str = "", scope: str = "") -> AvatarRequest:
+        """Record a selfie awaiting review; a newer submission replaces the member's older one."""
+        req = AvatarRequest(secrets.token_hex(8), platform, user_id, chat_id, blob_id, display_name[:64],
+                            scope or chat_id)
         ttl = self.settings.avatar_pending_ttl_s
-        old = await self.redis.hget(self._pending_key(platform, chat_id), user_id)
+        old = await self.redis.hget(self._pending_key(platform), user_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             if old is not None:
                 pipe.delete(self._request_key(old.decode() if isinstance(old, bytes) else old))
             pipe.set(self._request_key(req.request_id), json.dumps(req.__dict__), ex=ttl)
-            pipe.hset(self._pending_key(platform, chat_id), user_id, req.request_id)
-            pipe.expire(self._pending_key(platform, chat_id), ttl)
+            pipe.hset(self._pending_key(platform), user_id, req.request_id)
+            pipe.expire(self._pending_key(platform), ttl)
             await pipe.execute()
         return req
 
@@ -67,24 +82,31 @@ class Avatars:
         raw = await self.redis.get(self._request_key(request_id))
         return AvatarRequest(**json.loads(raw)) if raw else None
 
-    async def pending_for(self, platform: str, chat_id: str, user_id: str) -> AvatarRequest | None:
-        rid = await self.redis.hget(self._pending_key(platform, chat_id), user_id)
+    async def pending_for(self, platform: str, user_id: str) -> AvatarRequest | None:
+        rid = await self.redis.hget(self._pending_key(platform), user_id)
         return None if rid is None else await self.request(rid.decode() if isinstance(rid, bytes) else rid)
 
-    async def pending(self, platform: str, chat_id: str) -> list[str]:
-        raw = await self.redis.hkeys(self._pending_key(platform, chat_id))
-        return sorted(r.decode() if isinstance(r, bytes) else r for r in raw)
+    async def pending(self, platform: str, scope: str | None = None) -> list[str]:
+        """Members with a selfie awaiting review: all of the platform's, or those sent in one scope."""
+        raw = await self.redis.hgetall(self._pending_key(platform))
+        users = []
+        for rid in raw.values():
+            req = await self.request(rid.decode() if isinstance(rid, bytes) else rid)
+            if req is not None and (scope is None or req.scope == scope):
+                users.append(req.user_id)
+        return sorted(users)
 
-    async def decide(self, req: AvatarRequest, approve: bool, by: str) -> bool:
+    async def decide(self, req: AvatarRequest, approve: bool, by: str, chat: str) -> bool:
         """Approve or reject a pending selfie; False if someone already decided it. The selfie is deleted."""
         if not await self.redis.delete(self._request_key(req.request_id)):
             return False
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(self._pending_key(req.platform, req.chat_id), req.user_id)
+            pipe.hdel(self._pending_key(req.platform), req.user_id)
             pipe.delete(self.settings.key("blob", req.blob_id))  # the selfie itself (core.blobs layout)
             if approve:
                 pipe.set(self._verified_key(req.platform, req.user_id),
-                         json.dumps({"by": by, "at": self.clock(), "chat": req.chat_id}))
+                         json.dumps({"by": by, "platform": req.platform, "chat": chat, "at": self.clock(),
+                                     "selfie_chat": req.chat_id}))
             await pipe.execute()
         return True
 
@@ -93,3 +115,12 @@ class Avatars:
 
     async def verified(self, platform: str, user_id: str) -> bool:
         return bool(await self.redis.exists(self._verified_key(platform, user_id)))
+
+    async def verification(self, platform: str, user_id: str) -> Verification | None:
+        """Who approved the member's avatar, where and when; None if it is not verified."""
+        raw = await self.redis.get(self._verified_key(platform, user_id))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return Verification(str(data.get("by", "")), str(data.get("platform", platform)), str(data.get("chat", "")),
+                            float(data.get("at", 0)))

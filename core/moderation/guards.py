@@ -14,7 +14,7 @@ from PIL import Image
 
 from core.context import ChatContext
 from core.media import MediaError, first_video_frame, open_image
-from core.moderation.bans import describe_duration
+from core.moderation.bans import Ban, describe_duration
 from core.moderation.blocklist import Entry, find_match, parse_list
 from core.moderation.faces import count_faces
 from core.moderation.switches import nsfw_ok_key
@@ -32,15 +32,35 @@ class _Guard:
 
 
 class BanGuard(_Guard):
+    """Platform bans hold everywhere, a chat's bans in its scope (every channel and thread of a Discord server).
+
+    A private chat with the bot belongs to no community, so there a ban in *any* group or server holds: DMing
+    the bot never escapes a ban. (Only members can be banned by a chat's moderators, so strangers cannot do this
+    to you; leaving the chat does not lift it.)
+    """
+
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
         who = request.requester
-        ban = await self.mod.bans.get(who.platform, who.chat_id, who.user_id)
-        if ban is None:
-            return
-        span = ("until a moderator lifts it" if ban.until is None
+        bans = self.mod.bans
+        if (ban := await bans.get(who.platform, None, who.user_id)) is not None:
+            raise Refusal(f"You are banned from generating with this service {self._span(ban)}.{self._why(ban)}",
+                          reason="banned")
+        if (ban := await bans.get(who.platform, who.scope, who.user_id)) is not None:
+            raise Refusal(f"You are banned from generating in this chat {self._span(ban)}.{self._why(ban)}",
+                          reason="banned")
+        # The playground's console is "private" but moderated by its own user: that is not a DM with a stranger.
+        if ctx.is_private and not ctx.is_moderator and await bans.banned_anywhere(who.platform, who.user_id):
+            raise Refusal("You are banned from generating in a group or server this bot serves, so you can't use "
+                          "it in private chats either while that ban lasts. Ask that chat's moderators about it.",
+                          reason="banned")
+
+    def _span(self, ban: Ban) -> str:
+        return ("until a moderator lifts it" if ban.until is None
                 else f"for another {describe_duration(ban.until - self.mod.clock())}")
-        why = f" Reason: {ban.reason}." if ban.reason else ""
-        raise Refusal(f"You are banned from generating in this chat {span}.{why}", reason="banned")
+
+    @staticmethod
+    def _why(ban: Ban) -> str:
+        return f" Reason: {ban.reason}." if ban.reason else ""
 
 
 class SwitchGuard(_Guard):
@@ -49,9 +69,9 @@ class SwitchGuard(_Guard):
         if await self.mod.switches.killed():
             raise Refusal("Generation is switched off everywhere by the service owner for now. Try again later.",
                           reason="killed")
-        if "paused" in await self.mod.switches.chat(who.platform, who.chat_id):
+        if "paused" in await self.mod.switches.chat(who.platform, who.scope):
             raise Refusal("Generation is paused in this chat by a moderator. Try again later.", reason="paused")
-        if ctx.channel_id and "disabled" in await self.mod.switches.channel(who.platform, who.chat_id, ctx.channel_id):
+        if ctx.channel_id and "disabled" in await self.mod.switches.channel(who.platform, who.scope, ctx.channel_id):
             raise Refusal("Generation is turned off in this channel. Try another channel of this chat.",
                           reason="channel_disabled")
 
@@ -59,8 +79,8 @@ class SwitchGuard(_Guard):
 class PromptGuard(_Guard):
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
         who = request.requester
-        flags = await self.mod.switches.chat(who.platform, who.chat_id)
-        match = await self.mod.blocklists.check(request.prompt, who.platform, who.chat_id,
+        flags = await self.mod.switches.chat(who.platform, who.scope)
+        match = await self.mod.blocklists.check(request.prompt, who.platform, who.scope,
                                                 protected="protected_off" not in flags)
         if match is None:
             return
@@ -98,8 +118,7 @@ class NsfwGuard(_Guard):
 
     async def allowed(self, request: GenerationRequest, ctx: ChatContext) -> bool:
         who = request.requester
-        return ctx.nsfw_allowed and "nsfw" in await self.mod.switches.channel(who.platform, who.chat_id,
-                                                                             ctx.channel_id)
+        return ctx.nsfw_allowed and "nsfw" in await self.mod.switches.channel(who.platform, who.scope, ctx.channel_id)
 
 
 def nsfw_marker(mod: Moderation, job_id: str) -> str:
@@ -118,7 +137,7 @@ class ConsentGuard(_Guard):
             if ref.media_type == MediaType.AUDIO:
                 verified = verified if verified is not None else await self.mod.avatars.verified(who.platform,
                                                                                                  who.user_id)
-                if not verified and "audio_refs" not in await self.mod.switches.chat(who.platform, who.chat_id):
+                if not verified and "audio_refs" not in await self.mod.switches.chat(who.platform, who.scope):
                     raise Refusal(
                         "Voice and audio references are only accepted from members with a verified avatar, "
                         "to protect people's voices. Send /avatar with a selfie and ask a moderator to approve "

@@ -1,4 +1,4 @@
-"""Moderators' view of the queue: list this chat's waiting and running jobs, cancel one.
+"""Moderators' view of the queue: list their chat's (server's) waiting and running jobs, cancel one.
 
 A waiting job is taken off the arq queue atomically (its arq record too, so a worker that was about
 to pick it up finds nothing) and answered with a "cancelled" error reply right here; the finalizers
@@ -57,14 +57,14 @@ class QueueAdmin:
         self.redis = mod.service.redis
         self._take = self.redis.register_script(_TAKE_QUEUED)
 
-    async def list(self, platform: str, chat_id: str) -> list[QueuedJob]:
-        """Waiting and running jobs of one chat, in queue order."""
+    async def list(self, platform: str, scope: str) -> list[QueuedJob]:
+        """Waiting and running jobs of one scope (chat, or every channel of a server), in queue order."""
         ids = await self.redis.zrange(self.service.settings.queue_name, 0, MAX_LISTED - 1)
         jobs: list[QueuedJob] = []
         for raw in ids:
             job_id = raw.decode() if isinstance(raw, bytes) else raw
             request = await self.service.queue.load_request(job_id)
-            if request is None or (request.requester.platform, request.requester.chat_id) != (platform, chat_id):
+            if request is None or (request.requester.platform, request.requester.scope) != (platform, scope):
                 continue
             state = await self.service.queue.state(job_id) or "queued"
             jobs.append(QueuedJob(job_id, request.requester.user_id, state, request.kind.value, request.prompt))
@@ -73,8 +73,8 @@ class QueueAdmin:
     async def cancel(self, moderator: Requester, job_id: str) -> str:
         """Cancel a job of the moderator's chat; returns what happened, raises Refusal if it can't."""
         request = await self.service.queue.load_request(job_id)
-        if request is None or (request.requester.platform, request.requester.chat_id) != (
-                moderator.platform, moderator.chat_id):
+        if request is None or (request.requester.platform, request.requester.scope) != (
+                moderator.platform, moderator.scope):
             raise Refusal(f"There is no job {job_id[:32]} in this chat. See /mod queue.", reason="invalid")
         s = self.service.settings
         result = await self._take(keys=[in_progress_key_prefix + job_id, s.queue_name, job_key_prefix + job_id],

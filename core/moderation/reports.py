@@ -2,7 +2,9 @@
 
 A member's Report button sends the result to the platform's review chat as a notice with Delete,
 Ban user and Dismiss buttons; a selfie sent with /avatar arrives there with Approve and Reject.
-Review buttons work only for moderators of the review chat (or configured moderators and owners).
+Review buttons work only for moderators of the review chat (or configured moderators and owners), only on
+their own platform's jobs, and only while the job's report is open (Delete and Ban once each; Dismiss
+closes it), so the job ids printed in every caption are no handle on anyone's results.
 """
 
 from __future__ import annotations
@@ -19,11 +21,27 @@ from core.types import Button, DeleteResult, GenerationRequest, MediaFile, Notic
 
 REVIEW_ACTIONS = ("mdel", "mban", "mdis", "mava", "mrej")
 
+# KEYS: 1 report record. ARGV: 1 action (delete, ban, dismiss), 2 moderator.
+# 'ok' (recorded), 'closed' (no open report) or 'done' (this action was already taken on it).
+_TAKE_ACTION = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 'closed' end
+local report = cjson.decode(raw)
+if report['state'] ~= 'open' then return 'closed' end
+local done = report['done'] or {}
+for _, action in ipairs(done) do
+  if action == ARGV[1] then return 'done' end
+end
+if ARGV[1] == 'dismiss' then report['state'] = 'dismissed' else table.insert(done, ARGV[1]) end
+report['done'] = done
+report[ARGV[1] .. '_by'] = ARGV[2]
+redis.call('SET', KEYS[1], cjson.encode(report), 'KEEPTTL')
+return 'ok'
+"""
+
 
 def review_chat(mod: Moderation, platform: str) -> str | None:
-    s = mod.service.settings
-    return {"telegram": s.telegram_review_chat_id, "discord": s.discord_review_channel_id,
-            "web": s.web_review_chat_id}.get(platform)
+    return mod.review_chat(platform)
 
 
 class Reports:
@@ -31,6 +49,7 @@ class Reports:
         self.mod = mod
         self.service = mod.service
         self.bus = ReplyBus(mod.service.redis, mod.service.settings)
+        self._take_action = mod.service.redis.register_script(_TAKE_ACTION)
 
     def _key(self, job_id: str) -> str:
         return self.service.settings.key("mod", "report", job_id)
@@ -50,8 +69,9 @@ class Reports:
         except Refusal as exc:
             return Outcome(error_text(exc.message), ok=False, private=True)
         target = review_chat(self.mod, who.platform)
-        if not await self.service.redis.set(self._key(job_id), json.dumps({"by": who.user_id, "state": "open"}),
-                                            nx=True, ex=self.service.settings.result_ttl_s):
+        record = {"by": who.user_id, "platform": who.platform, "state": "open", "done": []}
+        if not await self.service.redis.set(self._key(job_id), json.dumps(record), nx=True,
+                                            ex=self.service.settings.result_ttl_s):
             return Outcome("Thanks, this result has already been reported; the moderators will review it.",
                            ok=True, private=True)
         await self.mod.audit.record("report", who.platform, who.chat_id, who.user_id, "report",
@@ -85,43 +105,55 @@ class Reports:
         return run
 
     def _require_reviewer(self, who: Requester, ctx: ChatContext) -> None:
-        configured = self.service.settings.is_configured_moderator(who.platform, who.user_id)
-        target = review_chat(self.mod, who.platform)
-        # The review chat may be a whole chat (Telegram) or one channel of a server (Discord).
-        in_review_chat = target is not None and target in (who.chat_id, ctx.channel_id) and ctx.is_moderator
-        if not (configured or in_review_chat):
+        if not self.mod.is_platform_moderator(who, ctx):
             raise Refusal("Only moderators in the review chat can use these buttons.", reason="not_moderator")
 
-    async def _reported(self, job_id: str) -> GenerationRequest:
+    async def _reported(self, who: Requester, job_id: str) -> GenerationRequest:
+        """The reported job, if it is the reviewer's platform's and its report is still open."""
         request = await self.service.queue.load_request(job_id)
         if request is None:
             raise Refusal("That result has expired; nothing is left to act on.", reason="expired")
+        if request.requester.platform != who.platform:
+            raise Refusal(f"Job {job_id} was made on another platform; its own review chat handles it.",
+                          reason="foreign")
+        raw = await self.service.redis.get(self._key(job_id))
+        if raw is None or json.loads(raw).get("state") != "open":
+            raise Refusal(f"There is no open report on job {job_id}; review buttons act only on reported results "
+                          "that nobody has dismissed.", reason="no_report")
         return request
 
-    async def _close(self, job_id: str, who: Requester, state: str) -> None:
-        await self.service.redis.set(self._key(job_id), json.dumps({"by": who.user_id, "state": state}),
-                                     ex=self.service.settings.result_ttl_s)
+    async def _take(self, job_id: str, who: Requester, action: str) -> bool:
+        """Record `action` on the open report; False if it was already taken (a second press)."""
+        result = await self._take_action(keys=[self._key(job_id)], args=[action, who.user_id])
+        result = result.decode() if isinstance(result, bytes) else str(result)
+        if result == "closed":
+            raise Refusal(f"The report on job {job_id} was closed meanwhile.", reason="no_report")
+        return result == "ok"
 
     async def delete(self, who: Requester, job_id: str) -> Outcome:
-        request = await self._reported(job_id)
+        request = await self._reported(who, job_id)
+        # Deleting is idempotent, so act first: a failure leaves the report open for another press.
         await self.bus.publish_delete(DeleteResult(platform=request.requester.platform, job_id=job_id))
-        await self._close(job_id, who, "deleted")
+        if not await self._take(job_id, who, "delete"):
+            return Outcome(f"The result of job {job_id} was already deleted.", ok=True)
         await self.mod.log_action(who, "delete", f"job {job_id} in chat {request.requester.chat_id} (report)")
         return Outcome(f"Deleted the result of job {job_id}.", ok=True)
 
     async def ban(self, who: Requester, job_id: str) -> Outcome:
-        request = await self._reported(job_id)
+        request = await self._reported(who, job_id)
         author = request.requester
-        await self.mod.bans.ban(author.platform, author.chat_id, author.user_id, reason=f"reported job {job_id}",
+        await self.mod.bans.ban(author.platform, author.scope, author.user_id, reason=f"reported job {job_id}",
                                 by=who.user_id)
-        await self._close(job_id, who, "banned")
-        await self.mod.log_action(who, "ban", f"{author.user_id} in chat {author.chat_id} (report on job {job_id})")
-        return Outcome(f"Banned {author.display_name or author.user_id} from generating in chat {author.chat_id} "
-                       "until lifted (/mod unban there).", ok=True)
+        name = author.display_name or author.user_id
+        if not await self._take(job_id, who, "ban"):
+            return Outcome(f"{name} is already banned for job {job_id}.", ok=True)
+        await self.mod.log_action(who, "ban", f"{author.user_id} in chat {author.scope} (report on job {job_id})")
+        return Outcome(f"Banned {name} from generating in chat {author.scope} until lifted (/mod unban there).",
+                       ok=True)
 
     async def dismiss(self, who: Requester, job_id: str) -> Outcome:
-        await self._reported(job_id)
-        await self._close(job_id, who, "dismissed")
+        await self._reported(who, job_id)
+        await self._take(job_id, who, "dismiss")
         await self.mod.log_action(who, "dismiss", f"report on job {job_id}")
         return Outcome(f"Dismissed the report on job {job_id}.", ok=True)
 
@@ -133,7 +165,12 @@ class Reports:
 
     async def decide_avatar(self, who: Requester, request_id: str, approve: bool) -> Outcome:
         req = await self.mod.avatars.request(request_id)
-        if req is None or not await self.mod.avatars.decide(req, approve, who.user_id):
+        if req is None or req.platform != who.platform:
+            raise Refusal("That avatar request was already decided or has expired.", reason="expired")
+        if req.user_id == who.user_id:
+            raise Refusal("Nobody decides their own avatar: another moderator has to check your selfie.",
+                          reason="own_avatar")
+        if not await self.mod.avatars.decide(req, approve, who.user_id, who.chat_id):
             raise Refusal("That avatar request was already decided or has expired.", reason="expired")
         verb = "approved" if approve else "rejected"
         await self.mod.log_action(who, f"avatar {verb}", f"{req.user_id} (chat {req.chat_id})")

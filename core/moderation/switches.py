@@ -1,4 +1,8 @@
-"""On/off switches: the owners' global kill switch, per-chat pause and options, per-channel enable and NSFW."""
+"""On/off switches: the owners' global kill switch, per-scope pause and options, per-channel enable and NSFW.
+
+A scope is where a chat's moderators rule (`Requester.scope`: a Telegram chat, a Discord server); channel
+switches are per channel inside it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from redis.asyncio import Redis
 
 from core.settings import Settings
 
-# Per-chat flags (a hash per chat): name -> what "on" means.
+# Per-scope flags (a hash per chat/server): name -> what "on" means.
 CHAT_FLAGS = {
     "paused": "generation is paused",
     "protected_off": "the protected-names list is off (owner's decision)",
@@ -36,11 +40,11 @@ class Switches:
     def _kill_key(self) -> str:
         return self.settings.key("mod", "kill")
 
-    def _chat_key(self, platform: str, chat_id: str) -> str:
-        return self.settings.key("mod", "chat", platform, chat_id)
+    def _chat_key(self, platform: str, scope: str) -> str:
+        return self.settings.key("mod", "chat", platform, scope)
 
-    def _channel_key(self, platform: str, chat_id: str, channel: str) -> str:
-        return self.settings.key("mod", "channel", platform, chat_id, channel or "-")
+    def _channel_key(self, platform: str, scope: str, channel: str) -> str:
+        return self.settings.key("mod", "channel", platform, scope, channel or "-")
 
     async def set_kill(self, on: bool) -> None:
         if on:
@@ -51,25 +55,25 @@ class Switches:
     async def killed(self) -> bool:
         return bool(await self.redis.exists(self._kill_key()))
 
-    async def set_chat(self, platform: str, chat_id: str, flag: str, on: bool) -> None:
+    async def set_chat(self, platform: str, scope: str, flag: str, on: bool) -> None:
         assert flag in CHAT_FLAGS, flag
         if on:
-            await self.redis.hset(self._chat_key(platform, chat_id), flag, "1")
+            await self.redis.hset(self._chat_key(platform, scope), flag, "1")
         else:
-            await self.redis.hdel(self._chat_key(platform, chat_id), flag)
+            await self.redis.hdel(self._chat_key(platform, scope), flag)
 
-    async def chat(self, platform: str, chat_id: str) -> set[str]:
+    async def chat(self, platform: str, scope: str) -> set[str]:
         """The chat's flags that are on."""
-        raw = await self.redis.hkeys(self._chat_key(platform, chat_id))
+        raw = await self.redis.hkeys(self._chat_key(platform, scope))
         return {r.decode() if isinstance(r, bytes) else r for r in raw}
 
-    async def set_channel(self, platform: str, chat_id: str, channel: str, flag: str, on: bool) -> None:
+    async def set_channel(self, platform: str, scope: str, channel: str, flag: str, on: bool) -> None:
         assert flag in CHANNEL_FLAGS, flag
         if on:
-            await self.redis.hset(self._channel_key(platform, chat_id, channel), flag, "1")
+            await self.redis.hset(self._channel_key(platform, scope, channel), flag, "1")
         else:
-            await self.redis.hdel(self._channel_key(platform, chat_id, channel), flag)
+            await self.redis.hdel(self._channel_key(platform, scope, channel), flag)
 
-    async def channel(self, platform: str, chat_id: str, channel: str) -> set[str]:
-        raw = await self.redis.hkeys(self._channel_key(platform, chat_id, channel))
+    async def channel(self, platform: str, scope: str, channel: str) -> set[str]:
+        raw = await self.redis.hkeys(self._channel_key(platform, scope, channel))
         return {r.decode() if isinstance(r, bytes) else r for r in raw}

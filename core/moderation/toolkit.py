@@ -20,15 +20,16 @@ from core.types import GenerationReply, GenerationRequest, Requester
 class QuotaAdmin(Protocol):
     """What `/mod quota ...` needs from the quotas module (core/quotas.py satisfies it).
 
-    Amounts are credits (one per image; the quotas module decides what a video costs). Every method
-    is scoped to one chat and user; the returned text is shown to the moderator as is.
+    Amounts are credits (one per image; the quotas module decides what a video costs). `scope` is the
+    chat/server whose own limit for the member a chat moderator sets or reads; None is the member's
+    platform-wide credits (owners' business). The returned text is shown to the moderator as is.
     """
 
-    async def set_limit(self, platform: str, chat_id: str, user_id: str, limit: int) -> str: ...
+    async def set_limit(self, platform: str, scope: str | None, user_id: str, limit: int | None) -> str: ...
 
-    async def grant(self, platform: str, chat_id: str, user_id: str, credits: int) -> str: ...
+    async def grant(self, platform: str, scope: str | None, user_id: str, credits: int) -> str: ...
 
-    async def usage(self, platform: str, chat_id: str, user_id: str) -> str: ...
+    async def usage(self, platform: str, scope: str | None, user_id: str) -> str: ...
 
 
 Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
@@ -57,22 +58,56 @@ class Moderation:
     def is_owner(self, who: Requester) -> bool:
         return self.service.settings.is_owner(who.platform, who.user_id)
 
+    def is_configured(self, who: Requester) -> bool:
+        """An owner or moderator the service's settings name: they act on the whole platform."""
+        return self.service.settings.is_configured_moderator(who.platform, who.user_id)
+
     def is_moderator(self, who: Requester, ctx: ChatContext) -> bool:
-        """Moderator in `who.chat_id`: the adapter's verdict for this chat, or configured ids / owners."""
-        return ctx.is_moderator or self.service.settings.is_configured_moderator(who.platform, who.user_id)
+        """Moderator in `who.scope`: the adapter's verdict for this chat, or configured ids / owners."""
+        return ctx.is_moderator or self.is_configured(who)
+
+    def review_chat(self, platform: str) -> str | None:
+        s = self.service.settings
+        return {"telegram": s.telegram_review_chat_id, "discord": s.discord_review_channel_id,
+                "web": s.web_review_chat_id}.get(platform)
+
+    def in_review_chat(self, who: Requester, ctx: ChatContext) -> bool:
+        """A moderator of the platform's configured review chat, acting there."""
+        target = self.review_chat(who.platform)
+        # The review chat may be a whole chat (Telegram) or one channel of a server (Discord).
+        return target is not None and ctx.is_moderator and target in (who.chat_id, ctx.channel_id)
+
+    def is_platform_moderator(self, who: Requester, ctx: ChatContext) -> bool:
+        """May decide what applies on the whole platform (avatars, overall credits, platform bans)."""
+        return self.is_configured(who) or self.in_review_chat(who, ctx)
 
     def require_moderator(self, who: Requester, ctx: ChatContext, what: str) -> None:
         # The refusal reaches the audit log through the service's refusal listeners.
         if not self.is_moderator(who, ctx):
             raise Refusal(f"Only this chat's moderators can use {what}.", reason="not_moderator")
 
+    def require_platform_moderator(self, who: Requester, ctx: ChatContext, what: str) -> None:
+        if not self.is_platform_moderator(who, ctx):
+            raise Refusal(f"{what} apply everywhere on {who.platform}, so only the service's owners and moderators, "
+                          "or moderators in its review chat, can change them. Moderators here can /mod ban or set "
+                          "this chat's own limits.", reason="not_platform_moderator")
+
+    async def require_member(self, who: Requester, ctx: ChatContext, user_id: str) -> None:
+        """A chat moderator acts only on members of their own chat; configured moderators on anyone."""
+        if self.is_configured(who):
+            return
+        if ctx.is_member is not None and await ctx.is_member(user_id):
+            return
+        raise Refusal(f"{user_id} is not a member of this chat, so its moderators can't act on them. Check the id "
+                      "(or reply to one of their messages).", reason="not_member")
+
     def require_owner(self, who: Requester, what: str) -> None:
         if not self.is_owner(who):
             raise Refusal(f"Only the service owners can use {what}.", reason="not_owner")
 
     async def log_action(self, who: Requester, action: str, detail: str = "") -> None:
-        await self.audit.record("action", who.platform, who.chat_id, who.user_id, action, detail)
+        await self.audit.record("action", who.platform, who.scope, who.user_id, action, detail)
 
     async def log_refusal(self, who: Requester, reason: str, message: str) -> None:
         """A refusal listener: every refused request or command lands in the audit log."""
-        await self.audit.record("refusal", who.platform, who.chat_id, who.user_id, reason, message)
+        await self.audit.record("refusal", who.platform, who.scope, who.user_id, reason, message)

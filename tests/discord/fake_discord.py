@@ -2,7 +2,10 @@
 
 The real discord.py client talks to it (REST base via `discord.http.Route.BASE`, gateway URL from
 `GET /gateway/bot`). It records interaction callbacks, webhook edits/follow-ups and channel messages,
-serves attachment bytes as a CDN, and can inject 429s, expired tokens and missing permissions.
+serves attachment bytes as a CDN, and can inject 429s, expired tokens and missing permissions. It knows
+which users are members of which server (anyone who interacts there, plus `add_member`) and answers
+`GET /guilds/{guild}/members/{user}` with the member or Discord's 404 "Unknown Member"; more servers
+(with their own roles) can join with `add_guild`, and interactions can come from threads.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ REVIEW_CHANNEL_ID = 930000000000000003
 DM_CHANNEL_ID = 940000000000000001
 USER_ID = 950000000000000001
 MOD_ROLE_ID = 960000000000000001
+THREAD_ID = 970000000000000001  # a public thread under CHANNEL_ID
 ALL_PERMS = (1 << 41) - 1
 MEMBER_PERMS = (1 << 10) | (1 << 11) | (1 << 15) | (1 << 31)  # view, send, attach, use app commands
 MANAGE_GUILD = 1 << 5
@@ -42,6 +46,18 @@ BOT_USER = {"id": str(APP_ID), "username": "reelsmith", "discriminator": "0", "g
             "avatar": None, "bot": True, "public_flags": 0, "flags": 0}
 MEMBER_USER = {"id": str(USER_ID), "username": "alice", "discriminator": "0", "global_name": "Alice",
                "avatar": None, "public_flags": 0}
+
+
+def person(user_id: int, name: str) -> dict[str, Any]:
+    """A Discord user object."""
+    return {"id": str(user_id), "username": name.lower(), "discriminator": "0", "global_name": name,
+            "avatar": None, "public_flags": 0}
+
+
+def role(role_id: int, name: str, position: int = 1) -> dict[str, Any]:
+    """A role object; `role(guild_id, "@everyone", 0)` is a server's default role."""
+    return {"id": str(role_id), "name": name, "permissions": str(MEMBER_PERMS), "position": position,
+            "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
 
 
 @dataclass
@@ -88,6 +104,9 @@ class FakeDiscord:
         self.connected = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # Servers the bot is in: id -> extra roles (besides @everyone); and who is a member of each.
+        self.guild_roles: dict[int, list[dict[str, Any]]] = {GUILD_ID: [role(MOD_ROLE_ID, "Reelsmith Mods")]}
+        self.members: dict[int, dict[int, dict[str, Any]]] = {GUILD_ID: {USER_ID: MEMBER_USER}}
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def start(self) -> FakeDiscord:
@@ -109,6 +128,7 @@ class FakeDiscord:
         r.add_delete("/api/v10/channels/{cid}/messages/{mid}", self._channel_delete)
         r.add_post("/api/v10/users/@me/channels", self._open_dm)
         r.add_get("/api/v10/users/{uid}", lambda _r: _json(MEMBER_USER))
+        r.add_get("/api/v10/guilds/{gid}/members/{uid}", self._member)
         r.add_get("/cdn/{name}", self._cdn)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -148,6 +168,18 @@ class FakeDiscord:
                 "url": f"http://127.0.0.1:{self.port}/cdn/{name}",
                 "proxy_url": f"http://127.0.0.1:{self.port}/cdn/{name}"}
 
+    def add_member(self, user: dict[str, Any], guild_id: int = GUILD_ID) -> None:
+        self.members.setdefault(guild_id, {})[int(user["id"])] = user
+
+    def remove_member(self, user_id: int, guild_id: int = GUILD_ID) -> None:
+        self.members.get(guild_id, {}).pop(user_id, None)
+
+    async def add_guild(self, guild_id: int, roles: list[dict[str, Any]]) -> None:
+        """The bot joins another server (GUILD_CREATE), with these roles besides @everyone."""
+        self.guild_roles[guild_id] = roles
+        self.members.setdefault(guild_id, {})
+        await self.dispatch("GUILD_CREATE", self._guild(guild_id))
+
     def snowflake(self, when: dt.datetime | None = None) -> int:
         base = time_snowflake(when or dt.datetime.now(dt.UTC))
         return base + next(self._ids) % (1 << 22)
@@ -180,9 +212,10 @@ class FakeDiscord:
                 await self.dispatch("READY", {
                     "v": 10, "user": BOT_USER, "session_id": "s1", "shard": [0, 1],
                     "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
-                    "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+                    "guilds": [{"id": str(g), "unavailable": True} for g in self.guild_roles],
                     "application": {"id": str(APP_ID), "flags": 0}})
-                await self.dispatch("GUILD_CREATE", self._guild())
+                for gid in self.guild_roles:
+                    await self.dispatch("GUILD_CREATE", self._guild(gid))
                 self.connected.set()
             elif data["op"] == 6:
                 self.resumes += 1
@@ -201,25 +234,27 @@ class FakeDiscord:
         self.connected.clear()
         await self.ws.send_json({"op": 7, "d": None})
 
-    def _guild(self) -> dict[str, Any]:
-        everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": str(MEMBER_PERMS), "position": 0,
-                    "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
-        mods = {**everyone, "id": str(MOD_ROLE_ID), "name": "Reelsmith Mods", "position": 1}
+    def _guild(self, guild_id: int = GUILD_ID) -> dict[str, Any]:
+        everyone = role(guild_id, "@everyone", position=0)
 
         def text_channel(cid: int, name: str) -> dict[str, Any]:
             return {"id": str(cid), "type": 0, "name": name, "position": 0, "permission_overwrites": [],
-                    "nsfw": False, "parent_id": None, "guild_id": str(GUILD_ID)}
+                    "nsfw": False, "parent_id": None, "guild_id": str(guild_id)}
 
-        return {"id": str(GUILD_ID), "name": "Test Guild", "owner_id": "1", "icon": None, "splash": None,
+        channels = ([text_channel(CHANNEL_ID, "general"), text_channel(LOCKED_CHANNEL_ID, "announcements"),
+                     text_channel(REVIEW_CHANNEL_ID, "review")] if guild_id == GUILD_ID
+                    else [text_channel(guild_id + 1, "general")])
+        name = "Test Guild" if guild_id == GUILD_ID else f"Guild {guild_id}"
+        return {"id": str(guild_id), "name": name, "owner_id": "1", "icon": None, "splash": None,
                 "discovery_splash": None, "afk_channel_id": None, "afk_timeout": 300, "verification_level": 0,
-                "default_message_notifications": 0, "explicit_content_filter": 0, "roles": [everyone, mods],
+                "default_message_notifications": 0, "explicit_content_filter": 0,
+                "roles": [everyone, *self.guild_roles[guild_id]],
                 "emojis": [], "stickers": [], "features": [], "mfa_level": 0, "system_channel_id": None,
                 "system_channel_flags": 0, "rules_channel_id": None, "vanity_url_code": None,
                 "description": None, "banner": None, "premium_tier": 0, "preferred_locale": "en-US",
                 "public_updates_channel_id": None, "nsfw_level": 0, "premium_progress_bar_enabled": False,
                 "unavailable": False, "member_count": 2, "large": False, "joined_at": TS,
-                "channels": [text_channel(CHANNEL_ID, "general"), text_channel(LOCKED_CHANNEL_ID, "announcements"),
-                             text_channel(REVIEW_CHANNEL_ID, "review")],
+                "channels": channels,
                 "members": [{"user": BOT_USER, "roles": [], "joined_at": TS, "deaf": False, "mute": False,
                              "flags": 0}],
                 "threads": [], "voice_states": [], "presences": [], "stage_instances": [],
@@ -229,8 +264,15 @@ class FakeDiscord:
     async def interact(self, kind: int, data: dict[str, Any], *, dm: bool = False, channel_id: int = CHANNEL_ID,
                        roles: tuple[int, ...] = (), permissions: int = MEMBER_PERMS,
                        app_permissions: int = ALL_PERMS, size_limit: int = 10 * 1024 * 1024,
-                       created: dt.datetime | None = None, message: dict[str, Any] | None = None) -> str:
-        """Send INTERACTION_CREATE through the gateway; returns the interaction token."""
+                       created: dt.datetime | None = None, message: dict[str, Any] | None = None,
+                       user: dict[str, Any] | None = None, guild_id: int = GUILD_ID,
+                       thread_of: int | None = None) -> str:
+        """Send INTERACTION_CREATE through the gateway; returns the interaction token.
+
+        `user` sends it (default Alice), in server `guild_id` (who thereby is a member there) or by DM;
+        `thread_of`: `channel_id` is a public thread under that channel.
+        """
+        user = user or MEMBER_USER
         iid = self.snowflake(created)
         token = "itok-" + secrets.token_hex(8)
         self.tokens[token] = {"interaction_id": iid, "original": None, "expired": False,
@@ -238,18 +280,26 @@ class FakeDiscord:
         payload: dict[str, Any] = {
             "id": str(iid), "application_id": str(APP_ID), "type": kind, "data": data, "token": token,
             "version": 1, "locale": "en-US", "attachment_size_limit": size_limit, "entitlements": [],
-            "app_permissions": str(app_permissions), "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "app_permissions": str(app_permissions), "authorizing_integration_owners": {"0": str(guild_id)},
         }
         if dm:
-            payload.update(channel_id=str(DM_CHANNEL_ID), user=MEMBER_USER, context=1,
-                           channel={"id": str(DM_CHANNEL_ID), "type": 1, "recipients": [MEMBER_USER]})
+            payload.update(channel_id=str(DM_CHANNEL_ID), user=user, context=1,
+                           channel={"id": str(DM_CHANNEL_ID), "type": 1, "recipients": [user]})
         else:
+            self.add_member(user, guild_id)
+            channel: dict[str, Any] = {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general",
+                                       "position": 0, "nsfw": False, "permission_overwrites": [], "parent_id": None,
+                                       "permissions": str(permissions)}
+            if thread_of is not None:
+                channel = {"id": str(channel_id), "type": 11, "guild_id": str(guild_id), "name": "a thread",
+                           "parent_id": str(thread_of), "owner_id": user["id"], "permissions": str(permissions),
+                           "thread_metadata": {"archived": False, "auto_archive_duration": 60,
+                                               "archive_timestamp": TS, "locked": False},
+                           "member_count": 1, "message_count": 0, "flags": 0}
             payload.update(
-                guild_id=str(GUILD_ID), channel_id=str(channel_id), context=0, guild_locale="en-US",
-                channel={"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": "general",
-                         "position": 0, "nsfw": False, "permission_overwrites": [], "parent_id": None,
-                         "permissions": str(permissions)},
-                member={"user": MEMBER_USER, "roles": [str(r) for r in roles], "permissions": str(permissions),
+                guild_id=str(guild_id), channel_id=str(channel_id), context=0, guild_locale="en-US",
+                channel=channel,
+                member={"user": user, "roles": [str(r) for r in roles], "permissions": str(permissions),
                         "joined_at": TS, "deaf": False, "mute": False, "flags": 0, "nick": None,
                         "avatar": None})
         if message is not None:
@@ -480,6 +530,13 @@ class FakeDiscord:
             return _json({"message": "Unknown Message", "code": 10008}, status=404)
         sent.deleted = True
         return web.Response(status=204)
+
+    async def _member(self, request: web.Request) -> web.Response:
+        user = self.members.get(int(request.match_info["gid"]), {}).get(int(request.match_info["uid"]))
+        if user is None:
+            return _json({"message": "Unknown Member", "code": 10007}, status=404)
+        return _json({"user": user, "roles": [], "joined_at": TS, "deaf": False, "mute": False, "flags": 0,
+                      "nick": None, "avatar": None})
 
     async def _open_dm(self, _request: web.Request) -> web.Response:
         return _json({"id": str(DM_CHANNEL_ID), "type": 1, "recipients": [MEMBER_USER],

@@ -99,7 +99,7 @@ async def test_help_quota_meme_mod_forward_text_to_core(fake: FakeDiscord, bot: 
 
     for name in ("quota", "mod"):
         service.add_command(name, record)
-    service.settings.discord_moderator_roles = ["Reelsmith Mods"]
+    service.settings.discord_moderator_roles = [str(MOD_ROLE_ID)]  # by id, never by name
 
     help_token = await fake.slash("help")
     assert (await callback(fake, help_token))["data"].get("flags") == 64  # help is only for the asker
@@ -121,7 +121,7 @@ async def test_help_quota_meme_mod_forward_text_to_core(fake: FakeDiscord, bot: 
     assert (await private_answer(fake, mod)).content == "did secret ban 42"
 
     assert [c.args for c in calls] == ["", "secret ban 42"]
-    assert calls[1].ctx.is_moderator and "Reelsmith Mods" in calls[1].ctx.roles  # moderator role
+    assert calls[1].ctx.is_moderator and str(MOD_ROLE_ID) in calls[1].ctx.roles  # moderator role
     assert not calls[0].ctx.is_moderator and not calls[0].ctx.is_private
 
 
@@ -175,7 +175,7 @@ async def test_real_mod_commands_refused_for_members_allowed_for_moderators(fake
     # The moderation module itself (no stand-in): rights come from Discord permissions and roles.
     member = await fake.slash("mod", {"text": "pause"})
     assert "Only this chat's moderators" in (await private_answer(fake, member)).content
-    service.settings.discord_moderator_roles = ["Reelsmith Mods"]
+    service.settings.discord_moderator_roles = [str(MOD_ROLE_ID)]  # by id, never by name
     by_role = await fake.slash("mod", {"text": "status"}, roles=(MOD_ROLE_ID,))
     assert "Only this chat's moderators" not in (await private_answer(fake, by_role)).content
     manager = await fake.slash("mod", {"text": "pause"}, permissions=MEMBER_PERMS | MANAGE_GUILD)

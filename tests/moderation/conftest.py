@@ -17,7 +17,12 @@ from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, Requester
 
 DATA = Path(__file__).parent / "data"
-MOD_CTX = ChatContext(is_moderator=True, channel_id="general")
+async def everyone_is_a_member(_user_id: str) -> bool:
+    """The adapter's membership answer for room1, where every member the tests name belongs."""
+    return True
+
+
+MOD_CTX = ChatContext(is_moderator=True, channel_id="general", is_member=everyone_is_a_member)
 MEMBER_CTX = ChatContext(is_moderator=False, channel_id="general")
 
 

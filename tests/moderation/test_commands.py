@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from core.context import ChatContext
-from tests.moderation.conftest import MEMBER_CTX, MOD_CTX, Rig, person
+from tests.moderation.conftest import MEMBER_CTX, MOD_CTX, Rig, everyone_is_a_member, person
 
 # (command, a phrase of the moderator's answer)
 MOD_COMMANDS = [
@@ -36,9 +36,12 @@ MOD_COMMANDS = [
     ("/mod cancel abcdef0123456789", "There is no job abcdef0123456789 in this chat"),
     ("/mod delete abcdef0123456789", "There is no result of job abcdef0123456789"),
     ("/mod audit 5", "Nothing logged here yet"),
+    ("/mod avatars", "No selfies awaiting review"),
+]
+# Avatar decisions hold on the whole platform: the review chat's moderators (or configured ones) make them.
+REVIEW_COMMANDS = [
     ("/mod avatar approve bob", "bob has no selfie awaiting review"),
     ("/mod avatar revoke bob", "bob has no verified avatar"),
-    ("/mod avatars", "No selfies awaiting review"),
 ]
 OWNER_COMMANDS = [
     ("/mod kill on", "off everywhere"),
@@ -50,7 +53,7 @@ OWNER_COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize(("command", "answer"), MOD_COMMANDS + OWNER_COMMANDS)
+@pytest.mark.parametrize(("command", "answer"), MOD_COMMANDS + OWNER_COMMANDS + REVIEW_COMMANDS)
 async def test_refused_for_members(rig: Rig, command: str, answer: str) -> None:
     member = person("mallory")
     out = await rig.service.handle(member, command, ctx=MEMBER_CTX)
@@ -65,6 +68,14 @@ async def test_refused_for_members(rig: Rig, command: str, answer: str) -> None:
 @pytest.mark.parametrize(("command", "answer"), MOD_COMMANDS)
 async def test_allowed_for_moderators(rig: Rig, command: str, answer: str) -> None:
     out = await rig.service.handle(person("maud"), command, ctx=MOD_CTX)
+    assert answer in out.text, out.text
+
+
+@pytest.mark.parametrize(("command", "answer"), REVIEW_COMMANDS)
+async def test_review_commands_in_the_review_chat(rig: Rig, command: str, answer: str) -> None:
+    out = await rig.service.handle(person("maud"), command, ctx=MOD_CTX)
+    assert not out.ok and "review chat" in out.text, out.text
+    out = await rig.service.handle(person("rita", "review"), command, ctx=MOD_CTX)
     assert answer in out.text, out.text
 
 
@@ -117,7 +128,7 @@ async def test_usage_errors_explain(rig: Rig) -> None:
 
 
 async def test_reply_to_member_names_them(rig: Rig) -> None:
-    ctx = ChatContext(is_moderator=True, extra={"reply_user_id": "4242"})
+    ctx = ChatContext(is_moderator=True, extra={"reply_user_id": "4242"}, is_member=everyone_is_a_member)
     out = await rig.service.handle(person("maud"), "/mod ban 30m", ctx=ctx)
     assert out.ok and "4242 banned for another 30m" in out.text
     out = await rig.service.handle(person("maud"), "/mod unban <@!4242>", ctx=MOD_CTX)
@@ -130,10 +141,10 @@ PLAYGROUND_SEQUENCE = [
     ("/mod ban bob 2h spamming", "bob banned for another 2h (spamming)"),
     ("/mod bans", "bob banned for another 2h (spamming)"),
     ("/mod unban bob", "bob may generate again"),
-    ("/mod quota usage bob", "Credits: 30 of 30 left"),
+    ("/mod quota usage bob", "this chat sets no limit for them"),  # a chat sees only its own limits
     ("/mod quota grant bob 5", "Granted 5 extra credits"),
     ("/mod quota set bob 50", "now has 50 credits"),
-    ("/mod quota usage bob", "of 50 left"),
+    ("/mod quota usage bob", "of 50 (+5 granted) left"),
     ("/mod pause", "paused in this chat"),
     ("/mod resume", "back on in this chat"),
     ("/mod channel off", "turned off in this channel"),
@@ -149,7 +160,7 @@ PLAYGROUND_SEQUENCE = [
     ("/mod cancel abcdef0123456789", "There is no job abcdef0123456789 in this chat"),
     ("/mod delete abcdef0123456789", "There is no result of job abcdef0123456789"),
     ("/mod audit 3", "blocklist remove by pg1"),
-    ("/mod avatar approve bob", "bob has no selfie awaiting review"),
+    ("/mod avatar approve bob", "Avatar decisions apply everywhere"),  # only in the review chat
     ("/mod avatars", "No selfies awaiting review"),
 ]
 

@@ -130,7 +130,7 @@ async def test_state_survives_a_restart(make_service: MakeService) -> None:
 async def test_quota_command_text(make_service: MakeService, clock: ManualClock) -> None:
     service, _ = await make_service(
         quota_credits=10, quota_tiers={"supporter": QuotaTier(credits=50, max_in_flight=4)},
-        quota_tier_roles={"Patron": "supporter"}, quota_chat_credits=100,
+        quota_tier_roles={"111222333444": "supporter"}, quota_chat_credits=100,
     )
     out = await service.handle(ALICE, "/quota")
     assert out.ok and out.private
@@ -138,7 +138,7 @@ async def test_quota_command_text(make_service: MakeService, clock: ManualClock)
     assert "full budget is available" in out.text
     assert (await service.handle(ALICE, "/video a wave")).ok
     clock.advance(3600)
-    out = await service.handle(ALICE, "/quota", ctx=ChatContext(roles=("Patron",)))
+    out = await service.handle(ALICE, "/quota", ctx=ChatContext(roles=("111222333444",)))
     assert "Credits: 45 of 50 left (supporter tier)." in out.text, out.text
     assert "Jobs in flight: 1 of 4." in out.text
     assert "Window resets in 23 h" in out.text

@@ -24,6 +24,8 @@ ADMIN_RIGHTS = {
     "can_delete_stories": False,
 }
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendVideo", "sendAnimation", "sendDocument"}
+# Telegram's sender of messages an anonymous group admin posts "as the group" (sender_chat is the group).
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
 
 
 @dataclass
@@ -130,7 +132,13 @@ class FakeBotAPI:
         return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data) if size is None else size}
 
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """A user's status in a group: creator, administrator, member, left or kicked (unknown users: left)."""
         self.members[(chat_id, user_id)] = status
+
+    def _joined(self, chat_id: int, user_id: int) -> None:
+        # Whoever writes or presses a button in a group is in it (unless the test said otherwise).
+        if chat_id < 0:
+            self.members.setdefault((chat_id, user_id), "member")
 
     def push(self, body: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
@@ -153,10 +161,18 @@ class FakeBotAPI:
 
     def message(self, chat_id: int, user_id: int, text: str | None = None, *, caption: str | None = None,
                 media: dict[str, Any] | None = None, reply_to: dict[str, Any] | None = None,
-                push: bool = True) -> dict[str, Any]:
-        """A member's message (pushed as an update unless push=False)."""
+                push: bool = True, anonymous: bool = False) -> dict[str, Any]:
+        """A member's message (pushed as an update unless push=False).
+
+        `anonymous`: an anonymous admin posting as the group (from GroupAnonymousBot, sender_chat = the group).
+        """
+        sender = dict(GROUP_ANONYMOUS_BOT) if anonymous else self.user(user_id)
         msg: dict[str, Any] = {"message_id": next(self._ids), "date": int(time.time()),
-                               "chat": self.chat(chat_id), "from": self.user(user_id), **(media or {})}
+                               "chat": self.chat(chat_id), "from": sender, **(media or {})}
+        if anonymous:
+            msg["sender_chat"] = self.chat(chat_id)
+        else:
+            self._joined(chat_id, user_id)
         for key, value in (("text", text), ("caption", caption)):
             if value is not None:
                 msg[key] = value
@@ -172,6 +188,7 @@ class FakeBotAPI:
 
     def press(self, chat_id: int, user_id: int, message: dict[str, Any], data: str) -> None:
         """A member pressing an inline button under `message`."""
+        self._joined(chat_id, user_id)
         self.push({"callback_query": {"id": str(next(self._ids)), "from": self.user(user_id),
                                       "chat_instance": f"ci{chat_id}", "data": data, "message": message}})
 
@@ -346,12 +363,17 @@ class FakeBotAPI:
 
     async def _m_getChatMember(self, call: Call) -> Any:
         user_id = int(call.params["user_id"])
-        status = self.members.get((call.chat_id, user_id), "member")
+        if call.chat_id > 0:  # a private chat: its one user
+            status = "member" if user_id == call.chat_id else "left"
+        else:
+            status = self.members.get((call.chat_id, user_id), "left")  # never joined reads as left
         member: dict[str, Any] = {"status": status, "user": self.user(user_id)}
         if status == "administrator":
             member.update(ADMIN_RIGHTS)
         elif status == "creator":
             member["is_anonymous"] = False
+        elif status == "kicked":
+            member["until_date"] = 0
         return member
 
     async def _m_getFile(self, call: Call) -> Any:
