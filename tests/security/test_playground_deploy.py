@@ -102,9 +102,6 @@ def test_network_policies_let_in_only_what_needs_each_port(k8s: list[dict[str, A
     neighbour = Pod("debug", {"app": "debug"})  # an unrelated pod in our namespace
     fake_keda = Pod("keda-operator", {"app": "keda-operator"}, "default")  # the right labels, the wrong namespace
 
-    assert _container_ports(k8s, "redis") == {REDIS} and _container_ports(k8s, "playground") == {WEB, HEALTH}
-    assert all(_container_ports(k8s, name) == {HEALTH} for name in ("worker", "telegram", "discord"))
-
     def who(target: str, port: int) -> set[str]:
         sources = [*(pods[n] for n in app), keda, ingress, prometheus, stranger, neighbour, fake_keda]
         return {f"{s.namespace}/{s.name}" for s in sources if allowed(policies, s, pods[target], port)}
@@ -117,6 +114,9 @@ def test_network_policies_let_in_only_what_needs_each_port(k8s: list[dict[str, A
     for name in ("redis", *app):
         for port in {REDIS, WEB, HEALTH, 22} - _container_ports(k8s, name):
             assert who(name, port) == set(), (name, port)  # default deny for everything else
+    # The policies' ports are the ones the pods serve.
+    assert _container_ports(k8s, "redis") == {REDIS} and _container_ports(k8s, "playground") == {WEB, HEALTH}
+    assert all(_container_ports(k8s, name) == {HEALTH} for name in ("worker", "telegram", "discord"))
 
 
 def test_images_keep_health_and_metrics_on_loopback() -> None:

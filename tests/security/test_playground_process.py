@@ -50,12 +50,13 @@ async def test_health_servers_bind_loopback_by_default(web_bot: ReelsmithProcess
     # This is about sockets: the worker loads no model families (warming them only costs CPU here).
     env = process_env(settings, tiny_dir, tmp_path / "worker-data", REELSMITH_WORKER_FAMILIES="[]")
     with reelsmith_process(["worker"], env, tmp_path / "worker") as worker:
-        for proc, role in ((worker, "worker"), (web_bot, "web")):
+        await web_bot.line(STARTED_RE)  # the playground is up; its health server starts right after
+        for proc, role, wait_s in ((web_bot, "web", 15), (worker, "worker", 60)):
             async def listening(proc: ReelsmithProcess = proc) -> set[str]:
                 assert proc.proc.poll() is None, proc.output()[-3000:]
                 return listening_addresses(proc.health_port)
 
-            assert await wait_for(listening, timeout=60) == {"127.0.0.1"}, proc.output()[-2000:]
+            assert await wait_for(listening, timeout=wait_s) == {"127.0.0.1"}, proc.output()[-2000:]
             async with ClientSession() as http, http.get(f"http://127.0.0.1:{proc.health_port}/livez") as resp:
                 assert resp.status == 200 and (await resp.json())["role"] == role  # probes need no token here
 
@@ -112,7 +113,10 @@ IMAGE_SHOWN = """(() => {
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (scripts/setup.sh installs it when root)")
 async def test_the_owner_signs_in_with_one_click_in_a_real_browser(web_bot: ReelsmithProcess, worker: Any,
                                                                    tmp_path: Path) -> None:
-    link = (await web_bot.line(LINK_RE)).group(1)
+    started = (await web_bot.line(STARTED_RE)).group(0)
+    printed = LINK_RE.search(started)
+    assert printed, started
+    link = printed.group(1)
     base = f"http://127.0.0.1:{web_bot.web_port}"
     async with chromium(tmp_path / "chromium") as browser:
         owner = await browser.context()
