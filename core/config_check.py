@@ -19,7 +19,7 @@ import redis
 from pydantic import AliasChoices, ValidationError
 from redis.exceptions import AuthenticationError, ResponseError
 
-from core.loopback import is_loopback
+from core.hosts import is_loopback, parse_host
 from core.settings import Settings
 
 PREFIX = "REELSMITH_"
@@ -127,6 +127,15 @@ def web_token_problem(settings: Settings) -> str | None:
     return None
 
 
+def web_public_hosts_problem(settings: Settings) -> str | None:
+    """A problem for each public name that is not a plain `host` or `host:port`."""
+    bad = [h for h in settings.web_public_hosts if parse_host(h) is None]
+    if not bad:
+        return None
+    return (f"{env_name('web_public_hosts')}: {', '.join(repr(h) for h in bad)} is not a host name: give the name "
+            'browsers use, without scheme or path, e.g. ["reelsmith.example.org"] or ["reelsmith.example.org:8443"].')
+
+
 def web_bind_problem(settings: Settings, host: str | None = None) -> str | None:
     """A problem if the playground would listen beyond loopback without a configured token."""
     host = settings.web_host if host is None else host
@@ -151,7 +160,8 @@ def static_problems(settings: Settings, environ: Mapping[str, str], *, bots: Ite
             problems.append(f"{name} is not set, but the {platform} bot was asked for: set it to "
                             f"{TOKEN_HINTS[platform]}.")
     if "web" in bots:
-        problems += [p for p in (web_bind_problem(settings), web_token_problem(settings)) if p]
+        web = (web_bind_problem(settings), web_token_problem(settings), web_public_hosts_problem(settings))
+        problems += [p for p in web if p]
     if settings.redis_url is not None:
         url = settings.redis_url.get_secret_value()
         scheme = urlsplit(url).scheme

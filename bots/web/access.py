@@ -60,6 +60,8 @@ class Access:
     def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
         configured = settings.web_token
         self.token = configured.get_secret_value().strip() if configured else load_install_secret(settings.data_dir)
+        if not self.token:
+            raise SystemExit("REELSMITH_WEB_TOKEN is set but empty: set it to a long random secret, or remove it.")
         self.token_source = "REELSMITH_WEB_TOKEN" if configured else str(settings.data_dir / SECRET_FILE)
         self.session_ttl_s = settings.web_session_ttl_s
         self.link_ttl_s = settings.web_link_ttl_s
@@ -69,7 +71,7 @@ class Access:
         self._clock = clock
 
     def token_ok(self, candidate: str) -> bool:
-        return hmac.compare_digest(candidate.strip().encode(), self.token.encode())
+        return bool(candidate.strip()) and hmac.compare_digest(candidate.strip().encode(), self.token.encode())
 
     def bearer_ok(self, authorization: str | None) -> bool:
         """True for `Authorization: Bearer <the secret>`."""

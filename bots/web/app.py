@@ -26,7 +26,7 @@ from bots.web.signin import SignIn
 from core.config_check import ConfigError, web_bind_problem
 from core.context import ChatContext
 from core.health import HealthEndpoints
-from core.loopback import url_host
+from core.hosts import url_host
 from core.metrics import process_metrics
 from core.replies import Event, ReplyConsumer
 from core.service import Attachment, Outcome, Reelsmith, button_data

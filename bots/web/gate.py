@@ -26,7 +26,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from bots.web.access import Access
-from core.loopback import is_loopback
+from core.hosts import Address, is_loopback, parse_host
 
 Auth = Literal["bearer", "cookie"] | None
 AUTH_KEY = "reelsmith.auth"  # a str key: aiohttp's typed RequestKey needs a newer aiohttp than we require
@@ -44,19 +44,7 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 OWN_FETCH_SITES = ("same-origin", "none")  # "none": the owner typed or bookmarked the address
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-_HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::(?P<port>[0-9]{1,5}))?$")
 _ORIGIN_RE = re.compile(r"^(?P<scheme>https?)://(?P<host>[^/?#@]+)$")
-
-Address = tuple[str, int | None]
-
-
-def parse_host(value: str) -> Address | None:
-    """(lower-cased name, port or None) of a Host header, or None if it is not a plain host[:port]."""
-    match = _HOST_RE.match(value.strip())
-    if match is None:
-        return None
-    name = match["v6"] or match["name"]
-    return name.lower(), int(match["port"]) if match["port"] else None
 
 
 def parse_origin(value: str) -> Address | None:

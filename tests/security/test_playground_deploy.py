@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from core.config_check import static_problems
-from core.loopback import is_loopback
+from core.hosts import is_loopback
 from core.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

@@ -10,6 +10,7 @@ from aiohttp.test_utils import unused_port
 from PIL import Image
 
 from bots.web.app import serve
+from core.config_check import static_problems
 from core.features import build_service
 from core.service import Reelsmith, button_data
 from core.settings import Settings
@@ -79,6 +80,10 @@ async def test_a_rebound_host_name_is_refused(settings: Settings, service: Reels
             assert ok.status == 200
             other = await owner.get("/api/messages", params={"chat": "c1"}, headers={"Host": "other.example.org"})
             assert other.status == 403
+    # A URL where a name belongs is caught at start-up, not silently ignored.
+    [problem] = static_problems(settings.model_copy(update={"web_public_hosts": ["https://x.example.org/"]}), {},
+                               bots=["web"])
+    assert problem.startswith("REELSMITH_WEB_PUBLIC_HOSTS: 'https://x.example.org/' is not a host name")
 
 
 async def test_cross_origin_text_plain_json_is_refused(service: Reelsmith) -> None:

@@ -1,11 +1,25 @@
-"""Which host names and addresses only this machine can reach."""
+"""Host names: which ones only this machine can reach, and strict parsing of `host[:port]`."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 
 LOOPBACK_NAMES = ("localhost",)
 WILDCARDS = ("", "0.0.0.0", "::", "[::]")
+_HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::(?P<port>[0-9]{1,5}))?$")
+
+Address = tuple[str, int | None]
+
+
+def parse_host(value: str) -> Address | None:
+    """(lower-cased name, port or None) of a `host[:port]` such as a Host header; None if it is anything else
+    (user info, paths, schemes: what a URL parser would quietly accept)."""
+    match = _HOST_RE.match(value.strip())
+    if match is None:
+        return None
+    name = match["v6"] or match["name"]
+    return name.lower(), int(match["port"]) if match["port"] else None
 
 
 def is_loopback(host: str) -> bool:
