@@ -35,9 +35,14 @@ def is_loopback(host: str) -> bool:
     return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
+def is_wildcard(bind_host: str) -> bool:
+    """True for an address that binds every interface."""
+    return bind_host.strip() in WILDCARDS
+
+
 def url_host(bind_host: str) -> str:
     """The host to put in a URL for a server bound to `bind_host` (wildcards: this machine's 127.0.0.1)."""
-    if bind_host.strip() in WILDCARDS:
+    if is_wildcard(bind_host):
         return "127.0.0.1"
     if ":" in bind_host and not bind_host.startswith("["):
         return f"[{bind_host}]"

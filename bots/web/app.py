@@ -26,7 +26,7 @@ from bots.web.signin import SignIn
 from core.config_check import ConfigError, web_bind_problem
 from core.context import ChatContext
 from core.health import HealthEndpoints
-from core.hosts import url_host
+from core.hosts import is_wildcard, url_host
 from core.metrics import process_metrics
 from core.replies import Event, ReplyConsumer
 from core.service import Attachment, Outcome, Reelsmith, button_data
@@ -220,7 +220,9 @@ class WebPlayground:
         return _json({"ok": True})
 
     def build_app(self) -> web.Application:
-        gate = Gate(self.access, self.settings.web_public_hosts)
+        # The address it is bound to is a name browsers use for it too (a rebinding page arrives under its own).
+        bound = [] if is_wildcard(self.settings.web_host) else [self.settings.web_host]
+        gate = Gate(self.access, [*self.settings.web_public_hosts, *bound])
         app = web.Application(client_max_size=self.settings.max_reference_bytes * 10 + 1_000_000,
                               middlewares=[gate.middleware()])
         app[SERVICE_KEY] = self
