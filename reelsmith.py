@@ -39,9 +39,12 @@ def _load_settings() -> Settings:
 async def _start_web(service: Reelsmith) -> Callable[[], Awaitable[None]]:
     from bots.web.app import serve
 
-    runner = await serve(service, service.settings.web_host, service.settings.web_port)
-    print(f"Reelsmith playground: http://{service.settings.web_host}:{service.settings.web_port}/", flush=True)
-    return runner.cleanup
+    settings = service.settings
+    served = await serve(service, settings.web_host, settings.web_port)
+    # The link's nonce works once and expires, so this line is safe to leave in a terminal or a log.
+    print(f"Reelsmith playground: {served.sign_in_url}  (one-time sign-in link, valid for "
+          f"{settings.web_link_ttl_s / 60:g} min)", flush=True)
+    return served.runner.cleanup
 
 
 ADAPTERS: dict[str, AdapterStarter] = {"web": _start_web}
@@ -83,11 +86,13 @@ async def _serve(settings: Settings, *, worker: bool, adapters: list[str]) -> No
         if name not in ADAPTERS:
             raise SystemExit(f"The {name} adapter is not available in this build.")
         stoppers.append(await ADAPTERS[name](service))
-    if "web" not in adapters and settings.health_port:
-        # The playground serves /healthz and /metrics itself; other processes get a small server.
+    if settings.health_port:
+        # Every process, the playground's too: its own port needs the owner's token, which probes and
+        # scrapers do not carry. Loopback unless REELSMITH_HEALTH_HOST says otherwise.
         worker_ctx = arq_worker.ctx if arq_worker is not None else None
         endpoints = HealthEndpoints(
-            service.redis, settings, process_metrics(), role="worker" if worker else "bot",
+            service.redis, settings, process_metrics(),
+            role="worker" if worker else ("web" if adapters == ["web"] else "bot"),
             ready=(lambda: bool(worker_ctx.get("ready"))) if worker_ctx is not None else None,
             name=worker_name(settings) if worker else None,
         )
@@ -133,8 +138,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Tiny models ready in {build_tiny_models(target)}")
         return
     # Fail fast, naming the setting, before anything slow (model loading) or half-started.
-    check_or_exit(settings, os.environ, bots=[args.platform] if args.cmd == "bot" else [],
-                  loads_models=args.cmd in ("run", "worker"))
+    adapters = [args.platform] if args.cmd == "bot" else (["web"] if args.cmd == "run" else [])
+    check_or_exit(settings, os.environ, bots=adapters, loads_models=args.cmd in ("run", "worker"))
     _register_optional_adapters()
     settings, server = ensure_redis(settings)
     if server is not None:

@@ -80,7 +80,8 @@ async def bench_overhead(base: Settings, pipes: PipelineSet, n: int, size: int, 
         loop = asyncio.get_running_loop()
         playground = WebPlayground(st.service)
         playground.consumer.block_ms = 5
-        client = TestClient(TestServer(playground.build_app(), host="127.0.0.1"))
+        client = TestClient(TestServer(playground.build_app(), host="127.0.0.1"),
+                            headers=playground.access.bearer_header())
         await client.start_server()
         bare: list[float] = []
         e2e: list[float] = []

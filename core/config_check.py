@@ -2,8 +2,9 @@
 
 pydantic already rejects bad values and unknown keys in `.env`; this adds what it cannot see:
 unknown `REELSMITH_*` environment variables (a typo silently falls back to a default otherwise),
-a missing or empty token for a bot that was asked for, a local model folder that is not there, and a
-configured Redis that does not answer within `startup_redis_timeout_s`.
+a missing or empty token for a bot that was asked for, a playground reachable from other machines without
+a configured token, a local model folder that is not there, and a configured Redis that does not answer
+within `startup_redis_timeout_s`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import redis
 from pydantic import AliasChoices, ValidationError
 from redis.exceptions import AuthenticationError, ResponseError
 
+from core.hosts import is_loopback, parse_host
 from core.settings import Settings
 
 PREFIX = "REELSMITH_"
@@ -27,6 +29,9 @@ TOKEN_HINTS = {
     "discord": "the bot token from the Discord developer portal (Bot > Reset Token)",
 }
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+WEB_TOKEN_MIN_CHARS = 16
+PLACEHOLDER_MARKS = ("replace-me", "change-me")
+MAKE_TOKEN = "a long random secret, e.g. the output of `openssl rand -hex 32`"
 
 
 class ConfigError(SystemExit):
@@ -110,9 +115,40 @@ def _model_problem(field: str, value: str | None) -> str | None:
     return None
 
 
+def web_token_problem(settings: Settings) -> str | None:
+    """What is wrong with a configured playground token (empty, short, the example's placeholder), if anything."""
+    if settings.web_token is None:
+        return None
+    token = settings.web_token.get_secret_value().strip()
+    name = env_name("web_token")
+    if len(token) < WEB_TOKEN_MIN_CHARS or any(mark in token.lower() for mark in PLACEHOLDER_MARKS):
+        return (f"{name} must be at least {WEB_TOKEN_MIN_CHARS} characters and not the example's placeholder: "
+                f"set it to {MAKE_TOKEN}, or remove it to use the per-install secret.")
+    return None
+
+
+def web_public_hosts_problem(settings: Settings) -> str | None:
+    """A problem for each public name that is not a plain `host` or `host:port`."""
+    bad = [h for h in settings.web_public_hosts if parse_host(h) is None]
+    if not bad:
+        return None
+    return (f"{env_name('web_public_hosts')}: {', '.join(repr(h) for h in bad)} is not a host name: give the name "
+            'browsers use, without scheme or path, e.g. ["reelsmith.example.org"] or ["reelsmith.example.org:8443"].')
+
+
+def web_bind_problem(settings: Settings, host: str | None = None) -> str | None:
+    """A problem if the playground would listen beyond loopback without a configured token."""
+    host = settings.web_host if host is None else host
+    if is_loopback(host) or settings.web_token is not None:
+        return None
+    return (f"{env_name('web_host')} is {host!r}, which other machines can reach, but {env_name('web_token')} "
+            f"is not set: set {env_name('web_token')} to {MAKE_TOKEN} (everyone who has it can moderate), "
+            f"or set {env_name('web_host')}=127.0.0.1.")
+
+
 def static_problems(settings: Settings, environ: Mapping[str, str], *, bots: Iterable[str] = (),
                     loads_models: bool = False) -> list[str]:
-    """Everything that can be checked without the network. `bots`: adapters explicitly asked for."""
+    """Everything that can be checked without the network. `bots`: adapters that will run ("web" included)."""
     problems = unknown_env_settings(environ)
     for platform in ("telegram", "discord"):
         token = getattr(settings, f"{platform}_token", None)
@@ -123,6 +159,9 @@ def static_problems(settings: Settings, environ: Mapping[str, str], *, bots: Ite
         elif token is None and platform in bots:
             problems.append(f"{name} is not set, but the {platform} bot was asked for: set it to "
                             f"{TOKEN_HINTS[platform]}.")
+    if "web" in bots:
+        web = (web_bind_problem(settings), web_token_problem(settings), web_public_hosts_problem(settings))
+        problems += [p for p in web if p]
     if settings.redis_url is not None:
         url = settings.redis_url.get_secret_value()
         scheme = urlsplit(url).scheme

@@ -1,7 +1,9 @@
 """/healthz, /livez and /metrics for every process.
 
-The playground adds these routes to its own app; worker and bot-only processes run a small
-aiohttp server on `health_host:health_port`. /healthz answers 503 while Redis cannot be reached
+Every process runs a small aiohttp server on `health_host:health_port` (loopback by default: probes and
+scrapers from elsewhere need `REELSMITH_HEALTH_HOST` and, on Kubernetes, the NetworkPolicy that lets only
+the monitoring namespace in). The playground also adds these routes to its own app, where they need the
+owner's token like everything else on that port. /healthz answers 503 while Redis cannot be reached
 (or the worker is still loading its models), so a load balancer or Kubernetes readiness probe
 stops sending work; /livez only says the event loop runs, so a Redis outage never restarts pods.
 """

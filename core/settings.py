@@ -98,8 +98,19 @@ class Settings(BaseSettings):
     label_text: str = "AI-generated"
 
     # --- adapters -------------------------------------------------------------------------
-    web_host: str = "127.0.0.1"
+    web_host: str = Field(
+        default="127.0.0.1", description="Where the playground listens; beyond loopback it needs web_token.")
     web_port: int = 8080
+    web_token: SecretStr | None = Field(
+        default=None, description="The playground's access token (Bearer, sign-in form); unset: a per-install "
+        "secret in data_dir/web_token. Required to bind web_host beyond loopback.")
+    web_public_hosts: list[str] = Field(
+        default_factory=list, description='Names the playground answers to besides 127.0.0.1, localhost and [::1], '
+        'e.g. ["reelsmith.example.org"] behind a proxy ("name:port" pins the port).')
+    web_link_ttl_s: float = Field(
+        default=900.0, gt=0, description="How long the one-time sign-in link printed at start-up works.")
+    web_session_ttl_s: int = Field(
+        default=30 * 24 * 3600, gt=0, description="How long a browser stays signed in to the playground.")
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = None
     telegram_base_file_url: str | None = None

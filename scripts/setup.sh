@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# The playground's sign-in is tested in a real headless browser (tests/security). As root (CI) without one,
+# install Debian's chromium; elsewhere that test is skipped with the reason.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
 if [ ! -x .venv/bin/python ]; then
   if ! "$PY" -m venv .venv 2>/dev/null; then
     echo "Could not create a virtual environment. On Debian/Ubuntu run: sudo apt install python3-venv" >&2

@@ -93,12 +93,12 @@ async def worker(settings: Settings, pipelines: PipelineSet) -> AsyncIterator[An
 
 @pytest.fixture
 async def web_client(service: Reelsmith) -> AsyncIterator[TestClient[Any, Any]]:
-    """The playground served on 127.0.0.1 with its reply consumer running."""
+    """The playground served on 127.0.0.1 with its reply consumer running; the client holds the owner's token."""
     from bots.web.app import WebPlayground
 
     playground = WebPlayground(service)
     playground.consumer.block_ms = 50
-    client = TestClient(TestServer(playground.build_app(), host="127.0.0.1"))
+    client = TestClient(TestServer(playground.build_app(), host="127.0.0.1"), headers=playground.access.bearer_header())
     await client.start_server()
     yield client
     await client.close()

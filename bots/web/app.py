@@ -2,7 +2,8 @@
 
 Like every adapter it only translates: HTTP form -> `Reelsmith.submit`, reply-stream events -> chat
 messages. The chat log lives in Redis, so results that finish while the page (or this process) is
-away are there when it comes back.
+away are there when it comes back. It is the owner's moderator console, so every request passes the
+gate (`gate.py`: Host, Origin, credentials, body type) and only the owner's browser or scripts get in.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
+from bots.web.access import Access
+from bots.web.gate import Gate, add_security_headers
+from bots.web.signin import SignIn
+from core.config_check import ConfigError, web_bind_problem
 from core.context import ChatContext
 from core.health import HealthEndpoints
+from core.hosts import is_wildcard, url_host
 from core.metrics import process_metrics
 from core.replies import Event, ReplyConsumer
 from core.service import Attachment, Outcome, Reelsmith, button_data
@@ -40,6 +47,8 @@ class WebPlayground:
         self.settings = service.settings
         self.redis = service.redis
         self.consumer = ReplyConsumer(self.redis, self.settings, PLATFORM, consumer_name)
+        self.access = Access(self.settings)
+        self.signin = SignIn(self.access)
         self._consumer_task: asyncio.Task[None] | None = None
 
     # ---- storage ------------------------------------------------------------------------
@@ -132,14 +141,19 @@ class WebPlayground:
         await self._save(msg)
 
     # ---- HTTP ---------------------------------------------------------------------------
-    async def index(self, _request: web.Request) -> web.Response:
+    async def index(self, request: web.Request) -> web.Response:
+        answer = self.signin.before_page(request)
+        if answer is not None:
+            return answer
         html = resources.files("bots.web").joinpath("static/index.html").read_text("utf-8")
-        return web.Response(text=html, content_type="text/html")
+        return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
 
     async def command(self, request: web.Request) -> web.Response:
         text, chat, attachments = "", "", []
         if request.content_type == "application/json":
-            body = await request.json()
+            body = await _json_body(request)
+            if body is None:
+                return _json({"ok": False, "error": BAD_JSON}, 400)
             text, chat = str(body.get("text", "")), str(body.get("chat", ""))
         else:
             try:
@@ -159,7 +173,9 @@ class WebPlayground:
         return await self._answer(chat, outcome)
 
     async def button(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = await _json_body(request)
+        if body is None:
+            return _json({"ok": False, "error": BAD_JSON}, 400)
         chat, data = str(body.get("chat", "")), str(body.get("data", ""))[:100]
         if not _CHAT_RE.match(chat):
             return _json({"ok": False, "error": "Missing or bad chat id."}, 400)
@@ -171,8 +187,8 @@ class WebPlayground:
         return Requester(platform=PLATFORM, user_id=chat, chat_id=chat, display_name="playground")
 
     def _context(self, chat: str) -> ChatContext:
-        # The playground is the owner's local console: its user moderates its own chat, whose rules bind only
-        # that chat, so any playground user may be named there.
+        # Only the owner gets past the gate: the playground's user moderates its own chats, whose rules bind
+        # only that chat, so any playground user may be named there.
         return ChatContext(is_moderator=True, is_private=True, channel_id=chat, is_member=_anyone)
 
     async def _answer(self, chat: str, outcome: Outcome) -> web.Response:
@@ -205,9 +221,15 @@ class WebPlayground:
         return _json({"ok": True})
 
     def build_app(self) -> web.Application:
-        app = web.Application(client_max_size=self.settings.max_reference_bytes * 10 + 1_000_000)
+        # The address it is bound to is a name browsers use for it too (a rebinding page arrives under its own).
+        bound = [] if is_wildcard(self.settings.web_host) else [self.settings.web_host]
+        gate = Gate(self.access, [*self.settings.web_public_hosts, *bound])
+        app = web.Application(client_max_size=self.settings.max_reference_bytes * 10 + 1_000_000,
+                              middlewares=[gate.middleware()])
         app[SERVICE_KEY] = self
+        app.on_response_prepare.append(add_security_headers)
         app.router.add_get("/", self.index)
+        app.router.add_post("/login", self.signin.login)
         app.router.add_post("/api/command", self.command)
         app.router.add_get("/api/messages", self.list_messages)
         app.router.add_post("/api/button", self.button)
@@ -238,10 +260,35 @@ def _json(data: dict[str, Any], status: int = 200) -> web.Response:
     return web.json_response(data, status=status)
 
 
-async def serve(service: Reelsmith, host: str, port: int) -> web.AppRunner:
-    """Start the playground; returns the runner (call `cleanup()` to stop)."""
-    runner = web.AppRunner(WebPlayground(service).build_app())
+BAD_JSON = "The request body is not a JSON object."
+
+
+async def _json_body(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running playground: its runner (call `cleanup()` to stop) and a one-time sign-in link."""
+
+    runner: web.AppRunner
+    playground: WebPlayground
+    sign_in_url: str
+
+
+async def serve(service: Reelsmith, host: str, port: int) -> Served:
+    """Start the playground; refuses an address other machines reach unless a token is configured."""
+    problem = web_bind_problem(service.settings, host)
+    if problem:
+        raise ConfigError([problem])
+    playground = WebPlayground(service)
+    runner = web.AppRunner(playground.build_app())
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("playground on http://%s:%d/", host, port)
-    return runner
+    url = f"http://{url_host(host)}:{port}/?token={playground.access.new_link_nonce()}"
+    return Served(runner, playground, url)

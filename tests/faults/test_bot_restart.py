@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from typing import Any
 
 import aiohttp
@@ -21,11 +22,12 @@ async def test_replies_made_while_the_bot_is_down_arrive_once(
     fsettings: Settings, fservice: Reelsmith, pipelines: PipelineSet, procs: Procs
 ) -> None:
     port = _free_port()
-    env = child_env(fsettings, REELSMITH_WEB_PORT=str(port), REELSMITH_WEB_HOST="127.0.0.1")
+    token = secrets.token_hex(16)  # the owner's, so both bot processes let this client in
+    env = child_env(fsettings, REELSMITH_WEB_PORT=str(port), REELSMITH_WEB_HOST="127.0.0.1", REELSMITH_WEB_TOKEN=token)
     base = f"http://127.0.0.1:{port}"
     bot = procs.start("bot-1", ["reelsmith.py", "bot", "web"], env)
     await bot.wait_log("playground on")
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
         jobs = []
         for prompt in ("a fox", "an owl", "a cat"):
             async with http.post(f"{base}/api/command", json={"chat": "room", "text": f"/imagine {prompt}"}) as r:

@@ -25,7 +25,7 @@ async def playground(service: Reelsmith) -> AsyncIterator[TestClient[Any, Any]]:
     """The web bot, up for the duration of the block (a fresh process's worth of state each time)."""
     pg = WebPlayground(service)
     pg.consumer.block_ms = 50
-    client = TestClient(TestServer(pg.build_app(), host="127.0.0.1"))
+    client = TestClient(TestServer(pg.build_app(), host="127.0.0.1"), headers=pg.access.bearer_header())
     await client.start_server()
     try:
         yield client

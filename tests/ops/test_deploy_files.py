@@ -67,7 +67,9 @@ def test_compose_worker_has_a_gpu_and_a_model_cache(compose: dict[str, Any]) -> 
 
 def test_compose_health_checks_hit_the_served_port(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert _healthcheck_port(services["playground"]) == int(services["playground"]["environment"]["REELSMITH_WEB_PORT"])
+    # The playground's own port needs its access token, which a health check does not carry: its health port.
+    playground = services["playground"]
+    assert _healthcheck_port(playground) == int(playground["environment"]["REELSMITH_HEALTH_PORT"])
     for name in ("telegram", "discord", "worker"):
         env = services[name]["environment"]
         assert env["REELSMITH_HEALTH_HOST"] == "0.0.0.0", name
@@ -226,8 +228,7 @@ def test_k8s_probes_hit_served_paths_and_ports(k8s: list[dict[str, Any]]) -> Non
     assert {name for name, _ in containers} == {"playground", "telegram", "discord", "worker"}
     for name, c in containers:
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-        env = {e["name"]: e.get("value") for e in c.get("env", [])}
-        served = int(env["REELSMITH_WEB_PORT"]) if name == "playground" else health_port
+        served = health_port  # the playground's port needs its access token, which probes do not carry
         assert c["readinessProbe"]["httpGet"]["path"] == HEALTH_PATH, name
         assert c["livenessProbe"]["httpGet"]["path"] in (LIVE_PATH, HEALTH_PATH), name
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):

@@ -26,7 +26,8 @@ async def test_healthz_reports_lost_redis(tmp_path: Path, tiny_dir: Path) -> Non
     endpoints = HealthEndpoints(redis, settings, Metrics(), role="worker", name="w1",
                                 ready=lambda: bool(worker_state.get("ready")))
     health = TestClient(TestServer(endpoints.build_app(), host="127.0.0.1"))
-    web = TestClient(TestServer(WebPlayground(service).build_app(), host="127.0.0.1"))
+    playground = WebPlayground(service)
+    web = TestClient(TestServer(playground.build_app(), host="127.0.0.1"), headers=playground.access.bearer_header())
     await health.start_server()
     await web.start_server()
     try:
