@@ -362,6 +362,8 @@ class QuotaBook:
 class QuotaGuard:
     """The service guard: reserve before queueing, give back if the job is not queued after all."""
 
+    stage = "request"  # before anything is stored: a member out of credits stores nothing
+
     def __init__(self, book: QuotaBook) -> None:
         self.book = book
 
