@@ -393,7 +393,8 @@ def refusal_text(d: Decision, cost: int, request: GenerationRequest, book: Quota
                 "the most you can have at once. Send this again when one has finished.")
     if d.reason == "credits":
         when = "" if d.wait_s < 0 else f" Enough credits are back {when_text(now + d.wait_s, now)}."
-        cheaper = " Fewer frames or a smaller size cost less." if cost > 1 else ""
+        cheaper = (" Fewer --steps, fewer frames or a smaller size cost less." if request.kind.is_video
+                   else " Fewer --steps or a smaller size cost less.") if cost > 1 else ""
         return f"{what}, and you have {d.remaining} left {window}.{when}{cheaper}"
     if d.reason == "chat":
         when = "" if d.wait_s < 0 else f" Enough are back {when_text(now + d.wait_s, now)}."

@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     quota_cost_frames: int = Field(
         default=97, gt=0, description="Each started multiple of this many video frames costs the base again."
     )
+    quota_cost_steps: int | None = Field(
+        default=None, gt=0, description="Each started multiple of this many denoising steps costs the base again "
+        "(default: the default steps, 25; tiny models: 2)."
+    )
     quota_window_s: int = Field(default=24 * 3600, gt=0, description="Rolling window credits are counted over.")
     quota_credits: int = Field(default=30, ge=0, description="Default tier: credits per window.")
     quota_max_in_flight: int = Field(default=2, ge=1, description="Default tier: jobs queued or running at once.")
@@ -304,6 +308,10 @@ class Settings(BaseSettings):
 
     def steps_default(self) -> int:
         return self.default_steps or (2 if self.uses_tiny_image else 25)
+
+    def cost_steps(self) -> int:
+        """Steps one base cost pays for: `quota_cost_steps`, or the default steps (so defaults cost the base)."""
+        return self.quota_cost_steps or self.steps_default()
 
     def frames_default(self) -> int:
         return self.default_frames or (9 if self.uses_tiny_video else 97)
