@@ -470,11 +470,12 @@ def install_quotas(service: Reelsmith, clock: Clock = system_clock) -> QuotaGuar
 
 def refund_finalizer(redis: ArqRedis, settings: Settings,
                      clock: Clock = system_clock) -> Callable[[GenerationRequest, GenerationReply], Awaitable[None]]:
-    """Worker finalizer: a job ending with an error is refunded (once); a success frees its slot."""
+    """Worker finalizer: a job that failed on the service's side is refunded (once); a success, or a failure
+    caused by the member's own attachment (`fault == "member"`), keeps its charge and frees its slot."""
     book = QuotaBook(redis, settings, clock)
 
     async def finalize(request: GenerationRequest, reply: GenerationReply) -> None:
-        if reply.error:
+        if reply.error and reply.fault != "member":
             await book.refund(request.job_id, request.requester, reply.error)
         else:
             await book.settle(request.job_id, request.requester)
