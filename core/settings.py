@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Fallback queue poll; enqueues wake idle workers at once (pub/sub).")
     blob_ttl_s: int = 24 * 3600
     media_user_bytes: int = Field(
-        default=100 * 1024 * 1024, ge=0,
+        default=100_000_000, ge=0,
         description="Bytes of attachments one member may have stored at once (each counts until it expires, "
         "blob_ttl_s); a request over it is refused before anything is stored or charged. 0: no cap.")
     result_ttl_s: int = 7 * 24 * 3600
