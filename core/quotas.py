@@ -440,6 +440,8 @@ class QuotaBook:
 class QuotaGuard:
     """The service guard: reserve before queueing, give back if the job is not queued after all."""
 
+    stage = "request"  # before anything is stored: a member out of credits stores nothing
+
     def __init__(self, book: QuotaBook) -> None:
         self.book = book
 
@@ -469,7 +471,8 @@ def refusal_text(d: Decision, cost: int, request: GenerationRequest, book: Quota
                 "the most you can have at once. Send this again when one has finished.")
     if d.reason == "credits":
         when = "" if d.wait_s < 0 else f" Enough credits are back {when_text(now + d.wait_s, now)}."
-        cheaper = " Fewer frames or a smaller size cost less." if cost > 1 else ""
+        cheaper = (" Fewer --steps, fewer frames or a smaller size cost less." if request.kind.is_video
+                   else " Fewer --steps or a smaller size cost less.") if cost > 1 else ""
         return (f"{what}, and you have {d.remaining} left {window} of your overall credits (they count in every "
                 f"chat).{when}{cheaper}")
     if d.reason == "member":
@@ -558,11 +561,12 @@ def install_quotas(service: Reelsmith, clock: Clock = system_clock) -> QuotaGuar
 
 def refund_finalizer(redis: ArqRedis, settings: Settings,
                      clock: Clock = system_clock) -> Callable[[GenerationRequest, GenerationReply], Awaitable[None]]:
-    """Worker finalizer: a job ending with an error is refunded (once); a success frees its slot."""
+    """Worker finalizer: a job that failed on the service's side is refunded (once); a success, or a failure
+    caused by the member's own attachment (`fault == "member"`), keeps its charge and frees its slot."""
     book = QuotaBook(redis, settings, clock)
 
     async def finalize(request: GenerationRequest, reply: GenerationReply) -> None:
-        if reply.error:
+        if reply.error and reply.fault != "member":
             await book.refund(request.job_id, request.requester, reply.error)
         else:
             await book.settle(request.job_id, request.requester)

@@ -1,9 +1,14 @@
 """What every adapter calls: turn a chat command plus attachments into a queued job or a clear answer.
 
 Extension points (so features plug in without adapters changing):
-- `guards`: checked in order before a job is queued (bans, pause, blocklists, quotas ...). A guard
+- `guards`: checked before a job is queued (bans, pause, blocklists, quotas, consent ...). A guard
   raises `Refusal` to refuse with a message; `undo` gives back what `check` took when a later guard
-  refuses or queueing fails, so a refused request costs nothing.
+  refuses or queueing fails, so a refused request costs nothing. A guard's `stage` says what it needs:
+  "request" guards (bans, switches, prompt, NSFW, quota) see only the request and run, in order,
+  before anything is stored; "media" guards (consent: faces, voices) read the stored references and run
+  after storing. A guard without `stage` is a media guard, so it always finds the references. Whatever
+  this submission stored is deleted on any refusal or error (never blobs it did not store, such as a
+  result a Vary/Animate button reuses), and its bytes count against the member's storage budget no more.
 - `commands`: non-generation chat commands (`/quota`, `/mod`, `/verify` ...) by name.
 - `actions`: result buttons (`reroll`, `vary`, `animate`, `report`) by name.
 - `refusal_listeners`: told about every refusal (the audit log listens).
@@ -15,12 +20,12 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Literal, Protocol
 
 from arq.connections import ArqRedis
 
 from core.audio import probe_audio
-from core.blobs import BlobStore
+from core.blobs import BlobStore, MediaBudgetExceeded, Upload
 from core.context import ChatContext
 from core.grammar import (
     HELP_TEXT,
@@ -82,6 +87,14 @@ class Guard(Protocol):
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None: ...
 
     async def undo(self, request: GenerationRequest) -> None: ...
+
+
+GuardStage = Literal["request", "media"]
+
+
+def guard_stage(guard: Guard) -> GuardStage:
+    """When a guard runs: "request" (before anything is stored) only if it says so, else "media"."""
+    return "request" if getattr(guard, "stage", "media") == "request" else "media"
 
 
 @dataclass(frozen=True)
@@ -173,29 +186,57 @@ class Reelsmith:
             if parsed.kind is None:
                 return Outcome(self.help_text(), ok=True, private=True)
             parsed = self.resolve_media(parsed, attachments or [])
-            refs = await self._store_references(parsed, attachments or [])
-            request = self.build_request(parsed, requester, refs, seed=seed)
+            refs = await self._check_references(parsed, attachments or [])
+            request = self.build_request(parsed, requester, [ref for ref, _ in refs], seed=seed)
         except (CommandError, MediaError) as exc:
             return Outcome(error_text(str(exc)), ok=False, private=True)
-        return await self.enqueue(request, ctx)
+        return await self.enqueue(request, ctx, [upload for _, upload in refs])
 
-    async def enqueue(self, request: GenerationRequest, ctx: ChatContext) -> Outcome:
-        """Run the guards, then queue. Anything a guard took is given back if queueing does not happen."""
+    async def enqueue(self, request: GenerationRequest, ctx: ChatContext,
+                      uploads: list[Upload] | None = None) -> Outcome:
+        """Run the request guards, store `uploads` (the request's new attachments), run the media guards, queue.
+
+        Anything a guard took is given back, and whatever was stored here deleted, if queueing does not happen.
+        """
         passed: list[Guard] = []
+        stored: list[str] = []
         try:
-            for guard in self.guards:
+            for guard in self._guards("request"):
+                await guard.check(request, ctx)
+                passed.append(guard)
+            stored = await self._store(request.requester, uploads or [])
+            for guard in self._guards("media"):
                 await guard.check(request, ctx)
                 passed.append(guard)
             position = await self.queue.enqueue(request)
         except Refusal as exc:
-            await self._undo(passed, request)
+            await self._give_back(request, passed, stored)
             await self._refused(request.requester, exc)
             return Outcome(error_text(exc.message), ok=False, private=True)
         except BaseException:
-            await self._undo(passed, request)
+            await self._give_back(request, passed, stored)
             raise
         log.info("queued job %s kind=%s platform=%s", request.job_id, request.kind, request.requester.platform)
         return Outcome(queued_text(position), ok=True, job_id=request.job_id, position=position, request=request)
+
+    def _guards(self, stage: GuardStage) -> list[Guard]:
+        return [g for g in self.guards if guard_stage(g) == stage]
+
+    async def _store(self, requester: Requester, uploads: list[Upload]) -> list[str]:
+        """Store a request's attachments under the member's byte budget; a request over it is refused."""
+        try:
+            await self.blobs.put_owned(blob_owner(requester), uploads)
+        except MediaBudgetExceeded as exc:
+            raise Refusal(exc.message, reason="media_budget") from exc
+        return [u.blob_id for u in uploads]
+
+    async def _give_back(self, request: GenerationRequest, passed: list[Guard], stored: list[str]) -> None:
+        """A request that was not queued: delete what it stored, then undo its guards (latest first)."""
+        try:
+            await self.blobs.delete(stored, owner=blob_owner(request.requester))
+        except Exception:
+            log.exception("could not delete the attachments of job %s", request.job_id)
+        await self._undo(passed, request)
 
     async def _undo(self, passed: list[Guard], request: GenerationRequest) -> None:
         for guard in reversed(passed):
@@ -263,8 +304,9 @@ class Reelsmith:
                                  "the audio was cut there")
             frames = frames_for(parsed.frames, duration, s.video_fps, s.frames_default(), s.max_frames)
         if kind == JobKind.MEME:
+            # Its size (and so its cost) is the member's picture as the worker renders it: shrunk to meme_max_side.
             source = next(r for r in refs if r.media_type in (MediaType.IMAGE, MediaType.VIDEO))
-            width, height = source.width or width, source.height or height
+            width, height = _within(source.width or width, source.height or height, s.meme_max_side)
         chosen_seed = parsed.seed if parsed.seed is not None else seed
         return GenerationRequest(
             requester=requester,
@@ -286,26 +328,20 @@ class Reelsmith:
             notes=notes,
         )
 
-    async def _store_references(self, parsed: ParsedCommand, attachments: list[Attachment]) -> list[MediaRef]:
+    async def _check_references(self, parsed: ParsedCommand,
+                                attachments: list[Attachment]) -> list[tuple[MediaRef, Upload]]:
+        """Check every attachment from its bytes, in memory: nothing is stored before the request guards pass."""
         assert parsed.kind is not None
-        refs: list[MediaRef] = []
-        try:
-            for att in attachments:
-                refs.append(await self.store_attachment(att))
-            images = [r for r in refs if r.media_type in (MediaType.IMAGE, MediaType.VIDEO)]
-            if parsed.kind.needs_image and not images:
-                raise CommandError(
-                    f"/{parsed.command} needs an image: attach one to your message, or reply to a message "
-                    f"that has one, e.g. /{parsed.command} {parsed.prompt or 'make it snow'}"
-                )
-        except (CommandError, MediaError):
-            # A refused request keeps nothing: drop the attachments already stored.
-            await self.blobs.delete([r.blob_key for r in refs])
-            raise
+        refs = [await self.check_attachment(att) for att in attachments]
+        if parsed.kind.needs_image and not any(r.media_type in (MediaType.IMAGE, MediaType.VIDEO) for r, _ in refs):
+            raise CommandError(
+                f"/{parsed.command} needs an image: attach one to your message, or reply to a message "
+                f"that has one, e.g. /{parsed.command} {parsed.prompt or 'make it snow'}"
+            )
         return refs
 
-    async def store_attachment(self, att: Attachment) -> MediaRef:
-        """Check an attachment from its bytes and store it as a blob for the job."""
+    async def check_attachment(self, att: Attachment) -> tuple[MediaRef, Upload]:
+        """Check an attachment from its bytes: its reference for the job, and the upload that stores it."""
         s = self.settings
         name = safe_filename(att.filename)
         size = len(att.data)
@@ -346,9 +382,9 @@ class Reelsmith:
                     "Trim it and try again."
                 )
             duration = audio.duration_s
-        blob_id = await self.blobs.put(att.data, kind.mime)
-        return MediaRef(blob_key=blob_id, mime=kind.mime, media_type=kind.media_type,
-                        name=name, size=size, width=width, height=height, duration_s=duration)
+        upload = Upload(self.blobs.new_id(), att.data, kind.mime)
+        return MediaRef(blob_key=upload.blob_id, mime=kind.mime, media_type=kind.media_type,
+                        name=name, size=size, width=width, height=height, duration_s=duration), upload
 
     async def media(self, blob_id: str) -> tuple[bytes, str] | None:
         """Bytes and mime of a stored result or reference."""
@@ -372,6 +408,16 @@ class Reelsmith:
         if (original.requester.platform, original.requester.chat_id) != (requester.platform, requester.chat_id):
             raise Refusal("That button belongs to another chat.", "foreign")
         return original, await self.queue.load_reply(job_id)
+
+
+def _within(width: int, height: int, max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def blob_owner(requester: Requester) -> str:
+    """Whose storage budget a member's attachments count against."""
+    return f"{requester.platform}:{requester.user_id}"
 
 
 def safe_filename(name: str) -> str:

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     poll_delay_s: float = Field(
         default=1.0, gt=0, description="Fallback queue poll; enqueues wake idle workers at once (pub/sub).")
     blob_ttl_s: int = 24 * 3600
+    media_user_bytes: int = Field(
+        default=100_000_000, ge=0,
+        description="Bytes of attachments one member may have stored at once (each counts until it expires, "
+        "blob_ttl_s); a request over it is refused before anything is stored or charged. 0: no cap.")
     result_ttl_s: int = 7 * 24 * 3600
     progress_min_interval_s: float = 1.0
 
@@ -168,6 +172,10 @@ class Settings(BaseSettings):
     )
     quota_cost_frames: int = Field(
         default=97, gt=0, description="Each started multiple of this many video frames costs the base again."
+    )
+    quota_cost_steps: int | None = Field(
+        default=None, gt=0, description="Each started multiple of this many denoising steps costs the base again "
+        "(default: the default steps, 25; tiny models: 2)."
     )
     quota_window_s: int = Field(default=24 * 3600, gt=0, description="Rolling window credits are counted over.")
     quota_credits: int = Field(default=30, ge=0, description="Default tier: credits per window.")
@@ -339,6 +347,10 @@ class Settings(BaseSettings):
 
     def steps_default(self) -> int:
         return self.default_steps or (2 if self.uses_tiny_image else 25)
+
+    def cost_steps(self) -> int:
+        """Steps one base cost pays for: `quota_cost_steps`, or the default steps (so defaults cost the base)."""
+        return self.quota_cost_steps or self.steps_default()
 
     def frames_default(self) -> int:
         return self.default_frames or (9 if self.uses_tiny_video else 97)

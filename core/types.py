@@ -120,6 +120,11 @@ class MediaFile(BaseModel):
     duration_s: float | None = None
 
 
+# Whose failure a job's error is: "member" (their attachment could not be used when the job ran: charged)
+# or "service" (everything else: refunded).
+Fault = Literal["member", "service"]
+
+
 class GenerationReply(BaseModel):
     """What the worker publishes when a job ends, successfully or not."""
 
@@ -131,6 +136,7 @@ class GenerationReply(BaseModel):
     media: list[MediaFile] = Field(default_factory=list)
     caption: str = ""
     error: str | None = None
+    fault: Fault | None = None  # set with `error`; unset counts as "service"
     model: str = ""
     elapsed_s: float = 0.0
     notes: list[str] = Field(default_factory=list)  # e.g. "extra reference images were not used: ..."

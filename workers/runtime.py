@@ -30,7 +30,6 @@ from core.jobqueue import JobQueue
 from core.labels import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
 from core.logs import ContextThreadPoolExecutor, bind_job_id
 from core.media import (
-    MediaError,
     encode_gif,
     encode_mp4,
     encode_png,
@@ -45,8 +44,9 @@ from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
 from core.pipeline import GenerationCancelled, GenerationError, GenerationResult, PipelineSet
 from core.replies import ReplyBus
 from core.settings import Settings
-from core.types import GenerationReply, GenerationRequest, JobKind, MediaFile, MediaType, Progress
+from core.types import Fault, GenerationReply, GenerationRequest, JobKind, MediaFile, MediaType, Progress
 from workers.batching import Batcher
+from workers.failures import MEMBER_INPUT_ERRORS, is_repeatable, member_input_text, repeatable_text
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,12 @@ class WorkerRuntime:
             log.warning("job %s passed its time limit of %ss", request.job_id, self.settings.job_timeout_s)
             await self._reply_error(request, timeout_text(self.settings.job_timeout_s), started, state="timeout")
             return {"error": "timeout"}
-        except (GenerationError, MediaError) as exc:
+        except MEMBER_INPUT_ERRORS as exc:
+            # Their reference passed the submit checks but failed in the job: their input, so the charge stands.
+            text = member_input_text(str(exc), charged=self.settings.quota_enabled)
+            await self._reply_error(request, text, started, fault="member")
+            return {"error": str(exc)}
+        except GenerationError as exc:
             await self._reply_error(request, str(exc), started)
             return {"error": str(exc)}
         except asyncio.CancelledError:
@@ -151,11 +156,16 @@ class WorkerRuntime:
                 await asyncio.shield(self._reply_error(request, CANCELLED_TEXT, started))
             raise
         except Exception as exc:
-            if job_try < self.settings.max_tries:
+            repeatable = is_repeatable(exc)
+            if not repeatable and job_try < self.settings.max_tries:
                 log.exception("job %s failed on try %d; arq will retry", request.job_id, job_try)
                 raise
-            log.exception("job %s failed on its last try", request.job_id)
-            await self.give_up(request, job_try, type(exc).__name__, started)
+            if repeatable:
+                log.exception("job %s failed in a way a retry would repeat; answering without retrying",
+                              request.job_id)
+            else:
+                log.exception("job %s failed on its last try", request.job_id)
+            await self.give_up(request, job_try, type(exc).__name__, started, repeatable=repeatable)
             return {"error": type(exc).__name__}
         notes = [*request.notes, *result.notes]
         # Notes go after the label and prompt; the label stays first, whatever is cut.
@@ -173,23 +183,22 @@ class WorkerRuntime:
         return {"media": len(media), "seconds": round(reply.elapsed_s, 3)}
 
     async def give_up(self, request: GenerationRequest, tries: int, reason: str,
-                      started: float | None = None) -> None:
-        """Answer a job that failed (or whose workers died) `tries` times: a clear failure reply, then refunds."""
+                      started: float | None = None, *, repeatable: bool = False) -> None:
+        """Answer a job that failed (or whose workers died) `tries` times, or once in a way a retry would
+        repeat: a clear failure reply, then refunds (the service's fault)."""
         if await self.bus.already_replied(request.job_id):
             await self._finalize_once(request)
             return
-        await self._reply_error(
-            request,
+        text = repeatable_text(reason) if repeatable else (
             f"Sorry, generating this failed {tries} times ({reason}). "
-            "Nothing was charged; try again later or with other settings.",
-            time.perf_counter() if started is None else started,
-        )
+            "Nothing was charged; try again later or with other settings.")
+        await self._reply_error(request, text, time.perf_counter() if started is None else started)
 
     async def _reply_error(self, request: GenerationRequest, message: str, started: float,
-                           state: str = "failed") -> None:
+                           state: str = "failed", fault: Fault = "service") -> None:
         reply = GenerationReply(
             job_id=request.job_id, requester=request.requester, kind=request.kind, prompt=request.prompt,
-            seed=request.seed, error=message, elapsed_s=time.perf_counter() - started,
+            seed=request.seed, error=message, fault=fault, elapsed_s=time.perf_counter() - started,
         )
         await self._finish(request, reply, state)
 
@@ -225,7 +234,8 @@ class WorkerRuntime:
     async def _blob(self, blob_key: str) -> bytes:
         blob = await self.blobs.get(blob_key)
         if blob is None:
-            raise MediaError("Your attachment expired before the job ran. Send it again.")
+            # Gone from storage (expired, deleted): not the member's input failing, so not charged.
+            raise GenerationError("Your attachment expired before the job ran. Send it again; nothing was charged.")
         return blob[0]
 
     async def _load_references(self, request: GenerationRequest) -> list[Image.Image]:

@@ -24,6 +24,8 @@ from core.types import GenerationRequest, MediaType
 
 
 class _Guard:
+    stage = "request"  # needs only the request: runs before the references are stored (core.service)
+
     def __init__(self, mod: Moderation) -> None:
         self.mod = mod
 
@@ -127,6 +129,8 @@ def nsfw_marker(mod: Moderation, job_id: str) -> str:
 
 class ConsentGuard(_Guard):
     """Faces in reference images/videos need a verified avatar; voice references too, unless the chat allows them."""
+
+    stage = "media"  # reads the stored references: runs after they are stored, which a refusal undoes
 
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
         if not request.references:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from core.context import ChatContext
+from core.costs import job_cost
 from core.quotas import QuotaBook
 from core.service import Reelsmith
 from core.settings import Settings
@@ -48,7 +49,8 @@ async def test_killed_worker_job_reruns_on_another_worker_once(
     assert await fservice.queue.state(request.job_id) == "done"
     assert await finalized(fservice) == [request.job_id]
     assert len(collector.replies(request.job_id)) == 1
-    await _charged(fservice, request, "settled", used=1)  # charged once, across the killed try
+    # Charged once, across the killed try (its 40 slow steps cost more than the default steps do).
+    await _charged(fservice, request, "settled", used=job_cost(request, fsettings))
 
 
 async def _charged(service: Reelsmith, request: GenerationRequest, state: str, used: int) -> None:
