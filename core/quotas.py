@@ -469,19 +469,17 @@ def refusal_text(d: Decision, cost: int, request: GenerationRequest, book: Quota
     if d.reason == "in_flight":
         return (f"You already have {d.in_flight} job{'s' if d.in_flight != 1 else ''} queued or rendering, "
                 "the most you can have at once. Send this again when one has finished.")
+    cheaper = (" Fewer --steps, fewer frames or a smaller size cost less." if request.kind.is_video
+               else " Fewer --steps or a smaller size cost less.") if cost > 1 else ""
+    when = "" if d.wait_s < 0 else f" Enough credits are back {when_text(now + d.wait_s, now)}."
     if d.reason == "credits":
-        when = "" if d.wait_s < 0 else f" Enough credits are back {when_text(now + d.wait_s, now)}."
-        cheaper = (" Fewer --steps, fewer frames or a smaller size cost less." if request.kind.is_video
-                   else " Fewer --steps or a smaller size cost less.") if cost > 1 else ""
         return (f"{what}, and you have {d.remaining} left {window} of your overall credits (they count in every "
                 f"chat).{when}{cheaper}")
     if d.reason == "member":
-        when = "" if d.wait_s < 0 else f" Enough are back {when_text(now + d.wait_s, now)}."
         return (f"{what}, and this chat's limit for you has {d.remaining} left {window} (set by this chat's "
-                f"moderators; it applies only here).{when}")
+                f"moderators; it applies only here).{when}{cheaper}")
     if d.reason == "chat":
-        when = "" if d.wait_s < 0 else f" Enough are back {when_text(now + d.wait_s, now)}."
-        return f"{what}, and this chat has {d.remaining} of its shared credits left {window}.{when}"
+        return f"{what}, and this chat has {d.remaining} of its shared credits left {window}.{when}{cheaper}"
     return "This request is already queued."
 
 

@@ -16,7 +16,8 @@ from tests.security.charges_helpers import usage
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"quota_credits": 4, "quota_max_in_flight": 10})
+    # eve is an owner, so she can raise her own overall credits (`global`) for the long job below.
+    return settings.model_copy(update={"quota_credits": 4, "quota_max_in_flight": 10, "owner_ids": ["web:eve"]})
 
 
 async def test_more_steps_cost_more_and_the_refusal_says_so(
@@ -28,7 +29,7 @@ async def test_more_steps_cost_more_and_the_refusal_says_so(
     assert (await send(web_client, "eve", "/imagine a fox --steps 3"))["ok"]  # a second started unit
     assert (await usage(service, "eve")).used == 4
 
-    assert (await send(web_client, "eve", "/mod quota set eve 100"))["ok"]
+    assert (await send(web_client, "eve", "/mod quota set global eve 100"))["ok"]
     assert (await send(web_client, "eve", f"/imagine a fox --steps {settings.max_steps}"))["ok"]
     assert (await usage(service, "eve")).used == 4 + settings.max_steps // 2
 

@@ -12,6 +12,7 @@ from tests.telegram.fake_api import FakeBotAPI
 async def test_banned_members_photos_are_not_stored(api: FakeBotAPI, bot: TelegramBot,  # noqa: F811
                                                     service: Reelsmith) -> None:
     api.set_member(GROUP, ALICE, "administrator")
+    api.set_member(GROUP, BOB, "member")  # moderators act only on members of their chat
     banned = await answer_to(api, api.message(GROUP, ALICE, f"/mod ban {BOB} 1d spamming"))
     assert "banned" in banned.params["text"]
     before = await blob_ids(service)
