@@ -89,21 +89,33 @@ class _Helper:
         self._ready = False
 
     def wait_ready(self) -> None:
-        if not self._ready:
-            if _read_frame(self._stdout, len(_READY)) != _READY:
-                raise SandboxCrashed("the helper did not start")
-            self._ready = True
+        """Block until the helper has imported its decoders; a helper that dies first is reaped."""
+        if self._ready:
+            return
+        try:
+            started = _read_frame(self._stdout, len(_READY)) == _READY
+        except (OSError, EOFError, ValueError):
+            started = False
+        if not started:
+            self.kill()
+            raise SandboxCrashed("the helper did not start")
+        self._ready = True
 
     def call(self, cpu_s: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         """Run `fn(*args)` in the helper; its exception is re-raised here."""
         self.tasks += 1
+        self.wait_ready()
         try:
-            self.wait_ready()
             _write_frame(self._stdin, pickle.dumps((cpu_s, fn, args), protocol=pickle.HIGHEST_PROTOCOL))
-            ok, value = _ResultUnpickler(io.BytesIO(_read_frame(self._stdout, self.max_reply))).load()
+            reply = _ResultUnpickler(io.BytesIO(_read_frame(self._stdout, self.max_reply))).load()
         except (OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
             self.kill()
             raise SandboxCrashed(f"the helper died ({type(exc).__name__})") from None
+        if not (isinstance(reply, tuple) and len(reply) == 2 and isinstance(reply[0], bool)
+                and (reply[0] or isinstance(reply[1], BaseException))):
+            self.kill()  # not what `serve` sends: whatever runs there is not ours any more
+            raise SandboxCrashed("the helper sent a garbled reply")
+        ok, value = reply
         if not ok:
             raise value
         return value
@@ -212,12 +224,12 @@ class Sandbox:
         start.add_done_callback(_consume)
         try:
             done, _ = await asyncio.wait({start}, timeout=START_TIMEOUT_S)
-            if not done or start.exception() is not None:
-                raise SandboxCrashed("a helper did not start")
-        except BaseException:
-            helper.proc.kill()
-            self._threads.submit(helper.kill)
+        except asyncio.CancelledError:
+            helper.proc.kill()  # its thread reaps it
             raise
+        if not done or start.exception() is not None:
+            helper.proc.kill()
+            raise SandboxCrashed("a helper did not start")
         return helper
 
     def _release(self, helper: _Helper) -> None:
