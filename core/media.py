@@ -309,9 +309,8 @@ def check_video(data: bytes, limits: MediaLimits = MediaLimits(), mime: str | No
 def first_video_frame(data: bytes, limits: MediaLimits = MediaLimits(), mime: str | None = None,
                       max_side: int | None = None) -> Image.Image:
     """The first decodable frame of a video (shrunk to `max_side` when given)."""
-    for _fps, frame in _decoded(data, limits, mime):
-        return _shrink(frame.to_image(), max_side)
-    raise MediaError("That video has no frames.")
+    frames, _fps = _keep(data, [0], limits, mime, lambda img: _shrink(img, max_side))
+    return frames[0]
 
 
 # ---- encoding ---------------------------------------------------------------------------
@@ -449,12 +448,17 @@ def _keep(data: bytes, indices: list[int], limits: MediaLimits, mime: str | None
     last = max(indices)
     frames: list[Image.Image] = []
     fps = 24.0
-    for i, (rate, frame) in enumerate(_decoded(data, limits, mime)):
-        fps = rate
-        if i in wanted:
-            frames += [convert(frame.to_image())] * wanted[i]
-        if i >= last:
-            break
+    try:
+        for i, (rate, frame) in enumerate(_decoded(data, limits, mime)):
+            fps = rate
+            if i in wanted:
+                frames += [convert(frame.to_image())] * wanted[i]
+            if i >= last:
+                break
+    except (MediaError, MemoryError):
+        raise
+    except Exception as exc:  # a frame that decodes but does not convert
+        raise MediaError(_UNREADABLE_VIDEO) from exc
     if not frames:
         raise MediaError("That video has no frames.")
     return frames, fps

@@ -69,6 +69,10 @@ class SandboxOutOfMemory(SandboxError):
     """The task needed more memory than a helper may have."""
 
 
+class SandboxUnavailable(SandboxError):
+    """No helper could be started (the machine's fault, not the task's)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     memory_mb: int  # address space a helper may add to its start-up footprint
@@ -98,7 +102,7 @@ class _Helper:
             started = False
         if not started:
             self.kill()
-            raise SandboxCrashed("the helper did not start")
+            raise SandboxUnavailable("the helper did not start")
         self._ready = True
 
     def call(self, cpu_s: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -186,8 +190,8 @@ class Sandbox:
                 raise SandboxTimeout(f"over {self.limits.timeout_s:g} s")
             try:
                 result = future.result()
-            except SandboxCrashed:
-                raise
+            except SandboxError:
+                raise  # the helper is dead and reaped
             except MemoryError:
                 self._release(helper)
                 raise SandboxOutOfMemory(f"over {self.limits.memory_mb} MB") from None
@@ -229,7 +233,7 @@ class Sandbox:
             raise
         if not done or start.exception() is not None:
             helper.proc.kill()
-            raise SandboxCrashed("a helper did not start")
+            raise SandboxUnavailable("a helper did not start")
         return helper
 
     def _release(self, helper: _Helper) -> None:

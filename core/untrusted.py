@@ -8,6 +8,7 @@ made into PIL images here. Whatever goes wrong, the caller gets a MediaError tha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from core.media import (
     sniff,
     video_frames,
 )
-from core.sandbox import Limits, SandboxCrashed, SandboxOutOfMemory, SandboxTimeout, shared
+from core.sandbox import Limits, SandboxCrashed, SandboxOutOfMemory, SandboxTimeout, SandboxUnavailable, shared
 from core.types import MediaType
 
 if TYPE_CHECKING:
@@ -106,28 +107,28 @@ class UntrustedMedia:
 
     async def image(self, data: bytes) -> Image.Image:
         """An image reference, decoded with the pixel cap."""
-        raw = await self._run(_image, data, self.limits.max_pixels)
-        return raw.image()
+        [img] = await _images([await self._run(_image, data, self.limits.max_pixels)])
+        return img
 
     async def picture(self, data: bytes, media_type: MediaType) -> Image.Image:
         """An image, or a video's first frame."""
         if media_type == MediaType.IMAGE:
             return await self.image(data)
-        raw = await self._run(_first_frame, data, self.limits)
-        return raw.image()
+        [img] = await _images([await self._run(_first_frame, data, self.limits)])
+        return img
 
     async def video_frames(self, data: bytes, *, count: int | None = None, max_frames: int = 161,
                            size: tuple[int, int] | None = None,
                            max_side: int | None = None) -> tuple[list[Image.Image], float]:
         """`core.media.video_frames` in a helper."""
         raws, fps = await self._run(_video_frames, data, self.limits, count, max_frames, size, max_side)
-        return [r.image() for r in raws], fps
+        return await _images(raws), fps
 
     async def image_frames(self, data: bytes, max_frames: int,
                            max_side: int | None = None) -> tuple[list[Image.Image], float]:
         """`core.media.image_frames` in a helper."""
         raws, fps = await self._run(_image_frames, data, self.limits.max_pixels, max_frames, max_side)
-        return [r.image() for r in raws], fps
+        return await _images(raws), fps
 
     async def audio(self, data: bytes, max_seconds: float | None = None) -> PcmAudio:
         """An audio reference as 48 kHz stereo PCM."""
@@ -149,6 +150,10 @@ class UntrustedMedia:
         except (SandboxOutOfMemory, MemoryError):
             raise UnreadableMedia("That file needs more memory to read than I allow. Send one with fewer pixels "
                                   "or a shorter clip.") from None
+        except SandboxUnavailable:
+            log.error("no untrusted-media helper could be started")
+            raise UnreadableMedia("I can't read files right now (my decoder did not start). Try again in a "
+                                  "minute.") from None
         except SandboxCrashed:
             raise UnreadableMedia("Reading that file stopped the decoder (it may be damaged, or need more time "
                                   "or memory than allowed). Re-save it as MP4 (H.264), PNG or MP3 and try "
@@ -157,6 +162,11 @@ class UntrustedMedia:
             log.warning("reading a member's file failed (%s)", type(exc).__name__)
             raise UnreadableMedia("I could not read that file. Re-save it as MP4 (H.264), PNG or MP3 and try "
                                   "again.") from exc
+
+
+async def _images(raws: list[RawFrame]) -> list[Image.Image]:
+    """PIL images of a helper's frames, made off the event loop (a clip's worth is hundreds of MB)."""
+    return await asyncio.to_thread(lambda: [r.image() for r in raws])
 
 
 # ---- run in the helper process: plain data in, plain data out ---------------------------------
