@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from core.pipeline import PipelineSet
 from core.service import Reelsmith
 from core.settings import Settings
+from tests.conftest import running_worker
 from tests.faults.media_samples import png
-from tests.playground import send
+from tests.playground import finished, send
 from tests.security.media_helpers import huge_mkv, rgba_png
 
 # The huge test video passes the pixel cap here, so that decoding it (seconds of CPU) is what the limits stop.
@@ -22,7 +24,7 @@ BIG_FRAMES = {"max_image_pixels": 8192 * 8192}
 @pytest.fixture
 def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
     """The suite's settings with the limits under test (indirect parameters) on top."""
-    return settings.model_copy(update=request.param)
+    return settings.model_copy(update=getattr(request, "param", {}))
 
 
 async def _still_serving(client: TestClient[Any, Any], service: Reelsmith) -> None:
@@ -66,3 +68,17 @@ async def test_helper_past_its_wall_clock_is_killed_and_the_member_told(
     assert "took too long to read (over 1 s)" in sent["message"]["text"], sent["message"]["text"]
     assert elapsed < 5, f"the answer took {elapsed:.1f} s"
     await _still_serving(web_client, service)
+
+
+async def test_worker_decodes_references_in_a_limited_helper_and_keeps_working(
+        web_client: TestClient[Any, Any], service: Reelsmith, settings: Settings, pipelines: PipelineSet) -> None:
+    # A worker whose helpers may use less memory than the bot's: a reference the bot accepted is too much for it.
+    tight = settings.model_copy(update={"media_memory_mb": 64})
+    async with running_worker(tight, pipelines):
+        heavy = await send(web_client, "worker", "/edit make it snow", [("big.png", rgba_png(4096))])
+        assert heavy["ok"], heavy["message"]["text"]
+        failed = await finished(web_client, "worker", heavy["job_id"])
+        assert failed.get("error") and "needs more memory to read than I allow" in failed["text"], failed
+        light = await send(web_client, "worker", "/edit make it snow", [("fine.png", png())])
+        done = await finished(web_client, "worker", light["job_id"])
+        assert not done.get("error") and done["media"], done
