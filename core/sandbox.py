@@ -112,7 +112,7 @@ class _Helper:
         try:
             _write_frame(self._stdin, pickle.dumps((cpu_s, fn, args), protocol=pickle.HIGHEST_PROTOCOL))
             reply = _ResultUnpickler(io.BytesIO(_read_frame(self._stdout, self.max_reply))).load()
-        except (OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        except Exception as exc:  # a dead pipe, or a reply that is not what `serve` sends
             self.kill()
             raise SandboxCrashed(f"the helper died ({type(exc).__name__})") from None
         if not (isinstance(reply, tuple) and len(reply) == 2 and isinstance(reply[0], bool)
@@ -139,7 +139,8 @@ class _Helper:
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            self.kill()
+            pass
+        self.kill()  # reaps it (or ends one that did not stop) and closes the pipes
 
     @property
     def usable(self) -> bool:
