@@ -6,13 +6,12 @@ model's generated waveform take the same path into the AAC track.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from core.media import MediaError
+from core.media import MediaError, MediaLimits, open_av, sniffed_mime
 
 RATE = 48_000
 CHANNELS = 2
@@ -37,12 +36,10 @@ class PcmAudio:
         return self.samples.shape[1] / self.rate
 
 
-def probe_audio(data: bytes) -> AudioInfo:
+def probe_audio(data: bytes, mime: str | None = None, timeout_s: float = 30.0) -> AudioInfo:
     """Length and format of an audio file; MediaError if it has no decodable audio."""
-    import av
-
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with open_av(data, sniffed_mime(data, mime), timeout_s) as container:
             if not container.streams.audio:
                 raise MediaError("That file has no audio track.")
             stream = container.streams.audio[0]
@@ -53,13 +50,14 @@ def probe_audio(data: bytes) -> AudioInfo:
             else:  # raw streams without a header length: count the samples
                 duration = sum(f.samples for f in container.decode(audio=0)) / (stream.rate or RATE)
             return AudioInfo(duration, int(stream.rate or 0), int(stream.channels or 0))
-    except MediaError:
+    except (MediaError, MemoryError):
         raise
     except Exception as exc:
         raise MediaError("That audio file is damaged or in a format we cannot read. Try MP3, M4A or WAV.") from exc
 
 
-def decode_audio(data: bytes, max_seconds: float | None = None) -> PcmAudio:
+def decode_audio(data: bytes, max_seconds: float | None = None, mime: str | None = None,
+                 timeout_s: float = 30.0) -> PcmAudio:
     """Decode the first audio track to 48 kHz stereo float (at most `max_seconds` of it)."""
     import av
 
@@ -67,7 +65,7 @@ def decode_audio(data: bytes, max_seconds: float | None = None) -> PcmAudio:
     chunks: list[np.ndarray] = []
     total = 0
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with open_av(data, sniffed_mime(data, mime), timeout_s) as container:
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=RATE)
             for frame in container.decode(audio=0):
                 for out in resampler.resample(frame):
@@ -78,12 +76,31 @@ def decode_audio(data: bytes, max_seconds: float | None = None) -> PcmAudio:
             else:
                 for out in resampler.resample(None):
                     chunks.append(out.to_ndarray())
+    except MemoryError:
+        raise
     except Exception as exc:
         raise MediaError("That audio file could not be decoded. Try MP3, M4A or WAV.") from exc
     if not chunks:
-        raise MediaError("That audio file has no sound in it.")
+        raise MediaError("That audio file has no sound in it: it has a header but no samples. "
+                         "Send a recording that plays (MP3, M4A, OGG or WAV).")
     samples = np.concatenate(chunks, axis=1).astype(np.float32)
     return PcmAudio(samples[:, :limit] if limit is not None else samples)
+
+
+def check_audio(data: bytes, limits: MediaLimits = MediaLimits(), mime: str | None = None) -> float:
+    """An audio file's length in seconds, after decoding it to PCM once: one that passes has sound and
+    decodes in the job. Refused on `limits.max_audio_seconds`, whatever its header claims."""
+    limit = limits.max_audio_seconds
+    info = probe_audio(data, mime, limits.timeout_s)
+    if info.duration_s > limit:
+        raise MediaError(f"That audio is {info.duration_s:.0f} s long; the limit is {limit:.0f} s. "
+                         "Trim it and try again.")
+    # A second past the limit is enough to catch a header that understates the length.
+    decoded = decode_audio(data, limit + 1.0, mime, limits.timeout_s).duration_s
+    if decoded > limit + 0.5:
+        raise MediaError(f"That audio is longer than {limit:.0f} s, the limit. Trim it and try again.")
+    # The header's length is exact where it is honest (decoders add a few priming samples).
+    return info.duration_s if abs(info.duration_s - decoded) < 1.0 else decoded
 
 
 def from_waveform(waveform: Any, rate: int) -> PcmAudio:

@@ -1,13 +1,21 @@
-"""Media in and out: sniff real types from bytes, decode safely, encode PNG/WebP/MP4/GIF."""
+"""Media in and out: sniff real types from bytes, decode without trusting them, encode PNG/WebP/MP4/GIF.
+
+Members' files are opened only with the decoder for their sniffed type (FFmpeg never probes, so an SDP or
+playlist behind a media prefix is just invalid data), never follow references to other files or the
+network, and are refused on size, pixels, frames and duration read from headers and packets before any
+frame is decoded. The service calls these through `core.untrusted`, which runs them in a limited process.
+"""
 
 from __future__ import annotations
 
 import io
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from PIL import Image, ImageOps
 
@@ -26,6 +34,26 @@ class Sniffed:
     mime: str
     media_type: MediaType
     extension: str
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """What reading one member's file may cost. Plain data: it travels into the decoder process."""
+
+    max_pixels: int = 4096 * 4096
+    max_video_seconds: float = 60.0
+    max_video_frames: int = 3600
+    max_audio_seconds: float = 60.0
+    timeout_s: float = 30.0  # FFmpeg's own open/read deadline; the sandbox's wall clock is the hard one
+
+
+# The one demuxer each sniffed container may be opened with.
+DEMUXERS = {"video/mp4": "mov", "video/quicktime": "mov", "audio/mp4": "mov", "video/webm": "matroska",
+            "audio/ogg": "ogg", "audio/mpeg": "mp3", "audio/wav": "wav"}
+PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
+# No decoder may run while FFmpeg reads the headers (avformat_find_stream_info decodes up to 7 frames
+# of H.264 otherwise): sizes come from the container, and frames are decoded only after the checks.
+_NO_DECODERS = "none"
 
 
 def sniff(data: bytes) -> Sniffed | None:
@@ -57,12 +85,34 @@ def sniff(data: bytes) -> Sniffed | None:
     return None
 
 
-def open_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Decode an image without trusting it: size is checked before pixels are decompressed."""
+def sniffed_mime(data: bytes, mime: str | None = None) -> str:
+    """`mime` if the caller sniffed it already, else the type the bytes show ("" for none)."""
+    if mime:
+        return mime
+    kind = sniff(data)
+    return kind.mime if kind is not None else ""
+
+
+# ---- images ---------------------------------------------------------------------------------
+def open_pil(data: bytes) -> Image.Image:
+    """Pillow with the one decoder the sniffed type names (no other plugin ever looks at the bytes)."""
+    fmt = PIL_FORMATS.get(sniffed_mime(data))
+    if fmt is None:
+        raise MediaError("That file is not an image we can read. Attach a PNG, JPEG, WebP or GIF.")
+    return Image.open(io.BytesIO(data), formats=[fmt])
+
+
+def open_image(data: bytes, max_pixels: int, max_side: int | None = None) -> Image.Image:
+    """Decode an image without trusting it: size is checked before pixels are decompressed.
+
+    With `max_side` the result is shrunk to fit (as `Image.thumbnail` does), so less crosses processes.
+    """
     if not data:
         raise MediaError("The attached file is empty. Attach a PNG, JPEG, WebP or GIF image.")
     try:
-        img = Image.open(io.BytesIO(data))
+        img = open_pil(data)
+    except MediaError:
+        raise
     except Image.DecompressionBombError as exc:  # Pillow's own cap, far above ours: same answer
         raise MediaError(
             f"That image has far too many pixels; the limit is {max_pixels:,} pixels. Send a smaller image."
@@ -78,9 +128,66 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
         )
     try:
         img.load()
+    except MemoryError:
+        raise
     except Exception as exc:
         raise MediaError("That image is damaged and cannot be decoded. Try re-saving it.") from exc
-    return img.convert("RGB")
+    return _shrink(img, max_side)
+
+
+def check_image(data: bytes, max_pixels: int, max_frames: int) -> tuple[int, int]:
+    """Decode an image once, with every frame of an animation a job may use: a file that passes decodes in the job."""
+    width, height = open_image(data, max_pixels).size
+    try:
+        img = open_pil(data)
+        for i in range(1, min(getattr(img, "n_frames", 1), max_frames)):
+            img.seek(i)
+            img.load()
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise MediaError("That animation is damaged after its first frame. Try re-saving it.") from exc
+    return width, height
+
+
+def image_xmp(img: Image.Image) -> str:
+    """The XMP packet of an opened image ("" when it has none)."""
+    raw = img.info.get("XML:com.adobe.xmp") or img.info.get("xmp") or b""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+# ---- audio and video containers ---------------------------------------------------------------
+def _refuse_nested_open(url: str, flags: int, options: dict[str, str]) -> NoReturn:
+    """Playlists, segments and session descriptions name other files or hosts: none is ever opened."""
+    raise PermissionError("a member's file may not open other files or the network")
+
+
+@contextmanager
+def open_av(data: bytes, mime: str, timeout_s: float = 30.0) -> Iterator[Any]:
+    """An FFmpeg input for a member's file: the sniffed type's demuxer only, nothing nested, a deadline.
+
+    No decoder runs while the headers are read; video decoders get one thread (predictable memory).
+    """
+    import av
+
+    demuxer = DEMUXERS.get(mime)
+    if demuxer is None:
+        raise MediaError("That file is not a video or audio format I can read. Try MP4 (H.264), MP3, M4A or WAV.")
+    options = {"format_whitelist": demuxer, "protocol_whitelist": "none", "codec_whitelist": _NO_DECODERS}
+    with av.open(io.BytesIO(data), format=demuxer, timeout=timeout_s, io_open=_refuse_nested_open,
+                 container_options=options) as container:
+        for stream in container.streams.video:
+            stream.codec_context.thread_count = 1
+        yield container
+
+
+def container_tags(data: bytes, mime: str | None = None, timeout_s: float = 30.0) -> dict[str, str]:
+    """The container's metadata tags ({} when there are none or the file cannot be read)."""
+    try:
+        with open_av(data, sniffed_mime(data, mime), timeout_s) as container:
+            return {str(k): str(v) for k, v in container.metadata.items()}
+    except Exception:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -92,42 +199,118 @@ class VideoInfo:
     has_audio: bool
 
 
-def probe_video(data: bytes) -> VideoInfo:
-    """Read a video's size, length and streams; raise MediaError if it cannot be decoded."""
-    import av
+_UNREADABLE_VIDEO = "That video is damaged or in a format we cannot read. Try MP4 (H.264)."
 
+
+def _video_stream(container: Any) -> Any:
+    if not container.streams.video:
+        raise MediaError("That file has no video track.")
+    return container.streams.video[0]
+
+
+def _check_pixels(width: int, height: int, limits: MediaLimits) -> None:
+    if width <= 0 or height <= 0:
+        raise MediaError("That video does not say how large its frames are; it may be damaged. Try MP4 (H.264).")
+    if width * height > limits.max_pixels:
+        raise MediaError(f"That video is {width}x{height}; the limit is {limits.max_pixels:,} pixels a frame. "
+                         "Send a smaller one.")
+
+
+def _check_seconds(seconds: float, limits: MediaLimits) -> None:
+    if seconds > limits.max_video_seconds:
+        raise MediaError(f"That video is {seconds:.0f} s long; the limit is {limits.max_video_seconds:.0f} s. "
+                         "Trim it and try again.")
+
+
+def _check_frame(frame: Any, limits: MediaLimits) -> None:
+    """A decoded frame larger than its header said (a mid-stream size change) is refused too."""
+    if frame.width * frame.height > limits.max_pixels:
+        _check_pixels(frame.width, frame.height, limits)
+
+
+def _header_seconds(stream: Any, container: Any) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return (container.duration or 0) / 1_000_000
+
+
+def _count_packets(container: Any, stream: Any, limits: MediaLimits) -> tuple[int, float]:
+    """Frames (packets with data) and the span their timestamps cover, without decoding any."""
+    count = 0
+    first: int | None = None
+    last: int | None = None
+    for packet in container.demux(stream):
+        if not packet.size:
+            continue  # the demuxer's end-of-stream marker
+        count += 1
+        if count > limits.max_video_frames:
+            raise MediaError(f"That video has more than {limits.max_video_frames:,} frames; the limit is "
+                             f"{limits.max_video_frames:,}. Send a shorter clip or one with a lower frame rate.")
+        pts = packet.pts if packet.pts is not None else packet.dts
+        if pts is not None:
+            first = pts if first is None else min(first, pts)
+            end = pts + (packet.duration or 0)
+            last = end if last is None else max(last, end)
+    if first is None or last is None or not stream.time_base:
+        return count, 0.0
+    return count, float((last - first) * stream.time_base)
+
+
+def probe_video(data: bytes, limits: MediaLimits = MediaLimits(), mime: str | None = None) -> VideoInfo:
+    """A video's size, length, frame count and streams, from its headers and packets; no frame is decoded.
+
+    Refused on `limits` as soon as a header or the packet count breaks one. The length is the longer of what
+    the header says and what the packets span, so neither can understate it.
+    """
     try:
-        with av.open(io.BytesIO(data)) as container:
-            vstreams = container.streams.video
-            if not vstreams:
-                raise MediaError("That file has no video track.")
-            vs = vstreams[0]
-            duration = (
-                float(vs.duration * vs.time_base) if vs.duration and vs.time_base
-                else (container.duration or 0) / 1_000_000
-            )
-            frames = vs.frames or 0
-            if frames == 0:
-                frames = sum(1 for _ in container.decode(video=0))
-            return VideoInfo(vs.codec_context.width, vs.codec_context.height, duration, frames,
-                             bool(container.streams.audio))
-    except MediaError:
+        with open_av(data, sniffed_mime(data, mime), limits.timeout_s) as container:
+            vs = _video_stream(container)
+            width, height = vs.codec_context.width, vs.codec_context.height
+            _check_pixels(width, height, limits)
+            header_s = _header_seconds(vs, container)
+            _check_seconds(header_s, limits)
+            has_audio = bool(container.streams.audio)
+            frames, span_s = _count_packets(container, vs, limits)
+    except (MediaError, MemoryError):
         raise
     except Exception as exc:
-        raise MediaError("That video is damaged or in a format we cannot read. Try MP4 (H.264).") from exc
+        raise MediaError(_UNREADABLE_VIDEO) from exc
+    duration = max(header_s, span_s)
+    _check_seconds(duration, limits)
+    if frames == 0:
+        raise MediaError("That video has no frames.")
+    return VideoInfo(width, height, duration, frames, has_audio)
 
 
-def first_video_frame(data: bytes) -> Image.Image:
-    """The first decodable frame of a video."""
-    import av
-
+def _decoded(data: bytes, limits: MediaLimits, mime: str | None) -> Iterator[tuple[float, Any]]:
+    """(frame rate, frame) for each decoded frame, each checked against the pixel limit."""
     try:
-        with av.open(io.BytesIO(data)) as container:
-            for frame in container.decode(video=0):
-                return frame.to_image().convert("RGB")
+        with open_av(data, sniffed_mime(data, mime), limits.timeout_s) as container:
+            vs = _video_stream(container)
+            _check_pixels(vs.codec_context.width, vs.codec_context.height, limits)
+            fps = float(vs.average_rate) if vs.average_rate else 24.0
+            for frame in container.decode(vs):
+                _check_frame(frame, limits)
+                yield fps, frame
+    except (MediaError, MemoryError):
+        raise
     except Exception as exc:
-        raise MediaError("That video is damaged or in a format we cannot read.") from exc
-    raise MediaError("That video has no frames.")
+        raise MediaError(_UNREADABLE_VIDEO) from exc
+
+
+def check_video(data: bytes, limits: MediaLimits = MediaLimits(), mime: str | None = None) -> VideoInfo:
+    """`probe_video`, then every frame decoded once (none converted): a video that passes decodes in the job."""
+    info = probe_video(data, limits, mime)
+    if sum(1 for _ in _decoded(data, limits, mime)) == 0:
+        raise MediaError("That video has no frames I can decode. Try MP4 (H.264).")
+    return info
+
+
+def first_video_frame(data: bytes, limits: MediaLimits = MediaLimits(), mime: str | None = None,
+                      max_side: int | None = None) -> Image.Image:
+    """The first decodable frame of a video (shrunk to `max_side` when given)."""
+    frames, _fps = _keep(data, [0], limits, mime, lambda img: _shrink(img, max_side))
+    return frames[0]
 
 
 # ---- encoding ---------------------------------------------------------------------------
@@ -242,7 +425,7 @@ def image_frames(data: bytes, max_pixels: int, max_frames: int,
     Each frame is shrunk to `max_side` as it is decoded, so a big animation never sits in memory whole.
     """
     first = open_image(data, max_pixels)
-    img = Image.open(io.BytesIO(data))
+    img = open_pil(data)
     count = getattr(img, "n_frames", 1)
     if count <= 1:
         return [_shrink(first, max_side)], 0.0
@@ -256,53 +439,59 @@ def image_frames(data: bytes, max_pixels: int, max_frames: int,
     return frames, fps
 
 
-def _count_frames(data: bytes) -> int:
-    import av
-
-    with av.open(io.BytesIO(data)) as container:
-        vs = container.streams.video[0]
-        return int(vs.frames) or sum(1 for _ in container.demux(vs) if _.size)
+def _keep(data: bytes, indices: list[int], limits: MediaLimits, mime: str | None,
+          convert: Callable[[Image.Image], Image.Image]) -> tuple[list[Image.Image], float]:
+    """The frames at `indices` (repeats allowed), converted as they are decoded; decoding stops after the last."""
+    wanted: dict[int, int] = {}
+    for i in indices:
+        wanted[i] = wanted.get(i, 0) + 1
+    last = max(indices)
+    frames: list[Image.Image] = []
+    fps = 24.0
+    try:
+        for i, (rate, frame) in enumerate(_decoded(data, limits, mime)):
+            fps = rate
+            if i in wanted:
+                frames += [convert(frame.to_image())] * wanted[i]
+            if i >= last:
+                break
+    except (MediaError, MemoryError):
+        raise
+    except Exception as exc:  # a frame that decodes but does not convert
+        raise MediaError(_UNREADABLE_VIDEO) from exc
+    if not frames:
+        raise MediaError("That video has no frames.")
+    return frames, fps
 
 
 def video_frames(data: bytes, count: int | None = None, max_frames: int = 161,
-                 size: tuple[int, int] | None = None, max_side: int | None = None) -> tuple[list[Image.Image], float]:
+                 size: tuple[int, int] | None = None, max_side: int | None = None,
+                 limits: MediaLimits = MediaLimits(), mime: str | None = None) -> tuple[list[Image.Image], float]:
     """Frames of a video and its frame rate: the first `max_frames`, or `count` sampled evenly over the clip.
 
-    Only the frames kept are converted, and each is resized (to exactly `size`, or to fit `max_side`)
-    as it is decoded, so memory stays proportional to the output, not to the clip.
+    The clip is checked against `limits` from its headers and packets first. Only the frames kept are
+    converted, and each is resized (to exactly `size`, or to fit `max_side`) as it is decoded, so memory
+    stays proportional to the output, not to the clip.
     """
-    import av
-
-    try:
-        total = _count_frames(data)
-        if total <= 0:
-            raise MediaError("That video has no frames.")
-        if count is None:
-            indices = list(range(min(total, max_frames)))
-        else:
-            indices = [min(total - 1, int(i * total / count)) for i in range(count)]
-        wanted: dict[int, int] = {}
-        for i in indices:
-            wanted[i] = wanted.get(i, 0) + 1
-        last = max(indices)
-        frames: list[Image.Image] = []
-        with av.open(io.BytesIO(data)) as container:
-            vs = container.streams.video[0]
-            fps = float(vs.average_rate) if vs.average_rate else 24.0
-            for i, frame in enumerate(container.decode(video=0)):
-                if i in wanted:
-                    img = frame.to_image()
-                    img = fit_frame(img, size) if size is not None else _shrink(img, max_side)
-                    frames += [img] * wanted[i]
-                if i >= last:
-                    break
-    except MediaError:
-        raise
-    except Exception as exc:
-        raise MediaError("That video is damaged or in a format we cannot read.") from exc
-    if not frames:
-        raise MediaError("That video has no frames.")
+    total = probe_video(data, limits, mime).frames
+    if count is None:
+        indices = list(range(min(total, max_frames)))
+    else:
+        indices = [min(total - 1, int(i * total / count)) for i in range(count)]
+    frames, fps = _keep(data, indices, limits, mime,
+                        lambda img: fit_frame(img, size) if size is not None else _shrink(img, max_side))
     if count is not None:
         frames = (frames + [frames[-1]] * count)[:count]  # a container that over-reported its frames
         fps = fps * count / total
     return frames, fps
+
+
+def sample_frames(data: bytes, limit: int, limits: MediaLimits = MediaLimits(), mime: str | None = None,
+                  max_side: int | None = None) -> list[Image.Image]:
+    """Up to `limit` frames spread over the video (every `total // limit`-th from the first); only those decode
+    into pictures, so a long clip costs memory for `limit` frames, not for all of them."""
+    total = probe_video(data, limits, mime).frames
+    step = max(1, total // limit)
+    frames, _fps = _keep(data, list(range(0, total, step))[:limit], limits, mime,
+                         lambda img: _shrink(img, max_side))
+    return frames

@@ -24,7 +24,6 @@ from typing import Literal, Protocol
 
 from arq.connections import ArqRedis
 
-from core.audio import probe_audio
 from core.blobs import BlobStore, MediaBudgetExceeded, Upload
 from core.context import ChatContext
 from core.grammar import (
@@ -41,10 +40,11 @@ from core.grammar import (
     size_for,
 )
 from core.jobqueue import JobQueue
-from core.media import MediaError, first_video_frame, open_image, probe_video, sniff
+from core.media import MediaError, sniff
 from core.settings import Settings
 from core.texts import error_text, queued_text
 from core.types import GenerationReply, GenerationRequest, JobKind, MediaRef, MediaType, Requester
+from core.untrusted import UntrustedMedia
 
 log = logging.getLogger(__name__)
 
@@ -358,33 +358,12 @@ class Reelsmith:
                 f"{name or 'That file'} is not a supported image, video or audio file "
                 "(PNG, JPEG, WebP, GIF, MP4, WebM, MP3, OGG, WAV, M4A)."
             )
-        width = height = None
-        duration = None
-        if kind.media_type == MediaType.IMAGE:
-            img = open_image(att.data, s.max_image_pixels)
-            width, height = img.size
-        elif kind.media_type == MediaType.VIDEO:
-            info = probe_video(att.data)
-            if info.width * info.height > s.max_image_pixels:
-                raise MediaError(f"That video is {info.width}x{info.height}; send a smaller one.")
-            if info.duration_s > s.max_video_seconds:
-                raise MediaError(
-                    f"That video is {info.duration_s:.0f} s long; the limit is {s.max_video_seconds:.0f} s. "
-                    "Trim it and try again."
-                )
-            first_video_frame(att.data)  # proves it decodes
-            width, height, duration = info.width, info.height, info.duration_s
-        elif kind.media_type == MediaType.AUDIO:
-            audio = probe_audio(att.data)
-            if audio.duration_s > s.max_audio_seconds:
-                raise MediaError(
-                    f"That audio is {audio.duration_s:.0f} s long; the limit is {s.max_audio_seconds:.0f} s. "
-                    "Trim it and try again."
-                )
-            duration = audio.duration_s
+        # Decoded once, completely, in a limited helper process: what fails here costs nothing, and
+        # what passes will decode in the job.
+        checked = await UntrustedMedia(s).check(att.data, kind, s.max_frames)
         upload = Upload(self.blobs.new_id(), att.data, kind.mime)
-        return MediaRef(blob_key=upload.blob_id, mime=kind.mime, media_type=kind.media_type,
-                        name=name, size=size, width=width, height=height, duration_s=duration), upload
+        return MediaRef(blob_key=upload.blob_id, mime=kind.mime, media_type=kind.media_type, name=name, size=size,
+                        width=checked.width, height=checked.height, duration_s=checked.duration_s), upload
 
     async def media(self, blob_id: str) -> tuple[bytes, str] | None:
         """Bytes and mime of a stored result or reference."""

@@ -286,6 +286,20 @@ class Settings(BaseSettings):
     gif_max_frames: int = Field(default=49, description="Longest clip sent as GIF when a platform prefers GIF.")
     meme_max_side: int = Field(default=720, description="Long side (px) a member's picture or clip is shrunk to "
                                "before /meme captions it.")
+    max_video_frames: int = Field(
+        default=3600, gt=0, description="Most frames a video reference or /verify upload may have (counted from its "
+        "packets, before any frame is decoded).")
+    # Members' files are read in helper processes under these limits (core/sandbox.py): a file that breaks
+    # one is refused with what to change, and costs at most that helper.
+    media_memory_mb: int = Field(
+        default=1024, ge=64, description="Memory (MB of address space) a helper that reads members' files may use "
+        "beyond its start-up footprint.")
+    media_cpu_s: int = Field(default=30, ge=1, description="CPU seconds reading one member's file may take.")
+    media_timeout_s: float = Field(
+        default=30.0, gt=0, description="Wall-clock seconds reading one member's file may take; then its helper is "
+        "killed.")
+    media_workers: int = Field(
+        default=2, ge=1, description="Helper processes reading members' files at once, per service or worker process.")
 
     # --- labelling and provenance --------------------------------------------------------
     badge_enabled: bool = Field(default=True, description="Draw the visible AI badge on images and video frames.")

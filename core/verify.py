@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import html
-import io
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from PIL import Image
-
 from core.c2pa_sign import C2paInfo, leaf_serial, read_manifest
 from core.grammar import size_for
 from core.labels import TC260_NS
-from core.media import MediaError, open_image, sniff
+from core.media import MediaError, container_tags
+from core.media import image_xmp as image_xmp  # re-exported: readers of XMP import it from here
 from core.provenance import ProvenanceRecord, ProvenanceRegistry
 from core.settings import Settings
 from core.types import MediaType
+from core.untrusted import UntrustedMedia, VerifyMedia, media_limits, read_for_verify
 from core.watermark import Decoded, WatermarkParams, decode, decode_frames, payload_for
 
 if TYPE_CHECKING:
@@ -116,19 +115,9 @@ def metadata_from_xmp(xmp: str) -> Metadata | None:
                     job_id=meta.job_id, aigc_label=meta.aigc_label)
 
 
-def image_xmp(img: Image.Image) -> str:
-    raw = img.info.get("XML:com.adobe.xmp") or img.info.get("xmp") or b""
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-
-
 def mp4_tags(data: bytes) -> dict[str, str]:
-    import av
-
-    try:
-        with av.open(io.BytesIO(data)) as container:
-            return {str(k): str(v) for k, v in container.metadata.items()}
-    except Exception:
-        return {}
+    """A video's container tags ({} when unreadable)."""
+    return container_tags(data)
 
 
 def metadata_from_tags(tags: dict[str, str]) -> Metadata | None:
@@ -153,44 +142,26 @@ def max_side(settings: Settings) -> int:
     return max(2048, settings.image_size(), settings.video_size())
 
 
-def video_frames(data: bytes, limit: int, max_pixels: int) -> list[Image.Image]:
-    """Up to `limit` frames spread over the video."""
-    import av
-
-    try:
-        with av.open(io.BytesIO(data)) as container:
-            stream = container.streams.video[0]
-            if stream.codec_context.width * stream.codec_context.height > max_pixels:
-                raise MediaError("That video's frames are too large to check. Send a smaller one.")
-            frames = [f.to_image().convert("RGB") for f in container.decode(video=0)]
-    except MediaError:
-        raise
-    except Exception as exc:
-        raise MediaError("That video is damaged or in a format I cannot read. Try MP4 (H.264).") from exc
-    if not frames:
-        raise MediaError("That video has no frames.")
-    step = max(1, len(frames) // limit)
-    return frames[::step][:limit]
-
-
 def inspect(data: bytes, settings: Settings) -> Verdict:
-    """Read every signal from the bytes (blocking: call it off the event loop)."""
-    kind = sniff(data)
-    if kind is None or kind.media_type not in (MediaType.IMAGE, MediaType.VIDEO):
-        raise MediaError("/verify checks images (PNG, JPEG, WebP, GIF) and videos (MP4, WebM). Attach one.")
-    verdict = Verdict(media_type=kind.media_type)
-    if kind.media_type == MediaType.IMAGE:
-        img = Image.open(io.BytesIO(data))
-        verdict.metadata = metadata_from_xmp(image_xmp(img))
-        pixels = open_image(data, settings.max_image_pixels)
-        verdict.watermark = decode(pixels, candidate_sizes(pixels.size, settings),
+    """Read every signal from the bytes in this process (blocking; for tests and tools: the service decodes
+    members' files in the sandbox, see `verify`)."""
+    media = read_for_verify(data, media_limits(settings), settings.verify_max_video_frames, max_side(settings))
+    return judge(media, data, settings)
+
+
+def judge(media: VerifyMedia, data: bytes, settings: Settings) -> Verdict:
+    """The verdict from what was read: watermark, metadata and C2PA (blocking: call it off the event loop)."""
+    verdict = Verdict(media_type=media.media_type)
+    frames = [f.image() for f in media.frames]
+    if media.media_type == MediaType.IMAGE:
+        verdict.metadata = metadata_from_xmp(media.xmp)
+        verdict.watermark = decode(frames[0], candidate_sizes(frames[0].size, settings),
                                    WatermarkParams(scale=settings.watermark_scale), max_side(settings))
     else:
-        verdict.metadata = metadata_from_tags(mp4_tags(data))
-        frames = video_frames(data, settings.verify_max_video_frames, settings.max_image_pixels)
+        verdict.metadata = metadata_from_tags(media.tags)
         verdict.watermark = decode_frames(frames, candidate_sizes(frames[0].size, settings),
                                           WatermarkParams(scale=settings.video_watermark_scale), max_side(settings))
-    verdict.c2pa = read_manifest(data, kind.mime)
+    verdict.c2pa = read_manifest(data, media.mime)
     verdict.producer_matches = verdict.metadata is not None and verdict.metadata.producer == settings.service_name
     if settings.c2pa_cert_path is not None:  # anyone can name us as generator; only our key signs as us
         verdict.producer_matches_c2pa = verdict.c2pa.present and verdict.c2pa.cert_serial == leaf_serial(
@@ -201,7 +172,9 @@ def inspect(data: bytes, settings: Settings) -> Verdict:
 
 
 async def verify(data: bytes, settings: Settings, registry: ProvenanceRegistry) -> Verdict:
-    verdict = await asyncio.to_thread(inspect, data, settings)
+    """The verdict on a member's file: decoded in the sandbox (only the frames sampled), judged in a thread."""
+    media = await UntrustedMedia(settings).for_verify(data, settings.verify_max_video_frames, max_side(settings))
+    verdict = await asyncio.to_thread(judge, media, data, settings)
     if verdict.watermark is not None:
         jobs = await registry.jobs_for_payload(verdict.watermark.payload)
         # Only jobs whose id really hashes to the payload (the index is keyed by it, but be strict).

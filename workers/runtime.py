@@ -15,7 +15,7 @@ from arq.connections import ArqRedis
 from PIL import Image
 
 from core import fleet
-from core.audio import PcmAudio, decode_audio, fit_to
+from core.audio import PcmAudio, fit_to
 from core.blobs import BlobStore
 from core.features import (
     Finalizer,
@@ -29,15 +29,7 @@ from core.fleet import WorkerInfo
 from core.jobqueue import JobQueue
 from core.labels import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
 from core.logs import ContextThreadPoolExecutor, bind_job_id
-from core.media import (
-    encode_gif,
-    encode_mp4,
-    encode_png,
-    first_video_frame,
-    image_frames,
-    open_image,
-    video_frames,
-)
+from core.media import encode_gif, encode_mp4, encode_png
 from core.memes import render_meme
 from core.moderation.queue_admin import CANCELLED_TEXT, cancel_marker
 from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
@@ -45,6 +37,7 @@ from core.pipeline import GenerationCancelled, GenerationError, GenerationResult
 from core.replies import ReplyBus
 from core.settings import Settings
 from core.types import Fault, GenerationReply, GenerationRequest, JobKind, MediaFile, MediaType, Progress
+from core.untrusted import UnreadableMedia, UntrustedMedia
 from workers.batching import Batcher
 from workers.failures import MEMBER_INPUT_ERRORS, is_repeatable, member_input_text, repeatable_text
 
@@ -142,6 +135,10 @@ class WorkerRuntime:
             log.warning("job %s passed its time limit of %ss", request.job_id, self.settings.job_timeout_s)
             await self._reply_error(request, timeout_text(self.settings.job_timeout_s), started, state="timeout")
             return {"error": "timeout"}
+        except UnreadableMedia as exc:
+            # It decoded within the same limits at submit, so a helper's limit here is this host's load: refunded.
+            await self._reply_error(request, f"{exc} Nothing was charged; try again in a moment.", started)
+            return {"error": str(exc)}
         except MEMBER_INPUT_ERRORS as exc:
             # Their reference passed the submit checks but failed in the job: their input, so the charge stands.
             text = member_input_text(str(exc), charged=self.settings.quota_enabled)
@@ -239,15 +236,19 @@ class WorkerRuntime:
         return blob[0]
 
     async def _load_references(self, request: GenerationRequest) -> list[Image.Image]:
-        """Image references in order; for image jobs with only a video, that video's first frame."""
+        """Image references in order; for image jobs with only a video, that video's first frame.
+
+        Members' files are decoded in the sandbox (core/untrusted.py), like everywhere else.
+        """
+        media = UntrustedMedia(self.settings)
         images: list[Image.Image] = []
         for ref in request.references:
             if ref.media_type == MediaType.IMAGE:
-                images.append(open_image(await self._blob(ref.blob_key), self.settings.max_image_pixels))
+                images.append(await media.image(await self._blob(ref.blob_key)))
         if not images and not request.kind.is_video:
             video = next((r for r in request.references if r.media_type == MediaType.VIDEO), None)
             if video is not None:
-                images.append(first_video_frame(await self._blob(video.blob_key)))
+                images.append(await media.picture(await self._blob(video.blob_key), MediaType.VIDEO))
         return images
 
     async def _load_video(self, request: GenerationRequest) -> list[Image.Image] | None:
@@ -255,10 +256,9 @@ class WorkerRuntime:
         ref = next((r for r in request.references if r.media_type == MediaType.VIDEO), None)
         if ref is None or not request.kind.is_video:
             return None
-        data = await self._blob(ref.blob_key)
-        decode = functools.partial(video_frames, data, count=request.num_frames, max_frames=self.settings.max_frames,
-                                   size=(request.width, request.height))
-        frames, _fps = await asyncio.get_running_loop().run_in_executor(self.encoders, decode)
+        frames, _fps = await UntrustedMedia(self.settings).video_frames(
+            await self._blob(ref.blob_key), count=request.num_frames, max_frames=self.settings.max_frames,
+            size=(request.width, request.height))
         return frames
 
     async def _meme_source(self, request: GenerationRequest) -> GenerationResult:
@@ -266,14 +266,12 @@ class WorkerRuntime:
         ref = next(r for r in request.references if r.media_type in (MediaType.IMAGE, MediaType.VIDEO))
         data = await self._blob(ref.blob_key)
         s = self.settings
-        loop = asyncio.get_running_loop()
+        media = UntrustedMedia(s)
         if ref.media_type == MediaType.IMAGE:
-            frames, fps = await loop.run_in_executor(self.encoders, image_frames, data, s.max_image_pixels,
-                                                     s.max_frames, s.meme_max_side)
+            frames, fps = await media.image_frames(data, s.max_frames, s.meme_max_side)
             extra = {"fps": fps, "gif": len(frames) > 1}
         else:
-            decode = functools.partial(video_frames, data, max_frames=s.max_frames, max_side=s.meme_max_side)
-            frames, fps = await loop.run_in_executor(self.encoders, decode)
+            frames, fps = await media.video_frames(data, max_frames=s.max_frames, max_side=s.meme_max_side)
             extra = {"fps": fps, "gif": False}
         return GenerationResult(frames=frames, is_video=len(frames) > 1, model="none (member's media)",
                                 seconds=0.0, extra=extra)
@@ -284,9 +282,7 @@ class WorkerRuntime:
         ref = next((r for r in request.references if r.media_type == MediaType.AUDIO), None)
         audio = result.audio
         if ref is not None:
-            data = await self._blob(ref.blob_key)
-            audio = await asyncio.get_running_loop().run_in_executor(
-                self.encoders, decode_audio, data, duration_s + 1.0)
+            audio = await UntrustedMedia(self.settings).audio(await self._blob(ref.blob_key), duration_s + 1.0)
         return fit_to(audio, duration_s) if audio is not None else None
 
     def _video_format(self, request: GenerationRequest, result: GenerationResult, audio: PcmAudio | None) -> str:

@@ -15,7 +15,7 @@ import re
 
 from core.context import ChatContext
 from core.grammar import CommandError
-from core.media import open_image, sniff
+from core.media import sniff
 from core.moderation.bans import parse_duration
 from core.moderation.blocklist import BlocklistError
 from core.moderation.faces import count_faces
@@ -25,6 +25,7 @@ from core.moderation.switches import CHANNEL_FLAGS, CHAT_FLAGS
 from core.moderation.toolkit import Moderation
 from core.service import CommandCall, Outcome, Refusal
 from core.types import DeleteResult, MediaFile, MediaType, Requester
+from core.untrusted import UntrustedMedia
 
 MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
 /mod ban <user> [30m|2h|7d|1w] [reason] - stop a member generating here
@@ -109,7 +110,7 @@ class ModCommands:
         s = self.mod.service.settings
         if len(att.data) > s.max_reference_bytes:
             raise CommandError("That photo is too large; send a smaller selfie.")
-        image = await asyncio.to_thread(open_image, att.data, s.max_image_pixels)
+        image = await UntrustedMedia(s).image(att.data)
         faces = await asyncio.to_thread(count_faces, image)
         if faces != 1:
             raise CommandError("I couldn't find a face in that photo. Send a clear, front-facing selfie."

@@ -10,17 +10,17 @@ import asyncio
 from functools import lru_cache
 from importlib import resources
 
-from PIL import Image
-
 from core.context import ChatContext
-from core.media import MediaError, first_video_frame, open_image
+from core.media import MediaError
 from core.moderation.bans import Ban, describe_duration
 from core.moderation.blocklist import Entry, find_match, parse_list
 from core.moderation.faces import count_faces
 from core.moderation.switches import nsfw_ok_key
 from core.moderation.toolkit import Moderation
 from core.service import Refusal
+from core.settings import Settings
 from core.types import GenerationRequest, MediaType
+from core.untrusted import UnreadableMedia, UntrustedMedia
 
 
 class _Guard:
@@ -150,7 +150,7 @@ class ConsentGuard(_Guard):
             blob = await self.mod.service.blobs.get(ref.blob_key)
             if blob is None:
                 continue  # expired: the worker answers that
-            if await asyncio.to_thread(_has_face, blob[0], ref.media_type, self.mod.service.settings.max_image_pixels):
+            if await _has_face(blob[0], ref.media_type, self.mod.service.settings):
                 verified = verified if verified is not None else await self.mod.avatars.verified(who.platform,
                                                                                                  who.user_id)
                 if not verified:
@@ -160,9 +160,12 @@ class ConsentGuard(_Guard):
                         "moderator will approve it. Or use a reference without people.", reason="likeness")
 
 
-def _has_face(data: bytes, media_type: MediaType, max_pixels: int) -> bool:
+async def _has_face(data: bytes, media_type: MediaType, settings: Settings) -> bool:
+    """Whether a reference (an image, or a video's first frame) shows a face; decoded in the sandbox."""
     try:
-        image: Image.Image = open_image(data, max_pixels) if media_type == MediaType.IMAGE else first_video_frame(data)
+        image = await UntrustedMedia(settings).picture(data, media_type)
+    except UnreadableMedia:
+        return True  # it could not be checked within the limits: consent fails closed
     except MediaError:
         return False  # unreadable references were refused when stored
-    return count_faces(image) > 0
+    return await asyncio.to_thread(count_faces, image) > 0
