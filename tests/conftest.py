@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -114,3 +115,23 @@ async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, i
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
         await asyncio.sleep(interval)
+
+
+def process_env(settings: Settings, tiny_dir: Path, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a separate Reelsmith process sharing the test's Redis and key prefix."""
+    assert settings.redis_url is not None
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(data_dir.parent),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "REDIS_URL": settings.redis_url.get_secret_value(),
+        "REELSMITH_KEY_PREFIX": settings.key_prefix,
+        "REELSMITH_QUEUE_NAME": settings.queue_name,
+        "REELSMITH_TINY_MODELS_DIR": str(tiny_dir),
+        "REELSMITH_DATA_DIR": str(data_dir),
+        "REELSMITH_POLL_DELAY_S": "0.02",
+        "REELSMITH_PROGRESS_MIN_INTERVAL_S": "0",
+        **extra,
+    }

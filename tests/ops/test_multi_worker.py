@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from aiohttp.test_utils import unused_port
 from core.service import Reelsmith
 from core.settings import Settings
 from core.types import Requester
-from tests.conftest import wait_for
+from tests.conftest import process_env, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = 8
@@ -35,22 +34,9 @@ def two_workers(settings: Settings, tiny_dir: Path, tmp_path: Path) -> Iterator[
     for name in ("gpu-box-a", "gpu-box-b"):
         port = unused_port()
         log_path = tmp_path / f"{name}.log"
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(tmp_path),
-            "HF_HUB_OFFLINE": "1",
-            "OMP_NUM_THREADS": "1",
-            "REDIS_URL": settings.redis_url.get_secret_value(),
-            "REELSMITH_KEY_PREFIX": settings.key_prefix,
-            "REELSMITH_QUEUE_NAME": settings.queue_name,
-            "REELSMITH_TINY_MODELS_DIR": str(tiny_dir),
-            "REELSMITH_DATA_DIR": str(tmp_path / name),
-            "REELSMITH_WORKER_NAME": name,
-            "REELSMITH_WORKER_MAX_JOBS": "1",
-            "REELSMITH_POLL_DELAY_S": "0.02",
-            "REELSMITH_HEALTH_PORT": str(port),
-            "REELSMITH_LOG_FORMAT": "json",
-        }
+        env = process_env(settings, tiny_dir, tmp_path / name, REELSMITH_WORKER_NAME=name,
+                          REELSMITH_WORKER_MAX_JOBS="1", REELSMITH_HEALTH_PORT=str(port),
+                          REELSMITH_LOG_FORMAT="json")
         with log_path.open("wb") as out:
             procs.append(subprocess.Popen([sys.executable, str(ROOT / "reelsmith.py"), "worker"], cwd=tmp_path,
                                           env=env, stdout=out, stderr=subprocess.STDOUT))

@@ -24,7 +24,6 @@ from aiohttp.test_utils import TestServer, unused_port
 
 from bots.web.app import WebPlayground
 from core.service import Reelsmith
-from core.settings import Settings
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,26 +94,6 @@ class ReelsmithProcess:
 
         match: re.Match[str] = await wait_for(seen, timeout=timeout, interval=0.1)
         return match
-
-
-def process_env(settings: Settings, tiny_dir: Path, data_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a separate Reelsmith process sharing the test's Redis and key prefix."""
-    assert settings.redis_url is not None
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(data_dir.parent),
-        "PYTHONPATH": str(ROOT),
-        "HF_HUB_OFFLINE": "1",
-        "OMP_NUM_THREADS": "1",
-        "REDIS_URL": settings.redis_url.get_secret_value(),
-        "REELSMITH_KEY_PREFIX": settings.key_prefix,
-        "REELSMITH_QUEUE_NAME": settings.queue_name,
-        "REELSMITH_TINY_MODELS_DIR": str(tiny_dir),
-        "REELSMITH_DATA_DIR": str(data_dir),
-        "REELSMITH_POLL_DELAY_S": "0.02",
-        "REELSMITH_PROGRESS_MIN_INTERVAL_S": "0",
-        **extra,
-    }
 
 
 @contextlib.contextmanager

@@ -22,14 +22,13 @@ from bots.web.app import serve
 from core.config_check import static_problems
 from core.service import Reelsmith
 from core.settings import Settings
-from tests.conftest import wait_for
+from tests.conftest import process_env, wait_for
 from tests.security.playground_helpers import (
     CHROMIUM,
     LINK_RE,
     ReelsmithProcess,
     chromium,
     listening_addresses,
-    process_env,
     reelsmith_process,
     stop,
 )
