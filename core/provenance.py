@@ -27,6 +27,11 @@ class ProvenanceRecord:
     kind: str
     model: str
     prompt_sha256: str
+    scope: str = ""  # where the job's chat moderators rule (Discord: the server); "" on older records: chat_id
+
+    @property
+    def moderated_in(self) -> str:
+        return self.scope or self.chat_id
 
 
 def prompt_hash(prompt: str) -> str:
@@ -53,7 +58,7 @@ class ProvenanceRegistry:
         rec = ProvenanceRecord(
             job_id=request.job_id, platform=rq.platform, user_id=rq.user_id, chat_id=rq.chat_id,
             display_name=rq.display_name, created_at=request.created_at, kind=request.kind.value,
-            model=reply.model, prompt_sha256=prompt_hash(request.prompt),
+            model=reply.model, prompt_sha256=prompt_hash(request.prompt), scope=rq.scope,
         )
         ttl = self.settings.provenance_retention_s
         mark = self._mark_key(payload_for(request.job_id))
@@ -76,7 +81,7 @@ class ProvenanceRegistry:
                 job_id=data["job_id"], platform=data["platform"], user_id=data["user_id"],
                 chat_id=data["chat_id"], display_name=data.get("display_name", ""),
                 created_at=float(data["created_at"]), kind=data["kind"], model=data["model"],
-                prompt_sha256=data["prompt_sha256"],
+                prompt_sha256=data["prompt_sha256"], scope=data.get("scope", ""),
             )
         except (KeyError, ValueError):
             return None

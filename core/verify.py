@@ -236,8 +236,18 @@ async def verify_command(call: CommandCall) -> Outcome:
                          f"{settings.max_reference_bytes / 1e6:.0f} MB.")
     registry = ProvenanceRegistry(call.service.redis, settings)
     verdict = await verify(att.data, settings, registry)
-    moderator = call.ctx.is_moderator
+    moderator = may_trace(verdict.record, call)
     text = answer(verdict, settings, moderator=moderator)
     # Who made a result is for the moderators' eyes only.
     return Outcome(text, ok=True, private=moderator and verdict.labelled,
                    extra={"labelled": str(verdict.labelled).lower(), "job_id": verdict.job_id if moderator else ""})
+
+
+def may_trace(record: ProvenanceRecord | None, call: CommandCall) -> bool:
+    """Who made a result, and where, is for the configured moderators and for the moderators of the job's own
+    chat (Discord: server); a moderator of any other chat learns only that it was made here."""
+    who = call.requester
+    if call.service.settings.is_configured_moderator(who.platform, who.user_id):
+        return True
+    return (call.ctx.is_moderator and record is not None
+            and (record.platform, record.moderated_in) == (who.platform, who.scope))
