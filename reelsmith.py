@@ -14,15 +14,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from core.config_check import ConfigError, check_or_exit, describe_validation_error
-from core.features import build_service
-from core.health import HealthEndpoints, serve_health
-from core.logs import setup_logging
-from core.metrics import process_metrics, worker_name
-from core.redis_conn import connect, ensure_redis
-from core.service import Reelsmith
+from core.generation.tiny_models import build_tiny_models
+from core.ops.config_check import ConfigError, check_or_exit, describe_validation_error
+from core.ops.health import HealthEndpoints, serve_health
+from core.ops.logs import setup_logging
+from core.ops.metrics import process_metrics, worker_name
+from core.queue.connection import connect, ensure_redis
+from core.service.facade import Reelsmith
+from core.service.features import build_service
 from core.settings import Settings
-from core.tiny_models import build_tiny_models
 
 log = logging.getLogger("reelsmith")
 

@@ -3,7 +3,7 @@
 One real arq worker (one job at a time, like one GPU) runs a stub job that
 burns a fixed amount of CPU. The heavy user queues HEAVY jobs at once; the light user then queues one
 job every LIGHT_EVERY_S. Printed: the light user's mean wait (enqueue -> start) under arrival order
-(FIFO, stock arq scoring) and under fair queueing (core/fairness.py), and their ratio.
+(FIFO, stock arq scoring) and under fair queueing (core/queue/fairness.py), and their ratio.
 
     .venv/bin/python bench/fair_queue.py
 """
@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arq.worker import Worker, func  # noqa: E402
 
-from core import job_codec  # noqa: E402
-from core.embedded_redis import EmbeddedRedis  # noqa: E402
-from core.jobqueue import JOB_FUNCTION, JobQueue  # noqa: E402
-from core.redis_conn import connect, redis_settings  # noqa: E402
+from core.queue import job_codec  # noqa: E402
+from core.queue.connection import connect, redis_settings  # noqa: E402
+from core.queue.embedded_redis import EmbeddedRedis  # noqa: E402
+from core.queue.jobs import JOB_FUNCTION, JobQueue  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.types import GenerationRequest, JobKind, Requester  # noqa: E402
 

@@ -19,14 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image  # noqa: E402
 
-from core import watermark as wm  # noqa: E402
-from core.labelling import badge_step, watermark_step  # noqa: E402
-from core.labels import xmp_packet  # noqa: E402
-from core.media import encode_png  # noqa: E402
-from core.pipeline import PipelineSet  # noqa: E402
+from core.generation.pipeline import PipelineSet  # noqa: E402
+from core.labelling import watermark as wm  # noqa: E402
+from core.labelling.metadata import xmp_packet  # noqa: E402
+from core.labelling.steps import badge_step, watermark_step  # noqa: E402
+from core.labelling.verify import CONFIDENT, candidate_sizes  # noqa: E402
+from core.media.codecs import encode_png  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.types import GenerationRequest, JobKind, Requester  # noqa: E402
-from core.verify import CONFIDENT, candidate_sizes  # noqa: E402
 from tests.labelling.images import half, jpeg, picture, reopen  # noqa: E402
 
 

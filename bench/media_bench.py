@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from core.audio import PcmAudio, fit_to
-from core.media import encode_mp4
-from core.memes import render_meme
+from core.media.audio import PcmAudio, fit_to
+from core.media.codecs import encode_mp4
+from core.media.memes import render_meme
 
 
 def _best(fn: Callable[[], object], runs: int = 3) -> float:

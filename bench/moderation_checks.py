@@ -18,9 +18,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.grammar import parse_command  # noqa: E402
 from core.moderation.blocklist import find_match, load_protected  # noqa: E402
 from core.moderation.faces import count_faces  # noqa: E402
+from core.service.grammar import parse_command  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "moderation" / "data"
 

@@ -22,9 +22,9 @@ from pydantic import SecretStr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bots.telegram.app import TelegramBot  # noqa: E402
-from core.embedded_redis import EmbeddedRedis  # noqa: E402
-from core.features import build_service  # noqa: E402
-from core.redis_conn import connect  # noqa: E402
+from core.queue.connection import connect  # noqa: E402
+from core.queue.embedded_redis import EmbeddedRedis  # noqa: E402
+from core.service.features import build_service  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.telegram.fake_api import FakeBotAPI  # noqa: E402
 

@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
 from bots.web.app import WebPlayground  # noqa: E402
-from core.embedded_redis import EmbeddedRedis  # noqa: E402
-from core.pipeline import PipelineSet  # noqa: E402
-from core.redis_conn import connect  # noqa: E402
-from core.service import Reelsmith  # noqa: E402
+from core.generation.pipeline import PipelineSet  # noqa: E402
+from core.generation.tiny_models import build_tiny_models  # noqa: E402
+from core.queue.connection import connect  # noqa: E402
+from core.queue.embedded_redis import EmbeddedRedis  # noqa: E402
+from core.service.facade import Reelsmith  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.tiny_models import build_tiny_models  # noqa: E402
 from core.types import Requester  # noqa: E402
 from workers.settings import build_worker  # noqa: E402
 

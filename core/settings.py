@@ -289,7 +289,7 @@ class Settings(BaseSettings):
     max_video_frames: int = Field(
         default=3600, gt=0, description="Most frames a video reference or /verify upload may have (counted from its "
         "packets, before any frame is decoded).")
-    # Members' files are read in helper processes under these limits (core/sandbox.py): a file that breaks
+    # Members' files are read in helper processes under these limits (core/media/sandbox.py): a file that breaks
     # one is refused with what to change, and costs at most that helper.
     media_memory_mb: int = Field(
         default=1024, ge=64, description="Memory (MB of address space) a helper that reads members' files may use "

@@ -158,7 +158,7 @@ class Progress(BaseModel):
 
 
 class Button(BaseModel):
-    """A button under a message; `data` is a `core.service.button_data` payload."""
+    """A button under a message; `data` is a `core.service.facade.button_data` payload."""
 
     label: str
     data: str

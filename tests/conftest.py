@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from core.embedded_redis import EmbeddedRedis
-from core.features import build_service
-from core.pipeline import PipelineSet
-from core.redis_conn import connect
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.generation.tiny_models import build_tiny_models
+from core.queue.connection import connect
+from core.queue.embedded_redis import EmbeddedRedis
+from core.service.facade import Reelsmith
+from core.service.features import build_service
 from core.settings import Settings
-from core.tiny_models import build_tiny_models
 
 
 @pytest.fixture(scope="session")

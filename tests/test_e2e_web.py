@@ -9,7 +9,7 @@ import av
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from core.labels import DIGITAL_SOURCE_TYPE
+from core.labelling.metadata import DIGITAL_SOURCE_TYPE
 from tests.playground import finished, send
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.grammar import CommandError, clean_text, frames_for, parse_command, size_for
+from core.service.grammar import CommandError, clean_text, frames_for, parse_command, size_for
 from core.types import JobKind
 
 

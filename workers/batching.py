@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from core.pipeline import (
+from core.generation.pipeline import (
     GenerationCancelled,
     GenerationResult,
     PipelineSet,

@@ -14,10 +14,21 @@ from typing import Any
 from arq.connections import ArqRedis
 from PIL import Image
 
-from core import fleet
-from core.audio import PcmAudio, fit_to
-from core.blobs import BlobStore
-from core.features import (
+from core.generation.pipeline import GenerationCancelled, GenerationError, GenerationResult, PipelineSet
+from core.labelling.metadata import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
+from core.media.audio import PcmAudio, fit_to
+from core.media.codecs import encode_gif, encode_mp4, encode_png
+from core.media.memes import render_meme
+from core.media.untrusted import UnreadableMedia, UntrustedMedia
+from core.moderation.queue_admin import CANCELLED_TEXT, cancel_marker
+from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
+from core.ops.logs import ContextThreadPoolExecutor, bind_job_id
+from core.queue import fleet
+from core.queue.blobs import BlobStore
+from core.queue.fleet import WorkerInfo
+from core.queue.jobs import JobQueue
+from core.queue.replies import ReplyBus
+from core.service.features import (
     Finalizer,
     FramePostprocessor,
     MediaSigner,
@@ -25,19 +36,8 @@ from core.features import (
     worker_media_signers,
     worker_postprocessors,
 )
-from core.fleet import WorkerInfo
-from core.jobqueue import JobQueue
-from core.labels import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
-from core.logs import ContextThreadPoolExecutor, bind_job_id
-from core.media import encode_gif, encode_mp4, encode_png
-from core.memes import render_meme
-from core.moderation.queue_admin import CANCELLED_TEXT, cancel_marker
-from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
-from core.pipeline import GenerationCancelled, GenerationError, GenerationResult, PipelineSet
-from core.replies import ReplyBus
 from core.settings import Settings
 from core.types import Fault, GenerationReply, GenerationRequest, JobKind, MediaFile, MediaType, Progress
-from core.untrusted import UnreadableMedia, UntrustedMedia
 from workers.batching import Batcher
 from workers.failures import MEMBER_INPUT_ERRORS, is_repeatable, member_input_text, repeatable_text
 
@@ -238,7 +238,7 @@ class WorkerRuntime:
     async def _load_references(self, request: GenerationRequest) -> list[Image.Image]:
         """Image references in order; for image jobs with only a video, that video's first frame.
 
-        Members' files are decoded in the sandbox (core/untrusted.py), like everywhere else.
+        Members' files are decoded in the sandbox (core/media/untrusted.py), like everywhere else.
         """
         media = UntrustedMedia(self.settings)
         images: list[Image.Image] = []

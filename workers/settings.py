@@ -12,11 +12,11 @@ from typing import Any
 from arq.constants import job_key_prefix
 from arq.worker import Worker, func
 
-from core import fleet, job_codec
-from core.jobqueue import JOB_FUNCTION
-from core.metrics import worker_name
-from core.pipeline import PipelineSet
-from core.redis_conn import redis_settings
+from core.generation.pipeline import PipelineSet
+from core.ops.metrics import worker_name
+from core.queue import fleet, job_codec
+from core.queue.connection import redis_settings
+from core.queue.jobs import JOB_FUNCTION
 from core.settings import Settings
 from workers.jobs import answer_unreadable, generate
 from workers.lease import LeasedWorker
@@ -33,7 +33,7 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
     workers that hold theirs, unless a job has waited `route_grace_s`: then anyone takes it, so a fleet
     without a worker for some family still answers (the load is counted as a switch).
 
-    Job records are JSON (core/job_codec.py), never pickle. arq drops a record that does not decode
+    Job records are JSON (core/queue/job_codec.py), never pickle. arq drops a record that does not decode
     (logging it, storing a failure result); this worker then answers the job's author from the job's
     own record, so a damaged or crafted entry is never run and nobody waits forever.
     """

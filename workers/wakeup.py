@@ -17,7 +17,7 @@ from typing import Any
 from arq.connections import create_pool
 from arq.worker import Worker
 
-from core.jobqueue import wake_channel
+from core.queue.jobs import wake_channel
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from discord import app_commands
 from bots.discord.interactions import Interactions
 from bots.discord.texts import ASPECT_RATIOS, command_text
 from bots.discord.views import UploadModal
-from core.grammar import MAX_SEED
-from core.texts import error_text
+from core.service.grammar import MAX_SEED
+from core.service.texts import error_text
 
 AR_CHOICES = [app_commands.Choice(name=ar, value=ar) for ar in ASPECT_RATIOS]
 KIND_CHOICES = [app_commands.Choice(name=f"/{c}", value=c) for c in ("imagine", "edit", "video", "animate")]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import aiohttp
 import yarl
 
-from core.service import Attachment
+from core.service.facade import Attachment
 
 CHUNK = 64 * 1024
 

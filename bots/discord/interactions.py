@@ -13,8 +13,8 @@ from bots.discord.delivery import PLATFORM, Delivery
 from bots.discord.files import DownloadError, Remote, download
 from bots.discord.texts import clip
 from core.context import ChatContext, MemberCheck
-from core.service import Attachment, Outcome, Reelsmith
-from core.texts import error_text
+from core.service.facade import Attachment, Outcome, Reelsmith
+from core.service.texts import error_text
 from core.types import Requester
 
 log = logging.getLogger(__name__)

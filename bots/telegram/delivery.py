@@ -1,7 +1,7 @@
 """Reply-stream events -> Telegram: progress edits of the status message, results, notices, deletions.
 
 Every event may be delivered more than once (the consumer acknowledges only after this returns), so
-each step is idempotent: the delivered marker (`core.delivery.DeliveryState`) records the messages a
+each step is idempotent: the delivered marker (`core.queue.delivery.DeliveryState`) records the messages a
 result became, and a redelivered reply only tidies up. Raising leaves the entry pending for a retry.
 """
 
@@ -17,10 +17,10 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bots.telegram.fit import CannotFit, Fitted, fit_photo, fit_video
 from bots.telegram.retry import retry_after_seconds, retrying
-from core.delivery import DeliveryState
-from core.replies import Event
-from core.service import Reelsmith, button_data
-from core.texts import error_text, queued_text, rendering_text
+from core.queue.delivery import DeliveryState
+from core.queue.replies import Event
+from core.service.facade import Reelsmith, button_data
+from core.service.texts import error_text, queued_text, rendering_text
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice, Progress
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, TelegramError
 
 from bots.telegram.retry import retrying
-from core.service import Attachment
+from core.service.facade import Attachment
 
 log = logging.getLogger(__name__)
 

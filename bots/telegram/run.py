@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from telegram.error import InvalidToken
 
 from bots.telegram.app import TelegramBot
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 
 
 async def start(service: Reelsmith) -> Callable[[], Awaitable[None]]:

@@ -14,8 +14,8 @@ import asyncio
 import re
 
 from core.context import ChatContext
-from core.grammar import CommandError
-from core.media import sniff
+from core.media.codecs import sniff
+from core.media.untrusted import UntrustedMedia
 from core.moderation.bans import parse_duration
 from core.moderation.blocklist import BlocklistError
 from core.moderation.faces import count_faces
@@ -23,9 +23,9 @@ from core.moderation.queue_admin import QueueAdmin
 from core.moderation.reports import Reports
 from core.moderation.switches import CHANNEL_FLAGS, CHAT_FLAGS
 from core.moderation.toolkit import Moderation
-from core.service import CommandCall, Outcome, Refusal
+from core.service.facade import CommandCall, Outcome, Refusal
+from core.service.grammar import CommandError
 from core.types import DeleteResult, MediaFile, MediaType, Requester
-from core.untrusted import UntrustedMedia
 
 MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
 /mod ban <user> [30m|2h|7d|1w] [reason] - stop a member generating here

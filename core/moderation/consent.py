@@ -102,7 +102,7 @@ class Avatars:
             return False
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self._pending_key(req.platform), req.user_id)
-            pipe.delete(self.settings.key("blob", req.blob_id))  # the selfie itself (core.blobs layout)
+            pipe.delete(self.settings.key("blob", req.blob_id))  # the selfie itself (core.queue.blobs layout)
             if approve:
                 pipe.set(self._verified_key(req.platform, req.user_id),
                          json.dumps({"by": by, "platform": req.platform, "chat": chat, "at": self.clock(),

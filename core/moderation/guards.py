@@ -11,20 +11,20 @@ from functools import lru_cache
 from importlib import resources
 
 from core.context import ChatContext
-from core.media import MediaError
+from core.media.codecs import MediaError
+from core.media.untrusted import UnreadableMedia, UntrustedMedia
 from core.moderation.bans import Ban, describe_duration
 from core.moderation.blocklist import Entry, find_match, parse_list
 from core.moderation.faces import count_faces
 from core.moderation.switches import nsfw_ok_key
 from core.moderation.toolkit import Moderation
-from core.service import Refusal
+from core.service.facade import Refusal
 from core.settings import Settings
 from core.types import GenerationRequest, MediaType
-from core.untrusted import UnreadableMedia, UntrustedMedia
 
 
 class _Guard:
-    stage = "request"  # needs only the request: runs before the references are stored (core.service)
+    stage = "request"  # needs only the request: runs before the references are stored (core.service.facade)
 
     def __init__(self, mod: Moderation) -> None:
         self.mod = mod

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
 
 from core.moderation.toolkit import Moderation
-from core.replies import ReplyBus
-from core.service import Refusal
+from core.queue.replies import ReplyBus
+from core.service.facade import Refusal
 from core.types import GenerationReply, GenerationRequest, Requester
 
 log = logging.getLogger(__name__)

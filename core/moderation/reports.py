@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 
 from core.context import ChatContext
 from core.moderation.toolkit import Moderation
-from core.replies import ReplyBus
-from core.service import ActionHandler, Outcome, Reelsmith, Refusal, button_data
-from core.texts import error_text
+from core.queue.replies import ReplyBus
+from core.service.facade import ActionHandler, Outcome, Reelsmith, Refusal, button_data
+from core.service.texts import error_text
 from core.types import Button, DeleteResult, GenerationRequest, MediaFile, Notice, Requester
 
 REVIEW_ACTIONS = ("mdel", "mban", "mdis", "mava", "mrej")

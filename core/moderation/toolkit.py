@@ -13,12 +13,12 @@ from core.moderation.bans import Bans
 from core.moderation.blocklist import Blocklists
 from core.moderation.consent import Avatars
 from core.moderation.switches import Switches
-from core.service import Reelsmith, Refusal
+from core.service.facade import Reelsmith, Refusal
 from core.types import GenerationReply, GenerationRequest, Requester
 
 
 class QuotaAdmin(Protocol):
-    """What `/mod quota ...` needs from the quotas module (core/quotas.py satisfies it).
+    """What `/mod quota ...` needs from the quotas module (core/quotas/book.py satisfies it).
 
     Amounts are credits (one per image; the quotas module decides what a video costs). `scope` is the
     chat/server whose own limit for the member a chat moderator sets or reads; None is the member's

@@ -10,7 +10,7 @@ from core.moderation.commands import ModCommands
 from core.moderation.guards import BanGuard, ConsentGuard, NsfwGuard, PromptGuard, SwitchGuard
 from core.moderation.reports import Reports
 from core.moderation.toolkit import Finalizer, Moderation, QuotaAdmin
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 
 
 def install(service: Reelsmith, *, quota: QuotaAdmin | None = None,

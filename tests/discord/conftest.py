@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from bots.discord.client import ReelsmithBot
 from bots.discord.run import start
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.conftest import wait_for
 from tests.discord.fake_discord import FakeDiscord

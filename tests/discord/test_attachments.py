@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bots.discord.client import ReelsmithBot
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.types import JobKind
 from tests.discord.conftest import callback, finished, job_id_of, png, private_answer
 from tests.discord.fake_discord import FakeDiscord

@@ -9,8 +9,8 @@ import av
 from PIL import Image
 
 from bots.discord.client import ReelsmithBot
-from core.labels import DIGITAL_SOURCE_TYPE
-from core.service import CommandCall, Outcome, Reelsmith
+from core.labelling.metadata import DIGITAL_SOURCE_TYPE
+from core.service.facade import CommandCall, Outcome, Reelsmith
 from core.types import JobKind
 from tests.conftest import wait_for
 from tests.discord.conftest import callback, finished, job_id_of, png, private_answer

@@ -9,8 +9,8 @@ from typing import Any
 from PIL import Image
 
 from bots.discord.client import ReelsmithBot
-from core.replies import ReplyBus
-from core.service import Reelsmith, button_data
+from core.queue.replies import ReplyBus
+from core.service.facade import Reelsmith, button_data
 from core.types import Button, DeleteResult, Notice
 from tests.conftest import wait_for
 from tests.discord.conftest import Starter, callback, finished, job_id_of, private_answer

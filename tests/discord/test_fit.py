@@ -10,8 +10,8 @@ from PIL import Image
 
 from bots.discord.fit import fit
 from bots.discord.texts import clip, command_text
-from core.grammar import parse_command
-from core.media import encode_mp4, encode_png
+from core.media.codecs import encode_mp4, encode_png
+from core.service.grammar import parse_command
 
 
 def _noise(size: tuple[int, int], seed: int = 0) -> Image.Image:

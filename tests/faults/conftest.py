@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from core.embedded_redis import EmbeddedRedis
-from core.features import build_service
-from core.pipeline import PipelineSet
-from core.redis_conn import connect
-from core.replies import Event, ReplyConsumer
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.queue.connection import connect
+from core.queue.embedded_redis import EmbeddedRedis
+from core.queue.replies import Event, ReplyConsumer
+from core.service.facade import Reelsmith
+from core.service.features import build_service
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, JobKind, Requester
 from tests.conftest import wait_for

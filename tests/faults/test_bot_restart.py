@@ -9,10 +9,10 @@ from typing import Any
 
 import aiohttp
 
-from core.embedded_redis import _free_port
-from core.pipeline import PipelineSet
-from core.replies import GROUP
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.queue.embedded_redis import _free_port
+from core.queue.replies import GROUP
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.conftest import wait_for
 from tests.faults.conftest import Procs, child_env, in_process_worker

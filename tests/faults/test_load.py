@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import Requester
 from tests.conftest import wait_for

@@ -12,10 +12,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bots.web.app import WebPlayground
-from core.embedded_redis import EmbeddedRedis
-from core.pipeline import PipelineSet
-from core.replies import GROUP
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.queue.embedded_redis import EmbeddedRedis
+from core.queue.replies import GROUP
+from core.service.facade import Reelsmith
 from tests.conftest import running_worker, wait_for
 from tests.faults.conftest import Collector, image_request, settled
 

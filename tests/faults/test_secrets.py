@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from core.embedded_redis import EmbeddedRedis
-from core.features import build_service
-from core.redis_conn import connect
-from core.service import Attachment
+from core.queue.connection import connect
+from core.queue.embedded_redis import EmbeddedRedis
+from core.service.facade import Attachment
+from core.service.features import build_service
 from core.settings import Settings
 from core.types import Requester
 from tests.conftest import wait_for

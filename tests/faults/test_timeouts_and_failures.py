@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from core.pipeline import GenerationResult, PipelineSet
-from core.service import Reelsmith
+from core.generation.pipeline import GenerationResult, PipelineSet
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
 from tests.conftest import wait_for

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from core.context import ChatContext
-from core.costs import job_cost
-from core.quotas import QuotaBook
-from core.service import Reelsmith
+from core.quotas.book import QuotaBook
+from core.quotas.costs import job_cost
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationRequest
 from tests.faults.conftest import Collector, Procs, finalized, image_request, settled

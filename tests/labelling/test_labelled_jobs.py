@@ -10,15 +10,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from core.c2pa_sign import C2paSigner, read_manifest
 from core.context import ChatContext
-from core.labels import DIGITAL_SOURCE_TYPE
-from core.provenance import ProvenanceRegistry, prompt_hash
-from core.service import Attachment, Reelsmith
+from core.labelling.c2pa_signing import C2paSigner, read_manifest
+from core.labelling.metadata import DIGITAL_SOURCE_TYPE
+from core.labelling.provenance import ProvenanceRegistry, prompt_hash
+from core.labelling.verify import image_xmp, inspect, metadata_from_tags, metadata_from_xmp, mp4_tags
+from core.labelling.watermark import WatermarkParams, decode, matches, payload_for
+from core.service.facade import Attachment, Reelsmith
 from core.settings import Settings
 from core.types import JobKind, Requester
-from core.verify import image_xmp, inspect, metadata_from_tags, metadata_from_xmp, mp4_tags
-from core.watermark import WatermarkParams, decode, matches, payload_for
 from tests.conftest import wait_for
 from tests.labelling.certs import es256_chain
 from tests.labelling.images import half, jpeg, picture, reopen

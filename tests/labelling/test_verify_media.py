@@ -6,13 +6,13 @@ import io
 
 from PIL import Image
 
-from core.labelling import badge_step, watermark_step
-from core.labels import COMPOSITE_SOURCE_TYPE, mp4_metadata, xmp_packet
-from core.media import encode_mp4, encode_webp
+from core.labelling.metadata import COMPOSITE_SOURCE_TYPE, mp4_metadata, xmp_packet
+from core.labelling.steps import badge_step, watermark_step
+from core.labelling.verify import image_xmp, inspect, metadata_from_xmp
+from core.labelling.watermark import matches, payload_for
+from core.media.codecs import encode_mp4, encode_webp
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind, Requester
-from core.verify import image_xmp, inspect, metadata_from_xmp
-from core.watermark import matches, payload_for
 from tests.labelling.images import picture
 
 
@@ -51,7 +51,7 @@ def test_labelled_video_with_card_is_detected_by_watermark_and_tags() -> None:
 
 
 def test_badge_and_watermark_can_be_turned_off() -> None:
-    from core.features import worker_postprocessors
+    from core.service.features import worker_postprocessors
 
     assert len(worker_postprocessors(Settings(_env_file=None))) == 2
     assert worker_postprocessors(Settings(_env_file=None, badge_enabled=False, watermark_enabled=False)) == []
@@ -67,7 +67,7 @@ def test_foreign_ai_metadata_is_not_ours() -> None:
 
 
 def test_huge_photo_is_not_read_at_absurd_sizes() -> None:
-    from core.verify import candidate_sizes, max_side
+    from core.labelling.verify import candidate_sizes, max_side
 
     settings = Settings(_env_file=None, image_base_size=1024, video_base_size=768)
     sizes = candidate_sizes((3000, 2000), settings)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import watermark as wm
-from core.badge import BadgeStyle, draw_badge, label_card
-from core.media import encode_mp4
-from core.verify import CONFIDENT
+from core.labelling import watermark as wm
+from core.labelling.badge import BadgeStyle, draw_badge, label_card
+from core.labelling.verify import CONFIDENT
+from core.media.codecs import encode_mp4
 from tests.labelling.images import half, jpeg, picture, reopen
 
 

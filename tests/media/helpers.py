@@ -10,7 +10,7 @@ import numpy as np
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from core.media import encode_mp4
+from core.media.codecs import encode_mp4
 
 
 def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 64)) -> bytes:

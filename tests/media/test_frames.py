@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.media import image_frames, video_frames
+from core.media.codecs import image_frames, video_frames
 from tests.media.helpers import gif, mp4
 
 

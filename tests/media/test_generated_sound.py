@@ -11,9 +11,9 @@ import av
 import pytest
 from aiohttp.test_utils import TestClient
 
-from core.pipeline import PipelineSet
+from core.generation.pipeline import PipelineSet
+from core.generation.tiny_ltx2 import build_tiny_ltx2
 from core.settings import Settings
-from core.tiny_ltx2 import build_tiny_ltx2
 from tests.conftest import running_worker
 from tests.media.helpers import result_bytes
 from tests.playground import finished, send

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from core.memes import _face_for, layout, normalize_caption, render_meme, wrap
+from core.media.memes import _face_for, layout, normalize_caption, render_meme, wrap
 
 
 def _changed(a: Image.Image, b: Image.Image, box: tuple[int, int, int, int]) -> float:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.grammar import (
+from core.service.facade import Attachment, Reelsmith, primary_first
+from core.service.grammar import (
     CommandError,
     check_reference_limits,
     check_references,
@@ -13,7 +14,6 @@ from core.grammar import (
     parse_command,
     resolve_meme,
 )
-from core.service import Attachment, Reelsmith, primary_first
 from core.types import JobKind, MediaRef, MediaType
 from tests.media.helpers import png, wav
 

@@ -11,8 +11,8 @@ import pytest
 from core.context import ChatContext
 from core.moderation.toolkit import Moderation
 from core.moderation.wiring import install
-from core.redis_conn import connect
-from core.service import Reelsmith
+from core.queue.connection import connect
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, Requester
 

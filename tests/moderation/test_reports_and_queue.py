@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from core.context import ChatContext
+from core.generation.pipeline import GenerationError, GenerationResult
 from core.moderation.queue_admin import CANCELLED_TEXT
-from core.pipeline import GenerationError, GenerationResult
-from core.replies import ReplyConsumer
-from core.service import Reelsmith, button_data
+from core.queue.replies import ReplyConsumer
+from core.service.facade import Reelsmith, button_data
 from core.settings import Settings
 from core.types import GenerationRequest
 from tests.conftest import wait_for

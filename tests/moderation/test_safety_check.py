@@ -9,8 +9,8 @@ from collections.abc import Callable
 from PIL import Image
 
 from core.context import ChatContext
+from core.generation.pipeline import GenerationResult
 from core.moderation.switches import NSFW_FLAGGED_TEXT
-from core.pipeline import GenerationResult
 from core.settings import Settings
 from core.types import GenerationRequest
 from tests.conftest import wait_for

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from core.config_check import (
+from core.ops.config_check import (
     ConfigError,
     check_or_exit,
     describe_validation_error,
@@ -19,7 +19,7 @@ from core.config_check import (
     static_problems,
     unknown_env_settings,
 )
-from core.embedded_redis import EmbeddedRedis, _free_port
+from core.queue.embedded_redis import EmbeddedRedis, _free_port
 from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

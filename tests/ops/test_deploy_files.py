@@ -12,9 +12,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from core.config_check import known_env_names, unknown_env_settings
-from core.health import HEALTH_PATH, LIVE_PATH, METRICS_PATH
-from core.metrics import METRIC_NAMES
+from core.ops.config_check import known_env_names, unknown_env_settings
+from core.ops.health import HEALTH_PATH, LIVE_PATH, METRICS_PATH
+from core.ops.metrics import METRIC_NAMES
 from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

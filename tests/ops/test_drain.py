@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.types import GenerationRequest, Requester
 from tests.conftest import wait_for
 from workers.drain import drain_worker

@@ -9,11 +9,11 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer, unused_port
 
 from bots.web.app import WebPlayground
-from core.embedded_redis import EmbeddedRedis
-from core.features import build_service
-from core.health import HealthEndpoints, serve_health
-from core.metrics import Metrics
-from core.redis_conn import connect
+from core.ops.health import HealthEndpoints, serve_health
+from core.ops.metrics import Metrics
+from core.queue.connection import connect
+from core.queue.embedded_redis import EmbeddedRedis
+from core.service.features import build_service
 from core.settings import Settings
 
 

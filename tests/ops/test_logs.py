@@ -10,8 +10,8 @@ from typing import Any
 
 from PIL import Image
 
-from core.logs import ContextThreadPoolExecutor, JsonFormatter, bind_job_id, make_handler
-from core.service import Reelsmith
+from core.ops.logs import ContextThreadPoolExecutor, JsonFormatter, bind_job_id, make_handler
+from core.service.facade import Reelsmith
 from core.types import GenerationRequest
 from tests.conftest import wait_for
 
@@ -98,11 +98,12 @@ async def test_every_line_of_a_real_job_carries_its_id(service: Reelsmith, worke
     threads = {r["thread"] for r in job_lines}
     assert any(r["msg"] == "postprocessing 1 frames" for r in job_lines)
     assert any(t.startswith("reelsmith-encode") for t in threads)
-    assert any(r["logger"] == "core.metrics" and r["msg"].startswith(f"job {outcome.job_id} done") for r in job_lines)
+    assert any(r["logger"] == "core.ops.metrics" and r["msg"].startswith(f"job {outcome.job_id} done")
+               for r in job_lines)
     # Nothing logged about this job went out without its id (arq's own per-job lines are silenced by
     # setup_logging; the bot side logs "queued job" before any worker has the job).
     untagged = [r for r in capture.records if outcome.job_id in r["msg"] and r.get("job_id") != outcome.job_id
-                and r["logger"] not in ("arq.worker", "core.service")]
+                and r["logger"] not in ("arq.worker", "core.service.facade")]
     assert untagged == []
 
 

@@ -8,8 +8,8 @@ from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.context import ChatContext
-from core.metrics import METRIC_NAMES
-from core.service import Reelsmith, Refusal
+from core.ops.metrics import METRIC_NAMES
+from core.service.facade import Reelsmith, Refusal
 from core.types import GenerationRequest
 from tests.conftest import wait_for
 
@@ -104,7 +104,7 @@ def test_gpu_memory_comes_from_torch_when_cuda_is_there(monkeypatch: Any) -> Non
     import sys
     import types
 
-    from core.metrics import Metrics
+    from core.ops.metrics import Metrics
 
     cuda = types.SimpleNamespace(is_available=lambda: True, device_count=lambda: 2,
                                  memory_allocated=lambda i: (i + 1) * 1000, memory_reserved=lambda i: (i + 1) * 4000)

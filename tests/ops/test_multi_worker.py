@@ -16,7 +16,7 @@ import pytest
 from aiohttp import ClientError, ClientSession
 from aiohttp.test_utils import unused_port
 
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import Requester
 from tests.conftest import process_env, wait_for
@@ -107,5 +107,5 @@ async def test_two_workers_share_the_queue(service: Reelsmith, two_workers: list
     # Each worker's JSON log names the jobs it ran, on lines that carry the job id.
     # (the summary line is logged before the record's worker field is set, so it is already there)
     for worker in two_workers:
-        logged = {r["job_id"] for r in worker.log_records() if r.get("logger") == "core.metrics" and "job_id" in r}
+        logged = {r["job_id"] for r in worker.log_records() if r.get("logger") == "core.ops.metrics" and "job_id" in r}
         assert logged == {j for j, w in ran.items() if w == worker.name}

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from core.pipeline import PipelineSet, batch_key, generate_batch
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet, batch_key, generate_batch
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind, Requester
 from tests.conftest import wait_for

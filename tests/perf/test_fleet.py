@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core import fleet
-from core.pipeline import PipelineSet
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.queue import fleet
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import JobKind
 from tests.conftest import wait_for

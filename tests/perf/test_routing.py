@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.pipeline import PipelineSet
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import Requester
 from tests.conftest import running_worker, wait_for

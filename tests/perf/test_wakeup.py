@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 from typing import Any
 
-from core.pipeline import PipelineSet
-from core.redis_conn import connect
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.queue.connection import connect
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import Requester
 from tests.conftest import wait_for

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from core.clock import ManualClock
-from core.quotas import QuotaBook, QuotaGuard, install_quotas
-from core.redis_conn import connect
-from core.service import Reelsmith
+from core.queue.connection import connect
+from core.quotas.book import QuotaBook, QuotaGuard, install_quotas
+from core.service.facade import Reelsmith
 from core.settings import Settings
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 from arq.worker import Worker, func
 
-from core import job_codec
-from core.fairness import VIRTUAL_CEILING
-from core.jobqueue import JOB_FUNCTION
-from core.redis_conn import redis_settings
-from core.service import Reelsmith
+from core.queue import job_codec
+from core.queue.connection import redis_settings
+from core.queue.fairness import VIRTUAL_CEILING
+from core.queue.jobs import JOB_FUNCTION
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationRequest, Requester
 from tests.conftest import wait_for

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from core.context import ChatContext
-from core.pipeline import PipelineSet
-from core.quotas import QuotaBook, refund_finalizer
-from core.service import Attachment, Reelsmith, Refusal
+from core.generation.pipeline import PipelineSet
+from core.quotas.book import QuotaBook, refund_finalizer
+from core.service.facade import Attachment, Reelsmith, Refusal
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, Requester
 from tests.conftest import running_worker, wait_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.context import ChatContext
-from core.quotas import TierMap
+from core.quotas.book import TierMap
 from core.settings import QuotaTier, Settings
 from core.types import Requester
 from tests.quotas.conftest import MakeService

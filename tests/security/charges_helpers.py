@@ -10,8 +10,8 @@ from aiohttp import ClientResponse, FormData
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from core.quotas import QuotaBook, Usage
-from core.service import Reelsmith
+from core.quotas.book import QuotaBook, Usage
+from core.service.facade import Reelsmith
 from tests.playground import finished, send
 
 

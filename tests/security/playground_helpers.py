@@ -23,7 +23,7 @@ from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar
 from aiohttp.test_utils import TestServer, unused_port
 
 from bots.web.app import WebPlayground
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from core.pipeline import PipelineSet
-from core.quotas import QuotaBook
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.quotas.book import QuotaBook
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import MediaType
 from tests.conftest import running_worker, wait_for

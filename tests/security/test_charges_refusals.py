@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from core.pipeline import PipelineSet
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationRequest
 from tests.conftest import running_worker

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from core.pipeline import GenerationResult, PipelineSet
-from core.service import Reelsmith
+from core.generation.pipeline import GenerationResult, PipelineSet
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationRequest
 from tests.conftest import running_worker, wait_for

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.playground import send
 from tests.security.charges_helpers import usage

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bots.telegram.app import TelegramBot
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from tests.security.charges_helpers import blob_ids, noise_png
 from tests.telegram.conftest import ALICE, BOB, GROUP, answer_to, api, bot, settings  # noqa: F401
 from tests.telegram.fake_api import FakeBotAPI

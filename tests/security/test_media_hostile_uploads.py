@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from tests.playground import send
 from tests.security.media_helpers import PREFIXES, UdpWatch, free_udp_port, sdp_behind, slowest_answer_while
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.faults.media_samples import png
 from tests.playground import send

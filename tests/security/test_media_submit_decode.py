@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from core.quotas import QuotaBook
-from core.service import Reelsmith
+from core.quotas.book import QuotaBook
+from core.service.facade import Reelsmith
 from tests.playground import send
 from tests.security.media_helpers import m4a_without_samples
 

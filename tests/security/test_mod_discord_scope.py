@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from bots.discord.client import ReelsmithBot
-from core.config_check import describe_validation_error
+from core.ops.config_check import describe_validation_error
 from core.settings import QuotaTier, Settings
 from tests.discord.conftest import bot, fake, start_bot  # noqa: F401  (fixtures)
 from tests.discord.fake_discord import (

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bots.telegram.app import TelegramBot
-from core.service import Reelsmith, button_data
+from core.service.facade import Reelsmith, button_data
 from core.settings import Settings
 from tests.conftest import wait_for
 from tests.security.mod_helpers import for_telegram, say, toast

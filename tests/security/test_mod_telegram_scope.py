@@ -14,7 +14,7 @@ import pytest
 
 from bots.telegram.app import TelegramBot
 from core.moderation.consent import Avatars
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.security.mod_helpers import for_telegram, say, say_with_photo, toast
 from tests.telegram.conftest import api, bot, until  # noqa: F401  (fixtures)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from core.config_check import static_problems
-from core.hosts import is_loopback
+from core.ops.config_check import static_problems
+from core.ops.hosts import is_loopback
 from core.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

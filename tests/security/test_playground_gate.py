@@ -10,9 +10,9 @@ from aiohttp.test_utils import unused_port
 from PIL import Image
 
 from bots.web.app import serve
-from core.config_check import static_problems
-from core.features import build_service
-from core.service import Reelsmith, button_data
+from core.ops.config_check import static_problems
+from core.service.facade import Reelsmith, button_data
+from core.service.features import build_service
 from core.settings import Settings
 from tests.security.playground_helpers import EVIL, owner_headers, playground_server, session
 

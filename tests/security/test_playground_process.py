@@ -19,8 +19,8 @@ from aiohttp.test_utils import unused_port
 from pydantic import SecretStr
 
 from bots.web.app import serve
-from core.config_check import static_problems
-from core.service import Reelsmith
+from core.ops.config_check import static_problems
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.conftest import process_env, wait_for
 from tests.security.playground_helpers import (

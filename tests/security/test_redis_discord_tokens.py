@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bots.discord.client import ReelsmithBot
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from tests.conftest import wait_for
 from tests.discord.conftest import (  # noqa: F401
     bot,

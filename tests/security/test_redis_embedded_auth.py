@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from core.features import build_service
-from core.pipeline import PipelineSet
-from core.redis_conn import connect, ensure_redis
+from core.generation.pipeline import PipelineSet
+from core.queue.connection import connect, ensure_redis
+from core.service.features import build_service
 from core.settings import Settings
 from core.types import Requester
 from tests.conftest import running_worker, wait_for

@@ -20,7 +20,7 @@ from arq.jobs import (
 )
 from arq.worker import JobExecutionFailed
 
-from core import job_codec
+from core.queue import job_codec
 
 PAYLOAD: dict[str, Any] = {"job_id": "abc123", "prompt": "a fox \u2603", "width": 64, "seed": 7,
                            "notes": [], "priority": 1.5, "requester": {"platform": "web", "user_id": "u"}}

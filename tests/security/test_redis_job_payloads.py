@@ -17,10 +17,10 @@ from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import Job, serialize_job
 
 from bots.telegram.app import TelegramBot
-from core import job_codec
-from core.jobqueue import JOB_FUNCTION
-from core.pipeline import PipelineSet
-from core.service import Reelsmith
+from core.generation.pipeline import PipelineSet
+from core.queue import job_codec
+from core.queue.jobs import JOB_FUNCTION
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.conftest import running_worker, wait_for
 from tests.telegram.conftest import ALICE, answer_to, api, bot, queue_job, settings, until  # noqa: F401

@@ -12,8 +12,8 @@ from PIL import Image
 from pydantic import SecretStr
 
 from bots.telegram.app import TelegramBot
-from core.labels import caption
-from core.service import Reelsmith
+from core.labelling.metadata import caption
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, MediaFile
 from tests.conftest import wait_for
@@ -87,7 +87,7 @@ def jpeg(w: int = 80, h: int = 60) -> bytes:
 
 
 def mp4(frames: int = 9, size: int = 64) -> bytes:
-    from core.media import encode_mp4
+    from core.media.codecs import encode_mp4
 
     return encode_mp4([Image.new("RGB", (size, size), (i * 20 % 255, 80, 120)) for i in range(frames)], fps=8)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bots.telegram.app import TelegramBot
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationRequest, MediaType
 from tests.telegram.conftest import ALICE, BOB, GROUP, answer_to, png, until

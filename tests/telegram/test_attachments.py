@@ -10,7 +10,7 @@ import pytest
 
 from bots.telegram.app import TelegramBot
 from core.context import ChatContext
-from core.service import Reelsmith
+from core.service.facade import Reelsmith
 from core.types import GenerationRequest, MediaType, Requester
 from tests.telegram.conftest import ALICE, BOB, GROUP, answer_to, jpeg, mp4, png
 from tests.telegram.fake_api import FakeBotAPI

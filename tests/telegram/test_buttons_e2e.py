@@ -12,8 +12,8 @@ import av
 from PIL import Image
 
 from bots.telegram.app import TelegramBot
-from core.pipeline import PipelineSet
-from core.service import Reelsmith, button_data
+from core.generation.pipeline import PipelineSet
+from core.service.facade import Reelsmith, button_data
 from core.settings import Settings
 from tests.telegram.conftest import ALICE, GROUP, answer_to, make_bot, until
 from tests.telegram.fake_api import FakeBotAPI

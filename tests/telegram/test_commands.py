@@ -6,8 +6,8 @@ import pytest
 
 from bots.telegram.app import TelegramBot
 from core.context import ChatContext
-from core.replies import ReplyBus
-from core.service import CommandCall, Outcome, Reelsmith, Refusal
+from core.queue.replies import ReplyBus
+from core.service.facade import CommandCall, Outcome, Reelsmith, Refusal
 from core.types import GenerationRequest, JobKind, Progress
 from tests.telegram.conftest import ALICE, BOB, GROUP, answer_to, until
 from tests.telegram.fake_api import FakeBotAPI

@@ -9,16 +9,16 @@ import av
 from PIL import Image
 
 from bots.telegram.app import TelegramBot
-from core.labels import DIGITAL_SOURCE_TYPE
-from core.replies import ReplyBus
-from core.service import Reelsmith, button_data
+from core.labelling.metadata import DIGITAL_SOURCE_TYPE
+from core.queue.replies import ReplyBus
+from core.service.facade import Reelsmith, button_data
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice
 from tests.telegram.conftest import ALICE, GROUP, answer_to, drained, noise_png, queue_job, reply_for, until
 from tests.telegram.fake_api import FakeBotAPI
 
 
 def _mp4(frames: int = 9, size: int = 64, crf: int = 0) -> bytes:
-    from core.media import encode_mp4
+    from core.media.codecs import encode_mp4
 
     imgs = [Image.effect_noise((size, size), 80 + i).convert("RGB") for i in range(frames)]
     return encode_mp4(imgs, fps=8, metadata={"DigitalSourceType": DIGITAL_SOURCE_TYPE, "comment": "AI"}, crf=crf)

@@ -7,12 +7,12 @@ from typing import Any
 
 from PIL import Image
 
-from core.badge import BadgeStyle, draw_badge, label_card
-from core.c2pa_sign import C2paSigner
-from core.provenance import ProvenanceRegistry
+from core.labelling.badge import BadgeStyle, draw_badge, label_card
+from core.labelling.c2pa_signing import C2paSigner
+from core.labelling.provenance import ProvenanceRegistry
+from core.labelling.watermark import WatermarkParams, embed, payload_for
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
-from core.watermark import WatermarkParams, embed, payload_for
 
 FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
 MediaSigner = Callable[[GenerationRequest, str, bytes, str], bytes]

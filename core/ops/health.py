@@ -18,7 +18,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 
-from core.metrics import Metrics
+from core.ops.metrics import Metrics
 from core.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Production points `image_model` / `video_model` at a local folder or hub id (an SDXL-Turbo or
 FLUX-class text-to-image model; an LTX-Video or Wan-class text-to-video model). Unset, the tiny
-random-weight set built by `core.tiny_models` is loaded through exactly the same code.
+random-weight set built by `core.generation.tiny_models` is loaded through exactly the same code.
 Image-to-image and image-to-video pipelines are derived with `from_pipe`, sharing the weights.
 """
 
@@ -19,10 +19,10 @@ from typing import Any
 
 from PIL import Image
 
-from core.audio import PcmAudio, from_waveform
-from core.grammar import command_for, model_prompt
+from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
+from core.media.audio import PcmAudio, from_waveform
+from core.service.grammar import command_for, model_prompt
 from core.settings import Settings
-from core.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.types import GenerationRequest, JobKind
 
 log = logging.getLogger(__name__)

@@ -24,9 +24,12 @@ from typing import Literal, Protocol
 
 from arq.connections import ArqRedis
 
-from core.blobs import BlobStore, MediaBudgetExceeded, Upload
 from core.context import ChatContext
-from core.grammar import (
+from core.media.codecs import MediaError, sniff
+from core.media.untrusted import UntrustedMedia
+from core.queue.blobs import BlobStore, MediaBudgetExceeded, Upload
+from core.queue.jobs import JobQueue
+from core.service.grammar import (
     HELP_TEXT,
     MAX_SEED,
     CommandError,
@@ -39,12 +42,9 @@ from core.grammar import (
     resolve_meme,
     size_for,
 )
-from core.jobqueue import JobQueue
-from core.media import MediaError, sniff
+from core.service.texts import error_text, queued_text
 from core.settings import Settings
-from core.texts import error_text, queued_text
 from core.types import GenerationReply, GenerationRequest, JobKind, MediaRef, MediaType, Requester
-from core.untrusted import UntrustedMedia
 
 log = logging.getLogger(__name__)
 

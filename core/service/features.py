@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable
 from arq.connections import ArqRedis
 from PIL import Image
 
-from core import labelling
-from core.metrics import job_finalizer, process_metrics, refusal_listener
+from core.labelling import steps as labelling
 from core.moderation.wiring import install as install_moderation
-from core.quotas import ModeratorQuotas, install_quotas, refund_finalizer
-from core.service import Reelsmith
+from core.ops.metrics import job_finalizer, process_metrics, refusal_listener
+from core.quotas.book import ModeratorQuotas, install_quotas, refund_finalizer
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
 
@@ -31,7 +31,7 @@ def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
     install_moderation(service, quota=ModeratorQuotas(quota_guard.book),
                        finalizers=lambda: worker_finalizers(settings, redis))
     service.refusal_listeners.append(refusal_listener(process_metrics()))
-    from core.verify import verify_command  # labelling: /verify
+    from core.labelling.verify import verify_command  # labelling: /verify
 
     service.add_command("verify", verify_command, "check whether an attached image or video was made here")
     return service

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PIL import Image
 
-from core.audio import PcmAudio, check_audio, decode_audio
-from core.media import (
+from core.media.audio import PcmAudio, check_audio, decode_audio
+from core.media.codecs import (
     MediaError,
     MediaLimits,
     Sniffed,
@@ -33,7 +33,7 @@ from core.media import (
     sniff,
     video_frames,
 )
-from core.sandbox import Limits, SandboxCrashed, SandboxOutOfMemory, SandboxTimeout, SandboxUnavailable, shared
+from core.media.sandbox import Limits, SandboxCrashed, SandboxOutOfMemory, SandboxTimeout, SandboxUnavailable, shared
 from core.types import MediaType
 
 if TYPE_CHECKING:
@@ -120,13 +120,13 @@ class UntrustedMedia:
     async def video_frames(self, data: bytes, *, count: int | None = None, max_frames: int = 161,
                            size: tuple[int, int] | None = None,
                            max_side: int | None = None) -> tuple[list[Image.Image], float]:
-        """`core.media.video_frames` in a helper."""
+        """`core.media.codecs.video_frames` in a helper."""
         raws, fps = await self._run(_video_frames, data, self.limits, count, max_frames, size, max_side)
         return await _images(raws), fps
 
     async def image_frames(self, data: bytes, max_frames: int,
                            max_side: int | None = None) -> tuple[list[Image.Image], float]:
-        """`core.media.image_frames` in a helper."""
+        """`core.media.codecs.image_frames` in a helper."""
         raws, fps = await self._run(_image_frames, data, self.limits.max_pixels, max_frames, max_side)
         return await _images(raws), fps
 

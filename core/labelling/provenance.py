@@ -11,9 +11,9 @@ import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.labelling.watermark import payload_for, payload_hex
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
-from core.watermark import payload_for, payload_hex
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.labels import source_type
+from core.labelling.metadata import source_type
 from core.types import JobKind
 
 log = logging.getLogger(__name__)

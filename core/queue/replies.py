@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, TimeoutError
 
-from core.metrics import process_metrics
+from core.ops.metrics import process_metrics
 from core.settings import Settings
 from core.types import DeleteResult, GenerationReply, Notice, Progress
 

@@ -4,7 +4,7 @@ A hostile file can at worst take down the helper process that reads it: the call
 the helper is replaced, and the service carries on. Each helper runs one task at a time, so a timeout or
 a crash is charged to the task that caused it, never to others running beside it.
 
-A helper is `python -m core.sandbox`: it imports the decoders (`core.untrusted`, never the models or the
+A helper is `python -m core.media.sandbox`: it imports the decoders (`core.media.untrusted`, never the models or the
 service's own entry point), caps its address space, and then runs tasks sent as pickles on stdin. Its
 environment holds no secrets (no Redis URL, no bot tokens), and what it sends back is unpickled with an
 allow-list of plain result types, so even a helper a file managed to take over cannot hand the service
@@ -44,8 +44,8 @@ _READY = b"ready"
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME")
 # What a helper may send back (anything else in its reply is refused): the plain results and the errors.
 _RESULT_TYPES = {
-    ("core.untrusted", "Checked"), ("core.untrusted", "RawFrame"), ("core.untrusted", "VerifyMedia"),
-    ("core.audio", "PcmAudio"), ("core.media", "MediaError"), ("core.types", "MediaType"),
+    ("core.media.untrusted", "Checked"), ("core.media.untrusted", "RawFrame"), ("core.media.untrusted", "VerifyMedia"),
+    ("core.media.audio", "PcmAudio"), ("core.media.codecs", "MediaError"), ("core.types", "MediaType"),
     ("builtins", "MemoryError"), ("builtins", "RuntimeError"),
     ("numpy", "ndarray"), ("numpy", "dtype"),
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
@@ -88,7 +88,7 @@ class _Helper:
         self.max_reply = max(64, memory_mb) * 2 * 1024 * 1024  # a helper cannot make more than its memory
         self.tasks = 0
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "core.sandbox", str(memory_mb)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-m", "core.media.sandbox", str(memory_mb)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             env=_helper_env(), start_new_session=True)  # its own session: a Ctrl-C for the service is not its
         self._ready = False
 
@@ -350,14 +350,14 @@ def _reply(ok: bool, value: Any) -> bytes:
 
 
 def _media_error() -> type[Exception]:
-    from core.media import MediaError
+    from core.media.codecs import MediaError
 
     return MediaError
 
 
 def serve(memory_mb: int) -> None:
     """The helper's loop: import the decoders, cap memory, then one task after another until input ends."""
-    import core.untrusted  # noqa: F401  (warm before the cap, so the cap is what decoding may add)
+    import core.media.untrusted  # noqa: F401  (warm before the cap, so the cap is what decoding may add)
 
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the replies

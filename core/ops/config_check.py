@@ -19,7 +19,7 @@ import redis
 from pydantic import AliasChoices, ValidationError
 from redis.exceptions import AuthenticationError, ResponseError
 
-from core.hosts import is_loopback, parse_host
+from core.ops.hosts import is_loopback, parse_host
 from core.settings import Settings
 
 PREFIX = "REELSMITH_"

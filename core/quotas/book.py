@@ -9,7 +9,7 @@ Two layers, both checked on every request (so a chat's moderators can never rais
   limits never apply anywhere else.
 
 Model (all state in Redis, so it survives bot and worker restarts):
-- A job costs credits (`core.costs.job_cost`). Each spend is an entry `<job_id>|<cost>` in the user's
+- A job costs credits (`core.quotas.costs.job_cost`). Each spend is an entry `<job_id>|<cost>` in the user's
   spend zset, the chat's, and the member-in-this-chat zset, scored with its time; budgets are counted over
   a rolling window (`quota_window_s`, a day by default): a spend counts until its time plus the window.
 - Check-and-reserve is one Lua script: cooldown, jobs in flight, the user's credits, this chat's limit for
@@ -48,8 +48,8 @@ from arq.connections import ArqRedis
 
 from core.clock import Clock, system_clock
 from core.context import ChatContext
-from core.costs import job_cost
-from core.service import CommandCall, Outcome, Reelsmith, Refusal
+from core.quotas.costs import job_cost
+from core.service.facade import CommandCall, Outcome, Reelsmith, Refusal
 from core.settings import QuotaTier, Settings
 from core.types import GenerationReply, GenerationRequest, Requester
 
@@ -447,7 +447,7 @@ class QuotaGuard:
 
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
         tier = self.book.tiers.for_member(request.requester, ctx)
-        request.priority = tier.weight  # its fair-queue share (core/fairness.py)
+        request.priority = tier.weight  # its fair-queue share (core/queue/fairness.py)
         if not self.book.settings.quota_enabled:
             return
         decision = await self.book.reserve(request, tier)

@@ -9,8 +9,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core import job_codec
-from core.embedded_redis import EmbeddedRedis, find_or_start
+from core.queue import job_codec
+from core.queue.embedded_redis import EmbeddedRedis, find_or_start
 from core.settings import Settings
 
 
@@ -42,7 +42,7 @@ def redis_settings(settings: Settings) -> RedisSettings:
 async def connect(settings: Settings) -> ArqRedis:
     """An arq pool: enqueues jobs and serves as the general async Redis client.
 
-    Jobs and results are JSON (core/job_codec.py), never pickle: writing Redis must not run code anywhere.
+    Jobs and results are JSON (core/queue/job_codec.py), never pickle: writing Redis must not run code anywhere.
     """
     return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name,
                              job_serializer=job_codec.dumps, job_deserializer=job_codec.loads)

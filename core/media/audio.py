@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from core.media import MediaError, MediaLimits, open_av, sniffed_mime
+from core.media.codecs import MediaError, MediaLimits, open_av, sniffed_mime
 
 RATE = 48_000
 CHANNELS = 2

@@ -23,7 +23,7 @@ Retries: arq re-scores a retried job to now + delay (real time, above the ceilin
 such entries whose delay has passed (and that are not running) to V, the front of the fair line, so a
 retry is never starved by a busy queue. The whole step (checks, tags, job record, zadd) is one Lua
 script, so concurrent enqueues never see a half-updated clock. The record is arq's own
-(`arq.jobs.serialize_job`, with the JSON codec of core/job_codec.py), so the stock arq worker runs these
+(`arq.jobs.serialize_job`, with the JSON codec of core/queue/job_codec.py), so the stock arq worker runs these
 jobs; it re-reads the queue on every poll and starts only as many ids as it has free slots, so a job that
 arrives later with a lower score overtakes.
 """
@@ -34,8 +34,8 @@ from arq.connections import ArqRedis
 from arq.constants import expires_extra_ms, in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 
-from core import job_codec
 from core.clock import Clock, system_clock
+from core.queue import job_codec
 from core.settings import Settings
 
 VIRTUAL_CEILING = 1e12

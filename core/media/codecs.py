@@ -3,7 +3,7 @@
 Members' files are opened only with the decoder for their sniffed type (FFmpeg never probes, so an SDP or
 playlist behind a media prefix is just invalid data), never follow references to other files or the
 network, and are refused on size, pixels, frames and duration read from headers and packets before any
-frame is decoded. The service calls these through `core.untrusted`, which runs them in a limited process.
+frame is decoded. The service calls these through `core.media.untrusted`, which runs them in a limited process.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 from core.types import MediaType
 
 if TYPE_CHECKING:
-    from core.audio import PcmAudio
+    from core.media.audio import PcmAudio
 
 
 class MediaError(ValueError):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 
-from core import job_codec
-from core.costs import job_cost
-from core.fairness import FairScheduler
+from core.queue import job_codec
+from core.queue.fairness import FairScheduler
+from core.quotas.costs import job_cost
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
 
@@ -22,7 +22,7 @@ class JobQueue:
     def __init__(self, arq: ArqRedis, settings: Settings) -> None:
         if arq.job_serializer is not job_codec.dumps or arq.job_deserializer is not job_codec.loads:
             # arq would fall back to pickle, and a pickled queue runs whatever anyone who can write Redis puts there.
-            raise ValueError("JobQueue needs a pool with the JSON job codec: use core.redis_conn.connect()")
+            raise ValueError("JobQueue needs a pool with the JSON job codec: use core.queue.connection.connect()")
         self.arq = arq
         self.settings = settings
         self.fair = FairScheduler(arq, settings)
@@ -48,7 +48,7 @@ class JobQueue:
             await pipe.execute()
         payload = request.model_dump(mode="json")
         if self.settings.fair_queueing:
-            # Fair share instead of arrival order (core/fairness.py); the rank is the fair position.
+            # Fair share instead of arrival order (core/queue/fairness.py); the rank is the fair position.
             rank = await self.fair.enqueue(
                 JOB_FUNCTION, payload, job_id=request.job_id, platform=request.requester.platform,
                 user_id=request.requester.user_id, cost=job_cost(request, self.settings), weight=request.priority,
