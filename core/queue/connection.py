@@ -46,3 +46,8 @@ async def connect(settings: Settings) -> ArqRedis:
     """
     return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name,
                              job_serializer=job_codec.dumps, job_deserializer=job_codec.loads)
+
+
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as text: the arq pool answers bytes (job records must stay bytes), so every reader decodes."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value
