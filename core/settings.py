@@ -45,11 +45,17 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("REELSMITH_REDIS_URL", "REDIS_URL", "redis_url"),
-        description="Redis to use; unset starts an embedded redis-server under data_dir.",
+        description="Redis to use (rediss:// for TLS across networks); unset starts an embedded redis-server "
+        "under REELSMITH_DATA_DIR.",
     )
-    data_dir: Path = Field(default=Path(".reelsmith"), description="Embedded Redis data, tiny models.")
-    queue_name: str = "reelsmith:queue"
-    key_prefix: str = "reelsmith"
+    data_dir: Path = Field(
+        default=Path(".reelsmith"), description="Embedded Redis data, the tiny models, the playground's per-install "
+        "token.")
+    queue_name: str = Field(
+        default="reelsmith:queue", description="The arq queue (a Redis sorted set; KEDA scales workers on its size).")
+    key_prefix: str = Field(
+        default="reelsmith", description="Prefix of every other Redis key; change it and REELSMITH_QUEUE_NAME to "
+        "run two independent installs on one Redis.")
 
     # --- models ---------------------------------------------------------------------------
     image_model: str | None = Field(
@@ -59,11 +65,13 @@ class Settings(BaseSettings):
         default=None, description="Local path or hub id of a text-to-video diffusers model (unset: tiny)."
     )
     tiny_models_dir: Path | None = Field(
-        default=None, description="Where the tiny random-weight models live (default: data_dir/models/tiny)."
+        default=None, description="Where the tiny random-weight models live (default: REELSMITH_DATA_DIR/models/tiny)."
     )
-    device: str = Field(default="auto", description="auto, cpu, cuda, cuda:1, mps ...")
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    model_name_in_caption: str | None = None
+    device: str = Field(default="auto", description="auto (CUDA if present), cpu, cuda, cuda:1, mps ...")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        default="auto", description="Weights and activations dtype; auto: bfloat16 on CUDA, float32 elsewhere.")
+    model_name_in_caption: str | None = Field(
+        default=None, description="Model name shown in captions (default: the last part of the model path or id).")
 
     # --- generation limits ----------------------------------------------------------------
     image_base_size: int | None = Field(
@@ -73,41 +81,54 @@ class Settings(BaseSettings):
         default=None, description="Long side of generated videos in px (default 768, tiny: 64)."
     )
     default_steps: int | None = Field(default=None, description="Default steps (default 25, tiny: 2).")
-    max_steps: int = 60
+    max_steps: int = Field(default=60, description="Most denoising steps a member may ask for (--steps).")
     default_frames: int | None = Field(default=None, description="Default video frames (97; tiny: 9).")
-    max_frames: int = 161
-    video_fps: int = 24
-    max_prompt_chars: int = 1000
-    max_reference_bytes: int = 20 * 1024 * 1024
-    max_image_pixels: int = 4096 * 4096
-    max_video_seconds: float = 60.0
-    edit_strength: float = 0.6
+    max_frames: int = Field(
+        default=161, description="Most frames of a generated video (--frames, --duration, --fit-audio).")
+    video_fps: int = Field(default=24, description="Frame rate of generated videos; --duration counts in it.")
+    max_prompt_chars: int = Field(default=1000, description="Longest prompt accepted, in characters.")
+    max_reference_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest attachment accepted (bytes), checked before it is stored.")
+    max_image_pixels: int = Field(
+        default=4096 * 4096, description="Largest image accepted (pixels), read from its header before decoding.")
+    max_video_seconds: float = Field(default=60.0, description="Longest video reference accepted (seconds).")
+    edit_strength: float = Field(
+        default=0.6, description="/edit (image to image): how far the result may move from the original (0-1).")
 
     # --- queue and worker -----------------------------------------------------------------
-    job_timeout_s: int = 600
-    max_tries: int = 3
-    worker_max_jobs: int = 4
+    job_timeout_s: int = Field(
+        default=600, description="A job running longer is stopped at its next step, answered and not charged.")
+    max_tries: int = Field(
+        default=3, description="Tries of a failing or killed job before its member gets a failure reply.")
+    worker_max_jobs: int = Field(
+        default=4, description="Jobs one worker holds at once (they share its accelerator thread and form "
+        "batches).")
     poll_delay_s: float = Field(
         default=1.0, gt=0, description="Fallback queue poll; enqueues wake idle workers at once (pub/sub).")
-    blob_ttl_s: int = 24 * 3600
+    blob_ttl_s: int = Field(default=24 * 3600, description="How long members' attachments are kept (seconds).")
     media_user_bytes: int = Field(
         default=100_000_000, ge=0,
         description="Bytes of attachments one member may have stored at once (each counts until it expires, "
-        "blob_ttl_s); a request over it is refused before anything is stored or charged. 0: no cap.")
-    result_ttl_s: int = 7 * 24 * 3600
-    progress_min_interval_s: float = 1.0
+        "REELSMITH_BLOB_TTL_S); a request over it is refused before anything is stored or charged. 0: no cap. "
+        "Size Redis's maxmemory for about active members x this + a week of results + state.")
+    result_ttl_s: int = Field(
+        default=7 * 24 * 3600, description="How long results, job records and reply state (buttons, delivery "
+        "markers) are kept (seconds).")
+    progress_min_interval_s: float = Field(
+        default=1.0, description="Least time between two progress updates a worker publishes for one job.")
 
-    # --- labelling ------------------------------------------------------------------------
-    service_name: str = "Reelsmith"
-    label_text: str = "AI-generated"
+    # --- labelling and provenance --------------------------------------------------------
+    service_name: str = Field(
+        default="Reelsmith", description="Name in captions, badge, metadata and C2PA manifests; /verify matches it.")
+    label_text: str = Field(default="AI-generated", description="The label that starts every caption.")
 
-    # --- adapters -------------------------------------------------------------------------
+    # --- playground -----------------------------------------------------------------------
     web_host: str = Field(
-        default="127.0.0.1", description="Where the playground listens; beyond loopback it needs web_token.")
-    web_port: int = 8080
+        default="127.0.0.1", description="Where the playground listens; beyond loopback it needs REELSMITH_WEB_TOKEN.")
+    web_port: int = Field(default=8080, description="Port of the playground.")
     web_token: SecretStr | None = Field(
         default=None, description="The playground's access token (Bearer, sign-in form); unset: a per-install "
-        "secret in data_dir/web_token. Required to bind web_host beyond loopback.")
+        "secret in REELSMITH_DATA_DIR/web_token. Required to bind REELSMITH_WEB_HOST beyond loopback.")
     web_public_hosts: list[str] = Field(
         default_factory=list, description='Names the playground answers to besides 127.0.0.1, localhost and [::1], '
         'e.g. ["reelsmith.example.org"] behind a proxy ("name:port" pins the port).')
@@ -115,11 +136,23 @@ class Settings(BaseSettings):
         default=900.0, gt=0, description="How long the one-time sign-in link printed at start-up works.")
     web_session_ttl_s: int = Field(
         default=30 * 24 * 3600, gt=0, description="How long a browser stays signed in to the playground.")
-    telegram_token: SecretStr | None = None
-    telegram_base_url: str | None = None
-    telegram_base_file_url: str | None = None
-    discord_token: SecretStr | None = None
-    discord_api_base: str | None = None
+
+    # --- telegram ---------------------------------------------------------------------------
+    telegram_token: SecretStr | None = Field(
+        default=None, description="Token from @BotFather; set, `reelsmith run` starts the Telegram bot.")
+    telegram_base_url: str | None = Field(
+        default=None, description="Bot API endpoint of a self-hosted telegram-bot-api server (unset: "
+        "api.telegram.org).")
+    telegram_base_file_url: str | None = Field(
+        default=None, description="File download endpoint of that server (unset: api.telegram.org).")
+
+    # --- discord --------------------------------------------------------------------------
+    discord_token: SecretStr | None = Field(
+        default=None, description="Bot token from the Developer Portal; set, `reelsmith run` starts the Discord "
+        "bot. Also the key that seals stored interaction tokens.")
+    discord_api_base: str | None = Field(
+        default=None, description="Discord REST API base, e.g. a proxy (unset: discord.com); the gateway is "
+        "then asked of it too.")
 
     # --- who may moderate (shared by adapters and moderation) -----------------------------
     owner_ids: list[str] = Field(
@@ -140,7 +173,8 @@ class Settings(BaseSettings):
     audit_max_len: int = Field(default=10000, description="Entries kept in the global audit stream.")
     audit_chat_max_len: int = Field(default=1000, description="Entries kept in each chat's audit stream.")
     protected_list_file: Path | None = Field(
-        default=None, description="Protected names list (default: the shipped core/moderation/data/protected.txt)."
+        default=None, description="Protected names list, one per line with [section] headers (default: the shipped "
+        "core/moderation/data/protected.txt)."
     )
     blocklist_max_entries: int = Field(default=500, description="Most blocklist entries one chat may add.")
     avatar_pending_ttl_s: int = Field(default=7 * 24 * 3600, description="How long a submitted selfie awaits review.")
@@ -161,8 +195,10 @@ class Settings(BaseSettings):
     route_grace_s: float = Field(
         default=30.0, ge=0, description="A job no worker of its family has taken after this long is taken by any "
         "worker (which then loads the model: a counted switch).")
+
     # --- quotas and fair queueing ---------------------------------------------------------
-    quota_enabled: bool = Field(default=True, description="Charge credits and cap jobs in flight.")
+    quota_enabled: bool = Field(default=True, description="Charge credits and cap jobs in flight (false: only fair "
+                               "queue ordering applies).")
     quota_costs: dict[str, int] = Field(
         default_factory=lambda: {"image": 1, "edit": 1, "video": 5, "animate": 5},
         description="Credits per job kind at the base size/length; bigger sizes and longer clips multiply it.",
@@ -210,7 +246,8 @@ class Settings(BaseSettings):
 
     # --- ops: health, metrics, logs, start-up checks --------------------------------------
     health_host: str = Field(
-        default="127.0.0.1", description="Where worker and bot-only processes serve /healthz and /metrics."
+        default="127.0.0.1", description="Where every process serves /healthz, /livez and /metrics; 0.0.0.0 lets "
+        "probes and scrapers from other hosts in."
     )
     health_port: int = Field(default=9464, description="Port of that health server; 0 turns it off.")
     worker_name: str | None = Field(
@@ -268,7 +305,8 @@ class Settings(BaseSettings):
         default_factory=lambda: ["cdn.discordapp.com", "media.discordapp.net"],
         description="Hosts the bot downloads attachments from (Discord's CDN).",
     )
-    discord_download_timeout_s: float = 30.0
+    discord_download_timeout_s: float = Field(
+        default=30.0, description="Time limit for downloading one attachment from Discord's CDN (seconds).")
 
     # --- media: references, audio, memes, output formats ---------------------------------
     max_image_refs: int = Field(default=9, description="Image references per request (Seedance 2.0 takes 9).")
@@ -281,7 +319,8 @@ class Settings(BaseSettings):
     audio_bitrate: int = Field(default=128_000, description="AAC bitrate of the soundtrack in MP4 outputs.")
     gif_platforms: list[str] = Field(
         default_factory=list,
-        description='Platforms that get short silent clips as GIF by default, e.g. ["telegram"].',
+        description='Platforms that get short silent clips as GIF unless the member asks --format mp4, '
+        'e.g. ["telegram"].',
     )
     gif_max_frames: int = Field(default=49, description="Longest clip sent as GIF when a platform prefers GIF.")
     meme_max_side: int = Field(default=720, description="Long side (px) a member's picture or clip is shrunk to "
@@ -303,8 +342,9 @@ class Settings(BaseSettings):
 
     # --- labelling and provenance --------------------------------------------------------
     badge_enabled: bool = Field(default=True, description="Draw the visible AI badge on images and video frames.")
-    badge_text: str | None = Field(default=None, description='Badge text (default "AI · <service_name>").')
-    badge_corner: Literal["bottom-right", "bottom-left", "top-right", "top-left"] = "bottom-right"
+    badge_text: str | None = Field(default=None, description='Badge text (default "AI · " and REELSMITH_SERVICE_NAME).')
+    badge_corner: Literal["bottom-right", "bottom-left", "top-right", "top-left"] = Field(
+        default="bottom-right", description="Corner the badge is drawn in.")
     badge_scale: float = Field(default=0.045, gt=0, le=0.3, description="Badge text height / short side.")
     video_label_card_s: float = Field(default=0.0, ge=0, le=5, description="Opening label card length (0: none).")
     watermark_enabled: bool = Field(default=True, description="Embed the invisible job watermark (>=256x256).")
@@ -313,7 +353,8 @@ class Settings(BaseSettings):
     provenance_retention_s: int = Field(default=180 * 24 * 3600, gt=0, description="How long job records live.")
     c2pa_cert_path: Path | None = Field(default=None, description="PEM certificate chain (leaf first) for C2PA.")
     c2pa_key_path: Path | None = Field(default=None, description="PEM private key for C2PA signing.")
-    c2pa_alg: Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"] = "es256"
+    c2pa_alg: Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"] = Field(
+        default="es256", description="C2PA signing algorithm; it must match the key.")
     c2pa_tsa_url: str | None = Field(default=None, description="RFC 3161 timestamp authority (unset: none).")
     verify_max_video_frames: int = Field(default=12, gt=0, description="Frames /verify reads from a video.")
 
@@ -322,7 +363,9 @@ class Settings(BaseSettings):
         default=30.0, gt=0,
         description="A running job's claim, renewed while its worker lives; a dead worker's job reruns after this.",
     )
-    job_keep_result_s: int = Field(default=60, ge=0, description="How long arq keeps a finished job's result.")
+    job_keep_result_s: int = Field(
+        default=60, ge=0, description="How long arq keeps a finished job's result (replies are kept separately, "
+        "REELSMITH_RESULT_TTL_S).")
 
     @field_validator("discord_moderator_roles")
     @classmethod
