@@ -12,10 +12,12 @@ from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from core.context import ChatContext
-from core.generation.pipeline import GenerationError, GenerationResult
-from core.moderation.queue_admin import CANCELLED_TEXT
+from core.errors import GenerationError
+from core.generation.pipeline import GenerationResult
+from core.queue.finisher import CANCELLED_TEXT
 from core.queue.replies import ReplyConsumer
-from core.service.facade import Reelsmith, button_data
+from core.service import button_data
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationRequest
 from tests.conftest import wait_for

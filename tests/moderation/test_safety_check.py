@@ -10,7 +10,7 @@ from PIL import Image
 
 from core.context import ChatContext
 from core.generation.pipeline import GenerationResult
-from core.moderation.switches import NSFW_FLAGGED_TEXT
+from core.moderation.guards import NSFW_FLAGGED_TEXT
 from core.settings import Settings
 from core.types import GenerationRequest
 from tests.conftest import wait_for
