@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +32,7 @@ def _imports(path: Path, *, runtime_only: bool = False) -> Iterator[str]:
             yield node.module
 
 
-def _offenders(files: Iterator[Path], bad: object, *, runtime_only: bool = False) -> list[str]:
-    assert callable(bad)
+def _offenders(files: Iterator[Path], bad: Callable[[str], bool], *, runtime_only: bool = False) -> list[str]:
     return [f"{path.relative_to(ROOT)}: {name}" for path in files
             for name in _imports(path, runtime_only=runtime_only) if bad(name)]
 
