@@ -100,12 +100,26 @@ class GenerationRequest(BaseModel):
     created_at: float = Field(default_factory=time.time)
     # Fair-queue share of the requester's quota tier (set by the quota guard; 2 = twice the default's share).
     priority: float = Field(default=1.0, gt=0)
+    # Set by the NSFW guard where the channel allows age-restricted results; elsewhere the worker refuses a result
+    # the model's own safety checker flagged (moderation's result gate).
+    nsfw_allowed: bool = False
     # --- media (references, memes, output format) ---
     meme_top: str = ""
     meme_bottom: str = ""
     fit_audio: bool = False  # the clip was timed to the audio reference
     output_format: Literal["auto", "mp4", "gif"] = "auto"
     notes: list[str] = Field(default_factory=list)  # said in the reply (e.g. references that were not used)
+
+
+def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:
+    """Width and height for an aspect ratio, long side fixed, both multiples of `multiple`: the size every
+    request of that aspect ratio is rendered at (and the sizes /verify reads watermarks back at)."""
+    w, h = (int(x) for x in aspect_ratio.split(":"))
+    width, height = (float(long_side), long_side * h / w) if w >= h else (long_side * w / h, float(long_side))
+
+    def snap(v: float) -> int:
+        return max(multiple, int(round(v / multiple)) * multiple)
+    return snap(width), snap(height)
 
 
 class MediaFile(BaseModel):
@@ -158,7 +172,7 @@ class Progress(BaseModel):
 
 
 class Button(BaseModel):
-    """A button under a message; `data` is a `core.service.facade.button_data` payload."""
+    """A button under a message; `data` is a `core.contract.button_data` payload."""
 
     label: str
     data: str

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.context import ChatContext
-from core.service.facade import Reelsmith, button_data, parse_button_data
+from core.service import button_data, parse_button_data
+from core.service.facade import Reelsmith
 from core.types import JobKind, Requester
 from tests.conftest import wait_for
 

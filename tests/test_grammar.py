@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.service.grammar import CommandError, clean_text, frames_for, parse_command, size_for
-from core.types import JobKind
+from core.errors import CommandError
+from core.service.grammar import clean_text, frames_for, parse_command
+from core.types import JobKind, size_for
 
 
 def test_imagine_with_all_flags() -> None:

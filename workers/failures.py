@@ -14,7 +14,7 @@ import re
 
 from redis.exceptions import RedisError
 
-from core.media.codecs import MediaError
+from core.errors import MediaError
 
 # The member's reference could not be decoded or used when the job ran: their input, not our fault.
 MEMBER_INPUT_ERRORS: tuple[type[Exception], ...] = (MediaError,)

@@ -14,28 +14,22 @@ from typing import Any
 from arq.connections import ArqRedis
 from PIL import Image
 
-from core.generation.pipeline import GenerationCancelled, GenerationError, GenerationResult, PipelineSet
+from core.contract import Finalizer, FramePostprocessor, MediaSigner, ResultFacts, ResultGate
+from core.errors import GenerationError
+from core.generation.pipeline import GenerationCancelled, GenerationResult, PipelineSet
 from core.labelling.metadata import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
 from core.media.audio import PcmAudio, fit_to
 from core.media.codecs import encode_gif, encode_mp4, encode_png
 from core.media.memes import render_meme
 from core.media.untrusted import UnreadableMedia, UntrustedMedia
-from core.moderation.queue_admin import CANCELLED_TEXT, cancel_marker
-from core.moderation.switches import NSFW_FLAGGED_TEXT, nsfw_ok_key
 from core.ops.logs import ContextThreadPoolExecutor, bind_job_id
 from core.queue import fleet
 from core.queue.blobs import BlobStore
+from core.queue.finisher import CANCELLED_TEXT, JobFinisher
 from core.queue.fleet import WorkerInfo
 from core.queue.jobs import JobQueue
 from core.queue.replies import ReplyBus
-from core.service.features import (
-    Finalizer,
-    FramePostprocessor,
-    MediaSigner,
-    worker_finalizers,
-    worker_media_signers,
-    worker_postprocessors,
-)
+from core.service.features import build_features
 from core.settings import Settings
 from core.types import Fault, GenerationReply, GenerationRequest, JobKind, MediaFile, MediaType, Progress
 from workers.batching import Batcher
@@ -71,9 +65,13 @@ class WorkerRuntime:
         self.batcher = Batcher(self.pipelines, self.gpu, settings.batch_max_size, settings.batch_window_s)
         # Seconds from enqueue to job start, most recent last (bench and metrics read it).
         self.pickup_latency_s: deque[float] = deque(maxlen=10_000)
-        self.finalizers: list[Finalizer] = worker_finalizers(settings, redis)
-        self.postprocessors: list[FramePostprocessor] = worker_postprocessors(settings)
-        self.signers: list[MediaSigner] = worker_media_signers(settings)
+        # The worker's side of every feature, in feature-list order.
+        features = build_features(settings, redis)
+        finalizers: list[Finalizer] = [fin for f in features for fin in f.finalizers]
+        self.finisher = JobFinisher(redis, settings, finalizers)
+        self.postprocessors: list[FramePostprocessor] = [p for f in features for p in f.frame_steps]
+        self.signers: list[MediaSigner] = [m for f in features for m in f.media_signers]
+        self.gates: list[ResultGate] = [g for f in features for g in f.result_gates]
 
     async def warm_up(self) -> None:
         """Load the model families this worker serves (`worker_families`) before taking jobs."""
@@ -111,10 +109,10 @@ class WorkerRuntime:
         if enqueued_at is not None and job_try == 1:
             self.pickup_latency_s.append(time.time() - enqueued_at)
         bind_job_id(request.job_id)  # arq runs each job in its own task, so this ends with the job
-        if await self.bus.already_replied(request.job_id):
+        if await self.finisher.already_replied(request.job_id):
             # An earlier try answered; it may have died before its finalizers ran (refunds ...).
             log.info("job %s already answered; skipping retry", request.job_id)
-            await self._finalize_once(request)
+            await self.finisher.finalize_once(request)
             return {"skipped": True}
         started = time.perf_counter()
         log.info("job %s try %d started", request.job_id, job_try)
@@ -125,11 +123,9 @@ class WorkerRuntime:
                     images = await self._load_references(request)
                     video = await self._load_video(request)
                     result = await self._generate(request, images, video)
-                    if result.extra.get("nsfw_flagged") and not await self.redis.exists(
-                            nsfw_ok_key(self.settings, request.job_id)):
-                        raise GenerationError(NSFW_FLAGGED_TEXT)
                 else:
                     result = await self._meme_source(request)
+                self._pass_gates(request, result)
                 media = await self._encode_and_store(request, result)
         except TimeoutError:
             log.warning("job %s passed its time limit of %ss", request.job_id, self.settings.job_timeout_s)
@@ -148,7 +144,7 @@ class WorkerRuntime:
             await self._reply_error(request, str(exc), started)
             return {"error": str(exc)}
         except asyncio.CancelledError:
-            if await self.redis.exists(cancel_marker(self.queue.record_key(request.job_id))):
+            if await self.finisher.was_cancelled(request.job_id):
                 # Aborted by a moderator's /mod cancel: answer (and refund) before arq records the abort.
                 await asyncio.shield(self._reply_error(request, CANCELLED_TEXT, started))
             raise
@@ -175,7 +171,7 @@ class WorkerRuntime:
                             limit=CAPTION_LIMIT - len(note_text)) + note_text,
             notes=notes,
         )
-        await self._finish(request, reply, "done")
+        await self.finisher.finish(request, reply, "done")
         self.jobs_done += 1
         return {"media": len(media), "seconds": round(reply.elapsed_s, 3)}
 
@@ -183,8 +179,8 @@ class WorkerRuntime:
                       started: float | None = None, *, repeatable: bool = False) -> None:
         """Answer a job that failed (or whose workers died) `tries` times, or once in a way a retry would
         repeat: a clear failure reply, then refunds (the service's fault)."""
-        if await self.bus.already_replied(request.job_id):
-            await self._finalize_once(request)
+        if await self.finisher.already_replied(request.job_id):
+            await self.finisher.finalize_once(request)
             return
         text = repeatable_text(reason) if repeatable else (
             f"Sorry, generating this failed {tries} times ({reason}). "
@@ -197,36 +193,15 @@ class WorkerRuntime:
             job_id=request.job_id, requester=request.requester, kind=request.kind, prompt=request.prompt,
             seed=request.seed, error=message, fault=fault, elapsed_s=time.perf_counter() - started,
         )
-        await self._finish(request, reply, state)
+        await self.finisher.finish(request, reply, state)
 
-    async def _finish(self, request: GenerationRequest, reply: GenerationReply, state: str) -> None:
-        """Record and publish the final reply, then run the finalizers once (refunds, provenance, metrics)."""
-        await self.queue.save_reply(reply)
-        published = await self.bus.publish_reply(reply)
-        await self.queue.set_state(request.job_id, state)
-        if published:
-            await self._finalize_once(request, reply)
-
-    async def _finalize_once(self, request: GenerationRequest, reply: GenerationReply | None = None) -> None:
-        """Run the finalizers for an answered job exactly once across tries and workers.
-
-        A short claim guards the run; it becomes permanent when the finalizers are done. A worker that
-        dies after publishing leaves an expiring claim, so the job's retry runs them instead.
-        """
-        marker = self.settings.key("job", request.job_id, "finalized")
-        claim_ms = max(1, int(self.settings.job_lease_s * 1000 / 2))
-        if not await self.redis.set(marker, "claimed", nx=True, px=claim_ms):
-            return
-        reply = reply or await self.queue.load_reply(request.job_id)
-        if reply is None:  # the record expired: nothing left to settle
-            return
-        for finalizer in self.finalizers:
-            try:
-                await finalizer(request, reply)
-            except Exception:
-                log.exception("finalizer %s failed for job %s", getattr(finalizer, "__name__", finalizer),
-                              request.job_id)
-        await self.redis.set(marker, "done", ex=self.settings.result_ttl_s)
+    def _pass_gates(self, request: GenerationRequest, result: GenerationResult) -> None:
+        """Every feature's result gate sees the rendered result before it is encoded; one refusal fails the job."""
+        facts = ResultFacts(flagged=bool(result.extra.get("nsfw_flagged")))
+        for gate in self.gates:
+            refusal = gate(request, facts)
+            if refusal is not None:
+                raise GenerationError(refusal)
 
     async def _blob(self, blob_key: str) -> bytes:
         blob = await self.blobs.get(blob_key)

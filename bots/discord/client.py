@@ -17,8 +17,8 @@ from bots.discord import commands
 from bots.discord.delivery import PLATFORM, Delivery
 from bots.discord.interactions import Interactions
 from bots.discord.views import ResultButton
-from core.queue.replies import ReplyConsumer
-from core.service.facade import Reelsmith
+from core.queue import ReplyConsumer
+from core.service import Reelsmith
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,7 @@ from discord import app_commands
 from bots.discord.interactions import Interactions
 from bots.discord.texts import ASPECT_RATIOS, command_text
 from bots.discord.views import UploadModal
-from core.service.grammar import MAX_SEED
-from core.service.texts import error_text
+from core.service import MAX_SEED, error_text
 
 AR_CHOICES = [app_commands.Choice(name=ar, value=ar) for ar in ASPECT_RATIOS]
 KIND_CHOICES = [app_commands.Choice(name=f"/{c}", value=c) for c in ("imagine", "edit", "video", "animate")]

@@ -22,10 +22,8 @@ from bots.discord.fit import fit
 from bots.discord.texts import clip
 from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
-from core.queue.delivery import DeliveryState
-from core.queue.replies import Event
-from core.service.facade import Reelsmith
-from core.service.texts import error_text, queued_text, rendering_text
+from core.queue import DeliveryState, Event
+from core.service import Reelsmith, error_text, queued_text, rendering_text
 from core.types import DeleteResult, GenerationReply, Notice, Progress
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,10 @@ from dataclasses import dataclass
 import aiohttp
 import yarl
 
-from core.service.facade import Attachment
+from core.errors import DownloadError
+from core.service import Attachment
 
 CHUNK = 64 * 1024
-
-
-class DownloadError(Exception):
-    """An attachment the member must replace; the message says why."""
 
 
 @dataclass(frozen=True)

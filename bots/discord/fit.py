@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from PIL import Image
 
-from core.media.codecs import encode_mp4, encode_webp
+from core.media import encode_mp4, encode_webp
 
 # Leave room for the multipart envelope Discord counts against the limit.
 HEADROOM = 0.95

@@ -10,11 +10,11 @@ import aiohttp
 import discord
 
 from bots.discord.delivery import PLATFORM, Delivery
-from bots.discord.files import DownloadError, Remote, download
+from bots.discord.files import Remote, download
 from bots.discord.texts import clip
 from core.context import ChatContext, MemberCheck
-from core.service.facade import Attachment, Outcome, Reelsmith
-from core.service.texts import error_text
+from core.errors import DownloadError
+from core.service import Attachment, Outcome, Reelsmith, error_text
 from core.types import Requester
 
 log = logging.getLogger(__name__)

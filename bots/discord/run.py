@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bots.discord.client import ReelsmithBot, use_api_base, use_gateway_of
-from core.service.facade import Reelsmith
+from core.service import Reelsmith
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import discord
 
-from core.service.facade import button_data
+from core.service import button_data
 from core.types import Button, GenerationReply
 
 RESULT_ACTIONS = (("Reroll", "reroll"), ("Variations", "vary"), ("Animate", "animate"), ("Report", "report"))

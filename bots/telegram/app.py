@@ -14,9 +14,8 @@ from bots.telegram import redaction
 from bots.telegram.delivery import Delivery
 from bots.telegram.handlers import Handlers
 from bots.telegram.members import PLATFORM, ChatRoles
-from core.queue.delivery import DeliveryState
-from core.queue.replies import ReplyConsumer
-from core.service.facade import Reelsmith
+from core.queue import DeliveryState, ReplyConsumer
+from core.service import Reelsmith
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,8 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bots.telegram.fit import CannotFit, Fitted, fit_photo, fit_video
 from bots.telegram.retry import retry_after_seconds, retrying
-from core.queue.delivery import DeliveryState
-from core.queue.replies import Event
-from core.service.facade import Reelsmith, button_data
-from core.service.texts import error_text, queued_text, rendering_text
+from core.queue import DeliveryState, Event
+from core.service import Reelsmith, button_data, error_text, queued_text, rendering_text
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice, Progress
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, TelegramError
 
 from bots.telegram.retry import retrying
-from core.service.facade import Attachment
+from core.errors import AttachmentError
+from core.service import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +23,8 @@ MB = 1024 * 1024  # Telegram counts "20 MB" in MiB, as its apps display sizes
 TELEGRAM_DOWNLOAD_LIMIT = 20 * MB  # Bot API getFile
 
 
-class AttachmentRefused(Exception):
+class AttachmentRefused(AttachmentError):
     """An attachment we will not use; the message tells the member what to send instead."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,7 @@ from bots.telegram.delivery import TEXT_LIMIT, Delivery
 from bots.telegram.files import AttachmentRefused, MediaItem, check_size, download, media_in
 from bots.telegram.members import ChatRoles, requester_for, thread_of
 from bots.telegram.retry import retrying
-from core.service.facade import Attachment, Reelsmith
-from core.service.grammar import COMMANDS
-from core.service.texts import error_text
+from core.service import COMMANDS, Attachment, Reelsmith, error_text
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from telegram.error import InvalidToken
 
 from bots.telegram.app import TelegramBot
-from core.service.facade import Reelsmith
+from core.service import Reelsmith
 
 
 async def start(service: Reelsmith) -> Callable[[], Awaitable[None]]:

@@ -24,13 +24,9 @@ from bots.web.access import Access
 from bots.web.gate import Gate, add_security_headers
 from bots.web.signin import SignIn
 from core.context import ChatContext
-from core.ops.config_check import ConfigError, web_bind_problem
-from core.ops.health import HealthEndpoints
-from core.ops.hosts import is_wildcard, url_host
-from core.ops.metrics import process_metrics
-from core.queue.replies import Event, ReplyConsumer
-from core.service.facade import Attachment, Outcome, Reelsmith, button_data
-from core.service.texts import error_text, rendering_text
+from core.ops import ConfigError, HealthEndpoints, is_wildcard, process_metrics, url_host, web_bind_problem
+from core.queue import Event, ReplyConsumer
+from core.service import Attachment, Outcome, Reelsmith, button_data, error_text, rendering_text
 from core.types import Requester
 
 log = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from typing import Any
 
 from PIL import Image
 
+from core.errors import GenerationError
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.media.audio import PcmAudio, from_waveform
 from core.service.grammar import command_for, model_prompt
@@ -45,10 +46,6 @@ MULTI_CONDITION = {
 }
 CONDITION_KEY = "video-condition"
 EXTRA_IMAGES_UNUSED = "extra reference images were not used: the image model supports one"
-
-
-class GenerationError(RuntimeError):
-    """A failure to report to the member (the message is safe to show)."""
 
 
 class GenerationCancelled(RuntimeError):

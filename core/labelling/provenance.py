@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.labelling.watermark import payload_for, payload_hex
+from core.queue.connection import as_text
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
 
@@ -75,7 +76,7 @@ class ProvenanceRegistry:
         raw = await self.redis.hgetall(self._job_key(job_id))
         if not raw:
             return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
+        data = {as_text(k): as_text(v) for k, v in raw.items()}
         try:
             return ProvenanceRecord(
                 job_id=data["job_id"], platform=data["platform"], user_id=data["user_id"],
@@ -89,8 +90,4 @@ class ProvenanceRegistry:
     async def jobs_for_payload(self, payload: int) -> list[str]:
         """Job ids whose watermark payload is `payload` (normally one), sorted."""
         members = await self.redis.smembers(self._mark_key(payload))
-        return sorted(_text(m) for m in members)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
+        return sorted(as_text(m) for m in members)

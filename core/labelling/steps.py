@@ -1,22 +1,19 @@
-"""The labelling feature's worker steps: badge and watermark on pixels, C2PA on files, provenance records."""
+"""Labelling as a feature: badge and watermark on pixels, C2PA on files, provenance records, and `/verify`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PIL import Image
 
+from core.contract import CommandSpec, Feature, Finalizer, FramePostprocessor, MediaSigner
 from core.labelling.badge import BadgeStyle, draw_badge, label_card
 from core.labelling.c2pa_signing import C2paSigner
 from core.labelling.provenance import ProvenanceRegistry
+from core.labelling.verify import verify_command
 from core.labelling.watermark import WatermarkParams, embed, payload_for
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
-
-FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
-MediaSigner = Callable[[GenerationRequest, str, bytes, str], bytes]
-Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
 
 
 def badge_style(settings: Settings) -> BadgeStyle:
@@ -73,3 +70,21 @@ def provenance_step(settings: Settings, redis: Any) -> Finalizer:
         await registry.record(request, reply)
 
     return record_provenance
+
+
+def labelling_feature(settings: Settings, redis: Any) -> Feature:
+    """Labelling's part of the service (`/verify`) and the worker: frame steps (the visible badge, then the
+    invisible watermark: the last change to pixels), C2PA signing (last: it binds the exact bytes), provenance."""
+    frame_steps: list[FramePostprocessor] = []
+    if settings.badge_enabled:
+        frame_steps.append(badge_step(settings))
+    if settings.watermark_enabled:
+        frame_steps.append(watermark_step(settings))
+    c2pa = c2pa_step(settings)
+    return Feature(
+        name="labelling",
+        commands=(CommandSpec("verify", verify_command, "check whether an attached image or video was made here"),),
+        finalizers=(provenance_step(settings, redis),),
+        frame_steps=tuple(frame_steps),
+        media_signers=() if c2pa is None else (c2pa,),
+    )

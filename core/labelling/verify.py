@@ -13,21 +13,18 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+from core.contract import CommandCall, Outcome
+from core.errors import MediaError
 from core.labelling.c2pa_signing import C2paInfo, leaf_serial, read_manifest
 from core.labelling.metadata import TC260_NS
 from core.labelling.provenance import ProvenanceRecord, ProvenanceRegistry
 from core.labelling.watermark import Decoded, WatermarkParams, decode, decode_frames, payload_for
-from core.media.codecs import MediaError, container_tags
+from core.media.codecs import container_tags
 from core.media.codecs import image_xmp as image_xmp  # re-exported: readers of XMP import it from here
 from core.media.untrusted import UntrustedMedia, VerifyMedia, media_limits, read_for_verify
-from core.service.grammar import size_for
 from core.settings import Settings
-from core.types import MediaType
-
-if TYPE_CHECKING:
-    from core.service.facade import CommandCall, Outcome
+from core.types import MediaType, size_for
 
 # Confidence (0..1, how unanimous the watermark's repeated blocks are). Unmarked images read
 # about 0.1-0.2 at 256 px; marked ones after JPEG q75 and a 0.5x resize read far higher (bench/).
@@ -223,8 +220,6 @@ def answer(verdict: Verdict, settings: Settings, *, moderator: bool) -> str:
 
 async def verify_command(call: CommandCall) -> Outcome:
     """/verify with an attached (or replied-to) image or video."""
-    from core.service.facade import Outcome
-
     settings = call.service.settings
     media = [a for a in call.attachments if a.data]
     if not media:

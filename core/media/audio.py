@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from core.media.codecs import MediaError, MediaLimits, open_av, sniffed_mime
+from core.errors import MediaError
+from core.media.codecs import MediaLimits, open_av, sniffed_mime
 
 RATE = 48_000
 CHANNELS = 2

@@ -19,14 +19,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from PIL import Image, ImageOps
 
+from core.errors import MediaError
 from core.types import MediaType
 
 if TYPE_CHECKING:
     from core.media.audio import PcmAudio
-
-
-class MediaError(ValueError):
-    """Media a member sent that we cannot use; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME")
 # What a helper may send back (anything else in its reply is refused): the plain results and the errors.
 _RESULT_TYPES = {
     ("core.media.untrusted", "Checked"), ("core.media.untrusted", "RawFrame"), ("core.media.untrusted", "VerifyMedia"),
-    ("core.media.audio", "PcmAudio"), ("core.media.codecs", "MediaError"), ("core.types", "MediaType"),
+    ("core.media.audio", "PcmAudio"), ("core.errors", "MediaError"), ("core.types", "MediaType"),
     ("builtins", "MemoryError"), ("builtins", "RuntimeError"),
     ("numpy", "ndarray"), ("numpy", "dtype"),
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
@@ -350,7 +350,7 @@ def _reply(ok: bool, value: Any) -> bytes:
 
 
 def _media_error() -> type[Exception]:
-    from core.media.codecs import MediaError
+    from core.errors import MediaError
 
     return MediaError
 

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PIL import Image
 
+from core.errors import MediaError
 from core.media.audio import PcmAudio, check_audio, decode_audio
 from core.media.codecs import (
-    MediaError,
     MediaLimits,
     Sniffed,
     check_image,

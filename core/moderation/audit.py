@@ -7,14 +7,12 @@ at a configured length. An entry says who (platform, user), what (kind, action, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.clock import Clock, system_clock
 from core.settings import Settings
-
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,7 @@ class AuditEntry:
 
 
 class AuditLog:
-    def __init__(self, redis: Redis, settings: Settings, clock: Clock = time.time) -> None:
+    def __init__(self, redis: Redis, settings: Settings, clock: Clock = system_clock) -> None:
         self.redis = redis
         self.settings = settings
         self.clock = clock

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.clock import Clock, system_clock
+from core.queue.connection import as_text
 from core.settings import Settings
-
-Clock = Callable[[], float]
 
 _DURATION_RE = re.compile(r"^(\d{1,6})([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -52,7 +50,7 @@ class Bans:
     Expired bans are ignored and pruned lazily.
     """
 
-    def __init__(self, redis: Redis, settings: Settings, clock: Clock = time.time) -> None:
+    def __init__(self, redis: Redis, settings: Settings, clock: Clock = system_clock) -> None:
         self.redis = redis
         self.settings = settings
         self.clock = clock
@@ -108,7 +106,7 @@ class Bans:
     async def active(self, platform: str, scope: str | None) -> list[Ban]:
         raw = await self.redis.hgetall(self._key(platform, scope))
         now = self.clock()
-        bans = [self._decode(k.decode() if isinstance(k, bytes) else k, v) for k, v in raw.items()]
+        bans = [self._decode(as_text(k), v) for k, v in raw.items()]
         return sorted((b for b in bans if b.until is None or b.until > now), key=lambda b: b.user_id)
 
     @staticmethod

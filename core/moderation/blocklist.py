@@ -16,6 +16,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from core.moderation.normalize import normalize, phrase_key, skeletons, spans
+from core.queue.connection import as_text
 from core.settings import Settings
 
 REGEX_PREFIX = "re:"
@@ -139,7 +140,7 @@ class Blocklists:
 
     async def entries(self, platform: str | None = None, chat_id: str | None = None) -> list[str]:
         raw = await self.redis.smembers(self._key(platform, chat_id))
-        return sorted(r.decode() if isinstance(r, bytes) else r for r in raw)
+        return sorted(as_text(r) for r in raw)
 
     async def check(self, prompt: str, platform: str, chat_id: str, *, protected: bool = True) -> Match | None:
         """The first entry the prompt matches: chat list, then global list, then protected names."""

@@ -14,6 +14,8 @@ import asyncio
 import re
 
 from core.context import ChatContext
+from core.contract import CommandCall, Outcome
+from core.errors import CommandError, Refusal
 from core.media.codecs import sniff
 from core.media.untrusted import UntrustedMedia
 from core.moderation.bans import parse_duration
@@ -23,8 +25,6 @@ from core.moderation.queue_admin import QueueAdmin
 from core.moderation.reports import Reports
 from core.moderation.switches import CHANNEL_FLAGS, CHAT_FLAGS
 from core.moderation.toolkit import Moderation
-from core.service.facade import CommandCall, Outcome, Refusal
-from core.service.grammar import CommandError
 from core.types import DeleteResult, MediaFile, MediaType, Requester
 
 MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
@@ -107,7 +107,7 @@ class ModCommands:
         if len(images) != 1:
             raise CommandError("Send /avatar with one selfie attached: a clear photo of your own face.")
         att = images[0]
-        s = self.mod.service.settings
+        s = self.mod.settings
         if len(att.data) > s.max_reference_bytes:
             raise CommandError("That photo is too large; send a smaller selfie.")
         image = await UntrustedMedia(s).image(att.data)
@@ -117,7 +117,7 @@ class ModCommands:
                                if faces == 0 else "That photo shows more than one face. Send a selfie of only you.")
         kind = sniff(att.data)
         assert kind is not None
-        blob = await self.mod.service.blobs.put(att.data, kind.mime, s.avatar_pending_ttl_s)
+        blob = await self.mod.blobs.put(att.data, kind.mime, s.avatar_pending_ttl_s)
         req = await self.mod.avatars.submit(who.platform, who.user_id, who.chat_id, blob, who.display_name, who.scope)
         media = MediaFile(blob_key=blob, mime=kind.mime, filename=f"avatar-{who.user_id}.{kind.extension}",
                           size=len(att.data), width=image.width, height=image.height)
@@ -136,11 +136,11 @@ class ModCommands:
         handler = getattr(self, f"_sub_{sub}", None)
         if handler is None:
             raise CommandError(f"Unknown /mod command {sub[:20]!r}.\n\n{MOD_HELP}")
-        result: Outcome = await handler(who, ctx, rest)
+        result: Outcome = await handler(call, rest)
         return result
 
-    # ---- subcommands: each takes (who, ctx, tokens) -------------------------------------
-    async def _sub_help(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    # ---- subcommands: each takes (call, tokens after the subcommand) ----------------------
+    async def _sub_help(self, call: CommandCall, tokens: list[str]) -> Outcome:
         return Outcome(MOD_HELP, ok=True, private=True)
 
     async def _target(self, who: Requester, ctx: ChatContext, tokens: list[str], usage: str,
@@ -158,7 +158,8 @@ class ModCommands:
         await self.mod.require_member(who, ctx, user)
         return user, who.scope, rest
 
-    async def _sub_ban(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_ban(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who, ctx = call.requester, call.ctx
         usage = "/mod ban [global] <user> [30m|2h|7d|1w] [reason]"
         user, scope, rest = await self._target(who, ctx, tokens, usage, "Platform-wide bans")
         seconds = parse_duration(rest[0]) if rest else None
@@ -168,7 +169,8 @@ class ModCommands:
         await self.mod.log_action(who, "ban", ban.describe(self.mod.clock()) + where)
         return Outcome(f"\U0001f6ab {ban.describe(self.mod.clock())}{where}.", ok=True, private=True)
 
-    async def _sub_unban(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_unban(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who, ctx = call.requester, call.ctx
         platform_wide, tokens = _global(tokens)
         user, _ = _user(tokens, ctx, "/mod unban [global] <user>")
         if platform_wide:
@@ -181,7 +183,8 @@ class ModCommands:
         await self.mod.log_action(who, "unban", user + (" (platform-wide)" if platform_wide else ""))
         return Outcome(f"{user} may generate again.", ok=True, private=True)
 
-    async def _sub_bans(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_bans(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who, ctx = call.requester, call.ctx
         platform_wide, _ = _global(tokens)
         if platform_wide:
             self.mod.require_platform_moderator(who, ctx, "Platform-wide bans")
@@ -190,7 +193,8 @@ class ModCommands:
         nobody = "Nobody is banned platform-wide." if platform_wide else "Nobody is banned here."
         return Outcome("\n".join(b.describe(now) for b in bans) or nobody, ok=True, private=True)
 
-    async def _sub_quota(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_quota(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who, ctx = call.requester, call.ctx
         usage = ("/mod quota set <user> <n|off> | /mod quota grant <user> <n> | /mod quota usage <user> "
                  "(global after the operation: the member's overall credits)")
         if not tokens or tokens[0].lower() not in ("set", "grant", "usage"):
@@ -214,34 +218,39 @@ class ModCommands:
         await self.mod.log_action(who, f"quota {op}", f"{user} {'off' if n is None else n}{where}")
         return Outcome(text, ok=True, private=True)
 
-    async def _sub_usage(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
-        return await self._sub_quota(who, ctx, ["usage", *tokens])
+    async def _sub_usage(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        return await self._sub_quota(call, ["usage", *tokens])
 
     async def _chat_switch(self, who: Requester, flag: str, on: bool, text: str) -> Outcome:
         await self.mod.switches.set_chat(who.platform, who.scope, flag, on)
         await self.mod.log_action(who, f"{flag} {'on' if on else 'off'}")
         return Outcome(text, ok=True)
 
-    async def _sub_pause(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_pause(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         return await self._chat_switch(who, "paused", True, "\u23f8\ufe0f Generation is paused in this chat.")
 
-    async def _sub_resume(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_resume(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         return await self._chat_switch(who, "paused", False, "\u25b6\ufe0f Generation is back on in this chat.")
 
-    async def _sub_audio(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_audio(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         on = _on_off(tokens, "/mod audio on|off")
         return await self._chat_switch(
             who, "audio_refs", on, "Voice/audio references are now accepted from everyone here." if on
             else "Voice/audio references now need a verified avatar here.")
 
-    async def _sub_protected(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_protected(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         self.mod.require_owner(who, "/mod protected")
         on = _on_off(tokens, "/mod protected on|off")
         return await self._chat_switch(
             who, "protected_off", not on, "The protected-names list applies here." if on
             else "The protected-names list is off in this chat (the chat's and global blocklists still apply).")
 
-    async def _sub_kill(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_kill(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         self.mod.require_owner(who, "/mod kill")
         on = _on_off(tokens, "/mod kill on|off")
         await self.mod.switches.set_kill(on)
@@ -255,19 +264,22 @@ class ModCommands:
         await self.mod.log_action(who, f"{flag} {'on' if on else 'off'}", f"channel {channel}")
         return Outcome(text, ok=True, private=True)
 
-    async def _sub_channel(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_channel(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who, ctx = call.requester, call.ctx
         on = _on_off(tokens, "/mod channel on|off")
         return await self._channel_switch(who, ctx, "disabled", not on, "Generation is allowed in this channel."
                                           if on else "Generation is turned off in this channel.")
 
-    async def _sub_nsfw(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_nsfw(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who, ctx = call.requester, call.ctx
         on = _on_off(tokens, "/mod nsfw on|off")
         note = "" if ctx.nsfw_allowed or not on else (
             " The platform doesn't mark this channel as age-restricted, so it stays off until it does.")
         return await self._channel_switch(who, ctx, "nsfw", on, ("Age-restricted prompts are allowed in this "
                                           "channel." + note) if on else "Age-restricted prompts are refused here.")
 
-    async def _sub_status(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_status(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who, ctx = call.requester, call.ctx
         flags = await self.mod.switches.chat(who.platform, who.scope)
         channel = await self.mod.switches.channel(who.platform, who.scope, ctx.channel_id or who.chat_id)
         lines = [("Global kill switch is ON." if await self.mod.switches.killed() else "Global kill switch is off.")]
@@ -275,7 +287,8 @@ class ModCommands:
         lines += [CHANNEL_FLAGS[f] for f in sorted(channel) if f in CHANNEL_FLAGS]
         return Outcome("\n".join(lines), ok=True, private=True)
 
-    async def _sub_blocklist(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_blocklist(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         usage = "/mod blocklist add <word, phrase or re:regex> | remove <entry> | list [global]"
         if not tokens or tokens[0].lower() not in ("add", "remove", "list"):
             raise CommandError(f"Usage: {usage}")
@@ -304,32 +317,37 @@ class ModCommands:
         await self.mod.log_action(who, "blocklist remove", f"{entry} ({where})")
         return Outcome(f"Removed \u201c{entry}\u201d from {where}.", ok=True, private=True)
 
-    async def _sub_queue(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_queue(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         jobs = await self.queue.list(who.platform, who.scope)
         return Outcome("\n".join(j.line() for j in jobs) or "No jobs waiting or running in this chat.",
                        ok=True, private=True)
 
-    async def _sub_cancel(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_cancel(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         job_id = _job(tokens, "/mod cancel <job>")
-        text = await self.queue.cancel(who, job_id)
+        text = await self.queue.cancel(who, job_id, call.service.finisher)
         await self.mod.log_action(who, "cancel", f"job {job_id}")
         return Outcome(text, ok=True, private=True)
 
-    async def _sub_delete(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_delete(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         job_id = _job(tokens, "/mod delete <job>")
-        request = await self.mod.service.queue.load_request(job_id)
+        request = await self.mod.queue.load_request(job_id)
         if request is None or (request.requester.platform, request.requester.scope) != (who.platform, who.scope):
             raise Refusal(f"There is no result of job {job_id} in this chat.", reason="invalid")
         await self.reports.bus.publish_delete(DeleteResult(platform=who.platform, job_id=job_id))
         await self.mod.log_action(who, "delete", f"job {job_id}")
         return Outcome(f"Deleting the result of job {job_id}.", ok=True, private=True)
 
-    async def _sub_audit(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_audit(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
         n = _count(tokens[0], "/mod audit [n]", lo=1) if tokens else 20
         entries = await self.mod.audit.recent(who.platform, who.scope, min(n, 100))
         return Outcome("\n".join(e.line() for e in entries) or "Nothing logged here yet.", ok=True, private=True)
 
-    async def _sub_avatar(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_avatar(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who, ctx = call.requester, call.ctx
         usage = "/mod avatar approve|reject|revoke <user>"
         if not tokens or tokens[0].lower() not in ("approve", "reject", "revoke"):
             raise CommandError(f"Usage: {usage}")
@@ -347,10 +365,12 @@ class ModCommands:
             return Outcome(f"{user} has no selfie awaiting review.", ok=False, private=True)
         return await self.reports.decide_avatar(who, req.request_id, op == "approve")
 
-    async def _sub_avatars(self, who: Requester, ctx: ChatContext, tokens: list[str]) -> Outcome:
+    async def _sub_avatars(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who, ctx = call.requester, call.ctx
         everywhere = self.mod.is_platform_moderator(who, ctx)
         users = await self.mod.avatars.pending(who.platform, None if everywhere else who.scope)
         if not users:
             return Outcome("No selfies awaiting review.", ok=True, private=True)
         where = "" if everywhere else " (the review chat decides them)"
         return Outcome("Selfies awaiting review: " + ", ".join(users) + where, ok=True, private=True)
+

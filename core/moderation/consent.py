@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.clock import Clock, system_clock
+from core.queue.connection import as_text
 from core.settings import Settings
-
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class Verification:
 class Avatars:
     """Pending selfies (one per member and platform) and verified avatars, which hold on the whole platform."""
 
-    def __init__(self, redis: Redis, settings: Settings, clock: Clock = time.time) -> None:
+    def __init__(self, redis: Redis, settings: Settings, clock: Clock = system_clock) -> None:
         self.redis = redis
         self.settings = settings
         self.clock = clock
@@ -69,7 +67,7 @@ class Avatars:
         old = await self.redis.hget(self._pending_key(platform), user_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             if old is not None:
-                pipe.delete(self._request_key(old.decode() if isinstance(old, bytes) else old))
+                pipe.delete(self._request_key(as_text(old)))
             pipe.set(self._request_key(req.request_id), json.dumps(req.__dict__), ex=ttl)
             pipe.hset(self._pending_key(platform), user_id, req.request_id)
             pipe.expire(self._pending_key(platform), ttl)
@@ -84,14 +82,14 @@ class Avatars:
 
     async def pending_for(self, platform: str, user_id: str) -> AvatarRequest | None:
         rid = await self.redis.hget(self._pending_key(platform), user_id)
-        return None if rid is None else await self.request(rid.decode() if isinstance(rid, bytes) else rid)
+        return None if rid is None else await self.request(as_text(rid))
 
     async def pending(self, platform: str, scope: str | None = None) -> list[str]:
         """Members with a selfie awaiting review: all of the platform's, or those sent in one scope."""
         raw = await self.redis.hgetall(self._pending_key(platform))
         users = []
         for rid in raw.values():
-            req = await self.request(rid.decode() if isinstance(rid, bytes) else rid)
+            req = await self.request(as_text(rid))
             if req is not None and (scope is None or req.scope == scope):
                 users.append(req.user_id)
         return sorted(users)

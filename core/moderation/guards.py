@@ -1,7 +1,5 @@
-"""The checks every request passes before it is queued; each refusal says why and what to do.
-
-Order matters only for which reason a member sees first: bans, then switches, then the prompt,
-then the references (face and voice detection is the only costly check, so it runs last).
+"""The checks every request passes before it is queued, and the one every result passes before it is sent;
+each refusal says why and what to do. Their order is declared with the feature (core/moderation/feature.py).
 """
 
 from __future__ import annotations
@@ -11,21 +9,21 @@ from functools import lru_cache
 from importlib import resources
 
 from core.context import ChatContext
-from core.media.codecs import MediaError
+from core.contract import ResultFacts
+from core.errors import MediaError, Refusal
 from core.media.untrusted import UnreadableMedia, UntrustedMedia
 from core.moderation.bans import Ban, describe_duration
 from core.moderation.blocklist import Entry, find_match, parse_list
 from core.moderation.faces import count_faces
-from core.moderation.switches import nsfw_ok_key
 from core.moderation.toolkit import Moderation
-from core.service.facade import Refusal
 from core.settings import Settings
 from core.types import GenerationRequest, MediaType
 
+NSFW_FLAGGED_TEXT = ("The model's safety checker flagged this result as age-restricted, which isn't allowed in "
+                     "this channel. Nothing was charged; try a different prompt.")
+
 
 class _Guard:
-    stage = "request"  # needs only the request: runs before the references are stored (core.service.facade)
-
     def __init__(self, mod: Moderation) -> None:
         self.mod = mod
 
@@ -105,14 +103,13 @@ def nsfw_terms() -> tuple[Entry, ...]:
 class NsfwGuard(_Guard):
     """Age-restricted prompts need the channel's NSFW switch on and a platform age gate (ctx.nsfw_allowed).
 
-    Where both allow it, the job gets an `nsfw-ok` marker; elsewhere the worker refuses a result the model's
-    own safety checker flagged (see workers/runtime.py).
+    The decision travels with the job (`GenerationRequest.nsfw_allowed`): where it is off, `nsfw_gate` refuses
+    a result the model's own safety checker flagged.
     """
 
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
-        if await self.allowed(request, ctx):
-            await self.mod.service.redis.set(nsfw_marker(self.mod, request.job_id), "1",
-                                             ex=self.mod.service.settings.result_ttl_s)
+        request.nsfw_allowed = await self.allowed(request, ctx)
+        if request.nsfw_allowed:
             return
         if find_match(request.prompt, [(e, "nsfw") for e in nsfw_terms()]) is not None:
             raise Refusal("Age-restricted content isn't allowed in this channel. Moderators can allow it with "
@@ -123,14 +120,16 @@ class NsfwGuard(_Guard):
         return ctx.nsfw_allowed and "nsfw" in await self.mod.switches.channel(who.platform, who.scope, ctx.channel_id)
 
 
-def nsfw_marker(mod: Moderation, job_id: str) -> str:
-    return nsfw_ok_key(mod.service.settings, job_id)
+def nsfw_gate(request: GenerationRequest, facts: ResultFacts) -> str | None:
+    """The worker's result gate: a result the model flagged is refused unless the job's channel allows it."""
+    return NSFW_FLAGGED_TEXT if facts.flagged and not request.nsfw_allowed else None
 
 
 class ConsentGuard(_Guard):
-    """Faces in reference images/videos need a verified avatar; voice references too, unless the chat allows them."""
+    """Faces in reference images/videos need a verified avatar; voice references too, unless the chat allows them.
 
-    stage = "media"  # reads the stored references: runs after they are stored, which a refusal undoes
+    It reads the stored references, so it runs in the media stage, after they are stored.
+    """
 
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
         if not request.references:
@@ -147,10 +146,10 @@ class ConsentGuard(_Guard):
                         "to protect people's voices. Send /avatar with a selfie and ask a moderator to approve "
                         "it.", reason="voice_consent")
                 continue
-            blob = await self.mod.service.blobs.get(ref.blob_key)
+            blob = await self.mod.blobs.get(ref.blob_key)
             if blob is None:
                 continue  # expired: the worker answers that
-            if await _has_face(blob[0], ref.media_type, self.mod.service.settings):
+            if await _has_face(blob[0], ref.media_type, self.mod.settings):
                 verified = verified if verified is not None else await self.mod.avatars.verified(who.platform,
                                                                                                  who.user_id)
                 if not verified:

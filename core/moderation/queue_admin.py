@@ -1,27 +1,24 @@
 """Moderators' view of the queue: list their chat's (server's) waiting and running jobs, cancel one.
 
 A waiting job is taken off the arq queue atomically (its arq record too, so a worker that was about
-to pick it up finds nothing) and answered with a "cancelled" error reply right here; the finalizers
-(quota refunds) run on that reply as they would in a worker. A running job is marked cancelled and
-aborted through arq (the worker needs `allow_abort_jobs`); the worker publishes its reply.
+to pick it up finds nothing) and answered with a "cancelled" error reply right here, through the same job
+finisher a worker uses (so the finalizers, quota refunds among them, run once on it). A running job is
+marked cancelled and aborted through arq (the worker needs `allow_abort_jobs`); the worker publishes its reply.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
 
+from core.errors import Refusal
 from core.moderation.toolkit import Moderation
-from core.queue.replies import ReplyBus
-from core.service.facade import Refusal
+from core.queue.connection import as_text
+from core.queue.finisher import CANCELLED_TEXT, JobFinisher
 from core.types import GenerationReply, GenerationRequest, Requester
 
-log = logging.getLogger(__name__)
-
-CANCELLED_TEXT = "This job was cancelled by a moderator. Nothing was charged."
 MAX_LISTED = 500
 
 # KEYS: in-progress key, queue, arq job key. Returns 'running', 1 (taken off the queue) or 0 (gone).
@@ -31,10 +28,6 @@ local removed = redis.call('ZREM', KEYS[2], ARGV[1])
 if removed == 1 then redis.call('DEL', KEYS[3]) end
 return removed
 """
-
-
-def cancel_marker(settings_key: str) -> str:
-    return settings_key + ":cancelled"
 
 
 @dataclass(frozen=True)
@@ -53,53 +46,44 @@ class QueuedJob:
 class QueueAdmin:
     def __init__(self, mod: Moderation) -> None:
         self.mod = mod
-        self.service = mod.service
-        self.redis = mod.service.redis
+        self.redis = mod.redis
         self._take = self.redis.register_script(_TAKE_QUEUED)
 
     async def list(self, platform: str, scope: str) -> list[QueuedJob]:
         """Waiting and running jobs of one scope (chat, or every channel of a server), in queue order."""
-        ids = await self.redis.zrange(self.service.settings.queue_name, 0, MAX_LISTED - 1)
+        ids = await self.redis.zrange(self.mod.settings.queue_name, 0, MAX_LISTED - 1)
         jobs: list[QueuedJob] = []
         for raw in ids:
-            job_id = raw.decode() if isinstance(raw, bytes) else raw
-            request = await self.service.queue.load_request(job_id)
+            job_id = as_text(raw)
+            request = await self.mod.queue.load_request(job_id)
             if request is None or (request.requester.platform, request.requester.scope) != (platform, scope):
                 continue
-            state = await self.service.queue.state(job_id) or "queued"
+            state = await self.mod.queue.state(job_id) or "queued"
             jobs.append(QueuedJob(job_id, request.requester.user_id, state, request.kind.value, request.prompt))
         return jobs
 
-    async def cancel(self, moderator: Requester, job_id: str) -> str:
+    async def cancel(self, moderator: Requester, job_id: str, finisher: JobFinisher) -> str:
         """Cancel a job of the moderator's chat; returns what happened, raises Refusal if it can't."""
-        request = await self.service.queue.load_request(job_id)
+        request = await self.mod.queue.load_request(job_id)
         if request is None or (request.requester.platform, request.requester.scope) != (
                 moderator.platform, moderator.scope):
             raise Refusal(f"There is no job {job_id[:32]} in this chat. See /mod queue.", reason="invalid")
-        s = self.service.settings
+        s = self.mod.settings
         result = await self._take(keys=[in_progress_key_prefix + job_id, s.queue_name, job_key_prefix + job_id],
                                   args=[job_id])
         if result in (b"running", "running"):
-            if await self.service.queue.state(job_id) != "running":
+            if await self.mod.queue.state(job_id) != "running":
                 # arq has claimed it but the job function hasn't begun: an abort now would drop it unanswered.
                 raise Refusal(f"Job {job_id} is just starting; try /mod cancel again in a moment.", reason="busy")
-            await self.redis.set(cancel_marker(self.service.queue.record_key(job_id)), "1", ex=s.result_ttl_s)
+            await finisher.mark_cancelled(job_id)
             await self.redis.zadd(abort_jobs_ss, {job_id: int(time.time() * 1000)})
             return f"Job {job_id} is running; it is being stopped and its author told."
         if not result:
             raise Refusal(f"Job {job_id} has already finished.", reason="invalid")
-        await self._answer_cancelled(request)
+        await finisher.finish(request, cancelled_reply(request), "cancelled")
         return f"Job {job_id} was taken off the queue and its author told."
 
-    async def _answer_cancelled(self, request: GenerationRequest) -> None:
-        reply = GenerationReply(job_id=request.job_id, requester=request.requester, kind=request.kind,
-                                prompt=request.prompt, seed=request.seed, error=CANCELLED_TEXT)
-        await self.service.queue.save_reply(reply)
-        await self.service.queue.set_state(request.job_id, "cancelled")
-        await ReplyBus(self.redis, self.service.settings).publish_reply(reply)
-        # The same finalizers a worker runs on a finished job, so a cancelled job is refunded too.
-        for finalizer in self.mod.finalizers():
-            try:
-                await finalizer(request, reply)
-            except Exception:
-                log.exception("finalizer failed for cancelled job %s", request.job_id)
+
+def cancelled_reply(request: GenerationRequest) -> GenerationReply:
+    return GenerationReply(job_id=request.job_id, requester=request.requester, kind=request.kind,
+                           prompt=request.prompt, seed=request.seed, error=CANCELLED_TEXT)

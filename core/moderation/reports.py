@@ -10,13 +10,14 @@ closes it), so the job ids printed in every caption are no handle on anyone's re
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from core.context import ChatContext
+from core.contract import ActionHandler, Outcome, Service, button_data
+from core.errors import Refusal, error_text
 from core.moderation.toolkit import Moderation
+from core.queue.connection import as_text
 from core.queue.replies import ReplyBus
-from core.service.facade import ActionHandler, Outcome, Reelsmith, Refusal, button_data
-from core.service.texts import error_text
 from core.types import Button, DeleteResult, GenerationRequest, MediaFile, Notice, Requester
 
 REVIEW_ACTIONS = ("mdel", "mban", "mdis", "mava", "mrej")
@@ -47,39 +48,36 @@ def review_chat(mod: Moderation, platform: str) -> str | None:
 class Reports:
     def __init__(self, mod: Moderation) -> None:
         self.mod = mod
-        self.service = mod.service
-        self.bus = ReplyBus(mod.service.redis, mod.service.settings)
-        self._take_action = mod.service.redis.register_script(_TAKE_ACTION)
+        self.bus = ReplyBus(mod.redis, mod.settings)
+        self._take_action = mod.redis.register_script(_TAKE_ACTION)
 
     def _key(self, job_id: str) -> str:
-        return self.service.settings.key("mod", "report", job_id)
+        return self.mod.settings.key("mod", "report", job_id)
 
-    def register(self, service: Reelsmith) -> None:
-        service.actions["report"] = self.report
-        service.actions["mdel"] = self._guarded(self.delete)
-        service.actions["mban"] = self._guarded(self.ban)
-        service.actions["mdis"] = self._guarded(self.dismiss)
-        service.actions["mava"] = self._guarded(self.approve_avatar)
-        service.actions["mrej"] = self._guarded(self.reject_avatar)
+    def actions(self) -> Mapping[str, ActionHandler]:
+        """The member's Report button (replacing the built-in one) and the review chat's buttons."""
+        return {"report": self.report, "mdel": self._guarded(self.delete), "mban": self._guarded(self.ban),
+                "mdis": self._guarded(self.dismiss), "mava": self._guarded(self.approve_avatar),
+                "mrej": self._guarded(self.reject_avatar)}
 
     # ---- the member's side --------------------------------------------------------------
-    async def report(self, service: Reelsmith, who: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+    async def report(self, service: Service, who: Requester, ctx: ChatContext, job_id: str) -> Outcome:
         try:
             request, reply = await service.job_for_button(who, job_id)
         except Refusal as exc:
             return Outcome(error_text(exc.message), ok=False, private=True)
         target = review_chat(self.mod, who.platform)
         record = {"by": who.user_id, "platform": who.platform, "state": "open", "done": []}
-        if not await self.service.redis.set(self._key(job_id), json.dumps(record), nx=True,
-                                            ex=self.service.settings.result_ttl_s):
+        if not await self.mod.redis.set(self._key(job_id), json.dumps(record), nx=True,
+                                        ex=self.mod.settings.result_ttl_s):
             return Outcome("Thanks, this result has already been reported; the moderators will review it.",
                            ok=True, private=True)
         await self.mod.audit.record("report", who.platform, who.chat_id, who.user_id, "report",
                                     f"job {job_id} by {request.requester.user_id}")
         if target is None:
             # No review chat configured: the report stays in the audit log and the reports stream.
-            await self.service.redis.xadd(self.service.settings.key("reports"),
-                                          {"job_id": job_id, "by": who.user_id, "chat": who.chat_id})
+            await self.mod.redis.xadd(self.mod.settings.key("reports"),
+                                      {"job_id": job_id, "by": who.user_id, "chat": who.chat_id})
         else:
             media: list[MediaFile] = reply.media if reply is not None else []
             await self.bus.publish_notice(Notice(
@@ -95,7 +93,7 @@ class Reports:
 
     # ---- the review chat's side ---------------------------------------------------------
     def _guarded(self, handler: Callable[[Requester, str], Awaitable[Outcome]]) -> ActionHandler:
-        async def run(service: Reelsmith, who: Requester, ctx: ChatContext, ref: str) -> Outcome:
+        async def run(service: Service, who: Requester, ctx: ChatContext, ref: str) -> Outcome:
             try:
                 self._require_reviewer(who, ctx)
                 return await handler(who, ref)
@@ -110,13 +108,13 @@ class Reports:
 
     async def _reported(self, who: Requester, job_id: str) -> GenerationRequest:
         """The reported job, if it is the reviewer's platform's and its report is still open."""
-        request = await self.service.queue.load_request(job_id)
+        request = await self.mod.queue.load_request(job_id)
         if request is None:
             raise Refusal("That result has expired; nothing is left to act on.", reason="expired")
         if request.requester.platform != who.platform:
             raise Refusal(f"Job {job_id} was made on another platform; its own review chat handles it.",
                           reason="foreign")
-        raw = await self.service.redis.get(self._key(job_id))
+        raw = await self.mod.redis.get(self._key(job_id))
         if raw is None or json.loads(raw).get("state") != "open":
             raise Refusal(f"There is no open report on job {job_id}; review buttons act only on reported results "
                           "that nobody has dismissed.", reason="no_report")
@@ -124,8 +122,7 @@ class Reports:
 
     async def _take(self, job_id: str, who: Requester, action: str) -> bool:
         """Record `action` on the open report; False if it was already taken (a second press)."""
-        result = await self._take_action(keys=[self._key(job_id)], args=[action, who.user_id])
-        result = result.decode() if isinstance(result, bytes) else str(result)
+        result = as_text(await self._take_action(keys=[self._key(job_id)], args=[action, who.user_id]))
         if result == "closed":
             raise Refusal(f"The report on job {job_id} was closed meanwhile.", reason="no_report")
         return result == "ok"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from core.queue.connection import as_text
 from core.settings import Settings
 
 # Per-scope flags (a hash per chat/server): name -> what "on" means.
@@ -21,15 +22,6 @@ CHANNEL_FLAGS = {
     "disabled": "generation is disabled in this channel",
     "nsfw": "age-restricted prompts are allowed in this channel",
 }
-
-
-NSFW_FLAGGED_TEXT = ("The model's safety checker flagged this result as age-restricted, which isn't allowed in "
-                     "this channel. Nothing was charged; try a different prompt.")
-
-
-def nsfw_ok_key(settings: Settings, job_id: str) -> str:
-    """Set by the NSFW guard on jobs allowed to be age-restricted; the worker honours the model's safety check."""
-    return settings.key("job", job_id, "nsfw-ok")
 
 
 class Switches:
@@ -65,7 +57,7 @@ class Switches:
     async def chat(self, platform: str, scope: str) -> set[str]:
         """The chat's flags that are on."""
         raw = await self.redis.hkeys(self._chat_key(platform, scope))
-        return {r.decode() if isinstance(r, bytes) else r for r in raw}
+        return {as_text(r) for r in raw}
 
     async def set_channel(self, platform: str, scope: str, channel: str, flag: str, on: bool) -> None:
         assert flag in CHANNEL_FLAGS, flag
@@ -76,4 +68,4 @@ class Switches:
 
     async def channel(self, platform: str, scope: str, channel: str) -> set[str]:
         raw = await self.redis.hkeys(self._channel_key(platform, scope, channel))
-        return {r.decode() if isinstance(r, bytes) else r for r in raw}
+        return {as_text(r) for r in raw}

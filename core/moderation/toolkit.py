@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
+from arq.connections import ArqRedis
+
+from core.clock import Clock, system_clock
 from core.context import ChatContext
-from core.moderation.audit import AuditLog, Clock
+from core.errors import Refusal
+from core.moderation.audit import AuditLog
 from core.moderation.bans import Bans
 from core.moderation.blocklist import Blocklists
 from core.moderation.consent import Avatars
 from core.moderation.switches import Switches
-from core.service.facade import Reelsmith, Refusal
-from core.types import GenerationReply, GenerationRequest, Requester
+from core.queue.blobs import BlobStore
+from core.queue.jobs import JobQueue
+from core.settings import Settings
+from core.types import Requester
 
 
 class QuotaAdmin(Protocol):
-    """What `/mod quota ...` needs from the quotas module (core/quotas/book.py satisfies it).
+    """What `/mod quota ...` needs from the quotas module (core.quotas.admin.ModeratorQuotas satisfies it).
 
     Amounts are credits (one per image; the quotas module decides what a video costs). `scope` is the
     chat/server whose own limit for the member a chat moderator sets or reads; None is the member's
@@ -32,42 +36,42 @@ class QuotaAdmin(Protocol):
     async def usage(self, platform: str, scope: str | None, user_id: str) -> str: ...
 
 
-Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
-
-
-@dataclass
+@dataclass(frozen=True)
 class Moderation:
-    service: Reelsmith
+    """Moderation's state and stores, shared by its guards, commands and buttons (all state lives in Redis)."""
+
+    settings: Settings
+    redis: ArqRedis
+    blobs: BlobStore
+    queue: JobQueue
     bans: Bans
     switches: Switches
     blocklists: Blocklists
     audit: AuditLog
     avatars: Avatars
     quota: QuotaAdmin | None = None
-    # Run on a cancelled queued job's error reply, like the worker's finalizers (refunds).
-    finalizers: Callable[[], list[Finalizer]] = field(default=list)
-    clock: Clock = time.time
+    clock: Clock = system_clock
 
     @classmethod
-    def build(cls, service: Reelsmith, *, quota: QuotaAdmin | None = None,
-              finalizers: Callable[[], list[Finalizer]] = list, clock: Clock = time.time) -> Moderation:
-        r, s = service.redis, service.settings
-        return cls(service, Bans(r, s, clock), Switches(r, s), Blocklists(r, s), AuditLog(r, s, clock),
-                   Avatars(r, s, clock), quota, finalizers, clock)
+    def build(cls, settings: Settings, redis: ArqRedis, *, quota: QuotaAdmin | None = None,
+              clock: Clock = system_clock) -> Moderation:
+        r, s = redis, settings
+        return cls(s, r, BlobStore(r, s), JobQueue(r, s), Bans(r, s, clock), Switches(r, s), Blocklists(r, s),
+                   AuditLog(r, s, clock), Avatars(r, s, clock), quota, clock)
 
     def is_owner(self, who: Requester) -> bool:
-        return self.service.settings.is_owner(who.platform, who.user_id)
+        return self.settings.is_owner(who.platform, who.user_id)
 
     def is_configured(self, who: Requester) -> bool:
         """An owner or moderator the service's settings name: they act on the whole platform."""
-        return self.service.settings.is_configured_moderator(who.platform, who.user_id)
+        return self.settings.is_configured_moderator(who.platform, who.user_id)
 
     def is_moderator(self, who: Requester, ctx: ChatContext) -> bool:
         """Moderator in `who.scope`: the adapter's verdict for this chat, or configured ids / owners."""
         return ctx.is_moderator or self.is_configured(who)
 
     def review_chat(self, platform: str) -> str | None:
-        s = self.service.settings
+        s = self.settings
         return {"telegram": s.telegram_review_chat_id, "discord": s.discord_review_channel_id,
                 "web": s.web_review_chat_id}.get(platform)
 

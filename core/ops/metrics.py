@@ -1,7 +1,7 @@
 """Prometheus metrics, one private registry per process; every name starts with `reelsmith_`.
 
-Hooked in through the existing extension points: a refusal listener (quota vs moderation refusals),
-a worker finalizer (jobs by kind and outcome, duration and wait), the reply consumer (replies
+Hooked in as a feature (`metrics_feature`): a refusal listener (quota vs moderation refusals) and a
+worker finalizer (jobs by kind and outcome, duration and wait); and by the reply consumer (replies
 delivered or failed). Queue depth is read from Redis when /metrics is scraped; GPU memory is read
 from torch at scrape time, and only in processes that already loaded torch (bots never do).
 """
@@ -13,13 +13,14 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
+from core.contract import Feature, Finalizer, RefusalListener
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, JobKind, Requester
 
@@ -149,8 +150,8 @@ def process_metrics() -> Metrics:
     return _process_metrics
 
 
-def refusal_listener(metrics: Metrics) -> Callable[[Requester, str, str], Awaitable[None]]:
-    """A `service.refusal_listeners` entry: quota refusals vs every other reason."""
+def refusal_listener(metrics: Metrics) -> RefusalListener:
+    """A refusal listener: quota refusals vs every other reason."""
 
     async def count_refusal(requester: Requester, reason: str, _message: str) -> None:
         metrics.count_refusal(requester.platform, reason)
@@ -158,8 +159,7 @@ def refusal_listener(metrics: Metrics) -> Callable[[Requester, str, str], Awaita
     return count_refusal
 
 
-def job_finalizer(metrics: Metrics, settings: Settings,
-                  redis: Redis) -> Callable[[GenerationRequest, GenerationReply], Awaitable[None]]:
+def job_finalizer(metrics: Metrics, settings: Settings, redis: Redis) -> Finalizer:
     """A worker finalizer: counts and times each finished job and records which worker ran it."""
     name = worker_name(settings)
 
@@ -171,3 +171,10 @@ def job_finalizer(metrics: Metrics, settings: Settings,
         await redis.hset(settings.key("job", request.job_id), "worker", name)
 
     return observe_job
+
+
+def metrics_feature(settings: Settings, redis: Redis) -> Feature:
+    """Metrics' part of the service (refusals counted) and the worker (jobs counted and timed)."""
+    metrics = process_metrics()
+    return Feature(name="metrics", refusal_listeners=(refusal_listener(metrics),),
+                   finalizers=(job_finalizer(metrics, settings, redis),))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.queue.connection import as_text
 from core.settings import Settings
 
 # KEYS: 1 the owner's budget zset. ARGV: 1 now ms, 2 expiry ms of the new blobs, 3 budget bytes,
@@ -133,7 +134,7 @@ class BlobStore:
         data, mime = await self.redis.hmget(self._key(blob_id), ["data", "mime"])
         if data is None:
             return None
-        return bytes(data), (mime.decode() if isinstance(mime, bytes) else str(mime or ""))
+        return bytes(data), as_text(mime or "")
 
     async def delete(self, blob_ids: list[str], owner: str | None = None) -> None:
         """Drop blobs that are no longer needed (e.g. the attachments of a refused request); with `owner`,

@@ -48,6 +48,8 @@ async def connect(settings: Settings) -> ArqRedis:
                              job_serializer=job_codec.dumps, job_deserializer=job_codec.loads)
 
 
-def as_text(value: bytes | str) -> str:
-    """A Redis reply as text: the arq pool answers bytes (job records must stay bytes), so every reader decodes."""
-    return value.decode("utf-8") if isinstance(value, bytes) else value
+def as_text(value: bytes | str | int) -> str:
+    """A Redis reply as text: the arq pool answers bytes (job records must stay bytes), so every reader decodes.
+
+    Lua scripts may answer integers too; those come back as their digits."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

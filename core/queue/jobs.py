@@ -5,6 +5,7 @@ from __future__ import annotations
 from arq.connections import ArqRedis
 
 from core.queue import job_codec
+from core.queue.connection import as_text
 from core.queue.fairness import FairScheduler
 from core.quotas.costs import job_cost
 from core.settings import Settings
@@ -91,7 +92,7 @@ class JobQueue:
 
     async def state(self, job_id: str) -> str | None:
         raw = await self.arq.hget(self.record_key(job_id), "state")
-        return raw.decode() if isinstance(raw, bytes) else raw
+        return None if raw is None else as_text(raw)
 
     async def depth(self) -> int:
         return int(await self.arq.zcard(self.settings.queue_name))

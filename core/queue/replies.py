@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, TimeoutError
 
 from core.ops.metrics import process_metrics
+from core.queue.connection import as_text
 from core.settings import Settings
 from core.types import DeleteResult, GenerationReply, Notice, Progress
 
@@ -110,7 +111,7 @@ class ReplyConsumer:
 
     @staticmethod
     def _decode(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
-        eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        eid = as_text(entry_id)
         typ = fields.get(b"type", b"").decode()
         data = fields.get(b"data", b"{}")
         if typ == "reply":

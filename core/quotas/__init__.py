@@ -1,2 +1,11 @@
-"""Credits and fair shares: what a job costs, the quota book (two layers: overall credits and chat limits),
-its guard and `/quota`, and the moderators' overrides."""
+"""Credits and fair shares: what a job costs (`costs`), the quota book with its two layers, overall credits
+and chat limits (`book`), its guard, `/quota` and refund finalizer (`guard`: the feature), what members read
+(`texts`), and the moderators' overrides (`admin`)."""
+
+from core.quotas.admin import ModeratorQuotas
+from core.quotas.book import QuotaBook, TierMap, Usage
+from core.quotas.costs import job_cost
+from core.quotas.guard import QuotaGuard, quota_feature, refund_finalizer
+
+__all__ = ["ModeratorQuotas", "QuotaBook", "QuotaGuard", "TierMap", "Usage", "job_cost", "quota_feature",
+           "refund_finalizer"]

@@ -23,7 +23,7 @@ Model (all state in Redis, so it survives bot and worker restarts):
   most generous (credits, then weight).
 - Time comes from an injectable clock (`core.clock`), never from Redis, so windows are testable.
 
-For moderation (call on a `QuotaBook`, e.g. `install_quotas(service).book`, or `QuotaBook(redis, settings)`):
+For moderation (call on a `QuotaBook(redis, settings)`; `core.quotas.admin.ModeratorQuotas` words the answers):
 - `await book.usage(platform, user_id, tier=None, scope=None)` -> `Usage` (what `/quota` shows).
 - Platform layer (owners): `await book.set_budget(platform, user_id, credits)` overrides the user's credits
   per window (`None` goes back to the tier's); `await book.grant(platform, user_id, credits)` gives extra
@@ -38,20 +38,17 @@ For moderation (call on a `QuotaBook`, e.g. `install_quotas(service).book`, or `
 
 from __future__ import annotations
 
-import math
 import secrets
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
 from core.clock import Clock, system_clock
 from core.context import ChatContext
+from core.queue.connection import as_text
 from core.quotas.costs import job_cost
-from core.service.facade import CommandCall, Outcome, Reelsmith, Refusal
 from core.settings import QuotaTier, Settings
-from core.types import GenerationReply, GenerationRequest, Requester
+from core.types import GenerationRequest, Requester
 
 DEFAULT_TIER = "default"
 RESERVATION_SLACK_S = 24 * 3600
@@ -295,15 +292,15 @@ class QuotaBook:
                   s.quota_in_flight_expiry_s * 1000, window_ms + (s.quota_in_flight_expiry_s + RESERVATION_SLACK_S)
                   * 1000, tier.name],
         )
-        reason = _text(reason)
+        reason = as_text(reason)
         if reason == "ok":
             return Decision(True, remaining=int(a))
         if reason == "cooldown":
-            return Decision(False, reason, wait_s=float(_text(a)) / 1000)
+            return Decision(False, reason, wait_s=float(as_text(a)) / 1000)
         if reason == "in_flight":
             return Decision(False, reason, in_flight=int(a))
         if reason in ("credits", "member", "chat"):
-            wait_ms = float(_text(b))
+            wait_ms = float(as_text(b))
             return Decision(False, reason, remaining=max(0, int(a)), wait_s=wait_ms / 1000 if wait_ms >= 0 else -1)
         return Decision(False, reason)
 
@@ -327,7 +324,8 @@ class QuotaBook:
 
     async def reservation_state(self, job_id: str) -> str | None:
         """held, settled or refunded; None if unknown."""
-        return _text_or_none(await self.redis.hget(self._reservation(job_id), "state"))
+        state = await self.redis.hget(self._reservation(job_id), "state")
+        return None if state is None else as_text(state)
 
     # ---- reporting ------------------------------------------------------------------------
     async def usage(self, platform: str, user_id: str, tier: Tier | None = None,
@@ -437,195 +435,5 @@ class QuotaBook:
         return int(self.clock() * 1000)
 
 
-class QuotaGuard:
-    """The service guard: reserve before queueing, give back if the job is not queued after all."""
-
-    stage = "request"  # before anything is stored: a member out of credits stores nothing
-
-    def __init__(self, book: QuotaBook) -> None:
-        self.book = book
-
-    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
-        tier = self.book.tiers.for_member(request.requester, ctx)
-        request.priority = tier.weight  # its fair-queue share (core/queue/fairness.py)
-        if not self.book.settings.quota_enabled:
-            return
-        decision = await self.book.reserve(request, tier)
-        if not decision.ok:
-            raise Refusal(refusal_text(decision, self.book.cost_of(request), request, self.book), reason="quota")
-
-    async def undo(self, request: GenerationRequest) -> None:
-        if self.book.settings.quota_enabled:
-            await self.book.refund(request.job_id, request.requester, "not queued")
-
-
-def refusal_text(d: Decision, cost: int, request: GenerationRequest, book: QuotaBook) -> str:
-    """What the member reads when a quota stops a request: why, and when or how it can pass."""
-    now = book.clock()
-    window = window_name(book.settings.quota_window_s)
-    what = f"This {request.kind.value} costs {cost} credit{'s' if cost != 1 else ''}"
-    if d.reason == "cooldown":
-        return f"Please wait {duration_text(d.wait_s)} between jobs, then send it again."
-    if d.reason == "in_flight":
-        return (f"You already have {d.in_flight} job{'s' if d.in_flight != 1 else ''} queued or rendering, "
-                "the most you can have at once. Send this again when one has finished.")
-    cheaper = (" Fewer --steps, fewer frames or a smaller size cost less." if request.kind.is_video
-               else " Fewer --steps or a smaller size cost less.") if cost > 1 else ""
-    when = "" if d.wait_s < 0 else f" Enough credits are back {when_text(now + d.wait_s, now)}."
-    if d.reason == "credits":
-        return (f"{what}, and you have {d.remaining} left {window} of your overall credits (they count in every "
-                f"chat).{when}{cheaper}")
-    if d.reason == "member":
-        return (f"{what}, and this chat's limit for you has {d.remaining} left {window} (set by this chat's "
-                f"moderators; it applies only here).{when}{cheaper}")
-    if d.reason == "chat":
-        return f"{what}, and this chat has {d.remaining} of its shared credits left {window}.{when}{cheaper}"
-    return "This request is already queued."
-
-
-def quota_text(u: Usage, now: float) -> str:
-    """The `/quota` answer (plain text, every platform)."""
-    lines = [f"Credits: {u.remaining} of {u.budget} left"
-             + (f" ({u.tier.name} tier)" if u.tier.name != DEFAULT_TIER else "") + "."]
-    lines.append(f"Jobs in flight: {u.in_flight} of {u.tier.max_in_flight}.")
-    if u.next_credit_at is None:
-        lines.append("Nothing spent in the current window: your full budget is available.")
-    elif u.full_at is not None and u.full_at - u.next_credit_at < 1:
-        lines.append(f"Window resets {when_text(u.full_at, now)}.")
-    else:
-        assert u.full_at is not None
-        lines.append(f"Credits come back as the window rolls: the first {when_text(u.next_credit_at, now)}, "
-                     f"all {when_text(u.full_at, now)}.")
-    if u.cooldown_left_s > 0:
-        lines.append(f"Cooldown: next job in {duration_text(u.cooldown_left_s)}.")
-    if u.member is not None and u.member.limit is not None:
-        lines.append(f"This chat's limit for you: {limit_text(u.member)}.")
-    if u.chat_budget is not None:
-        lines.append(f"This chat: {max(0, u.chat_budget - u.chat_used)} of {u.chat_budget} shared credits left.")
-    return "\n".join(lines)
-
-
-def limit_text(m: ChatLimit) -> str:
-    """`7 of 10 left` (with what was granted on top)."""
-    granted = f" (+{m.granted} granted)" if m.granted else ""
-    return f"{m.remaining} of {m.limit}{granted} left"
-
-
-def window_name(window_s: int) -> str:
-    if window_s == 24 * 3600:
-        return "today"
-    return f"in this {duration_text(window_s)} window"
-
-
-def duration_text(seconds: float) -> str:
-    """`45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`."""
-    s = max(0, math.ceil(seconds))
-    if s < 60:
-        return f"{s} s"
-    m = math.ceil(s / 60)
-    if m < 60:
-        return f"{m} min"
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h} h {m} min" if m else f"{h} h"
-    d, h = divmod(h, 24)
-    return f"{d} d {h} h" if h else f"{d} d"
-
-
-def when_text(at: float, now: float) -> str:
-    """`in 3 h 5 min (14:05 UTC)`."""
-    return f"in {duration_text(at - now)} ({time.strftime('%H:%M UTC', time.gmtime(at))})"
-
-
-async def _quota_command(call: CommandCall, book: QuotaBook) -> Outcome:
-    r = call.requester
-    tier = book.tiers.for_member(r, call.ctx)
-    usage = await book.usage(r.platform, r.user_id, tier, scope=r.scope)
-    return Outcome(quota_text(usage, book.clock()), ok=True, private=True)
-
-
-def install_quotas(service: Reelsmith, clock: Clock = system_clock) -> QuotaGuard:
-    """Register the quota guard (append it after every other guard) and `/quota`; returns the guard."""
-    book = QuotaBook(service.redis, service.settings, clock)
-    guard = QuotaGuard(book)
-    service.guards.append(guard)
-
-    async def quota(call: CommandCall) -> Outcome:
-        return await _quota_command(call, book)
-
-    service.add_command("quota", quota, "your credits left, jobs in flight and when they come back")
-    return guard
-
-
-def refund_finalizer(redis: ArqRedis, settings: Settings,
-                     clock: Clock = system_clock) -> Callable[[GenerationRequest, GenerationReply], Awaitable[None]]:
-    """Worker finalizer: a job that failed on the service's side is refunded (once); a success, or a failure
-    caused by the member's own attachment (`fault == "member"`), keeps its charge and frees its slot."""
-    book = QuotaBook(redis, settings, clock)
-
-    async def finalize(request: GenerationRequest, reply: GenerationReply) -> None:
-        if reply.error and reply.fault != "member":
-            await book.refund(request.job_id, request.requester, reply.error)
-        else:
-            await book.settle(request.job_id, request.requester)
-
-    return finalize
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _text_or_none(value: object) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _member_cost(member: object) -> int:
-    return int(_text(member).rsplit("|", 1)[1])
-
-
-class ModeratorQuotas:
-    """`/mod quota ...` on top of a QuotaBook (satisfies core.moderation.toolkit.QuotaAdmin).
-
-    With a scope, a chat moderator's view: that chat's own limit for the member and what they spent there.
-    Without one (`global`, owners): the member's overall credits, which every chat's limits sit under.
-    """
-
-    def __init__(self, book: QuotaBook) -> None:
-        self.book = book
-
-    def _window(self) -> str:
-        return window_name(self.book.settings.quota_window_s)
-
-    async def set_limit(self, platform: str, scope: str | None, user_id: str, limit: int | None) -> str:
-        if scope is None:
-            await self.book.set_budget(platform, user_id, limit)
-            if limit is None:
-                return f"User {user_id}'s overall credits are their tier's again."
-            return f"User {user_id} now has {limit} overall credits per window ({self._window()})."
-        await self.book.set_member_limit(platform, scope, user_id, limit)
-        if limit is None:
-            return f"This chat no longer limits user {user_id}; their overall credits still apply."
-        return (f"User {user_id} now has {limit} credits per window in this chat ({self._window()}); their overall "
-                "credits still apply on top.")
-
-    async def grant(self, platform: str, scope: str | None, user_id: str, credits: int) -> str:
-        if credits <= 0:
-            return "Grant a positive number of credits, e.g. /mod quota grant 123 5"
-        if scope is None:
-            await self.book.grant(platform, user_id, credits)
-            return f"Granted {credits} extra overall credits to user {user_id} for the current window."
-        await self.book.grant_in_chat(platform, scope, user_id, credits)
-        limited = (await self.book.chat_usage(platform, scope, user_id)).limit is not None
-        note = "" if limited else " They matter once this chat sets a limit for them (/mod quota set)."
-        return (f"Granted {credits} extra credits to user {user_id} under this chat's limit for the current "
-                f"window; their overall credits are unchanged.{note}")
-
-    async def usage(self, platform: str, scope: str | None, user_id: str) -> str:
-        if scope is None:
-            u = await self.book.usage(platform, user_id)
-            return f"User {user_id} (overall):\n" + quota_text(u, self.book.clock())
-        m = await self.book.chat_usage(platform, scope, user_id)
-        limit = (f"this chat's limit for them: {limit_text(m)}." if m.limit is not None
-                 else "this chat sets no limit for them (their overall credits are private to them and the owners).")
-        return f"User {user_id} in this chat ({self._window()}): {m.spent} credits spent here; {limit}"
+def _member_cost(member: bytes | str) -> int:
+    return int(as_text(member).rsplit("|", 1)[1])

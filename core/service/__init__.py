@@ -1,2 +1,20 @@
-"""The service adapters call: the facade (`facade.Reelsmith`), the chat grammar, member-facing texts, and the
-feature registry that assembles moderation, quotas and labelling into one service (`features.build_service`)."""
+"""The service adapters call, assembled from the feature list.
+
+Modules: `facade` (`Reelsmith`: what adapters call), `features` (the feature list; `build_service`), `grammar`
+(the chat grammar), `requests` (a parsed command to a job), `attachments` (members' files checked from their
+bytes), `actions` (the built-in result buttons), `texts` (member-facing texts).
+"""
+
+from core.contract import Attachment, CommandCall, Outcome, button_data, parse_button_data
+from core.errors import error_text
+from core.service.facade import Reelsmith
+from core.service.features import build_features, build_service
+from core.service.grammar import COMMANDS, HELP_TEXT, MAX_SEED, parse_command
+from core.service.requests import primary_first
+from core.service.texts import progress_bar, queued_text, rendering_text
+
+__all__ = [
+    "COMMANDS", "HELP_TEXT", "MAX_SEED", "Attachment", "CommandCall", "Outcome", "Reelsmith", "build_features",
+    "build_service", "button_data", "error_text", "parse_button_data", "parse_command", "primary_first",
+    "progress_bar", "queued_text", "rendering_text",
+]

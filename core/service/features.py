@@ -1,65 +1,38 @@
-"""One place that wires core features into the service (bot side) and the worker.
+"""The feature list: every feature Reelsmith runs, in order. The service (bot side) and the worker are both
+assembled from it, so adapters and workers get the same behaviour without knowing which features exist.
 
-Each feature module exposes small functions; this file lists them so adapters and workers get the
-same behaviour without knowing which features exist.
+Order matters where steps of the same kind meet: commands appear in /help and command menus in this order,
+refusal listeners and worker steps run in it; guards run by their own order numbers (`core.contract`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from arq.connections import ArqRedis
-from PIL import Image
 
-from core.labelling import steps as labelling
-from core.moderation.wiring import install as install_moderation
-from core.ops.metrics import job_finalizer, process_metrics, refusal_listener
-from core.quotas.book import ModeratorQuotas, install_quotas, refund_finalizer
+from core.clock import Clock, system_clock
+from core.contract import Feature
+from core.labelling.steps import labelling_feature
+from core.moderation.feature import moderation_feature
+from core.moderation.toolkit import Moderation
+from core.ops.metrics import metrics_feature
+from core.quotas.admin import ModeratorQuotas
+from core.quotas.book import QuotaBook
+from core.quotas.guard import quota_feature
 from core.service.facade import Reelsmith
 from core.settings import Settings
-from core.types import GenerationReply, GenerationRequest
-
-Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
-FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
-MediaSigner = Callable[[GenerationRequest, str, bytes, str], bytes]  # (request, model, data, mime) -> data
 
 
-def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
-    """The service with every feature's guards, commands and button actions registered."""
-    service = Reelsmith(settings, redis)
-    quota_guard = install_quotas(service)  # quotas: keep this guard last, so other refusals cost nothing
-    install_moderation(service, quota=ModeratorQuotas(quota_guard.book),
-                       finalizers=lambda: worker_finalizers(settings, redis))
-    service.refusal_listeners.append(refusal_listener(process_metrics()))
-    from core.labelling.verify import verify_command  # labelling: /verify
-
-    service.add_command("verify", verify_command, "check whether an attached image or video was made here")
-    return service
-
-
-def worker_finalizers(settings: Settings, redis: ArqRedis) -> list[Finalizer]:
-    """Run once per finished job, after its reply is published (refunds, provenance, metrics)."""
+def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_clock) -> list[Feature]:
+    """Quotas, moderation (with `/mod quota` on the same book), metrics and labelling."""
+    book = QuotaBook(redis, settings, clock)
     return [
-        refund_finalizer(redis, settings),
-        job_finalizer(process_metrics(), settings, redis),
-        labelling.provenance_step(settings, redis),
+        quota_feature(book),
+        moderation_feature(Moderation.build(settings, redis, quota=ModeratorQuotas(book), clock=clock)),
+        metrics_feature(settings, redis),
+        labelling_feature(settings, redis),
     ]
 
 
-def worker_postprocessors(settings: Settings) -> list[FramePostprocessor]:
-    """Run on finished frames before encoding (visible badge, invisible watermark)."""
-    steps: list[FramePostprocessor] = []
-    if settings.badge_enabled:
-        steps.append(labelling.badge_step(settings))
-    if settings.watermark_enabled:
-        steps.append(labelling.watermark_step(settings))  # last change to pixels
-    return steps
-
-
-def worker_media_signers(settings: Settings) -> list[MediaSigner]:
-    """Run on each encoded file before it is stored (C2PA signing goes last: it binds the exact bytes)."""
-    signers: list[MediaSigner] = []
-    c2pa = labelling.c2pa_step(settings)
-    if c2pa is not None:
-        signers.append(c2pa)
-    return signers
+def build_service(settings: Settings, redis: ArqRedis) -> Reelsmith:
+    """The service with every feature's guards, commands, buttons and refusal listeners."""
+    return Reelsmith(settings, redis, build_features(settings, redis))

@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from core.errors import CommandError
 from core.types import JobKind
 
 COMMANDS: dict[str, JobKind | None] = {
@@ -80,14 +81,6 @@ Flags: --ar 16:9 (aspect ratio), --seed 42, --steps 20, --no <things to avoid>,
 videos also --frames 49 or --duration 3, --fit-audio (time it to an attached audio), --format gif.
 Attach up to 9 images, 3 videos and 3 audio files and name them in the prompt: @image1, @video1, @audio1.
 Example: /imagine a corgi surfing at sunset --ar 16:9 --no text"""
-
-
-class CommandError(ValueError):
-    """Input a member can fix; the message says what was wrong and how to fix it."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -331,16 +324,6 @@ def _parse_aspect(raw: str) -> str:
     if max(w / h, h / w) > MAX_ASPECT:
         raise CommandError(f"--ar {w}:{h} is too extreme; keep it between 1:3 and 3:1.")
     return f"{w}:{h}"
-
-
-def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:
-    """Width and height for an aspect ratio, long side fixed, both multiples of `multiple`."""
-    w, h = (int(x) for x in aspect_ratio.split(":"))
-    width, height = (float(long_side), long_side * h / w) if w >= h else (long_side * w / h, float(long_side))
-
-    def snap(v: float) -> int:
-        return max(multiple, int(round(v / multiple)) * multiple)
-    return snap(width), snap(height)
 
 
 def frames_for(frames: int | None, duration_s: float | None, fps: int, default: int, max_frames: int) -> int:

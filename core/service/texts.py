@@ -1,4 +1,4 @@
-"""Member-facing texts every adapter shows the same way."""
+"""Member-facing texts every adapter shows the same way (how an error reads: `core.errors.error_text`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,3 @@ def queued_text(position: int) -> str:
 
 def rendering_text(step: int, total: int) -> str:
     return f"\U0001f3a8 Rendering\u2026 {progress_bar(step, total)}"
-
-
-def error_text(message: str) -> str:
-    return "\u26a0\ufe0f " + message

@@ -10,7 +10,8 @@ from PIL import Image
 
 from bots.discord.client import ReelsmithBot
 from core.labelling.metadata import DIGITAL_SOURCE_TYPE
-from core.service.facade import CommandCall, Outcome, Reelsmith
+from core.service import CommandCall, Outcome
+from core.service.facade import Reelsmith
 from core.types import JobKind
 from tests.conftest import wait_for
 from tests.discord.conftest import callback, finished, job_id_of, png, private_answer

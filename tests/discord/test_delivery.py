@@ -10,7 +10,8 @@ from PIL import Image
 
 from bots.discord.client import ReelsmithBot
 from core.queue.replies import ReplyBus
-from core.service.facade import Reelsmith, button_data
+from core.service import button_data
+from core.service.facade import Reelsmith
 from core.types import Button, DeleteResult, Notice
 from tests.conftest import wait_for
 from tests.discord.conftest import Starter, callback, finished, job_id_of, private_answer

@@ -8,7 +8,8 @@ import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from core.service.facade import Attachment, Reelsmith
+from core.service import Attachment
+from core.service.facade import Reelsmith
 from core.types import Requester
 from tests.conftest import wait_for
 from tests.faults.media_samples import mp4, png, png_bomb

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from core.queue.connection import connect
 from core.queue.embedded_redis import EmbeddedRedis
-from core.service.facade import Attachment
+from core.service import Attachment
 from core.service.features import build_service
 from core.settings import Settings
 from core.types import Requester

@@ -36,7 +36,7 @@ async def _run_worker(settings: Settings, pipelines: PipelineSet) -> AsyncIterat
     async def count(request: GenerationRequest, reply: GenerationReply) -> None:
         calls.append(request.job_id)
 
-    w.ctx["runtime"].finalizers.append(count)
+    w.ctx["runtime"].finisher.finalizers.append(count)
     yield w, calls
     await w.close()
     task.cancel()

@@ -16,7 +16,8 @@ from core.labelling.metadata import DIGITAL_SOURCE_TYPE
 from core.labelling.provenance import ProvenanceRegistry, prompt_hash
 from core.labelling.verify import image_xmp, inspect, metadata_from_tags, metadata_from_xmp, mp4_tags
 from core.labelling.watermark import WatermarkParams, decode, matches, payload_for
-from core.service.facade import Attachment, Reelsmith
+from core.service import Attachment
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import JobKind, Requester
 from tests.conftest import wait_for

@@ -51,10 +51,11 @@ def test_labelled_video_with_card_is_detected_by_watermark_and_tags() -> None:
 
 
 def test_badge_and_watermark_can_be_turned_off() -> None:
-    from core.service.features import worker_postprocessors
+    from core.labelling import labelling_feature
 
-    assert len(worker_postprocessors(Settings(_env_file=None))) == 2
-    assert worker_postprocessors(Settings(_env_file=None, badge_enabled=False, watermark_enabled=False)) == []
+    assert len(labelling_feature(Settings(_env_file=None), None).frame_steps) == 2
+    assert labelling_feature(Settings(_env_file=None, badge_enabled=False, watermark_enabled=False),
+                             None).frame_steps == ()
 
 
 def test_foreign_ai_metadata_is_not_ours() -> None:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.errors import MediaError
 from core.media.audio import decode_audio, fit_to, from_waveform, probe_audio
-from core.media.codecs import MediaError, encode_mp4
+from core.media.codecs import encode_mp4
 from tests.media.helpers import png, wav
 
 

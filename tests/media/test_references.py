@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.service.facade import Attachment, Reelsmith, primary_first
+from core.service import Attachment, primary_first
+from core.service.facade import Reelsmith
 from core.service.grammar import (
     CommandError,
     check_reference_limits,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.context import ChatContext
-from core.moderation.toolkit import Moderation
-from core.moderation.wiring import install
+from core.contract import Feature
+from core.moderation import Moderation, moderation_feature
 from core.queue.connection import connect
 from core.service.facade import Reelsmith
 from core.settings import Settings
@@ -74,13 +74,13 @@ def mod_settings(settings: Settings) -> Settings:
 @pytest.fixture
 async def rig(mod_settings: Settings) -> AsyncIterator[Rig]:
     redis = await connect(mod_settings)
-    service = Reelsmith(mod_settings, redis)
     clock, quota = FakeClock(), FakeQuota()
     finalized: list[tuple[GenerationRequest, GenerationReply]] = []
 
     async def finalizer(request: GenerationRequest, reply: GenerationReply) -> None:
         finalized.append((request, reply))
 
-    mod = install(service, quota=quota, finalizers=lambda: [finalizer], clock=clock)
+    mod = Moderation.build(mod_settings, redis, quota=quota, clock=clock)
+    service = Reelsmith(mod_settings, redis, [moderation_feature(mod), Feature("probe", finalizers=(finalizer,))])
     yield Rig(service, mod, clock, quota, finalized)
     await redis.aclose()

@@ -11,7 +11,7 @@ from core.context import ChatContext
 from core.media.codecs import encode_mp4
 from core.moderation.faces import count_faces
 from core.queue.replies import ReplyConsumer
-from core.service.facade import Attachment, button_data, parse_button_data
+from core.service import Attachment, button_data, parse_button_data
 from core.types import Notice
 from tests.moderation.conftest import DATA, MEMBER_CTX, MOD_CTX, Rig, person
 

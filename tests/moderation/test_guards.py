@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.context import ChatContext
-from core.moderation.guards import nsfw_marker
+from core.contract import GuardSpec
 from tests.moderation.conftest import MEMBER_CTX, MOD_CTX, Rig, person
 
 
@@ -95,7 +95,8 @@ async def test_nsfw_needs_switch_and_platform_gate(rig: Rig) -> None:
                                                                    nsfw_allowed=True))
     out = await rig.service.handle(bob, "/imagine a nude figure study", ctx=gated)
     assert out.ok and out.job_id
-    assert await rig.service.redis.exists(nsfw_marker(rig.mod, out.job_id))
+    queued = await rig.service.queue.load_request(out.job_id)
+    assert queued is not None and queued.nsfw_allowed
     # Same channel switch, but the platform doesn't mark it age-restricted: refused.
     out = await rig.service.handle(bob, "/imagine a nude figure study", ctx=ChatContext(channel_id="after-dark"))
     assert not out.ok and "Age-restricted" in out.text
@@ -112,7 +113,7 @@ async def test_moderation_guards_run_first(rig: Rig) -> None:
         async def undo(self, request: object) -> None:
             taken.remove("credit")
 
-    rig.service.guards.append(Quota())
+    rig.service.guards.append(GuardSpec(Quota(), order=1000))
     await rig.service.handle(person("maud"), "/mod ban bob", ctx=MOD_CTX)
     assert not (await rig.service.handle(person("bob"), "/imagine a fox")).ok
     assert taken == []  # the ban refused before the quota guard took anything

@@ -12,10 +12,13 @@ from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from core.context import ChatContext
-from core.generation.pipeline import GenerationError, GenerationResult
-from core.moderation.queue_admin import CANCELLED_TEXT
+from core.errors import GenerationError
+from core.generation.pipeline import GenerationResult
+from core.moderation.queue_admin import cancelled_reply
+from core.queue.finisher import CANCELLED_TEXT, JobFinisher
 from core.queue.replies import ReplyConsumer
-from core.service.facade import Reelsmith, button_data
+from core.service import button_data
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationRequest
 from tests.conftest import wait_for
@@ -137,6 +140,22 @@ async def test_cancel_queued_job_answers_and_refunds(rig: Rig) -> None:
     assert not again.ok and "already finished" in again.text
     assert [(e.kind, e.action) for e in await rig.mod.audit.recent("web", "room1", 2)] == [
         ("refusal", "invalid"), ("action", "cancel")]
+
+
+async def test_a_cancelled_job_is_settled_once_whoever_finishes_it(rig: Rig) -> None:
+    bob, maud = person("bob"), person("maud")
+    job = await rig.service.handle(bob, "/imagine a fox", ctx=MEMBER_CTX)
+    target = str(job.job_id)
+    assert (await rig.service.handle(maud, f"/mod cancel {target}", ctx=MOD_CTX)).ok
+    request = await rig.service.queue.load_request(target)
+    assert request is not None and [r.job_id for r, _ in rig.finalized] == [target]
+    # A worker that finds the job answered (a retry) settles it only if nobody has: the same run-once claim.
+    worker_side = JobFinisher(rig.service.redis, rig.service.settings, rig.service.finisher.finalizers)
+    await worker_side.finalize_once(request)
+    await worker_side.finish(request, cancelled_reply(request), "cancelled")
+    assert [r.job_id for r, _ in rig.finalized] == [target]
+    stream = await rig.service.redis.xrange(rig.service.settings.key("replies", "web"))
+    assert len([e for e in (ReplyConsumer._decode(i, f) for i, f in stream) if e.reply is not None]) == 1
 
 
 class BlockingPipelines:

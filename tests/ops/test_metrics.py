@@ -8,8 +8,10 @@ from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.context import ChatContext
+from core.contract import GuardSpec
+from core.errors import Refusal
 from core.ops.metrics import METRIC_NAMES
-from core.service.facade import Reelsmith, Refusal
+from core.service.facade import Reelsmith
 from core.types import GenerationRequest
 from tests.conftest import wait_for
 
@@ -55,9 +57,9 @@ async def test_metrics_after_a_job_and_refusals(web_client: TestClient[Any, Any]
 
     await wait_for(delivered, timeout=60)
 
-    service.guards.append(RefuseWith("quota"))
+    service.guards.append(GuardSpec(RefuseWith("quota"), order=1000))
     await web_client.post("/api/command", json={"chat": "metrics", "text": "/imagine over quota"})
-    service.guards[-1] = RefuseWith("banned")
+    service.guards[-1] = GuardSpec(RefuseWith("banned"), order=1000)
     await web_client.post("/api/command", json={"chat": "metrics", "text": "/imagine banned member"})
 
     after = await scrape(web_client)

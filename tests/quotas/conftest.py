@@ -9,7 +9,8 @@ import pytest
 
 from core.clock import ManualClock
 from core.queue.connection import connect
-from core.quotas.book import QuotaBook, QuotaGuard, install_quotas
+from core.quotas.book import QuotaBook
+from core.quotas.guard import QuotaGuard, quota_feature
 from core.service.facade import Reelsmith
 from core.settings import Settings
 
@@ -26,10 +27,11 @@ async def make_service(settings: Settings, clock: ManualClock) -> AsyncIterator[
 
     async def make(**changes: Any) -> tuple[Reelsmith, QuotaBook]:
         s = settings.model_copy(update=changes)
-        service = Reelsmith(s, await connect(s))
-        guard = install_quotas(service, clock)
+        redis = await connect(s)
+        book = QuotaBook(redis, s, clock)
+        service = Reelsmith(s, redis, [quota_feature(book)])
         made.append(service)
-        return service, guard.book
+        return service, book
 
     yield make
     for service in made:
@@ -45,4 +47,4 @@ async def quota_service(make_service: MakeService) -> AsyncIterator[tuple[Reelsm
 
 
 def guard_of(service: Reelsmith) -> QuotaGuard:
-    return next(g for g in service.guards if isinstance(g, QuotaGuard))
+    return next(g.guard for g in service.guards if isinstance(g.guard, QuotaGuard))

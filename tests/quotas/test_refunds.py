@@ -8,9 +8,13 @@ import pytest
 from PIL import Image
 
 from core.context import ChatContext
+from core.contract import GuardSpec
+from core.errors import Refusal
 from core.generation.pipeline import PipelineSet
-from core.quotas.book import QuotaBook, refund_finalizer
-from core.service.facade import Attachment, Reelsmith, Refusal
+from core.quotas.book import QuotaBook
+from core.quotas.guard import refund_finalizer
+from core.service import Attachment
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, Requester
 from tests.conftest import running_worker, wait_for
@@ -90,7 +94,7 @@ class _SafetyGuard:
 
 async def test_a_later_refusal_or_failed_queueing_gives_credits_back(make_service: MakeService) -> None:
     service, book = await make_service(quota_credits=2)
-    service.guards.append(_SafetyGuard())
+    service.guards.append(GuardSpec(_SafetyGuard(), order=1000))
     out = await service.handle(ALICE, "/imagine something")
     assert not out.ok and "not allowed" in out.text
     assert (await book.usage("discord", "10")).used == 0

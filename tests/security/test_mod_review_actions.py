@@ -14,7 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bots.telegram.app import TelegramBot
-from core.service.facade import Reelsmith, button_data
+from core.service import button_data
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.conftest import wait_for
 from tests.security.mod_helpers import for_telegram, say, toast

@@ -11,7 +11,8 @@ from PIL import Image
 
 from bots.web.app import serve
 from core.ops.config_check import static_problems
-from core.service.facade import Reelsmith, button_data
+from core.service import button_data
+from core.service.facade import Reelsmith
 from core.service.features import build_service
 from core.settings import Settings
 from tests.security.playground_helpers import EVIL, owner_headers, playground_server, session

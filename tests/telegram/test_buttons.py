@@ -6,7 +6,8 @@ from typing import Any
 
 from bots.telegram.app import TelegramBot
 from core.queue.replies import ReplyBus
-from core.service.facade import Reelsmith, button_data
+from core.service import button_data
+from core.service.facade import Reelsmith
 from core.types import GenerationRequest, JobKind
 from tests.telegram.conftest import ALICE, BOB, GROUP, answer_to, noise_png, queue_job, reply_for, until
 from tests.telegram.fake_api import Call, FakeBotAPI

@@ -13,7 +13,8 @@ from PIL import Image
 
 from bots.telegram.app import TelegramBot
 from core.generation.pipeline import PipelineSet
-from core.service.facade import Reelsmith, button_data
+from core.service import button_data
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.telegram.conftest import ALICE, GROUP, answer_to, make_bot, until
 from tests.telegram.fake_api import FakeBotAPI

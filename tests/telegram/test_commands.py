@@ -6,8 +6,11 @@ import pytest
 
 from bots.telegram.app import TelegramBot
 from core.context import ChatContext
+from core.contract import GuardSpec
+from core.errors import Refusal
 from core.queue.replies import ReplyBus
-from core.service.facade import CommandCall, Outcome, Reelsmith, Refusal
+from core.service import CommandCall, Outcome
+from core.service.facade import Reelsmith
 from core.types import GenerationRequest, JobKind, Progress
 from tests.telegram.conftest import ALICE, BOB, GROUP, answer_to, until
 from tests.telegram.fake_api import FakeBotAPI
@@ -134,7 +137,7 @@ class _Refuse:
 async def test_guard_refusals_are_answered_and_cost_nothing(api: FakeBotAPI, bot: TelegramBot,
                                                             service: Reelsmith, message: str) -> None:
     credits = _Credits()
-    service.guards.extend([credits, _Refuse(message)])
+    service.guards.extend([GuardSpec(credits, order=1000), GuardSpec(_Refuse(message), order=1001)])
     answer = await answer_to(api, api.message(ALICE, ALICE, "/imagine a fox"))
     assert message in answer.params["text"]
     assert await service.queue.depth() == 0 and credits.taken == 0

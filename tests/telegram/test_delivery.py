@@ -11,7 +11,8 @@ from PIL import Image
 from bots.telegram.app import TelegramBot
 from core.labelling.metadata import DIGITAL_SOURCE_TYPE
 from core.queue.replies import ReplyBus
-from core.service.facade import Reelsmith, button_data
+from core.service import button_data
+from core.service.facade import Reelsmith
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice
 from tests.telegram.conftest import ALICE, GROUP, answer_to, drained, noise_png, queue_job, reply_for, until
 from tests.telegram.fake_api import FakeBotAPI

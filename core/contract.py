@@ -1,0 +1,184 @@
+"""The Feature contract: what a feature declares, and the types its parts are written against.
+
+A feature (moderation, quotas, labelling, metrics ...) is one `Feature` value: its guards (each with an
+explicit order number and stage), its chat commands, its result and review buttons, its refusal listeners,
+and its worker steps (finalizers, frame steps, media signers, result gates). `core/service/features.py`
+lists the features; the service (`core.service.Reelsmith`) and the worker are assembled from that list, and
+nothing edits them in place afterwards.
+
+This module sits below every feature package, so features never import the service that assembles them:
+at call time they reach it through the small `Service` protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from PIL import Image
+
+from core.context import ChatContext
+from core.types import GenerationReply, GenerationRequest, Requester
+
+if TYPE_CHECKING:
+    from arq.connections import ArqRedis
+
+    from core.queue.blobs import BlobStore, Upload
+    from core.queue.finisher import JobFinisher
+    from core.queue.jobs import JobQueue
+    from core.settings import Settings
+
+
+# ---- what adapters hand in and get back ------------------------------------------------------
+@dataclass(frozen=True)
+class Attachment:
+    """Bytes an adapter downloaded itself; `declared_mime` is never trusted."""
+
+    data: bytes
+    filename: str = ""
+    declared_mime: str = ""
+
+
+@dataclass
+class Outcome:
+    """The answer to show in chat right away."""
+
+    text: str
+    ok: bool
+    job_id: str | None = None
+    position: int | None = None
+    request: GenerationRequest | None = None
+    private: bool = False  # show only to the member (Discord ephemeral), where the platform can
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+BUTTON_PREFIX = "rs"
+
+
+def button_data(action: str, ref: str) -> str:
+    """Button payload: `rs:<action>:<ref>` (a job or request id), under Telegram's 64 bytes and Discord's 100 chars."""
+    return f"{BUTTON_PREFIX}:{action}:{ref}"
+
+
+def parse_button_data(data: str) -> tuple[str, str] | None:
+    """(action, ref) from a button payload, or None if it is not one of ours."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or not parts[2].isalnum() or len(parts[2]) > 32:
+        return None
+    return parts[1], parts[2]
+
+
+# ---- what features reach of the assembled service -------------------------------------------
+class Service(Protocol):
+    """The parts of the service a feature's handlers use at call time (`core.service.Reelsmith` has them)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def redis(self) -> ArqRedis: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    @property
+    def queue(self) -> JobQueue: ...
+
+    @property
+    def finisher(self) -> JobFinisher: ...
+
+    async def enqueue(self, request: GenerationRequest, ctx: ChatContext,
+                      uploads: list[Upload] | None = None) -> Outcome: ...
+
+    async def job_for_button(self, requester: Requester,
+                             job_id: str) -> tuple[GenerationRequest, GenerationReply | None]: ...
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """One chat command for a feature's handler: who sent it, where, its text after the name, its files."""
+
+    service: Service
+    requester: Requester
+    ctx: ChatContext
+    args: str
+    attachments: list[Attachment]
+
+
+# ---- the parts a feature declares -------------------------------------------------------------
+class Guard(Protocol):
+    """Checked before a job is queued: `check` raises `core.errors.Refusal` to refuse; `undo` gives back what
+    `check` took when a later guard refuses or queueing fails, so a refused request costs nothing."""
+
+    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None: ...
+
+    async def undo(self, request: GenerationRequest) -> None: ...
+
+
+# "request" guards see only the request and run before anything is stored; "media" guards read the stored
+# references and run after storing (a refusal deletes what was stored).
+GuardStage = Literal["request", "media"]
+
+# Guard order bands: guards that only look run before guards that take something, so a refusal costs nothing.
+LOOKING = 100  # bans, switches, prompt and reference checks
+TAKING = 900  # reservations (credits)
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    """A guard in the line: all features' guards run by `order` (lowest first), request stage before media."""
+
+    guard: Guard
+    order: int
+    stage: GuardStage = "media"
+
+
+CommandHandler = Callable[[CommandCall], Awaitable[Outcome]]
+# (service, who pressed, where, the button's ref) -> the answer
+ActionHandler = Callable[[Service, Requester, ChatContext, str], Awaitable[Outcome]]
+# (who was refused, the refusal's reason, its message)
+RefusalListener = Callable[[Requester, str, str], Awaitable[None]]
+# Run once per finished job, after its reply is published (refunds, provenance, metrics).
+Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
+# Run on finished frames before encoding (the visible badge, the invisible watermark).
+FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
+# (request, model, data, mime) -> data: run on each encoded file before it is stored (C2PA signing).
+MediaSigner = Callable[[GenerationRequest, str, bytes, str], bytes]
+
+
+@dataclass(frozen=True)
+class ResultFacts:
+    """What the worker knows about a rendered result before it is encoded, for result gates."""
+
+    flagged: bool = False  # the model's own safety checker flagged it
+
+
+# (request, facts) -> a member-facing reason to refuse the result (the job fails, refunded), or None.
+ResultGate = Callable[[GenerationRequest, ResultFacts], str | None]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A chat command a feature answers (`/quota`, `/mod` ...); `help` is its line in /help and command menus."""
+
+    name: str
+    handler: CommandHandler
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """Everything one feature adds. The service side (guards, commands, actions, refusal listeners) and the
+    worker side (finalizers, frame steps, media signers, result gates); each runs in feature-list order,
+    guards by their order number. A command or action replaces one of the same name declared before it."""
+
+    name: str
+    guards: tuple[GuardSpec, ...] = ()
+    commands: tuple[CommandSpec, ...] = ()
+    actions: Mapping[str, ActionHandler] = field(default_factory=dict)
+    refusal_listeners: tuple[RefusalListener, ...] = ()
+    finalizers: tuple[Finalizer, ...] = ()
+    frame_steps: tuple[FramePostprocessor, ...] = ()
+    media_signers: tuple[MediaSigner, ...] = ()
+    result_gates: tuple[ResultGate, ...] = ()

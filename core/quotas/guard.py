@@ -1,0 +1,77 @@
+"""Quotas as a feature: the guard that reserves a job's credits before it is queued, `/quota`, and the worker
+finalizer that settles or refunds them when the job ends."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis
+
+from core.clock import Clock, system_clock
+from core.context import ChatContext
+from core.contract import TAKING, CommandCall, CommandSpec, Feature, Finalizer, GuardSpec, Outcome
+from core.errors import Refusal
+from core.quotas.book import QuotaBook
+from core.quotas.texts import quota_text, refusal_text
+from core.settings import Settings
+from core.types import GenerationReply, GenerationRequest
+
+
+class QuotaGuard:
+    """The service guard: reserve before queueing, give back if the job is not queued after all."""
+
+    def __init__(self, book: QuotaBook) -> None:
+        self.book = book
+
+    async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
+        tier = self.book.tiers.for_member(request.requester, ctx)
+        request.priority = tier.weight  # its fair-queue share (core/queue/fairness.py)
+        if not self.book.settings.quota_enabled:
+            return
+        decision = await self.book.reserve(request, tier)
+        if not decision.ok:
+            text = refusal_text(decision, self.book.cost_of(request), request, self.book.clock(),
+                                self.book.settings.quota_window_s)
+            raise Refusal(text, reason="quota")
+
+    async def undo(self, request: GenerationRequest) -> None:
+        if self.book.settings.quota_enabled:
+            await self.book.refund(request.job_id, request.requester, "not queued")
+
+
+def quota_command(book: QuotaBook) -> CommandSpec:
+    """`/quota`: the member's credits, jobs in flight and when credits come back, privately."""
+
+    async def quota(call: CommandCall) -> Outcome:
+        r = call.requester
+        tier = book.tiers.for_member(r, call.ctx)
+        usage = await book.usage(r.platform, r.user_id, tier, scope=r.scope)
+        return Outcome(quota_text(usage, book.clock()), ok=True, private=True)
+
+    return CommandSpec("quota", quota, "your credits left, jobs in flight and when they come back")
+
+
+def refund_finalizer(redis: ArqRedis, settings: Settings, clock: Clock = system_clock) -> Finalizer:
+    """Worker finalizer: a job that failed on the service's side is refunded (once); a success, or a failure
+    caused by the member's own attachment (`fault == "member"`), keeps its charge and frees its slot."""
+    book = QuotaBook(redis, settings, clock)
+
+    async def finalize(request: GenerationRequest, reply: GenerationReply) -> None:
+        if reply.error and reply.fault != "member":
+            await book.refund(request.job_id, request.requester, reply.error)
+        else:
+            await book.settle(request.job_id, request.requester)
+
+    return finalize
+
+
+def quota_feature(book: QuotaBook) -> Feature:
+    """Quotas' part of the service and the worker.
+
+    The guard takes credits, so it comes after every guard that only looks, and before anything is stored: a
+    request refused elsewhere, or a member out of credits, costs and stores nothing.
+    """
+    return Feature(
+        name="quotas",
+        guards=(GuardSpec(QuotaGuard(book), order=TAKING, stage="request"),),
+        commands=(quota_command(book),),
+        finalizers=(refund_finalizer(book.redis, book.settings, book.clock),),
+    )

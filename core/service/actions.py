@@ -1,0 +1,91 @@
+"""The built-in result buttons: Reroll, Variations, Animate and Report (moderation's Report replaces the last).
+
+Each new job a button makes is a fresh request from the original's settings, queued through the same
+guards as a typed command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.context import ChatContext
+from core.contract import Feature, Outcome, Service
+from core.errors import Refusal, error_text
+from core.service.grammar import frames_for
+from core.service.requests import random_seed
+from core.types import GenerationReply, GenerationRequest, JobKind, MediaRef, MediaType, Requester, size_for
+
+
+async def _derived(service: Service, requester: Requester, ctx: ChatContext, job_id: str,
+                   make: Callable[[GenerationRequest, GenerationReply | None], GenerationRequest]) -> Outcome:
+    try:
+        original, reply = await service.job_for_button(requester, job_id)
+        request = make(original, reply)
+    except Refusal as exc:
+        return Outcome(error_text(exc.message), ok=False, private=True)
+    return await service.enqueue(request, ctx)
+
+
+def _fresh(original: GenerationRequest, requester: Requester, **changes: object) -> GenerationRequest:
+    data = original.model_dump()
+    data.pop("job_id")
+    data.pop("created_at")
+    data["requester"] = requester.model_dump()
+    data["seed"] = random_seed()
+    data["notes"] = []  # said about the original; the new job finds its own
+    data["nsfw_allowed"] = False  # decided about the original; the guards decide again for the new job
+    data.update(changes)
+    return GenerationRequest.model_validate(data)
+
+
+def _result_image(reply: GenerationReply | None) -> MediaRef:
+    if reply is None or reply.error or not reply.media or not reply.media[0].mime.startswith("image/"):
+        raise Refusal("This button needs a finished image result.", "invalid")
+    m = reply.media[0]
+    return MediaRef(blob_key=m.blob_key, mime=m.mime, media_type=MediaType.IMAGE, name=m.filename,
+                    size=m.size, width=m.width, height=m.height)
+
+
+async def reroll(service: Service, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+    """Same prompt and settings, new seed."""
+    return await _derived(service, requester, ctx, job_id, lambda o, _r: _fresh(o, requester))
+
+
+async def vary(service: Service, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+    """A close variation: the result re-rendered (image-to-image) with a new seed; videos are rerolled."""
+    def make(o: GenerationRequest, r: GenerationReply | None) -> GenerationRequest:
+        if o.kind.is_video:
+            return _fresh(o, requester)
+        # The result already shows any meme captions: do not draw them twice.
+        return _fresh(o, requester, kind=JobKind.EDIT, references=[_result_image(r).model_dump()],
+                      meme_top="", meme_bottom="")
+    return await _derived(service, requester, ctx, job_id, make)
+
+
+async def animate_result(service: Service, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+    """Turn an image result into a video."""
+    s = service.settings
+
+    def make(o: GenerationRequest, r: GenerationReply | None) -> GenerationRequest:
+        ref = _result_image(r)
+        width, height = size_for(o.aspect_ratio, s.video_size())
+        frames = frames_for(None, None, s.video_fps, s.frames_default(), s.max_frames)
+        return _fresh(o, requester, kind=JobKind.ANIMATE, references=[ref.model_dump()], width=width,
+                      height=height, num_frames=frames, fps=s.video_fps, meme_top="", meme_bottom="")
+    return await _derived(service, requester, ctx, job_id, make)
+
+
+async def report_default(service: Service, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
+    """Without the moderation feature: record the report for the owner."""
+    try:
+        await service.job_for_button(requester, job_id)
+    except Refusal as exc:
+        return Outcome(error_text(exc.message), ok=False, private=True)
+    await service.redis.xadd(service.settings.key("reports"),
+                             {"job_id": job_id, "by": requester.user_id, "chat": requester.chat_id})
+    return Outcome("Thanks, the moderators will review this result.", ok=True, private=True)
+
+
+# Every service has these; features declared after it may replace one (moderation's Report).
+BUTTONS = Feature("buttons", actions={"reroll": reroll, "vary": vary, "animate": animate_result,
+                                      "report": report_default})

@@ -1,0 +1,126 @@
+"""From a parsed command and its references to a `GenerationRequest`: what the command makes, at what size,
+how long, with which reference driving."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+
+from core.contract import Attachment
+from core.errors import CommandError
+from core.media.codecs import sniff
+from core.service.grammar import (
+    MAX_SEED,
+    ParsedCommand,
+    check_reference_limits,
+    check_references,
+    frames_for,
+    named_references,
+    resolve_meme,
+)
+from core.settings import Settings
+from core.types import GenerationRequest, JobKind, MediaRef, MediaType, Requester, size_for
+
+
+def resolve_media(settings: Settings, parsed: ParsedCommand, attachments: list[Attachment]) -> ParsedCommand:
+    """Check references against limits and @-names, and settle what the command makes with them.
+
+    Runs on sniffed types before anything is stored, so a request that breaks a rule costs nothing.
+    """
+    s = settings
+    counts = {"image": 0, "video": 0, "audio": 0}
+    for att in attachments:
+        sniffed = sniff(att.data)
+        if sniffed is not None:
+            counts[sniffed.media_type.value] += 1
+    check_reference_limits(counts, {"image": s.max_image_refs, "video": s.max_video_refs,
+                                    "audio": s.max_audio_refs})
+    if parsed.kind == JobKind.MEME:
+        parsed = resolve_meme(parsed, has_media=bool(counts["image"] or counts["video"]))
+    check_references(parsed.prompt, counts)
+    kind = parsed.kind
+    # The first reference of a kind drives the job: /imagine with an image edits it, /video animates it.
+    if kind == JobKind.IMAGE and counts["image"]:
+        kind = JobKind.EDIT
+    elif kind == JobKind.VIDEO and counts["image"] and not counts["video"]:
+        kind = JobKind.ANIMATE
+    if counts["audio"] and not (kind is not None and (kind.is_video or (kind == JobKind.MEME
+                                                                         and counts["video"]))):
+        raise CommandError(f"An audio file goes with a video: use /video or /animate, not /{parsed.command}.")
+    if parsed.fit_audio and not counts["audio"]:
+        raise CommandError("--fit-audio needs an audio file: attach one (MP3, M4A, OGG or WAV) "
+                           "or reply to a message that has one.")
+    if parsed.output_format == "gif" and counts["audio"]:
+        raise CommandError("GIFs have no sound: drop --format gif to get an MP4 with your audio.")
+    return replace(parsed, kind=kind)
+
+
+def build_request(settings: Settings, parsed: ParsedCommand, requester: Requester, refs: list[MediaRef],
+                  *, seed: int | None = None) -> GenerationRequest:
+    """The job a resolved generation command asks for (`parsed.kind` is set)."""
+    s = settings
+    assert parsed.kind is not None
+    kind = parsed.kind
+    refs = primary_first(refs, parsed.prompt)
+    notes: list[str] = []
+    long_side = s.video_size() if kind.is_video else s.image_size()
+    width, height = size_for(parsed.aspect_ratio, long_side)
+    frames = 1
+    if kind.is_video:
+        audio = next((r for r in refs if r.media_type == MediaType.AUDIO), None)
+        duration = parsed.duration_s
+        if parsed.fit_audio and audio is not None and audio.duration_s:
+            duration = audio.duration_s
+            if duration * s.video_fps > s.max_frames:
+                notes.append(f"the clip stops at {s.max_frames / s.video_fps:.1f} s (the longest allowed); "
+                             "the audio was cut there")
+        frames = frames_for(parsed.frames, duration, s.video_fps, s.frames_default(), s.max_frames)
+    if kind == JobKind.MEME:
+        # Its size (and so its cost) is the member's picture as the worker renders it: shrunk to meme_max_side.
+        source = next(r for r in refs if r.media_type in (MediaType.IMAGE, MediaType.VIDEO))
+        width, height = _within(source.width or width, source.height or height, s.meme_max_side)
+    chosen_seed = parsed.seed if parsed.seed is not None else seed
+    return GenerationRequest(
+        requester=requester,
+        kind=kind,
+        prompt=parsed.prompt,
+        negative_prompt=parsed.negative_prompt,
+        aspect_ratio=parsed.aspect_ratio,
+        width=width,
+        height=height,
+        seed=chosen_seed if chosen_seed is not None else random_seed(),
+        steps=parsed.steps or min(s.steps_default(), s.max_steps),
+        num_frames=frames,
+        fps=s.video_fps,
+        references=refs,
+        meme_top=parsed.top_text,
+        meme_bottom=parsed.bottom_text,
+        fit_audio=parsed.fit_audio,
+        output_format="gif" if parsed.output_format == "gif" else "mp4" if parsed.output_format else "auto",
+        notes=notes,
+    )
+
+
+def random_seed() -> int:
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+def primary_first(refs: list[MediaRef], prompt: str) -> list[MediaRef]:
+    """References with, per kind, those the prompt names first (in the order named): `@image2` then drives."""
+    by_kind: dict[str, list[MediaRef]] = {}
+    for ref in refs:
+        by_kind.setdefault(ref.media_type.value, []).append(ref)
+    order: dict[str, list[int]] = {}
+    for kind, n in named_references(prompt):
+        if n - 1 not in order.setdefault(kind, []) and n <= len(by_kind.get(kind, [])):
+            order[kind].append(n - 1)
+    out: list[MediaRef] = []
+    for kind, items in by_kind.items():
+        named = order.get(kind, [])
+        out += [items[i] for i in named] + [r for i, r in enumerate(items) if i not in named]
+    return out
+
+
+def _within(width: int, height: int, max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
