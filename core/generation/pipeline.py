@@ -264,7 +264,8 @@ class PipelineSet:
             if conditions is not None:
                 call.update(conditions=conditions, denoise_strength=denoise)
             elif first.kind == JobKind.ANIMATE:
-                call.update(image=[job.images[0].convert("RGB").resize(size) for job in jobs])
+                # Image-to-video pipelines take one PIL image (LTX-2 re-compresses it); animate jobs never batch.
+                call.update(image=jobs[0].images[0].convert("RGB").resize(size))
         with torch.inference_mode():
             out = pipe(**call)
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
