@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
 StopFn = Callable[[], bool]
+# diffusers' `callback_on_step_end(pipe, step, timestep, tensors) -> tensors to replace`.
+StepCallback = Callable[[Any, int, Any, dict[str, Any]], dict[str, Any]]
 
 # What a slot's model cannot do, in the member's words.
 CANNOT = {Task.IMAGE_TO_IMAGE: "edit images", Task.IMAGE_TO_VIDEO: "animate images"}
@@ -225,30 +227,38 @@ class PipelineSet:
                     said.append(EXTRA_IMAGES_UNUSED)
         pipe: Any = self.condition_pipe() if conditions is not None else self.get(first.kind)
         started = time.perf_counter()
+        call = self._arguments(jobs, pipe, conditions)
+        with torch.inference_mode():
+            out = pipe(**call)
+        outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
+        seconds = time.perf_counter() - started
+        # The model's safety checker, where it has one, flags each output of the batch separately.
+        flags = list(getattr(out, "nsfw_content_detected", None) or [False] * len(jobs))
+        return [
+            GenerationResult(frames=[_to_pil(f) for f in frames], is_video=first.kind.is_video,
+                             model=self.model_label(first.kind), seconds=seconds, flagged=bool(flag),
+                             batch_size=len(jobs), notes=said, audio=_generated_audio(pipe, out, index))
+            for index, (frames, flag, said) in enumerate(zip(outputs, flags, notes, strict=True))
+        ]
+
+    def _arguments(self, jobs: Sequence[Job], pipe: Any, conditions: list[Any] | None) -> dict[str, Any]:
+        """The pipeline call's arguments: per job as lists (diffusers takes lists), the rest from the first."""
+        import torch
+
+        first = jobs[0].request
         strength = self.settings.edit_strength
         steps, total = partial_steps(first.steps, strength if first.kind == JobKind.EDIT else 1.0)
         denoise = self.settings.restyle_strength if jobs[0].video else 1.0
         if conditions is not None and denoise < 1:
             steps, total = partial_steps(steps, denoise)
-        who = f"job {first.job_id}" if len(jobs) == 1 else f"batch of {len(jobs)}"
-
-        def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            if all(job.stopped() for job in jobs):
-                raise GenerationCancelled(f"{who} stopped after step {step + 1}")
-            for job in jobs:
-                if job.progress is not None:
-                    job.progress(min(step + 1, total), total)
-            return {}
-
         gen_device = "cpu" if self.device == "mps" else self.device
         negatives = [job.request.negative_prompt for job in jobs]
-        # diffusers takes lists: prompt, negative prompt and generator (so seed) per job.
         call: dict[str, Any] = dict(
             prompt=[model_prompt(job.request.prompt) for job in jobs],
             negative_prompt=negatives if any(negatives) else None,
             num_inference_steps=steps,
             generator=[torch.Generator(device=gen_device).manual_seed(job.request.seed) for job in jobs],
-            callback_on_step_end=on_step_end,
+            callback_on_step_end=_step_callback(jobs, total),
         )
         if first.kind.needs_image and any(not job.images and not job.video for job in jobs):
             raise GenerationError(f"/{command_for(first.kind)} needs an image.")
@@ -266,18 +276,7 @@ class PipelineSet:
             elif first.kind == JobKind.ANIMATE:
                 # Image-to-video pipelines take one PIL image (LTX-2 re-compresses it); animate jobs never batch.
                 call.update(image=jobs[0].images[0].convert("RGB").resize(size))
-        with torch.inference_mode():
-            out = pipe(**call)
-        outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
-        seconds = time.perf_counter() - started
-        # The model's safety checker, where it has one, flags each output of the batch separately.
-        flags = list(getattr(out, "nsfw_content_detected", None) or [False] * len(jobs))
-        return [
-            GenerationResult(frames=[_to_pil(f) for f in frames], is_video=first.kind.is_video,
-                             model=self.model_label(first.kind), seconds=seconds, flagged=bool(flag),
-                             batch_size=len(jobs), notes=said, audio=_generated_audio(pipe, out, index))
-            for index, (frames, flag, said) in enumerate(zip(outputs, flags, notes, strict=True))
-        ]
+        return call
 
     def _family_sound(self) -> bool:
         """Whether the loaded video model makes its own soundtrack (an audio-video family)."""
@@ -302,6 +301,21 @@ class PipelineSet:
             notes.append(EXTRA_VIDEO_IMAGES_UNUSED)
             return None
         return video_conditions(request, job.images, job.video, notes)
+
+
+def _step_callback(jobs: Sequence[Job], total: int) -> StepCallback:
+    """diffusers' `callback_on_step_end`: progress for every job, and a stop once all of them asked to."""
+    who = f"job {jobs[0].request.job_id}" if len(jobs) == 1 else f"batch of {len(jobs)}"
+
+    def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if all(job.stopped() for job in jobs):
+            raise GenerationCancelled(f"{who} stopped after step {step + 1}")
+        for job in jobs:
+            if job.progress is not None:
+                job.progress(min(step + 1, total), total)
+        return {}
+
+    return on_step_end
 
 
 def _generated_audio(pipe: Any, out: Any, index: int) -> PcmAudio | None:
