@@ -17,39 +17,40 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from core.generation.pipeline import (
-    GenerationCancelled,
-    GenerationResult,
-    PipelineSet,
-    ProgressFn,
-    StopFn,
-    batch_key,
-    generate_batch,
-)
+from core.generation.batch import batch_key
+from core.generation.pipeline import GenerationCancelled, GenerationResult, Job, PipelineSet, ProgressFn, StopFn
 from core.types import GenerationRequest
 
 log = logging.getLogger(__name__)
 
+# Runs a batch of compatible jobs on the accelerator thread, one result per job in order.
+RunFn = Callable[[PipelineSet, list[Job]], list[GenerationResult]]
+
+
+def run_batch(pipelines: PipelineSet, jobs: list[Job]) -> list[GenerationResult]:
+    """The batcher's run: several jobs as one `render` call; a lone job through `generate`, which stand-ins
+    and subclasses of PipelineSet override."""
+    if len(jobs) == 1:
+        job = jobs[0]
+        return [pipelines.generate(job.request, job.images, job.progress, should_stop=job.should_stop)]
+    return pipelines.render(jobs)
+
 
 @dataclass
 class _Item:
-    request: GenerationRequest
-    images: list[Image.Image]
-    progress: ProgressFn | None
+    job: Job
     future: asyncio.Future[GenerationResult] = field(repr=False)
-    should_stop: StopFn | None = None
 
-    def stopped(self) -> bool:
-        return self.should_stop is not None and self.should_stop()
+    @property
+    def request(self) -> GenerationRequest:
+        return self.job.request
 
 
 class Batcher:
     """Groups compatible requests and runs them on one executor thread, one batch at a time."""
 
     def __init__(self, pipelines: PipelineSet, executor: Executor, max_batch: int, window_s: float,
-                 run: Callable[[PipelineSet, list[GenerationRequest], list[list[Image.Image]],
-                                list[ProgressFn | None], list[StopFn | None]],
-                               list[GenerationResult]] = generate_batch) -> None:
+                 run: RunFn = run_batch) -> None:
         self.pipelines = pipelines
         self.executor = executor
         self.max_batch = max(1, max_batch)
@@ -68,7 +69,7 @@ class Batcher:
         is dropped; inside a batch the batch stops only when all its members want to.
         """
         loop = asyncio.get_running_loop()
-        item = _Item(request, images, progress, loop.create_future(), should_stop)
+        item = _Item(Job(request, images, progress=progress, should_stop=should_stop), loop.create_future())
         self._pending.append(item)
         self._arrived.set()
         if self._task is None or self._task.done():
@@ -89,9 +90,7 @@ class Batcher:
                 continue
             self.batches.append(len(batch))
             try:
-                results = await loop.run_in_executor(
-                    self.executor, self._run, self.pipelines, [i.request for i in batch],
-                    [i.images for i in batch], [i.progress for i in batch], [i.should_stop for i in batch])
+                results = await loop.run_in_executor(self.executor, self._run, self.pipelines, [i.job for i in batch])
             except Exception as exc:
                 if len(batch) == 1 or isinstance(exc, GenerationCancelled):
                     for item in batch:
@@ -101,15 +100,13 @@ class Batcher:
                 log.warning("batch of %d failed (%s); running its jobs alone", len(batch), type(exc).__name__)
                 for item in batch:
                     try:
-                        one = await loop.run_in_executor(self.executor, self._run, self.pipelines,
-                                                         [item.request], [item.images], [item.progress],
-                                                         [item.should_stop])
+                        one = await loop.run_in_executor(self.executor, self._run, self.pipelines, [item.job])
                         _resolve(item, result=one[0])
                     except Exception as single_exc:
                         _resolve(item, exc=single_exc)
                 continue
             for item, result in zip(batch, results, strict=True):
-                if item.stopped():  # it asked to stop while its batch-mates carried on
+                if item.job.stopped():  # it asked to stop while its batch-mates carried on
                     _resolve(item, exc=GenerationCancelled(f"job {item.request.job_id} stopped"))
                 else:
                     _resolve(item, result=result)
@@ -134,7 +131,7 @@ class Batcher:
         for item in batch:
             self._pending.remove(item)
         for item in batch:
-            if item.stopped():  # timed out or cancelled while waiting: never start it
+            if item.job.stopped():  # timed out or cancelled while waiting: never start it
                 _resolve(item, exc=GenerationCancelled(f"job {item.request.job_id} stopped before it started"))
         return [i for i in batch if not i.future.done()]
 

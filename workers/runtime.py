@@ -197,7 +197,7 @@ class WorkerRuntime:
 
     def _pass_gates(self, request: GenerationRequest, result: GenerationResult) -> None:
         """Every feature's result gate sees the rendered result before it is encoded; one refusal fails the job."""
-        facts = ResultFacts(flagged=bool(result.extra.get("nsfw_flagged")))
+        facts = ResultFacts(flagged=result.flagged)
         for gate in self.gates:
             refusal = gate(request, facts)
             if refusal is not None:
@@ -244,12 +244,12 @@ class WorkerRuntime:
         media = UntrustedMedia(s)
         if ref.media_type == MediaType.IMAGE:
             frames, fps = await media.image_frames(data, s.max_frames, s.meme_max_side)
-            extra = {"fps": fps, "gif": len(frames) > 1}
+            prefer_gif = len(frames) > 1  # an animated GIF stays a GIF
         else:
             frames, fps = await media.video_frames(data, max_frames=s.max_frames, max_side=s.meme_max_side)
-            extra = {"fps": fps, "gif": False}
+            prefer_gif = False
         return GenerationResult(frames=frames, is_video=len(frames) > 1, model="none (member's media)",
-                                seconds=0.0, extra=extra)
+                                seconds=0.0, fps=fps, prefer_gif=prefer_gif)
 
     async def _soundtrack(self, request: GenerationRequest, result: GenerationResult,
                           duration_s: float) -> PcmAudio | None:
@@ -266,7 +266,7 @@ class WorkerRuntime:
             return request.output_format
         if audio is not None:
             return "mp4"
-        if result.extra.get("gif"):
+        if result.prefer_gif:
             return "gif"
         s = self.settings
         if request.requester.platform in s.gif_platforms and len(result.frames) <= s.gif_max_frames:
@@ -278,7 +278,6 @@ class WorkerRuntime:
         loop = asyncio.get_running_loop()
         last = [0.0]
         min_gap = self.settings.progress_min_interval_s
-        stop = threading.Event()
 
         def progress(step: int, total: int) -> None:
             now = time.monotonic()
@@ -327,7 +326,7 @@ class WorkerRuntime:
         for post in self.postprocessors:
             result.frames = await loop.run_in_executor(self.encoders, post, request, result.frames)
         if result.is_video:
-            fps = float(result.extra.get("fps") or request.fps)
+            fps = float(result.fps or request.fps)
             duration = len(result.frames) / fps
             audio = await self._soundtrack(request, result, duration)
             w, h = result.frames[0].size

@@ -59,3 +59,15 @@ async def test_animate_with_a_sound_model(web_client: TestClient[Any, Any], soun
     data, mime = await result_bytes(web_client, await finished(web_client, "mLtx2a", sent["job_id"]))
     with av.open(io.BytesIO(data)) as c:
         assert mime == "video/mp4" and c.streams.audio
+
+
+def test_sound_model_jobs_run_one_by_one(settings: Settings, ltx2_dir: Path) -> None:
+    from core.generation.pipeline import Job
+    from core.types import GenerationRequest, JobKind, Requester
+
+    settings.video_model = str(ltx2_dir)
+    who = Requester(platform="web", user_id="u", chat_id="c")
+    jobs = [Job(GenerationRequest(requester=who, kind=JobKind.VIDEO, prompt=f"hum {seed}", width=32, height=32,
+                                  seed=seed, steps=1, num_frames=9)) for seed in (1, 2)]
+    results = PipelineSet(settings).render(jobs)  # one soundtrack per call: each job gets its own
+    assert [(r.batch_size, r.audio is not None, len(r.frames)) for r in results] == [(1, True, 9), (1, True, 9)]

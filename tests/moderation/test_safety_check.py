@@ -30,7 +30,7 @@ class FlaggingPipelines:
                  progress: Callable[[int, int], None], should_stop: Callable[[], bool] | None = None,
                  ) -> GenerationResult:
         return GenerationResult(frames=[Image.new("RGB", (request.width, request.height))], is_video=False,
-                                model="flagger", seconds=0.0, extra={"nsfw_flagged": True})
+                                model="flagger", seconds=0.0, flagged=True)
 
 
 async def test_flagged_results_need_an_nsfw_channel(rig: Rig, mod_settings: Settings) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from core.generation.pipeline import PipelineSet, batch_key, generate_batch
+from core.generation.batch import batch_key
+from core.generation.pipeline import Job, PipelineSet
 from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind, Requester
@@ -32,19 +33,19 @@ def test_batch_key_groups_only_compatible_requests() -> None:
 
 def test_batched_results_match_single_runs(pipelines: PipelineSet) -> None:
     reqs = [_req(11, "a red fox"), _req(22, "a blue bird")]
-    batched = generate_batch(pipelines, reqs, [[], []], [None, None])
+    batched = pipelines.render([Job(r) for r in reqs])
     singles = [pipelines.generate(r, []) for r in reqs]
     for b, s in zip(batched, singles, strict=True):
         diff = np.abs(np.asarray(b.frames[0], dtype=np.int16) - np.asarray(s.frames[0], dtype=np.int16))
         assert diff.mean() < 2.0, diff.mean()  # same seed, same image (float noise aside)
     a, b = (np.asarray(r.frames[0], dtype=np.int16) for r in batched)
     assert np.abs(a - b).mean() > 5  # different seeds really differ
-    assert batched[0].extra["batch"] == 2
+    assert batched[0].batch_size == 2
 
 
 def test_batched_video(pipelines: PipelineSet) -> None:
     reqs = [_req(1, kind=JobKind.VIDEO), _req(2, kind=JobKind.VIDEO)]
-    out = generate_batch(pipelines, reqs, [[], []], [None, None])
+    out = pipelines.render([Job(r) for r in reqs])
     assert [len(r.frames) for r in out] == [9, 9]
 
 
@@ -53,11 +54,11 @@ async def test_batcher_groups_jobs_that_wait_while_busy() -> None:
     gate = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def run(_p: Any, reqs: list[GenerationRequest], _i: Any, _pr: Any, _st: Any) -> list[Any]:
-        calls.append([r.seed for r in reqs])
+    def run(_p: Any, jobs: list[Job]) -> list[Any]:
+        calls.append([j.request.seed for j in jobs])
         if len(calls) == 1:
             asyncio.run_coroutine_threadsafe(_wait(gate), loop).result()
-        return [r.seed for r in reqs]
+        return [j.request.seed for j in jobs]
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         batcher = Batcher(None, pool, max_batch=3, window_s=0.0, run=run)  # type: ignore[arg-type]
@@ -78,9 +79,9 @@ async def test_batcher_groups_jobs_that_wait_while_busy() -> None:
 async def test_batcher_window_collects_jobs_arriving_soon() -> None:
     calls: list[list[int]] = []
 
-    def run(_p: Any, reqs: list[GenerationRequest], _i: Any, _pr: Any, _st: Any) -> list[Any]:
-        calls.append([r.seed for r in reqs])
-        return [r.seed for r in reqs]
+    def run(_p: Any, jobs: list[Job]) -> list[Any]:
+        calls.append([j.request.seed for j in jobs])
+        return [j.request.seed for j in jobs]
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         batcher = Batcher(None, pool, max_batch=4, window_s=5.0, run=run)  # type: ignore[arg-type]
@@ -90,10 +91,10 @@ async def test_batcher_window_collects_jobs_arriving_soon() -> None:
 
 
 async def test_a_failing_batch_member_does_not_fail_the_others() -> None:
-    def run(_p: Any, reqs: list[GenerationRequest], _i: Any, _pr: Any, _st: Any) -> list[Any]:
-        if any(r.prompt == "boom" for r in reqs):
+    def run(_p: Any, jobs: list[Job]) -> list[Any]:
+        if any(j.request.prompt == "boom" for j in jobs):
             raise RuntimeError("boom")
-        return [r.seed for r in reqs]
+        return [j.request.seed for j in jobs]
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         batcher = Batcher(None, pool, max_batch=4, window_s=1.0, run=run)  # type: ignore[arg-type]
