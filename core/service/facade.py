@@ -26,6 +26,7 @@ from arq.connections import ArqRedis
 
 from core.context import ChatContext
 from core.media.codecs import MediaError, sniff
+from core.media.sizes import human_limit, human_size
 from core.media.untrusted import UntrustedMedia
 from core.queue.blobs import BlobStore, MediaBudgetExceeded, Upload
 from core.queue.jobs import JobQueue
@@ -349,8 +350,8 @@ class Reelsmith:
             raise MediaError(f"{name or 'The attached file'} is empty.")
         if size > s.max_reference_bytes:
             raise MediaError(
-                f"{name or 'That file'} is {size / 1e6:.1f} MB; the limit is "
-                f"{s.max_reference_bytes / 1e6:.0f} MB. Send a smaller file."
+                f"{name or 'That file'} is {human_size(size)}; the limit is "
+                f"{human_limit(s.max_reference_bytes)}. Send a smaller file."
             )
         kind = sniff(att.data)
         if kind is None:
