@@ -13,8 +13,8 @@ from bots.discord.delivery import PLATFORM, Delivery
 from bots.discord.files import DownloadError, Remote, download
 from bots.discord.texts import clip
 from core.context import ChatContext, MemberCheck
-from core.service.facade import Attachment, Outcome, Reelsmith
-from core.service.texts import error_text
+from core.queue import as_text
+from core.service import Attachment, Outcome, Reelsmith, error_text
 from core.types import Requester
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,6 @@ class Interactions:
 
     async def recent_prompts(self, user_id: str, current: str) -> list[str]:
         raw = await self.service.redis.lrange(self._recent_key(user_id), 0, -1)
-        prompts = [p.decode() if isinstance(p, bytes) else str(p) for p in raw]
+        prompts = [as_text(p) for p in raw]
         needle = current.casefold()
         return [p for p in prompts if needle in p.casefold()][:25]

@@ -8,7 +8,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from bots.discord.fit import fit
+from bots.discord.delivery import fit
 from bots.discord.texts import clip, command_text
 from core.media.codecs import encode_mp4, encode_png
 from core.service.grammar import parse_command

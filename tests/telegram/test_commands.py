@@ -208,12 +208,12 @@ async def until_async_empty(service: Reelsmith, stream: str) -> None:
 async def test_run_start_is_what_the_cli_calls(api: FakeBotAPI, service: Reelsmith) -> None:
     from bots.telegram.run import start
 
-    stop = await start(service)
+    running = await start(service)
     try:
         answer = await answer_to(api, api.message(ALICE, ALICE, "/help"))
         assert "/imagine" in answer.params["text"]
     finally:
-        await stop()
+        await running.stop()
 
 
 async def test_run_start_explains_a_rejected_token(api: FakeBotAPI, service: Reelsmith) -> None:
