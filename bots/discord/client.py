@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 STALE_COMMAND_TEXT = ("That command is out of date or no longer exists here. I am refreshing the command list; "
                       "try again in a minute, or see /help.")
-RESYNC_INTERVAL_S = 300.0  # at most one re-registration of the commands per this many seconds
+RESYNC_INTERVAL_S = 300.0  # at most one re-registration per this many seconds for unknown commands
 
 
 class ReelsmithTree(app_commands.CommandTree["ReelsmithBot"]):
@@ -61,7 +61,7 @@ class ReelsmithBot(discord.Client):
         self.consumer = ReplyConsumer(service.redis, service.settings, PLATFORM,
                                       consumer_name or f"discord-{socket.gethostname()}")
         self._consumer_task: asyncio.Task[None] | None = None
-        self._synced_at: float | None = None
+        self._resynced_at: float | None = None
         self._endpoints = Endpoints(self.settings.discord_api_base)
         commands.register(self.tree, self.flow, command_menu(service))
 
@@ -82,7 +82,6 @@ class ReelsmithBot(discord.Client):
         await self.flow.button(interaction, data, private)
 
     async def _sync(self) -> None:
-        self._synced_at = time.monotonic()
         try:
             await self.tree.sync()
             for gid in self.settings.discord_guild_ids:
@@ -96,8 +95,9 @@ class ReelsmithBot(discord.Client):
         """Register the commands again after Discord sent one this bot does not know (rate-limited)."""
         if not self.settings.discord_sync_commands:
             return  # the owner registers commands themselves
-        if self._synced_at is not None and time.monotonic() - self._synced_at < RESYNC_INTERVAL_S:
+        if self._resynced_at is not None and time.monotonic() - self._resynced_at < RESYNC_INTERVAL_S:
             return
+        self._resynced_at = time.monotonic()
         await self._sync()
 
     async def close(self) -> None:
