@@ -262,3 +262,14 @@ async def test_real_mod_commands_need_a_chat_admin(api: FakeBotAPI, service: Ree
             assert not allowed.params["text"].startswith("\u26a0"), (command, allowed.params["text"])
     finally:
         await bot.stop()
+
+
+async def test_nothing_is_queued_or_charged_for_a_chat_the_bot_cannot_post_to(api: FakeBotAPI, bot: TelegramBot,
+                                                                              service: Reelsmith) -> None:
+    # Issue 15: a job for a chat that blocked (or removed) the bot was rendered and charged, then not delivered.
+    api.block(ALICE)
+    api.message(ALICE, ALICE, "/imagine a fox nobody will see")
+    await until(lambda: api.attempts("sendChatAction") or api.attempts("sendMessage"))
+    assert await service.queue.depth() == 0
+    assert await service.redis.keys(service.settings.key("quota", "job", "*")) == []  # nothing reserved
+    assert api.sent() == []
