@@ -26,7 +26,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from bots.web.access import Access
-from core.ops.hosts import Address, is_loopback, parse_host
+from core.ops import Address, is_loopback, parse_host
 
 Auth = Literal["bearer", "cookie"] | None
 AUTH_KEY = "reelsmith.auth"  # a str key: aiohttp's typed RequestKey needs a newer aiohttp than we require

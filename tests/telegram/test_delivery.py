@@ -14,7 +14,7 @@ from core.queue.replies import ReplyBus
 from core.service.facade import Reelsmith, button_data
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice
 from tests.telegram.conftest import ALICE, GROUP, answer_to, drained, noise_png, queue_job, reply_for, until
-from tests.telegram.fake_api import FakeBotAPI
+from tests.telegram.fake_api import Call, FakeBotAPI
 
 
 def _mp4(frames: int = 9, size: int = 64, crf: int = 0) -> bytes:
@@ -125,10 +125,9 @@ async def test_redelivered_reply_is_not_posted_twice(api: FakeBotAPI, bot: Teleg
     assert len(api.sent("sendPhoto")) == 1
 
 
-async def test_results_over_the_upload_limits_are_reencoded(api: FakeBotAPI, bot: TelegramBot,
-                                                            service: Reelsmith) -> None:
-    image, clip = noise_png(128), _mp4(frames=17, size=128, crf=0)
-    photo_limit, video_limit = len(image) // 4, len(clip) // 3
+async def _post_over_limits(api: FakeBotAPI, bot: TelegramBot, service: Reelsmith, image: bytes, clip: bytes,
+                            photo_limit: int, video_limit: int) -> tuple[Call, Call]:
+    """An image and a video result delivered under these upload limits: the sendPhoto and sendVideo calls."""
     bot.delivery.settings = service.settings.model_copy(update={
         "telegram_max_photo_bytes": photo_limit, "telegram_max_upload_bytes": video_limit})
     bus = ReplyBus(service.redis, service.settings)
@@ -138,6 +137,14 @@ async def test_results_over_the_upload_limits_are_reencoded(api: FakeBotAPI, bot
     await bus.publish_reply(await reply_for(service, video_job, clip, "video/mp4"))
     [photo] = await until(lambda: api.sent("sendPhoto"))
     [video] = await until(lambda: api.sent("sendVideo"), timeout=60)
+    return photo, video
+
+
+async def test_results_over_the_upload_limits_are_reencoded(api: FakeBotAPI, bot: TelegramBot,
+                                                            service: Reelsmith) -> None:
+    image, clip = noise_png(128), _mp4(frames=17, size=128, crf=0)
+    photo_limit, video_limit = len(image) // 4, len(clip) // 3
+    photo, video = await _post_over_limits(api, bot, service, image, clip, photo_limit, video_limit)
     sent_image = photo.upload("photo")
     assert len(sent_image) <= photo_limit and Image.open(io.BytesIO(sent_image)).format == "JPEG"
     sent_clip = video.upload("video")
@@ -175,15 +182,7 @@ async def test_reencoded_results_keep_their_sound_and_their_label(api: FakeBotAP
     # Issue 15: shrinking a video dropped its soundtrack, and the JPEG fallback for photos dropped the XMP label.
     image, clip = _labelled_png(), _mp4_with_sound()
     photo_limit, video_limit = len(image) // 4, len(clip) // 3
-    bot.delivery.settings = service.settings.model_copy(update={
-        "telegram_max_photo_bytes": photo_limit, "telegram_max_upload_bytes": video_limit})
-    bus = ReplyBus(service.redis, service.settings)
-    _m, _s, image_job = await queue_job(api, service, "/imagine noise")
-    _m, _s, video_job = await queue_job(api, service, "/video noise")
-    await bus.publish_reply(await reply_for(service, image_job, image, "image/png"))
-    await bus.publish_reply(await reply_for(service, video_job, clip, "video/mp4"))
-    [photo] = await until(lambda: api.sent("sendPhoto"))
-    [video] = await until(lambda: api.sent("sendVideo"), timeout=60)
+    photo, video = await _post_over_limits(api, bot, service, image, clip, photo_limit, video_limit)
     sent_image = Image.open(io.BytesIO(photo.upload("photo")))
     assert sent_image.format == "JPEG" and len(photo.upload("photo")) <= photo_limit
     assert DIGITAL_SOURCE_TYPE.encode() in sent_image.info.get("xmp", b"")  # the label survives the JPEG
