@@ -273,3 +273,14 @@ async def test_nothing_is_queued_or_charged_for_a_chat_the_bot_cannot_post_to(ap
     assert await service.queue.depth() == 0
     assert await service.redis.keys(service.settings.key("quota", "job", "*")) == []  # nothing reserved
     assert api.sent() == []
+
+
+async def test_menu_lists_every_command_core_answers(api: FakeBotAPI, bot: TelegramBot, service: Reelsmith) -> None:
+    # Issue 15: the menu was a hard-coded list that left out /meme; now it is the grammar's commands and the
+    # features' (/quota, /mod, /verify, /avatar ...), each once, with its line from /help.
+    from core.service.grammar import COMMANDS
+
+    [menu] = api.sent("setMyCommands")
+    entries = {c["command"]: c["description"] for c in menu.json("commands")}
+    assert set(entries) == set(COMMANDS) | set(service.commands)
+    assert "meme" in entries and entries["quota"] == service.command_help["quota"]
