@@ -27,7 +27,7 @@ from bots.discord.texts import clip
 from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
 from bots.replies import result_buttons
-from core.media import UploadLimits, fit_to
+from core.media import UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, error_text, queued_text, rendering_text
 from core.types import DeleteResult, GenerationReply, Notice, Progress
@@ -57,7 +57,7 @@ class Upload:
 def fit(data: bytes, mime: str, filename: str, limit: int) -> Upload | None:
     """What fits a channel's upload limit: the file, a smaller re-encode (sound and labels kept), or for a video
     a still of its first frame; None if nothing small enough can be made."""
-    fitted = fit_to(data, mime, filename, UploadLimits(limit, headroom=HEADROOM, image_format="WEBP",
+    fitted = fit_upload(data, mime, filename, UploadLimits(limit, headroom=HEADROOM, image_format="WEBP",
                                                         still_fallback=True))
     if fitted is None:
         return None

@@ -21,7 +21,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bots.replies import result_buttons
 from bots.telegram.retry import retry_after_seconds, retrying
-from core.media import Fitted, UploadLimits, fit_to
+from core.media import Fitted, UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, error_text, queued_text, rendering_text
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice, Progress
@@ -65,7 +65,7 @@ def fit_photo(data: bytes, mime: str, filename: str, limit: int) -> Fitted | Non
     w, h = Image.open(io.BytesIO(data)).size
     if max(w / h, h / w) > PHOTO_MAX_RATIO:
         return None
-    fitted = fit_to(data, mime, filename, UploadLimits(limit, image_format="JPEG", max_side_sum=PHOTO_MAX_SIDE_SUM))
+    fitted = fit_upload(data, mime, filename, UploadLimits(limit, image_format="JPEG", max_side_sum=PHOTO_MAX_SIDE_SUM))
     if fitted is None:
         raise CannotFit(f"photo still over {limit} bytes at the smallest re-encode")
     return fitted
@@ -73,7 +73,7 @@ def fit_photo(data: bytes, mime: str, filename: str, limit: int) -> Fitted | Non
 
 def fit_video(data: bytes, mime: str, filename: str, limit: int) -> Fitted:
     """An MP4 under `limit`: the original, or a re-encode with its soundtrack and labels."""
-    fitted = fit_to(data, mime, filename, UploadLimits(limit))
+    fitted = fit_upload(data, mime, filename, UploadLimits(limit))
     if fitted is None:
         raise CannotFit(f"video still over {limit} bytes at the smallest re-encode")
     return fitted

@@ -54,7 +54,7 @@ class Fitted:
     still: bool = False  # a still of the video's first frame, because no re-encode of the video fitted
 
 
-def fit_to(data: bytes, mime: str, filename: str, limits: UploadLimits) -> Fitted | None:
+def fit_upload(data: bytes, mime: str, filename: str, limits: UploadLimits) -> Fitted | None:
     """`data` when it fits `limits`, else a smaller rendition; None if nothing small enough can be made."""
     if mime.startswith("image/"):
         return fit_image(data, mime, filename, limits)
