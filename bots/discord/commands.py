@@ -115,7 +115,6 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
 
         await interaction.response.send_modal(UploadModal(command, submit, prompt=prompt or ""))
 
-    cmd: app_commands.Command[Any, Any, None]
     typed: tuple[app_commands.Command[Any, Any, None], ...] = (imagine, video, edit, animate, references)
     for cmd in typed:
         tree.add_command(_everywhere(cmd))

@@ -42,6 +42,7 @@ TOO_LARGE = "The result is too large to upload here."
 REENCODED = "Re-encoded smaller to fit this channel's upload limit."
 STILL_ONLY = "The video is too large for this channel's upload limit; here is its first frame."
 DONE_TEXT = "\u2705 Done: the result is in the reply below."
+DONE_DM_TEXT = "\u2705 Done: I sent the result to you directly (I may not post it here)."
 CONTINUED_TEXT = "\u23e9 Continued below."
 
 
@@ -274,7 +275,8 @@ class Delivery:
             except (discord.NotFound, discord.Forbidden):
                 log.info("cannot post in channel %s; sending job %s by DM", status["channel_id"], job_id)
         sent_ref = await self._direct(job_id, status, content, make_files(), kwargs)
-        await self._retire_original(status, DONE_TEXT)
+        if sent_ref["via"] == "dm":
+            await self._retire_original(status, DONE_DM_TEXT)
         return sent_ref
 
     async def _direct(self, job_id: str, status: dict[str, str], content: str, files: list[discord.File],
