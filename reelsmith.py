@@ -14,19 +14,23 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bots.adapter import Adapter, discover
 from core.generation.tiny_models import build_tiny_models
-from core.ops.config_check import ConfigError, check_or_exit, describe_validation_error
-from core.ops.health import HealthEndpoints, serve_health
-from core.ops.logs import setup_logging
-from core.ops.metrics import process_metrics, worker_name
-from core.queue.connection import connect, ensure_redis
-from core.service.facade import Reelsmith
+from core.ops import (
+    ConfigError,
+    HealthEndpoints,
+    check_or_exit,
+    describe_validation_error,
+    process_metrics,
+    serve_health,
+    setup_logging,
+    worker_name,
+)
+from core.queue import connect, ensure_redis
 from core.service.features import build_service
 from core.settings import Settings
 
 log = logging.getLogger("reelsmith")
-
-AdapterStarter = Callable[[Reelsmith], Awaitable[Callable[[], Awaitable[None]]]]
 
 
 def _load_settings() -> Settings:
@@ -36,38 +40,7 @@ def _load_settings() -> Settings:
         raise ConfigError(describe_validation_error(exc)) from None
 
 
-async def _start_web(service: Reelsmith) -> Callable[[], Awaitable[None]]:
-    from bots.web.app import serve
-
-    settings = service.settings
-    served = await serve(service, settings.web_host, settings.web_port)
-    # The link's nonce works once and expires, so this line is safe to leave in a terminal or a log.
-    print(f"Reelsmith playground: {served.sign_in_url}  (one-time sign-in link, valid for "
-          f"{settings.web_link_ttl_s / 60:g} min)", flush=True)
-    return served.runner.cleanup
-
-
-ADAPTERS: dict[str, AdapterStarter] = {"web": _start_web}
-
-
-def _register_optional_adapters() -> None:
-    """Adapters whose modules exist register themselves here (core never knows about them)."""
-    for name, module in (("telegram", "bots.telegram.run"), ("discord", "bots.discord.run")):
-        with contextlib.suppress(ImportError):
-            mod = __import__(module, fromlist=["start"])
-            ADAPTERS[name] = mod.start
-
-
-def _enabled_adapters(settings: Settings) -> list[str]:
-    names = ["web"]
-    if settings.telegram_token is not None:
-        names.append("telegram")
-    if settings.discord_token is not None:
-        names.append("discord")
-    return names
-
-
-async def _serve(settings: Settings, *, worker: bool, adapters: list[str]) -> None:
+async def _serve(settings: Settings, *, worker: bool, adapters: list[Adapter]) -> None:
     from workers.settings import build_worker
 
     service = build_service(settings, await connect(settings))
@@ -82,17 +55,15 @@ async def _serve(settings: Settings, *, worker: bool, adapters: list[str]) -> No
     if worker:
         arq_worker = build_worker(settings, handle_signals=False)
         worker_task = asyncio.create_task(arq_worker.async_run())
-    for name in adapters:
-        if name not in ADAPTERS:
-            raise SystemExit(f"The {name} adapter is not available in this build.")
-        stoppers.append(await ADAPTERS[name](service))
+    for adapter in adapters:
+        stoppers.append((await adapter.start(service)).stop)
     if settings.health_port:
         # Every process, the playground's too: its own port needs the owner's token, which probes and
         # scrapers do not carry. Loopback unless REELSMITH_HEALTH_HOST says otherwise.
         worker_ctx = arq_worker.ctx if arq_worker is not None else None
         endpoints = HealthEndpoints(
             service.redis, settings, process_metrics(),
-            role="worker" if worker else ("web" if adapters == ["web"] else "bot"),
+            role="worker" if worker else ("web" if [a.name for a in adapters] == ["web"] else "bot"),
             ready=(lambda: bool(worker_ctx.get("ready"))) if worker_ctx is not None else None,
             name=worker_name(settings) if worker else None,
         )
@@ -119,13 +90,14 @@ async def _serve(settings: Settings, *, worker: bool, adapters: list[str]) -> No
 
 
 def main(argv: list[str] | None = None) -> None:
+    available = discover()
     parser = argparse.ArgumentParser(prog="reelsmith", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("run", help="everything: embedded Redis if needed, a worker, the playground, bots with tokens")
     sub.add_parser("worker", help="a GPU (or CPU) worker")
     bot = sub.add_parser("bot", help="one chat adapter")
-    bot.add_argument("platform", choices=["web", "telegram", "discord"])
+    bot.add_argument("platform", choices=list(available))
     models = sub.add_parser("models", help="model utilities")
     msub = models.add_subparsers(dest="models_cmd", required=True)
     tiny = msub.add_parser("build-tiny", help="build the tiny random-weight model set into DIR")
@@ -138,9 +110,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Tiny models ready in {build_tiny_models(target)}")
         return
     # Fail fast, naming the setting, before anything slow (model loading) or half-started.
-    adapters = [args.platform] if args.cmd == "bot" else (["web"] if args.cmd == "run" else [])
-    check_or_exit(settings, os.environ, bots=adapters, loads_models=args.cmd in ("run", "worker"))
-    _register_optional_adapters()
+    if args.cmd == "bot":
+        adapters = [available[args.platform]]
+    elif args.cmd == "run":
+        adapters = [a for a in available.values() if a.enabled(settings)]
+    else:
+        adapters = []
+    check_or_exit(settings, os.environ, bots=[a.name for a in adapters], loads_models=args.cmd in ("run", "worker"))
     settings, server = ensure_redis(settings)
     if server is not None:
         log.info("started embedded Redis (data in %s)", server.data_dir)
@@ -148,11 +124,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.cmd == "run":
             if settings.image_model is None or settings.video_model is None:
                 build_tiny_models(settings.resolved_tiny_dir())
-            asyncio.run(_serve(settings, worker=True, adapters=_enabled_adapters(settings)))
+            asyncio.run(_serve(settings, worker=True, adapters=adapters))
         elif args.cmd == "worker":
             asyncio.run(_serve(settings, worker=True, adapters=[]))
         elif args.cmd == "bot":
-            asyncio.run(_serve(settings, worker=False, adapters=[args.platform]))
+            asyncio.run(_serve(settings, worker=False, adapters=adapters))
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,5 +1,10 @@
 # ruff: noqa: UP045  (Optional[...] is evaluated at runtime by discord.py, Range[...] does not support `|`)
-"""The slash commands and message context menus: each one only builds command text and hands it to core."""
+"""The slash commands and message context menus: each one only builds command text and hands it to core.
+
+The generation commands get typed options (aspect ratio choices, ranges, attachments); every other command
+on the menu (`bots.menus.command_menu`: the grammar's and those features registered) becomes
+`/name text:<..> file:<..>`, forwarded to core as `/name <text>`.
+"""
 
 # No `from __future__ import annotations`: discord.py reads these signatures to build the command options.
 
@@ -11,6 +16,7 @@ from discord import app_commands
 from bots.discord.interactions import Interactions
 from bots.discord.texts import ASPECT_RATIOS, command_text
 from bots.discord.views import UploadModal
+from bots.menus import MenuEntry
 from core.service import MAX_SEED, error_text
 
 AR_CHOICES = [app_commands.Choice(name=ar, value=ar) for ar in ASPECT_RATIOS]
@@ -19,6 +25,12 @@ Seed = app_commands.Range[int, 0, MAX_SEED]
 Positive = app_commands.Range[int, 1, 10_000]  # core checks the real limits and says what they are
 Seconds = app_commands.Range[float, 0.1, 600.0]
 MAX_MODAL_FILES = 10
+DESCRIPTION_LIMIT = 100  # Discord's limit on a command's description
+# How the forwarded commands present themselves here: what their text option asks for, and which ones are
+# answered only to whoever used them (deferred as ephemeral). A command not listed gets the defaults.
+TEXT_HINTS = {"meme": "Top text | bottom text, or a prompt", "mod": "What to do (see /mod help)"}
+PRIVATE_COMMANDS = frozenset({"quota", "help", "avatar"})
+DEFAULT_HINT = "Arguments"
 
 COMMON = {
     "prompt": "What to make, e.g. a corgi surfing at sunset",
@@ -38,8 +50,8 @@ def _files(*atts: Optional[discord.Attachment]) -> list[discord.Attachment]:
     return [a for a in atts if a is not None]
 
 
-def register(tree: app_commands.CommandTree[Any], flow: Interactions) -> None:
-    """Add every Reelsmith command to the tree."""
+def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list[MenuEntry]) -> None:
+    """Add every command on the menu to the tree (the generation commands with their typed options)."""
 
     async def prompt_autocomplete(interaction: discord.Interaction[Any], current: str) -> list[
             app_commands.Choice[str]]:
@@ -103,21 +115,30 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions) -> None:
 
         await interaction.response.send_modal(UploadModal(command, submit, prompt=prompt or ""))
 
-    cmd: app_commands.Command[Any, Any, None]
-    for cmd in (imagine, video, edit, animate, references):
+    typed: tuple[app_commands.Command[Any, Any, None], ...] = (imagine, video, edit, animate, references)
+    for cmd in typed:
         tree.add_command(_everywhere(cmd))
 
-    # Commands other features register in core: a one-liner each, forwarding free text to core.
-    add_text_command(tree, flow, "meme", "Make a meme", "Top text | bottom text, or a prompt")
-    add_text_command(tree, flow, "quota", "How many generations you have left", ephemeral=True)
-    add_text_command(tree, flow, "help", "What Reelsmith can do", ephemeral=True)
-    add_text_command(tree, flow, "mod", "Moderator tools (e.g. ban @user, pause, unpause)", "What to do")
-    add_text_command(tree, flow, "verify", "Check whether an image or video was made by Reelsmith")
-    add_text_command(tree, flow, "avatar", "Verify your likeness with a selfie (for face references)",
-                     ephemeral=True)
+    # Every other command core answers: a one-liner each, forwarding free text to core.
+    names = {c.name for c in typed}
+    for entry in menu:
+        if entry.name not in names and _slash_name(entry.name):
+            add_text_command(tree, flow, entry.name, _description(entry.description),
+                             TEXT_HINTS.get(entry.name, DEFAULT_HINT), ephemeral=entry.name in PRIVATE_COMMANDS)
 
     for name, command in (("Edit this", "edit"), ("Animate this", "animate")):
         tree.add_command(_everywhere(app_commands.ContextMenu(name=name, callback=_context_menu(flow, command))))
+
+
+def _slash_name(name: str) -> bool:
+    """What Discord takes as a slash command name (lowercase, 1-32 characters)."""
+    return 0 < len(name) <= 32 and name == name.lower() and all(c.isalnum() or c in "-_" for c in name)
+
+
+def _description(line: str) -> str:
+    """A menu line as a Discord description: a capital first letter, within the limit."""
+    text = line[:1].upper() + line[1:]
+    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "\u2026"
 
 
 def add_text_command(tree: app_commands.CommandTree[Any], flow: Interactions, name: str, description: str,

@@ -1,10 +1,12 @@
 """Reply-stream events -> Discord messages: progress edits, results with buttons, notices, deletions.
 
-While a job's interaction token is fresh the status message is edited through the interaction webhook;
-afterwards (tokens live 15 minutes) a normal channel message is used, if the bot may post there, else a DM.
-The token is a credential: it lives only in this adapter's Redis key, with a TTL below its lifetime,
-sealed with a key derived from the bot token (bots/discord/token_box.py); a value that does not open is
-dropped and channel messages are used instead.
+`Delivery` is this adapter's `bots.replies.ReplySink`. While a job's interaction token is fresh the status
+message is edited through the interaction webhook; afterwards (tokens live 15 minutes) a normal channel
+message is used, if the bot may post there, else a DM, and the old status message is marked done. The
+token is a credential: it lives only in this adapter's Redis key, with a TTL below its lifetime, sealed
+with a key derived from the bot token (bots/discord/token_box.py); a value that does not open is dropped
+and channel messages are used instead. When Discord (or Cloudflare in front of it) answers 429, the reply
+stream pauses for as long as it said (`core.queue.RetryLater`).
 """
 
 from __future__ import annotations
@@ -14,15 +16,19 @@ import io
 import logging
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import discord
 
-from bots.discord.fit import fit
 from bots.discord.texts import clip
 from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
-from core.queue import DeliveryState, Event
+from bots.replies import result_buttons
+from core.media import UploadLimits, fit_upload
+from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, error_text, queued_text, rendering_text
 from core.types import DeleteResult, GenerationReply, Notice, Progress
 
@@ -30,7 +36,60 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 UNKNOWN_STATUS_GRACE_MS = 30_000  # a reply may beat the command's own answer to Redis by a moment
+HEADROOM = 0.95  # of the upload limit, leaving room for the multipart envelope Discord counts against it
+DEFAULT_PAUSE_S = 5.0  # a 429 that does not say how long to wait
 TOO_LARGE = "The result is too large to upload here."
+REENCODED = "Re-encoded smaller to fit this channel's upload limit."
+STILL_ONLY = "The video is too large for this channel's upload limit; here is its first frame."
+DONE_TEXT = "\u2705 Done: the result is in the reply below."
+DONE_DM_TEXT = "\u2705 Done: I sent the result to you directly (I may not post it here)."
+CONTINUED_TEXT = "\u23e9 Continued below."
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to attach, and what the member is told about how it was changed ("" when it was not)."""
+
+    data: bytes
+    filename: str
+    note: str = ""
+
+
+def fit(data: bytes, mime: str, filename: str, limit: int) -> Upload | None:
+    """What fits a channel's upload limit: the file, a smaller re-encode (sound and labels kept), or for a video
+    a still of its first frame; None if nothing small enough can be made."""
+    fitted = fit_upload(data, mime, filename, UploadLimits(limit, headroom=HEADROOM, image_format="WEBP",
+                                                        still_fallback=True))
+    if fitted is None:
+        return None
+    return Upload(fitted.data, fitted.filename, STILL_ONLY if fitted.still else REENCODED if fitted.reencoded else "")
+
+
+def retry_after(exc: discord.HTTPException | discord.RateLimited) -> float | None:
+    """How long Discord asked us to wait, for a 429 (its header, as Cloudflare sends it too); None otherwise."""
+    if isinstance(exc, discord.RateLimited):
+        return exc.retry_after
+    if exc.status != 429:
+        return None
+    headers = getattr(exc.response, "headers", None) or {}
+    for name in ("Retry-After", "X-RateLimit-Reset-After"):
+        try:
+            return max(0.0, float(headers[name]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return DEFAULT_PAUSE_S
+
+
+@contextmanager
+def pause_on_429(what: str) -> Iterator[None]:
+    """A 429 discord.py gave up on (Cloudflare's, without `Via`, or over its wait) pauses the reply stream."""
+    try:
+        yield
+    except (discord.HTTPException, discord.RateLimited) as exc:
+        wait = retry_after(exc)
+        if wait is None:
+            raise
+        raise RetryLater(wait, f"discord {what}") from exc
 
 
 class NotReady(Exception):
@@ -88,20 +147,6 @@ class Delivery:
         await self.redis.delete(self._token_key(job_id))
 
     # ---- events -------------------------------------------------------------------------
-    async def handle(self, event: Event) -> None:
-        """Raise to leave the entry pending (retried); return when it is done for good."""
-        if event.progress is not None:
-            try:
-                await self.progress(event.progress)
-            except Exception:  # progress is advisory: never block the stream on it
-                log.warning("progress edit for job %s failed", event.progress.job_id, exc_info=True)
-        elif event.reply is not None:
-            await self.reply(event.reply, event.entry_id)
-        elif event.notice is not None:
-            await self.notice(event.notice, event.entry_id)
-        elif event.delete is not None:
-            await self.delete(event.delete)
-
     async def progress(self, p: Progress) -> None:
         status = await self.state.status(p.job_id)
         if status is None or await self.state.delivered(p.job_id) is not None:
@@ -135,6 +180,23 @@ class Delivery:
             msg = await channel.send(text, allowed_mentions=discord.AllowedMentions.none(),
                                      **self._reference(status))
             await self.state.remember_status(job_id, {**status, "fallback_id": str(msg.id)})
+            await self._retire_original(status, CONTINUED_TEXT)
+
+    async def _retire_original(self, status: dict[str, str], text: str) -> None:
+        """The interaction's status message, once its token is gone: marked with `text` through the channel (the
+        bot wrote it), or else deleted, so it does not stay at "Rendering" forever; left as it is where the bot
+        cannot reach it."""
+        if not status.get("message_id"):
+            return
+        channel = self.client.get_partial_messageable(int(status["channel_id"]))
+        message = channel.get_partial_message(int(status["message_id"]))
+        try:
+            await message.edit(content=text)
+        except discord.HTTPException:
+            try:
+                await message.delete()
+            except discord.HTTPException as exc:
+                log.info("could not retire status message %s (%s)", message.id, exc.status)
 
     @staticmethod
     def _reference(status: dict[str, str]) -> dict[str, Any]:
@@ -145,6 +207,10 @@ class Delivery:
                                                       channel_id=int(status["channel_id"]), fail_if_not_exists=False)}
 
     async def reply(self, r: GenerationReply, entry_id: str) -> None:
+        with pause_on_429("result"):
+            await self._reply(r, entry_id)
+
+    async def _reply(self, r: GenerationReply, entry_id: str) -> None:
         if await self.state.delivered(r.job_id) is not None:
             return  # a redelivered entry: the result is already posted
         status = await self.state.status(r.job_id)
@@ -169,7 +235,7 @@ class Delivery:
             if fitted.note:
                 notes.append(fitted.note)
         content = clip("\n".join([text, *notes]))
-        view = None if r.error else result_view(r)
+        view = result_view(result_buttons(r))
         ref = await self._post_result(r.job_id, status, content, files, view)
         await self.state.mark_delivered(r.job_id, ref)
 
@@ -204,10 +270,14 @@ class Delivery:
                                           **kwargs)
                 if status.get("fallback_id"):  # the interim status message has served its purpose
                     await self._quietly_delete(channel.get_partial_message(int(status["fallback_id"])))
+                await self._retire_original(status, DONE_TEXT)
                 return {"channel_id": status["channel_id"], "message_id": str(sent.id), "via": "channel"}
             except (discord.NotFound, discord.Forbidden):
                 log.info("cannot post in channel %s; sending job %s by DM", status["channel_id"], job_id)
-        return await self._direct(job_id, status, content, make_files(), kwargs)
+        sent_ref = await self._direct(job_id, status, content, make_files(), kwargs)
+        if sent_ref["via"] == "dm":
+            await self._retire_original(status, DONE_DM_TEXT)
+        return sent_ref
 
     async def _direct(self, job_id: str, status: dict[str, str], content: str, files: list[discord.File],
                       kwargs: dict[str, Any]) -> dict[str, str]:
@@ -228,6 +298,10 @@ class Delivery:
             log.info("could not delete interim status message %s", message.id)
 
     async def notice(self, n: Notice, entry_id: str) -> None:
+        with pause_on_429("notice"):
+            await self._notice(n, entry_id)
+
+    async def _notice(self, n: Notice, entry_id: str) -> None:
         marker = "n" + entry_id.replace("-", "")
         if await self.state.delivered(marker) is not None:
             return
@@ -252,6 +326,10 @@ class Delivery:
         await self.state.mark_delivered(marker, {"channel_id": n.chat_id, "message_id": str(msg.id)})
 
     async def delete(self, d: DeleteResult) -> None:
+        with pause_on_429("delete"):
+            await self._delete(d)
+
+    async def _delete(self, d: DeleteResult) -> None:
         ref = await self.state.delivered(d.job_id)
         if not ref or not ref.get("message_id"):
             return

@@ -8,6 +8,7 @@ import aiohttp
 import yarl
 
 from core.errors import DownloadError
+from core.media import human_limit, human_size
 from core.service import Attachment
 
 CHUNK = 64 * 1024
@@ -29,7 +30,7 @@ async def download(session: aiohttp.ClientSession, remote: Remote, *, max_bytes:
     name = remote.filename or "attachment"
     if remote.size > max_bytes:
         raise DownloadError(
-            f"{name} is {human_size(remote.size)}; the limit is {human_size(max_bytes)}. Send a smaller file.")
+            f"{name} is {human_size(remote.size)}; the limit is {human_limit(max_bytes)}. Send a smaller file.")
     host = yarl.URL(remote.url).host or ""
     if host not in allowed_hosts:
         raise DownloadError(f"I can only read files uploaded to Discord; {name} is not one.")
@@ -42,11 +43,7 @@ async def download(session: aiohttp.ClientSession, remote: Remote, *, max_bytes:
             async for chunk in resp.content.iter_chunked(CHUNK):
                 buf.extend(chunk)
                 if len(buf) > max_bytes:  # the declared size can lie; the bytes cannot
-                    raise DownloadError(f"{name} is larger than {human_size(max_bytes)}. Send a smaller file.")
+                    raise DownloadError(f"{name} is larger than {human_limit(max_bytes)}. Send a smaller file.")
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise DownloadError(f"I couldn't download {name} ({type(exc).__name__}). Try again.") from exc
     return Attachment(bytes(buf), name[:100], remote.content_type)
-
-
-def human_size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1_000_000 else f"{max(1, round(n / 1e3))} KB"

@@ -14,6 +14,7 @@ from bots.discord.files import Remote, download
 from bots.discord.texts import clip
 from core.context import ChatContext, MemberCheck
 from core.errors import DownloadError
+from core.queue import as_text
 from core.service import Attachment, Outcome, Reelsmith, error_text
 from core.types import Requester
 
@@ -168,6 +169,6 @@ class Interactions:
 
     async def recent_prompts(self, user_id: str, current: str) -> list[str]:
         raw = await self.service.redis.lrange(self._recent_key(user_id), 0, -1)
-        prompts = [p.decode() if isinstance(p, bytes) else str(p) for p in raw]
+        prompts = [as_text(p) for p in raw]
         needle = current.casefold()
         return [p for p in prompts if needle in p.casefold()][:25]

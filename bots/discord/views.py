@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from re import Match
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 
-from core.service import button_data
-from core.types import Button, GenerationReply
+from core.service import button_data, parse_button_data
+from core.types import Button
 
-RESULT_ACTIONS = (("Reroll", "reroll"), ("Variations", "vary"), ("Animate", "animate"), ("Report", "report"))
 PRIVATE_ACTIONS = frozenset({"report"})  # answered only to the presser
 
-ButtonHandler = Callable[[discord.Interaction[Any], str, bool], Awaitable[None]]
 ModalHandler = Callable[[discord.Interaction[Any], str, list[discord.Attachment]], Awaitable[None]]
+
+
+@runtime_checkable
+class PressHandler(Protocol):
+    """The client that received a result button press handles it (the Reelsmith bot does)."""
+
+    async def on_result_button(self, interaction: discord.Interaction[Any], data: str, private: bool) -> None: ...
 
 
 class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                    template=r"rs:(?P<action>[a-z_]{1,20}):(?P<job>[A-Za-z0-9]{1,32})"):
     """One button; matched by its custom id, so no view needs to be in memory when it is pressed."""
-
-    on_press: ButtonHandler | None = None  # set by the bot at start-up
 
     def __init__(self, action: str, job_id: str, label: str = "") -> None:
         style = discord.ButtonStyle.danger if action == "report" else discord.ButtonStyle.secondary
@@ -36,16 +39,20 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(match["action"], match["job"], getattr(item, "label", "") or "")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        if ResultButton.on_press is not None:
-            await ResultButton.on_press(interaction, self.custom_id, self.action in PRIVATE_ACTIONS)
+        client = interaction.client
+        if isinstance(client, PressHandler):
+            await client.on_result_button(interaction, self.custom_id, self.action in PRIVATE_ACTIONS)
 
 
-def result_view(reply: GenerationReply) -> discord.ui.View:
+def result_view(buttons: list[Button]) -> discord.ui.View | None:
+    """The persistent buttons under a result (`bots.replies.result_buttons`); None without any."""
+    if not buttons:
+        return None
     view = discord.ui.View(timeout=None)
-    for label, action in RESULT_ACTIONS:
-        if action == "animate" and reply.kind.is_video:
-            continue  # only images can be animated
-        view.add_item(ResultButton(action, reply.job_id, label))
+    for b in buttons:
+        parsed = parse_button_data(b.data)
+        if parsed is not None:
+            view.add_item(ResultButton(parsed[0], parsed[1], b.label))
     return view
 
 

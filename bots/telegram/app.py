@@ -10,6 +10,8 @@ from telegram import BotCommand, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bots.menus import command_menu
+from bots.replies import handler_for
 from bots.telegram import redaction
 from bots.telegram.delivery import Delivery
 from bots.telegram.handlers import Handlers
@@ -19,13 +21,12 @@ from core.service import Reelsmith
 
 log = logging.getLogger(__name__)
 
-GENERATION_COMMANDS = {
-    "imagine": "an image from text",
-    "edit": "change an attached or replied-to image",
-    "video": "a short video from text",
-    "animate": "bring an attached or replied-to image to life",
-    "help": "what I can do",
-}
+MENU_LIMIT = 100  # setMyCommands takes at most 100 commands
+
+
+def _menu_name(name: str) -> bool:
+    """What setMyCommands accepts as a command: 1-32 lowercase Latin letters, digits and underscores."""
+    return name.isascii() and name.replace("_", "").isalnum() and name.islower() and len(name) <= 32
 
 
 class _InAlbum(filters.MessageFilter):
@@ -76,7 +77,7 @@ class TelegramBot:
         await app.updater.start_polling(timeout=self.settings.telegram_poll_timeout_s,
                                         allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
         await self.consumer.ensure_group()
-        self._consumer_task = asyncio.create_task(self.consumer.run(self.delivery.handle))
+        self._consumer_task = asyncio.create_task(self.consumer.run(handler_for(self.delivery)))
         log.info("telegram bot @%s running", app.bot.username)
 
     async def stop(self) -> None:
@@ -98,16 +99,11 @@ class TelegramBot:
             await self.application.bot.shutdown()
 
     async def _publish_commands(self) -> None:
-        """The command menu: generation commands plus every command features registered."""
-        menu = dict(GENERATION_COMMANDS)
-        for name, line in self.service.command_help.items():
-            menu.setdefault(name, line)
-        for name in self.service.commands:
-            menu.setdefault(name, name)
-        commands = [BotCommand(name, (line or name)[:256]) for name, line in menu.items()
-                    if name.isascii() and name.replace("_", "").isalnum() and name.islower() and len(name) <= 32]
+        """The command menu: every command core answers (the grammar's and the features'), as Telegram allows."""
+        commands = [BotCommand(e.name, e.description[:256]) for e in command_menu(self.service)
+                    if _menu_name(e.name)]
         try:
-            await self.application.bot.set_my_commands(commands[:100])
+            await self.application.bot.set_my_commands(commands[:MENU_LIMIT])
         except TelegramError as exc:  # cosmetic: the bot works without a menu
             log.warning("setMyCommands failed (%s)", type(exc).__name__)
 

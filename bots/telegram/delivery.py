@@ -1,24 +1,29 @@
 """Reply-stream events -> Telegram: progress edits of the status message, results, notices, deletions.
 
-Every event may be delivered more than once (the consumer acknowledges only after this returns), so
-each step is idempotent: the delivered marker (`core.queue.delivery.DeliveryState`) records the messages a
-result became, and a redelivered reply only tidies up. Raising leaves the entry pending for a retry.
+`Delivery` is this adapter's `bots.replies.ReplySink`. Every event may be delivered more than once (the
+consumer acknowledges only after this returns), so each step is idempotent: the delivered marker
+(`core.queue.DeliveryState`) records the messages a result became, and a redelivered reply only tidies up.
+Raising leaves the entry pending for a retry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from PIL import Image
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bots.telegram.fit import CannotFit, Fitted, fit_photo, fit_video
+from bots.replies import result_buttons
 from bots.telegram.retry import retry_after_seconds, retrying
-from core.queue import DeliveryState, Event
-from core.service import Reelsmith, button_data, error_text, queued_text, rendering_text
+from core.media import Fitted, UploadLimits, fit_upload
+from core.queue import DeliveryState, RetryLater
+from core.service import Reelsmith, error_text, queued_text, rendering_text
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice, Progress
 
 log = logging.getLogger(__name__)
@@ -26,20 +31,19 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
+PHOTO_MAX_SIDE_SUM = 10_000  # sendPhoto: width + height
+PHOTO_MAX_RATIO = 20.0  # sendPhoto: the longer side at most 20 times the shorter
 ENCODING_TEXT = "\U0001f39e\ufe0f Encoding\u2026 almost there."
 REMOVED_TEXT = "\U0001f5d1\ufe0f This result was removed by a moderator."
 EXPIRED_TEXT = "This result expired before I could post it. Send the command again."
 TOO_LARGE_TEXT = ("The result is too large to post on Telegram even after re-encoding. "
                   "Try fewer frames or a smaller --ar.")
+# What Telegram answers when the bot may not post in a chat (blocked, kicked, muted, or the chat is gone).
+UNDELIVERABLE = ("chat not found", "not enough rights", "have no rights", "need administrator rights")
 
 
-def result_buttons(reply: GenerationReply) -> list[Button]:
-    """Buttons under a finished result: Animate only makes sense for images."""
-    actions = [("\U0001f501 Reroll", "reroll"), ("\U0001f3b2 Variations", "vary")]
-    if not reply.kind.is_video:
-        actions.append(("\U0001f3ac Animate", "animate"))
-    actions.append(("\U0001f6a9 Report", "report"))
-    return [Button(label=label, data=button_data(action, reply.job_id)) for label, action in actions]
+class CannotFit(ValueError):
+    """No re-encode got under Telegram's limit."""
 
 
 def keyboard(buttons: list[Button], per_row: int = 3) -> InlineKeyboardMarkup | None:
@@ -48,6 +52,31 @@ def keyboard(buttons: list[Button], per_row: int = 3) -> InlineKeyboardMarkup | 
     rows = [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
     return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
                                  for row in rows])
+
+
+def undeliverable(exc: TelegramError) -> bool:
+    """Whether Telegram refused because the bot may not post in that chat at all (not a passing failure)."""
+    return isinstance(exc, Forbidden) or (
+        isinstance(exc, BadRequest) and any(s in exc.message.lower() for s in UNDELIVERABLE))
+
+
+def fit_photo(data: bytes, mime: str, filename: str, limit: int) -> Fitted | None:
+    """What sendPhoto takes (the image, or a JPEG re-encode with its label); None for a shape it never takes."""
+    w, h = Image.open(io.BytesIO(data)).size
+    if max(w / h, h / w) > PHOTO_MAX_RATIO:
+        return None
+    fitted = fit_upload(data, mime, filename, UploadLimits(limit, image_format="JPEG", max_side_sum=PHOTO_MAX_SIDE_SUM))
+    if fitted is None:
+        raise CannotFit(f"photo still over {limit} bytes at the smallest re-encode")
+    return fitted
+
+
+def fit_video(data: bytes, mime: str, filename: str, limit: int) -> Fitted:
+    """An MP4 under `limit`: the original, or a re-encode with its soundtrack and labels."""
+    fitted = fit_upload(data, mime, filename, UploadLimits(limit))
+    if fitted is None:
+        raise CannotFit(f"video still over {limit} bytes at the smallest re-encode")
+    return fitted
 
 
 def _ids(raw: str | None) -> list[str]:
@@ -61,21 +90,14 @@ class Delivery:
         self.settings = service.settings
         self.state = state
 
-    async def handle(self, event: Event) -> None:
-        if event.progress is not None:
-            await self.progress(event.progress)
-        elif event.reply is not None:
-            await self.reply(event.reply)
-        elif event.notice is not None:
-            await self.notice(event.notice, event.entry_id)
-        elif event.delete is not None:
-            await self.delete(event.delete)
-
     # ---- sending ------------------------------------------------------------------------
     async def _retry(self, call: Callable[[], Awaitable[T]], what: str) -> T:
         s = self.settings
-        return await retrying(call, attempts=s.telegram_send_attempts, max_retry_after_s=s.telegram_max_retry_after_s,
-                              what=what)
+        try:
+            return await retrying(call, attempts=s.telegram_send_attempts,
+                                  max_retry_after_s=s.telegram_max_retry_after_s, what=what)
+        except RetryAfter as exc:  # longer than we wait in place: the stream pauses for as long as Telegram asked
+            raise RetryLater(retry_after_seconds(exc), f"telegram {what}") from exc
 
     async def _post(self, chat_id: int, send: Callable[[int], Awaitable[T]], what: str) -> T:
         """Send with retries; follows a group that became a supergroup (ChatMigrated) once."""
@@ -93,6 +115,18 @@ class Delivery:
         # The job may have finished before it was remembered; then the result is out and this is stale.
         if await self.state.delivered(job_id):
             await self._drop_status(job_id)
+
+    async def can_post(self, chat_id: int, thread: int | None, action: str = ChatAction.TYPING) -> bool:
+        """Whether the bot may post in the chat, asked before a job is queued, so nothing is rendered and charged
+        for a chat that blocked, removed or muted the bot. A chat action: members see the bot "typing"."""
+        try:
+            await self.bot.send_chat_action(chat_id, action, message_thread_id=thread)
+        except TelegramError as exc:
+            if undeliverable(exc):
+                log.info("cannot post in chat %s (%s); not queueing its request", chat_id, type(exc).__name__)
+                return False
+            # Flood control, the network or a migrated group say nothing against posting: let the job go ahead.
+        return True
 
     # ---- progress -----------------------------------------------------------------------
     async def _claim_chat(self, chat_id: int, seconds: float) -> bool:
@@ -129,7 +163,7 @@ class Delivery:
             log.debug("status edit for job %s skipped (%s)", p.job_id, type(exc).__name__)
 
     # ---- results ------------------------------------------------------------------------
-    async def reply(self, r: GenerationReply) -> None:
+    async def reply(self, r: GenerationReply, entry_id: str = "") -> None:
         done = await self.state.delivered(r.job_id)
         if done is None or done.get("complete") != "1":
             try:
@@ -179,7 +213,7 @@ class Delivery:
 
     async def _deliver_media(self, r: GenerationReply, chat_id: int, done: dict[str, str] | None) -> None:
         sent = _ids(done.get("message_ids") if done else None)
-        markup = keyboard(result_buttons(r))
+        markup = keyboard(result_buttons(r, emoji=True))
         reply, thread = self._reply_to(r)
         caption = r.caption[:CAPTION_LIMIT]
         items: list[MediaFile | None] = list(r.media) or [None]
@@ -219,12 +253,11 @@ class Delivery:
         s = self.settings
         name = media.filename or "result"
         if mime.startswith("image/") and mime != "image/gif":
-            photo: Fitted | None = await asyncio.to_thread(fit_photo, data, mime, s.telegram_max_photo_bytes)
+            photo = await asyncio.to_thread(fit_photo, data, mime, name, s.telegram_max_photo_bytes)
             if photo is not None:
-                photo_name = name.rsplit(".", 1)[0] + ".jpg" if photo.reencoded else name
                 try:
                     return await self._post(chat_id, lambda c: self.bot.send_photo(
-                        c, photo.data, filename=photo_name, caption=caption, reply_markup=markup,
+                        c, photo.data, filename=photo.filename, caption=caption, reply_markup=markup,
                         reply_parameters=reply, message_thread_id=thread), "sendPhoto")
                 except BadRequest as exc:  # e.g. dimensions Telegram rejects: a file always works
                     log.warning("sendPhoto refused (%s); sending the image as a file", exc.message)
@@ -234,13 +267,13 @@ class Delivery:
                     c, data, filename=name, caption=caption, reply_markup=markup, reply_parameters=reply,
                     message_thread_id=thread), "sendAnimation")
         elif mime.startswith("video/"):
-            video: Fitted = await asyncio.to_thread(fit_video, data, s.telegram_max_upload_bytes)
+            video = await asyncio.to_thread(fit_video, data, mime, name, s.telegram_max_upload_bytes)
             same = not video.reencoded
             duration = max(1, round(media.duration_s)) if media.duration_s else None
             try:
                 return await self._post(chat_id, lambda c: self.bot.send_video(
-                    c, video.data, filename=name, caption=caption, reply_markup=markup, reply_parameters=reply,
-                    message_thread_id=thread, supports_streaming=True, duration=duration,
+                    c, video.data, filename=video.filename, caption=caption, reply_markup=markup,
+                    reply_parameters=reply, message_thread_id=thread, supports_streaming=True, duration=duration,
                     width=media.width if same else None, height=media.height if same else None), "sendVideo")
             except BadRequest as exc:
                 log.warning("sendVideo refused (%s); sending the video as a file", exc.message)

@@ -10,17 +10,19 @@ import logging
 import re
 from dataclasses import dataclass
 
-from telegram import Bot, Message
+from telegram import Bot, Message, Sticker
 from telegram.error import BadRequest, TelegramError
 
 from bots.telegram.retry import retrying
 from core.errors import AttachmentError
+from core.media import human_limit, human_size
 from core.service import Attachment
 
 log = logging.getLogger(__name__)
 
-MB = 1024 * 1024  # Telegram counts "20 MB" in MiB, as its apps display sizes
-TELEGRAM_DOWNLOAD_LIMIT = 20 * MB  # Bot API getFile
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # Bot API getFile: "20 MB", counted in MiB as Telegram's apps count
+ANIMATED_STICKER_TEXT = ("That is an animated sticker (a vector animation), which I can't read. Send a regular "
+                         "or video sticker, a photo, a GIF or a video instead.")
 
 
 class AttachmentRefused(AttachmentError):
@@ -34,6 +36,7 @@ class MediaItem:
     filename: str
     mime: str = ""
     size: int | None = None
+    refusal: str = ""  # why it cannot be used at all, known before fetching it
 
 
 def media_in(message: Message) -> MediaItem | None:
@@ -60,9 +63,18 @@ def media_in(message: Message) -> MediaItem | None:
         vo = message.voice
         return MediaItem(vo.file_id, "voice note", "voice.ogg", vo.mime_type or "audio/ogg", vo.file_size)
     if message.sticker:
-        st = message.sticker
-        return MediaItem(st.file_id, "sticker", "sticker.webp", "", st.file_size)
+        return _sticker(message.sticker)
     return None
+
+
+def _sticker(st: Sticker) -> MediaItem:
+    """Stickers come in three formats: WebP pictures, WebM videos and TGS (Lottie) animations."""
+    if st.is_animated:
+        return MediaItem(st.file_id, "animated sticker", "sticker.tgs", "application/x-tgsticker", st.file_size,
+                         refusal=ANIMATED_STICKER_TEXT)
+    if st.is_video:
+        return MediaItem(st.file_id, "video sticker", "sticker.webm", "video/webm", st.file_size)
+    return MediaItem(st.file_id, "sticker", "sticker.webp", "image/webp", st.file_size)
 
 
 def _name(name: str | None, default: str) -> str:
@@ -71,28 +83,33 @@ def _name(name: str | None, default: str) -> str:
     return clean[:100] or default
 
 
-def _too_large(item: MediaItem, size: int, limit: int) -> AttachmentRefused:
+def _too_large(item: MediaItem, size: int | None, limit: int) -> AttachmentRefused:
+    """The refusal of a file over `limit`; `size` None when nobody said how large it is (only that it is too big)."""
     where = "Telegram lets bots download files up to" if limit >= TELEGRAM_DOWNLOAD_LIMIT else "I accept files up to"
+    how_big = f"is {human_size(size)}" if size is not None else "is too big to fetch"
     return AttachmentRefused(
-        f"That {item.label} is {size / MB:.1f} MB; {where} {limit / MB:.0f} MB. "
+        f"That {item.label} {how_big}; {where} {human_limit(limit)}. "
         "Send a smaller or compressed version (for videos: shorter or lower resolution)."
     )
 
 
-def check_size(item: MediaItem, limit: int) -> None:
-    """Refuse an item whose size, as the message states it, is over `limit` (before anything is fetched)."""
+def check_before_download(item: MediaItem, limit: int) -> None:
+    """Refuse an item from what the message says (before anything is fetched): one we cannot use at all, or one
+    whose stated size is over `limit`."""
+    if item.refusal:
+        raise AttachmentRefused(item.refusal)
     if item.size is not None and item.size > limit:
         raise _too_large(item, item.size, limit)
 
 
 async def download(bot: Bot, item: MediaItem, limit: int, attempts: int = 3) -> Attachment:
     """The file's bytes; refuses files over `limit` before downloading them."""
-    check_size(item, limit)
+    check_before_download(item, limit)
     try:
         file = await retrying(lambda: bot.get_file(item.file_id), attempts=attempts, what="getFile")
     except BadRequest as exc:
         if "too big" in str(exc).lower():
-            raise _too_large(item, item.size or limit + 1, limit) from None
+            raise _too_large(item, item.size, limit) from None
         log.warning("getFile refused a %s (%s)", item.label, type(exc).__name__)
         raise AttachmentRefused(f"Telegram would not hand me that {item.label}. Send it again, please.") from None
     except TelegramError as exc:

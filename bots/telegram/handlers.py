@@ -15,12 +15,13 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bots.replies import QUEUEING_ACTIONS
 from bots.telegram.albums import AlbumCollector
 from bots.telegram.delivery import TEXT_LIMIT, Delivery
-from bots.telegram.files import AttachmentRefused, MediaItem, check_size, download, media_in
+from bots.telegram.files import AttachmentRefused, MediaItem, check_before_download, download, media_in
 from bots.telegram.members import ChatRoles, requester_for, thread_of
 from bots.telegram.retry import retrying
-from core.service import COMMANDS, Attachment, Reelsmith, error_text
+from core.service import COMMANDS, Attachment, Reelsmith, error_text, parse_button_data
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ NO_MEDIA_COMMANDS = {"help", "start"}
 HINT_TEXT = "Send /imagine <prompt> to make an image, /video <prompt> for a clip, or /help for everything."
 OOPS_TEXT = "Sorry, something went wrong on my side; nothing was charged. Try again in a moment."
 CALLBACK_TEXT_LIMIT = 200
+CANNOT_POST_TEXT = "I can't post in this chat any more, so I won't make that. Nothing was charged."
 
 
 class Handlers:
@@ -98,6 +100,8 @@ class Handlers:
                        album: list[Message] | None = None) -> None:
         if name == "start" and "start" not in self.service.commands:
             text = "/help"  # Telegram's "Start" button: show what the bot does
+        if COMMANDS.get(name) is not None and not await self.delivery.can_post(message.chat_id, thread_of(message)):
+            return  # blocked, removed or muted: a job would be rendered and charged for nobody to see
         replied = message.reply_to_message
         if replied is None and album:  # clients may set the reply on another item of the album
             replied = next((m.reply_to_message for m in album if m.reply_to_message is not None), None)
@@ -129,7 +133,7 @@ class Handlers:
         """Every item's bytes, in order (concurrently); the first refusal, in order, if any item is refused."""
         limit = min(self.settings.telegram_max_download_bytes, self.settings.max_reference_bytes)
         for item in items:  # an album with one file too large downloads nothing
-            check_size(item, limit)
+            check_before_download(item, limit)
         results = await asyncio.gather(*(download(context.bot, item, limit) for item in items),
                                        return_exceptions=True)
         attachments: list[Attachment] = []
@@ -170,6 +174,10 @@ class Handlers:
             return
         chat = message.chat
         thread = thread_of(message) if isinstance(message, Message) else None
+        pressed = parse_button_data(query.data)
+        if pressed is not None and pressed[0] in QUEUEING_ACTIONS and not await self.delivery.can_post(chat.id, thread):
+            await self._toast(query, CANNOT_POST_TEXT, alert=True)
+            return
         ctx = await self.roles.context_for(chat, query.from_user)
         requester = requester_for(chat, query.from_user, message.message_id, thread)
         outcome = await self.service.action(requester, ctx, query.data[:100])

@@ -1,0 +1,1 @@
+"""The local web playground (aiohttp): the owner's console, speaking the same commands as the chat bots."""

@@ -1,9 +1,10 @@
 """The local web playground: an aiohttp page on 127.0.0.1 that speaks the same commands as the chat bots.
 
-Like every adapter it only translates: HTTP form -> `Reelsmith.submit`, reply-stream events -> chat
-messages. The chat log lives in Redis, so results that finish while the page (or this process) is
-away are there when it comes back. It is the owner's moderator console, so every request passes the
-gate (`gate.py`: Host, Origin, credentials, body type) and only the owner's browser or scripts get in.
+Like every adapter it only translates: HTTP form -> `Reelsmith.handle`, reply-stream events -> chat
+messages (it is its own `bots.replies.ReplySink`). The chat log lives in Redis, so results that finish
+while the page (or this process) is away are there when it comes back. It is the owner's moderator
+console, so every request passes the gate (`gate.py`: Host, Origin, credentials, body type) and only the
+owner's browser or scripts get in.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from typing import Any
 
 from aiohttp import web
 
+from bots.replies import handler_for, result_buttons
 from bots.web.access import Access
 from bots.web.gate import Gate, add_security_headers
 from bots.web.signin import SignIn
 from core.context import ChatContext
 from core.ops import ConfigError, HealthEndpoints, is_wildcard, process_metrics, url_host, web_bind_problem
-from core.queue import Event, ReplyConsumer
-from core.service import Attachment, Outcome, Reelsmith, button_data, error_text, rendering_text
-from core.types import Requester
+from core.queue import ReplyConsumer, as_text
+from core.service import Attachment, Outcome, Reelsmith, error_text, rendering_text
+from core.types import DeleteResult, GenerationReply, Notice, Progress, Requester
 
 log = logging.getLogger(__name__)
 
@@ -81,60 +83,57 @@ class WebPlayground:
         ids = await self.redis.lrange(self._chat_key(chat), 0, -1)
         out = []
         for raw in ids:
-            msg = await self._load(raw.decode() if isinstance(raw, bytes) else raw)
+            msg = await self._load(as_text(raw))
             if msg:
                 out.append(msg)
         return out
 
-    # ---- reply delivery -----------------------------------------------------------------
-    async def handle_event(self, event: Event) -> None:
-        """Turn a worker event into an edit of the job's status message."""
-        if event.notice is not None:
-            n = event.notice
-            if _CHAT_RE.match(n.chat_id):
-                await self.post(n.chat_id, "bot", n.text, done=True,
-                                media=[{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename}
-                                       for m in n.media],
-                                buttons=[b.model_dump() for b in n.buttons])
+    # ---- reply delivery (bots.replies.ReplySink) -------------------------------------------
+    async def notice(self, n: Notice, entry_id: str) -> None:
+        """A message core asked for in a playground chat (e.g. a report, for the owner to review)."""
+        if _CHAT_RE.match(n.chat_id):
+            await self.post(n.chat_id, "bot", n.text, done=True,
+                            media=[{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename}
+                                   for m in n.media],
+                            buttons=[b.model_dump() for b in n.buttons])
+
+    async def delete(self, d: DeleteResult) -> None:
+        msg = await self._status_of(d.job_id)
+        if msg is not None:
+            msg.update(text="\U0001f5d1\ufe0f This result was removed by a moderator.", media=[])
+            await self._save(msg)
+
+    async def progress(self, p: Progress) -> None:
+        """The job's status message shows a progress bar."""
+        msg = await self._status_of(p.job_id)
+        if msg is None or msg.get("done"):
             return
-        if event.delete is not None:
-            msg_id = await self.redis.get(self._job_key(event.delete.job_id))
-            if msg_id is not None:
-                msg = await self._load(msg_id.decode() if isinstance(msg_id, bytes) else msg_id)
-                if msg is not None:
-                    msg.update(text="\U0001f5d1\ufe0f This result was removed by a moderator.", media=[])
-                    await self._save(msg)
-            return
-        item = event.reply or event.progress
-        if item is None:
-            return
-        job_id = item.job_id
-        msg_id = await self.redis.get(self._job_key(job_id))
-        if msg_id is None:
-            log.warning("no status message for job %s; dropping %s", job_id, event.type)
-            return
-        msg = await self._load(msg_id.decode() if isinstance(msg_id, bytes) else msg_id)
+        msg["text"] = rendering_text(p.step, p.total_steps)
+        msg["progress"] = {"step": p.step, "total": p.total_steps, "percent": int(p.fraction * 100)}
+        await self._save(msg)
+
+    async def reply(self, r: GenerationReply, entry_id: str) -> None:
+        """The job's status message becomes its result (or its error), once."""
+        msg = await self._status_of(r.job_id)
         if msg is None or msg.get("done"):
             return  # already delivered (a redelivery after a crash): do not post twice
-        if event.progress is not None:
-            p = event.progress
-            msg["text"] = rendering_text(p.step, p.total_steps)
-            msg["progress"] = {"step": p.step, "total": p.total_steps, "percent": int(p.fraction * 100)}
-        elif event.reply is not None:
-            r = event.reply
-            msg["done"] = True
-            msg["progress"] = None
-            msg["error"] = r.error is not None
-            msg["text"] = error_text(r.error) if r.error else r.caption
-            msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
-                             "width": m.width, "height": m.height} for m in r.media]
-            if not r.error:
-                actions = [("Reroll", "reroll"), ("Variations", "vary")]
-                if not r.kind.is_video:
-                    actions.append(("Animate", "animate"))
-                actions.append(("Report", "report"))
-                msg["buttons"] = [{"label": label, "data": button_data(a, r.job_id)} for label, a in actions]
+        msg["done"] = True
+        msg["progress"] = None
+        msg["error"] = r.error is not None
+        msg["text"] = error_text(r.error) if r.error else r.caption
+        msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
+                         "width": m.width, "height": m.height} for m in r.media]
+        buttons = result_buttons(r)
+        if buttons:
+            msg["buttons"] = [b.model_dump() for b in buttons]
         await self._save(msg)
+
+    async def _status_of(self, job_id: str) -> dict[str, Any] | None:
+        msg_id = await self.redis.get(self._job_key(job_id))
+        if msg_id is None:
+            log.info("no status message for job %s", job_id)
+            return None
+        return await self._load(as_text(msg_id))
 
     # ---- HTTP ---------------------------------------------------------------------------
     async def index(self, request: web.Request) -> web.Response:
@@ -237,7 +236,7 @@ class WebPlayground:
         return app
 
     async def _start_consumer(self, _app: web.Application) -> None:
-        self._consumer_task = asyncio.create_task(self.consumer.run(self.handle_event))
+        self._consumer_task = asyncio.create_task(self.consumer.run(handler_for(self)))
 
     async def _stop_consumer(self, _app: web.Application) -> None:
         if self._consumer_task is not None:
@@ -274,6 +273,9 @@ class Served:
     runner: web.AppRunner
     playground: WebPlayground
     sign_in_url: str
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
 
 
 async def serve(service: Reelsmith, host: str, port: int) -> Served:

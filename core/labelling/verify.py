@@ -22,6 +22,7 @@ from core.labelling.provenance import ProvenanceRecord, ProvenanceRegistry
 from core.labelling.watermark import Decoded, WatermarkParams, decode, decode_frames, payload_for
 from core.media.codecs import container_tags
 from core.media.codecs import image_xmp as image_xmp  # re-exported: readers of XMP import it from here
+from core.media.sizes import human_limit, human_size
 from core.media.untrusted import UntrustedMedia, VerifyMedia, media_limits, read_for_verify
 from core.settings import Settings
 from core.types import MediaType, size_for
@@ -227,8 +228,8 @@ async def verify_command(call: CommandCall) -> Outcome:
                        f"whether {settings.service_name} made it.", ok=False, private=True)
     att = media[0]
     if len(att.data) > settings.max_reference_bytes:
-        raise MediaError(f"That file is {len(att.data) / 1e6:.1f} MB; the limit is "
-                         f"{settings.max_reference_bytes / 1e6:.0f} MB.")
+        raise MediaError(f"That file is {human_size(len(att.data))}; the limit is "
+                         f"{human_limit(settings.max_reference_bytes)}.")
     registry = ProvenanceRegistry(call.service.redis, settings)
     verdict = await verify(att.data, settings, registry)
     moderator = may_trace(verdict.record, call)

@@ -463,32 +463,26 @@ def _keep(data: bytes, indices: list[int], limits: MediaLimits, mime: str | None
 
 def video_frames(data: bytes, count: int | None = None, max_frames: int = 161,
                  size: tuple[int, int] | None = None, max_side: int | None = None,
-                 limits: MediaLimits = MediaLimits(), mime: str | None = None) -> tuple[list[Image.Image], float]:
+                 limits: MediaLimits = MediaLimits(), mime: str | None = None,
+                 *, stretch: bool = True) -> tuple[list[Image.Image], float]:
     """Frames of a video and its frame rate: the first `max_frames`, or `count` sampled evenly over the clip.
 
-    The clip is checked against `limits` from its headers and packets first. Only the frames kept are
-    converted, and each is resized (to exactly `size`, or to fit `max_side`) as it is decoded, so memory
-    stays proportional to the output, not to the clip.
+    A clip with fewer than `count` frames repeats them to make up the count (the frame rate scaled to match),
+    or, without `stretch`, gives each of its frames once (what /verify samples). The clip is checked against
+    `limits` from its headers and packets first. Only the frames kept are converted, and each is resized (to
+    exactly `size`, or to fit `max_side`) as it is decoded, so memory stays proportional to the output, not
+    to the clip.
     """
     total = probe_video(data, limits, mime).frames
     if count is None:
         indices = list(range(min(total, max_frames)))
     else:
         indices = [min(total - 1, int(i * total / count)) for i in range(count)]
+        if not stretch:
+            indices = sorted(set(indices))
     frames, fps = _keep(data, indices, limits, mime,
                         lambda img: fit_frame(img, size) if size is not None else _shrink(img, max_side))
-    if count is not None:
+    if count is not None and stretch:
         frames = (frames + [frames[-1]] * count)[:count]  # a container that over-reported its frames
         fps = fps * count / total
     return frames, fps
-
-
-def sample_frames(data: bytes, limit: int, limits: MediaLimits = MediaLimits(), mime: str | None = None,
-                  max_side: int | None = None) -> list[Image.Image]:
-    """Up to `limit` frames spread over the video (every `total // limit`-th from the first); only those decode
-    into pictures, so a long clip costs memory for `limit` frames, not for all of them."""
-    total = probe_video(data, limits, mime).frames
-    step = max(1, total // limit)
-    frames, _fps = _keep(data, list(range(0, total, step))[:limit], limits, mime,
-                         lambda img: _shrink(img, max_side))
-    return frames

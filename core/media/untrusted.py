@@ -29,7 +29,6 @@ from core.media.codecs import (
     image_xmp,
     open_image,
     open_pil,
-    sample_frames,
     sniff,
     video_frames,
 )
@@ -196,7 +195,8 @@ def read_for_verify(data: bytes, limits: MediaLimits, frames: int, max_side: int
         return VerifyMedia(kind.media_type, kind.mime, xmp=xmp,
                            frames=[RawFrame.of(open_image(data, limits.max_pixels))])
     return VerifyMedia(kind.media_type, kind.mime, tags=container_tags(data, kind.mime, limits.timeout_s),
-                       frames=_raw(sample_frames(data, frames, limits, kind.mime, max_side)))
+                       frames=_raw(video_frames(data, frames, max_side=max_side, limits=limits, mime=kind.mime,
+                                                stretch=False)[0]))
 
 
 def _image(data: bytes, max_pixels: int) -> RawFrame:

@@ -10,10 +10,10 @@ from core.queue.delivery import DeliveryState
 from core.queue.finisher import CANCELLED_TEXT, JobFinisher
 from core.queue.fleet import WorkerInfo
 from core.queue.jobs import JOB_FUNCTION, JobQueue, wake_channel
-from core.queue.replies import Event, ReplyBus, ReplyConsumer
+from core.queue.replies import Event, EventHandler, ReplyBus, ReplyConsumer, RetryLater
 
 __all__ = [
-    "CANCELLED_TEXT", "JOB_FUNCTION", "BlobStore", "DeliveryState", "Event", "JobFinisher", "JobQueue",
-    "MediaBudgetExceeded", "ReplyBus", "ReplyConsumer", "Upload", "WorkerInfo", "as_text", "connect",
+    "CANCELLED_TEXT", "JOB_FUNCTION", "BlobStore", "DeliveryState", "Event", "EventHandler", "JobFinisher", "JobQueue",
+    "MediaBudgetExceeded", "ReplyBus", "ReplyConsumer", "RetryLater", "Upload", "WorkerInfo", "as_text", "connect",
     "ensure_redis", "fleet", "job_codec", "redis_settings", "wake_channel",
 ]

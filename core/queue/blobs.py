@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.media.sizes import human_limit, human_size
 from core.queue.connection import as_text
 from core.settings import Settings
 
@@ -150,17 +151,14 @@ class BlobStore:
 
 def budget_text(adding: int, used: int, budget: int, wait_s: float) -> str:
     """The refusal a member reads when their attachments do not fit their storage budget."""
-    limit = f"{_mb(budget)} of attachments stored at once per member"
+    limit = f"{human_limit(budget)} of attachments stored at once per member"
     if wait_s < 0:
-        return (f"These attachments are {_mb(adding)}, more than the {limit}. "
+        return (f"These attachments are {human_size(adding)}, more than the {limit}. "
                 "Send smaller or fewer files. Nothing was charged.")
-    return (f"These attachments are {_mb(adding)} and you already have {_mb(used)} stored from recent requests; "
+    return (f"These attachments are {human_size(adding)} and you already have {human_size(used)} stored from "
+            "recent requests; "
             f"the limit is {limit}. Room comes back as those expire (enough in {_wait(wait_s)}), or send smaller "
             "or fewer files now. Nothing was charged.")
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
 
 
 def _wait(seconds: float) -> str:

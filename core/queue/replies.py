@@ -87,7 +87,17 @@ class ReplyBus:
         await self.redis.xadd(self.stream(request.platform), {"type": "delete", "data": request.model_dump_json()})
 
 
-Handler = Callable[[Event], Awaitable[None]]
+EventHandler = Callable[[Event], Awaitable[None]]
+MAX_PAUSE_S = 900.0  # the longest rate-limit pause honoured at once; a longer one is waited out in steps
+
+
+class RetryLater(Exception):  # noqa: N818  (control flow, like StopIteration: not an error)
+    """Raised by a handler when the platform asked for a pause (a rate limit, `Retry-After`): the entry stays
+    pending and nothing more is delivered for `seconds`, so the stream does not hammer a platform that said no."""
+
+    def __init__(self, seconds: float, what: str = "") -> None:
+        super().__init__(f"{what or 'delivery'}: retry after {seconds:.2f}s")
+        self.seconds = seconds
 
 
 class ReplyConsumer:
@@ -101,6 +111,7 @@ class ReplyConsumer:
         self.consumer = consumer
         self.block_ms = 1000
         self.retry_delay_s = 1.0
+        self._pause_s = 0.0  # what the platform last asked for (RetryLater), before the next try
 
     async def ensure_group(self) -> None:
         try:
@@ -124,13 +135,18 @@ class ReplyConsumer:
             return Event(eid, typ, delete=DeleteResult.model_validate_json(data))
         return Event(eid, typ)
 
-    async def _handle(self, handler: Handler, entry_id: bytes | str, fields: dict[bytes, bytes]) -> bool:
+    async def _handle(self, handler: EventHandler, entry_id: bytes | str, fields: dict[bytes, bytes]) -> bool:
         event = self._decode(entry_id, fields)
         try:
             await handler(event)
             process_metrics().count_reply(self.platform, event.type, "delivered")
         except asyncio.CancelledError:
             raise
+        except RetryLater as exc:
+            log.warning("delivering %s %s: %s", event.type, event.entry_id, exc)
+            process_metrics().count_reply(self.platform, event.type, "failed")
+            self._pause_s = max(self._pause_s, min(exc.seconds, MAX_PAUSE_S))
+            return False  # a pause is the platform's state, not the entry's fault: it stays pending
         except Exception:
             log.exception("delivering %s %s failed; will retry", event.type, event.entry_id)
             process_metrics().count_reply(self.platform, event.type, "failed")
@@ -149,7 +165,7 @@ class ReplyConsumer:
             pipe.xdel(self.stream, entry_id)
             await pipe.execute()
 
-    async def run_once(self, handler: Handler, block_ms: int | None = None) -> int:
+    async def run_once(self, handler: EventHandler, block_ms: int | None = None) -> int:
         """Deliver this consumer's pending entries, then new ones; returns how many were handled."""
         handled = 0
         # Entries read before a crash or restart and never acknowledged come first.
@@ -157,6 +173,8 @@ class ReplyConsumer:
         failed = False
         for _stream, entries in pending or []:
             for entry_id, fields in entries:
+                if self._pause_s:
+                    break  # the platform asked for a pause: the rest waits with the entry that met it
                 if not fields:  # deleted while pending
                     await self.ack(entry_id)
                     continue
@@ -165,7 +183,8 @@ class ReplyConsumer:
                 else:
                     failed = True
         if failed:
-            await asyncio.sleep(self.retry_delay_s)
+            await asyncio.sleep(max(self.retry_delay_s, self._pause_s))
+            self._pause_s = 0.0
             return handled
         fresh = await self.redis.xreadgroup(
             GROUP, self.consumer, {self.stream: ">"}, count=50,
@@ -173,11 +192,16 @@ class ReplyConsumer:
         )
         for _stream, entries in fresh or []:
             for entry_id, fields in entries:
+                if self._pause_s:
+                    break  # read, so pending: delivered after the pause, in order
                 if await self._handle(handler, entry_id, fields):
                     handled += 1
+        if self._pause_s:
+            await asyncio.sleep(self._pause_s)
+            self._pause_s = 0.0
         return handled
 
-    async def run(self, handler: Handler) -> None:
+    async def run(self, handler: EventHandler) -> None:
         """Deliver forever, reconnecting with backoff when Redis goes away."""
         backoff = 0.2
         while True:

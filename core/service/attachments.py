@@ -6,6 +6,7 @@ from __future__ import annotations
 from core.contract import Attachment
 from core.errors import CommandError, MediaError
 from core.media.codecs import sniff
+from core.media.sizes import human_limit, human_size
 from core.media.untrusted import UntrustedMedia
 from core.queue.blobs import BlobStore, Upload
 from core.service.grammar import ParsedCommand
@@ -35,8 +36,8 @@ async def check_attachment(settings: Settings, blobs: BlobStore, att: Attachment
         raise MediaError(f"{name or 'The attached file'} is empty.")
     if size > s.max_reference_bytes:
         raise MediaError(
-            f"{name or 'That file'} is {size / 1e6:.1f} MB; the limit is "
-            f"{s.max_reference_bytes / 1e6:.0f} MB. Send a smaller file."
+            f"{name or 'That file'} is {human_size(size)}; the limit is "
+            f"{human_limit(s.max_reference_bytes)}. Send a smaller file."
         )
     kind = sniff(att.data)
     if kind is None:

@@ -11,7 +11,7 @@ from PIL import Image
 from pydantic import SecretStr
 
 from bots.discord.client import ReelsmithBot
-from bots.discord.run import start
+from bots.discord.run import RunningBot, start
 from core.service.facade import Reelsmith
 from core.settings import Settings
 from tests.conftest import wait_for
@@ -40,23 +40,23 @@ def settings(settings: Settings, fake: FakeDiscord) -> Settings:
 @pytest.fixture
 async def start_bot(service: Reelsmith, fake: FakeDiscord) -> AsyncIterator[Starter]:
     """Start (or restart) the bot through `bots.discord.run.start`, exactly as `reelsmith run` does."""
-    stoppers: list[Callable[[], Awaitable[None]]] = []
+    running: list[RunningBot] = []
 
     async def starter() -> ReelsmithBot:
-        if stoppers:
-            await stoppers.pop()()
+        if running:
+            await running.pop().stop()
         fake.connected.clear()
-        stop = await start(service, consumer_name="discord-test", ready_timeout_s=20,
-                           guild_ready_timeout=0.05)  # the fake sends its one guild at once
-        bot: ReelsmithBot = stop.bot  # type: ignore[attr-defined]
+        started = await start(service, consumer_name="discord-test", ready_timeout_s=20,
+                              guild_ready_timeout=0.05)  # the fake sends its one guild at once
+        bot = started.bot
         bot.consumer.block_ms = 50
         bot.consumer.retry_delay_s = 0.1
-        stoppers.append(stop)
+        running.append(started)
         return bot
 
     yield starter
-    for stop in stoppers:
-        await stop()
+    for started in running:
+        await started.stop()
 
 
 @pytest.fixture

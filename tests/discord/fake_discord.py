@@ -16,6 +16,7 @@ import itertools
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,9 +95,10 @@ class FakeDiscord:
         self.tokens: dict[str, dict[str, Any]] = {}
         self.cdn: dict[str, bytes] = {}
         self.registered: dict[str, list[dict[str, Any]]] = {}
-        self.fail: list[tuple[str, re.Pattern[str], int, dict[str, str], bool]] = []
+        self.fail: list[tuple[str, re.Pattern[str], int, dict[str, str], bool, float]] = []
         self.failed: list[str] = []
         self.requests: list[str] = []
+        self.timeline: list[tuple[float, str, bool]] = []  # (monotonic time, "METHOD path", carries files)
         self.ws: web.WebSocketResponse | None = None
         self.seq = 0
         self.identifies = 0
@@ -149,10 +151,11 @@ class FakeDiscord:
 
     # ---- test controls ------------------------------------------------------------------
     def fail_next(self, method: str, path_pattern: str, status: int = 429, headers: dict[str, str] | None = None,
-                  times: int = 1, with_files: bool = False) -> None:
-        """Answer the next matching request(s) with `status` (429: rate limited) instead of handling them."""
+                  times: int = 1, with_files: bool = False, retry_after: float = 0.05) -> None:
+        """Answer the next matching request(s) with `status` (429: rate limited for `retry_after` seconds, said
+        in the body and the Retry-After header, without Discord's `Via`: as Cloudflare answers) instead."""
         for _ in range(times):
-            self.fail.append((method, re.compile(path_pattern), status, headers or {}, with_files))
+            self.fail.append((method, re.compile(path_pattern), status, headers or {}, with_files, retry_after))
 
     def expire(self, token: str) -> None:
         self.tokens[token]["expired"] = True
@@ -371,15 +374,17 @@ class FakeDiscord:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append(f"{request.method} {request.path}")
-        for i, (method, pattern, status, headers, with_files) in enumerate(self.fail):
-            if with_files and not request.content_type.startswith("multipart/"):
+        multipart = request.content_type.startswith("multipart/")
+        self.timeline.append((time.monotonic(), f"{request.method} {request.path}", multipart))
+        for i, (method, pattern, status, headers, with_files, retry_after) in enumerate(self.fail):
+            if with_files and not multipart:
                 continue
             if method == request.method and pattern.search(request.path):
                 del self.fail[i]
                 self.failed.append(f"{request.method} {request.path}")
-                body = {"message": "You are being rate limited.", "retry_after": 0.05, "global": False} \
+                body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False} \
                     if status == 429 else {"message": "Missing Permissions", "code": 50013}
-                return _json(body, status=status, headers={"Retry-After": "0.05", **headers})
+                return _json(body, status=status, headers={"Retry-After": f"{retry_after:g}", **headers})
         return await handler(request)  # type: ignore[no-any-return]
 
     async def _app_info(self, _request: web.Request) -> web.Response:

@@ -30,6 +30,15 @@ async def test_oversized_attachment_is_refused_before_and_while_downloading(
     assert await service.redis.zcard(service.settings.queue_name) == 0
 
 
+async def test_sizes_are_told_in_one_unit(fake: FakeDiscord, bot: ReelsmithBot, service: Reelsmith) -> None:
+    # Issue 15: a 20 MiB cap read "the limit is 21.0 MB" (bytes / 10^6) next to sizes Discord shows in MiB.
+    service.settings.max_reference_bytes = 20 * 1024 * 1024
+    token = await fake.slash("edit", {"prompt": "x"}, files={"image": ("big.png", png(), "image/png")},
+                             declared_size=int(31.5 * 1024 * 1024))
+    answer = await private_answer(fake, token)
+    assert "big.png is 31.5 MB; the limit is 20 MB" in answer.content, answer.content
+
+
 async def test_attachment_type_comes_from_the_bytes(fake: FakeDiscord, bot: ReelsmithBot,
                                                     service: Reelsmith) -> None:
     token = await fake.slash("edit", {"prompt": "x"},

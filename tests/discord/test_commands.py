@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import av
@@ -184,3 +185,34 @@ async def test_real_mod_commands_refused_for_members_allowed_for_moderators(fake
     assert not announced.ephemeral  # the whole channel learns generation is paused
     refused = await fake.slash("imagine", {"prompt": "a fox"})
     assert "paused" in (await private_answer(fake, refused)).content.lower()
+
+
+async def test_unknown_or_stale_command_is_answered_privately_and_commands_registered_again(
+        fake: FakeDiscord, bot: ReelsmithBot) -> None:
+    # Issue 15: a command Discord still offers but the bot no longer has got no answer at all ("The application
+    # did not respond").
+    registrations = sum(1 for r in fake.requests if r.startswith("PUT ") and r.endswith("/commands"))
+    token = await fake.slash("imagine_v1", {"prompt": "a fox"})
+    answer = await callback(fake, token)
+    assert answer["type"] == 4 and answer["data"].get("flags") == 64  # answered, only to whoever used it
+    assert "out of date" in answer["data"]["content"]
+
+    async def registered_again() -> bool:
+        return sum(1 for r in fake.requests if r.startswith("PUT ") and r.endswith("/commands")) > registrations
+
+    await wait_for(registered_again, timeout=10)
+
+
+async def test_menu_has_every_command_core_answers(fake: FakeDiscord, service: Reelsmith,
+                                                   start_bot: Any) -> None:
+    # Issue 15: Discord's commands were a hard-coded list; now they come from the grammar and what features register.
+    async def party(call: CommandCall) -> Outcome:
+        return Outcome("party!", ok=True)
+
+    service.add_command("party", party, "throw a party")
+    await start_bot()
+    registered = {c["name"]: c for c in fake.registered["global"]}
+    assert registered["party"]["description"] == "Throw a party"
+    assert "unpause" not in registered["mod"]["description"] + json.dumps(registered["mod"].get("options", []))
+    token = await fake.slash("party", {"text": "now"})
+    assert await wait_for(lambda: _content(fake, token, "party!"))

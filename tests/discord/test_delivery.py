@@ -118,6 +118,33 @@ async def test_rate_limited_delivery_is_retried_once_and_not_duplicated(fake: Fa
     assert sum(1 for h in msg.history if h.startswith("\U0001f916")) == 1
 
 
+async def test_cloudflare_429_pauses_delivery_for_as_long_as_it_says(fake: FakeDiscord, bot: ReelsmithBot,
+                                                                     worker: Any) -> None:
+    # Issue 15: a 429 without Discord's `Via` header (Cloudflare's) reached the reply stream, which retried after
+    # its own 0.01 s / 1 s delays whatever `Retry-After` said.
+    fake.fail_next("PATCH", r"^/api/v10/webhooks/", status=429, with_files=True, retry_after=2.0)
+    token = await fake.slash("imagine", {"prompt": "slow down"})
+    msg = await finished(fake, token)
+    uploads = [t for t, r, files in fake.timeline if files and r.startswith("PATCH /api/v10/webhooks/")]
+    assert len(uploads) == 2 and len(msg.files) == 1
+    assert uploads[1] - uploads[0] >= 1.9, f"retried after {uploads[1] - uploads[0]:.2f}s"
+
+
+async def test_status_message_is_not_left_rendering_after_the_token_fallback(fake: FakeDiscord, bot: ReelsmithBot,
+                                                                             start_worker: Any) -> None:
+    # Issue 15: once the token was refused (401) the result went to the channel, and the interaction's own
+    # status message stayed at "Queued" / "Rendering… 0%" for good.
+    token = await fake.slash("imagine", {"prompt": "a slow render"})
+    await wait_for(lambda: _has(fake, token, "Queued"))
+    fake.expire(token)
+    await start_worker()
+    await _channel_result(fake, CHANNEL_ID)
+    original = fake.original(token)
+    assert original is not None
+    await wait_for(lambda: _true(original.deleted or original.content.startswith("\u2705")))
+    assert "Queued" not in original.content and "Rendering" not in original.content
+
+
 async def test_no_post_permission_and_expired_token_sends_a_dm(fake: FakeDiscord, bot: ReelsmithBot,
                                                                start_worker: Any) -> None:
     token = await fake.slash("imagine", {"prompt": "quiet"}, channel_id=LOCKED_CHANNEL_ID,

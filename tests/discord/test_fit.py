@@ -8,7 +8,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from bots.discord.fit import fit
+from bots.discord.delivery import fit
 from bots.discord.texts import clip, command_text
 from core.media.codecs import encode_mp4, encode_png
 from core.service.grammar import parse_command
@@ -46,6 +46,21 @@ def test_large_video_is_re_encoded_or_replaced_by_a_still() -> None:
     assert still is not None and still.filename == "v-still.webp" and len(still.data) <= 1_500
     assert "first frame" in still.note
     assert fit(data, "video/mp4", "v.mp4", 10) is None  # nothing that small can be made
+
+
+def test_large_video_keeps_its_soundtrack_and_label() -> None:
+    # Issue 15: the re-encode kept the frames and tags but dropped the audio track.
+    from tests.telegram.test_delivery import _mp4_with_sound
+
+    data = _mp4_with_sound()
+    smaller = fit(data, "video/mp4", "v.mp4", len(data) // 3)
+    assert smaller is not None and smaller.filename == "v.mp4" and len(smaller.data) <= len(data) // 3
+    assert "upload limit" in smaller.note
+    with av.open(io.BytesIO(smaller.data)) as c:
+        assert c.metadata.get("DigitalSourceType") == "http://cv.iptc.org/newscodes/digitalsourcetype/" \
+            "trainedAlgorithmicMedia"
+        [sound] = c.streams.audio
+        assert float(sound.duration * sound.time_base) > 1.5
 
 
 def test_options_become_grammar_text() -> None:

@@ -24,6 +24,7 @@ ADMIN_RIGHTS = {
     "can_delete_stories": False,
 }
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendVideo", "sendAnimation", "sendDocument"}
+POSTING_METHODS = SEND_METHODS | {"sendChatAction", "editMessageText", "editMessageCaption"}
 # Telegram's sender of messages an anonymous group admin posts "as the group" (sender_chat is the group).
 GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
 
@@ -75,6 +76,7 @@ class FakeBotAPI:
     members: dict[tuple[int, int], str] = field(default_factory=dict)
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    blocked: set[int] = field(default_factory=set)
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -123,6 +125,11 @@ class FakeBotAPI:
             code = status or 502
             failure = Failure(code, {"ok": False, "error_code": code, "description": description})
         self.failures.setdefault(method, []).append(failure)
+
+    def block(self, chat_id: int) -> None:
+        """The bot may no longer post in this chat (a member blocked it, or a group removed it): every send,
+        edit and chat action there is answered 403, as Telegram does."""
+        self.blocked.add(chat_id)
 
     def add_file(self, data: bytes, *, size: int | None = None, ext: str = "bin") -> dict[str, Any]:
         """Register a downloadable file; `size` overrides the size Telegram reports (for oversized files)."""
@@ -215,6 +222,12 @@ class FakeBotAPI:
         return {"audio": {**self.add_file(data, ext="mp3"), "duration": 3, "mime_type": "audio/mpeg",
                           "file_name": "song.mp3"}}
 
+    def sticker(self, data: bytes, *, animated: bool = False, video: bool = False) -> dict[str, Any]:
+        """A sticker: WebP, or `animated` (TGS, a Lottie animation), or `video` (WebM)."""
+        ext = "tgs" if animated else "webm" if video else "webp"
+        return {"sticker": {**self.add_file(data, ext=ext), "type": "regular", "width": 512, "height": 512,
+                            "is_animated": animated, "is_video": video}}
+
     def voice(self, data: bytes) -> dict[str, Any]:
         return {"voice": {**self.add_file(data, ext="oga"), "duration": 2, "mime_type": "audio/ogg"}}
 
@@ -256,6 +269,11 @@ class FakeBotAPI:
                     params[key] = str(value)
         call = Call(method, params, files)
         self.calls.append(call)
+        if method in POSTING_METHODS and params.get("chat_id", "").lstrip("-").isdigit() \
+                and int(params["chat_id"]) in self.blocked:
+            call.status = 403
+            return web.json_response({"ok": False, "error_code": 403,
+                                      "description": "Forbidden: bot was blocked by the user"}, status=403)
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)

@@ -150,3 +150,38 @@ async def test_voice_note_without_consent_is_refused_in_chat(api: FakeBotAPI, bo
     answer = await answer_to(api, api.message(ALICE, ALICE, caption="/video a singing fox", media=media))
     assert "verified avatar" in answer.params["text"]
     assert await service.queue.depth() == 0
+
+
+async def test_a_file_telegram_calls_too_big_is_not_given_a_made_up_size(api: FakeBotAPI, bot: TelegramBot,
+                                                                          service: Reelsmith) -> None:
+    # Issue 15: with no size stated anywhere, the refusal said the video "is 20.0 MB" (the limit plus a byte).
+    video = api.video(b"\x00" * 100, size=30 * 1024 * 1024)
+    video["video"].pop("file_size")
+    answer = await answer_to(api, api.message(ALICE, ALICE, caption="/animate wave", media=video))
+    text = answer.params["text"]
+    assert "too big" in text and "20 MB" in text and "20.0 MB" not in text, text
+
+
+def _webp() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (96, 96), (20, 160, 90)).save(buf, format="WEBP")
+    return buf.getvalue()
+
+
+async def test_stickers_are_named_for_what_they_are(api: FakeBotAPI, bot: TelegramBot, service: Reelsmith) -> None:
+    # Issue 15: every sticker was "sticker.webp", so an animated (TGS) one was refused under a name nobody saw.
+    animated = api.message(ALICE, ALICE, media=api.sticker(b"\x1f\x8b" + b"\x00" * 60, animated=True), push=False)
+    answer = await answer_to(api, api.message(ALICE, ALICE, "/edit make it snowy", reply_to=animated))
+    text = answer.params["text"]
+    assert "animated sticker" in text and "sticker.webp" not in text, text
+    assert api.attempts("download") == [] and await service.queue.depth() == 0
+
+    still = api.message(ALICE, ALICE, media=api.sticker(_webp()), push=False)
+    assert "Queued" in (await answer_to(api, api.message(ALICE, ALICE, "/edit make it snowy",
+                                                        reply_to=still))).params["text"]
+    [ref] = (await _only_job(service)).references
+    assert (ref.name, ref.mime) == ("sticker.webp", "image/webp")

@@ -211,12 +211,12 @@ async def until_async_empty(service: Reelsmith, stream: str) -> None:
 async def test_run_start_is_what_the_cli_calls(api: FakeBotAPI, service: Reelsmith) -> None:
     from bots.telegram.run import start
 
-    stop = await start(service)
+    running = await start(service)
     try:
         answer = await answer_to(api, api.message(ALICE, ALICE, "/help"))
         assert "/imagine" in answer.params["text"]
     finally:
-        await stop()
+        await running.stop()
 
 
 async def test_run_start_explains_a_rejected_token(api: FakeBotAPI, service: Reelsmith) -> None:
@@ -265,3 +265,25 @@ async def test_real_mod_commands_need_a_chat_admin(api: FakeBotAPI, service: Ree
             assert not allowed.params["text"].startswith("\u26a0"), (command, allowed.params["text"])
     finally:
         await bot.stop()
+
+
+async def test_nothing_is_queued_or_charged_for_a_chat_the_bot_cannot_post_to(api: FakeBotAPI, bot: TelegramBot,
+                                                                              service: Reelsmith) -> None:
+    # Issue 15: a job for a chat that blocked (or removed) the bot was rendered and charged, then not delivered.
+    api.block(ALICE)
+    api.message(ALICE, ALICE, "/imagine a fox nobody will see")
+    await until(lambda: api.attempts("sendChatAction") or api.attempts("sendMessage"))
+    assert await service.queue.depth() == 0
+    assert await service.redis.keys(service.settings.key("quota", "job", "*")) == []  # nothing reserved
+    assert api.sent() == []
+
+
+async def test_menu_lists_every_command_core_answers(api: FakeBotAPI, bot: TelegramBot, service: Reelsmith) -> None:
+    # Issue 15: the menu was a hard-coded list that left out /meme; now it is the grammar's commands and the
+    # features' (/quota, /mod, /verify, /avatar ...), each once, with its line from /help.
+    from core.service.grammar import COMMANDS
+
+    [menu] = api.sent("setMyCommands")
+    entries = {c["command"]: c["description"] for c in menu.json("commands")}
+    assert set(entries) == set(COMMANDS) | set(service.commands)
+    assert "meme" in entries and entries["quota"] == service.command_help["quota"]

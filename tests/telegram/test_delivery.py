@@ -15,7 +15,7 @@ from core.service import button_data
 from core.service.facade import Reelsmith
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice
 from tests.telegram.conftest import ALICE, GROUP, answer_to, drained, noise_png, queue_job, reply_for, until
-from tests.telegram.fake_api import FakeBotAPI
+from tests.telegram.fake_api import Call, FakeBotAPI
 
 
 def _mp4(frames: int = 9, size: int = 64, crf: int = 0) -> bytes:
@@ -126,10 +126,9 @@ async def test_redelivered_reply_is_not_posted_twice(api: FakeBotAPI, bot: Teleg
     assert len(api.sent("sendPhoto")) == 1
 
 
-async def test_results_over_the_upload_limits_are_reencoded(api: FakeBotAPI, bot: TelegramBot,
-                                                            service: Reelsmith) -> None:
-    image, clip = noise_png(128), _mp4(frames=17, size=128, crf=0)
-    photo_limit, video_limit = len(image) // 4, len(clip) // 3
+async def _post_over_limits(api: FakeBotAPI, bot: TelegramBot, service: Reelsmith, image: bytes, clip: bytes,
+                            photo_limit: int, video_limit: int) -> tuple[Call, Call]:
+    """An image and a video result delivered under these upload limits: the sendPhoto and sendVideo calls."""
     bot.delivery.settings = service.settings.model_copy(update={
         "telegram_max_photo_bytes": photo_limit, "telegram_max_upload_bytes": video_limit})
     bus = ReplyBus(service.redis, service.settings)
@@ -139,6 +138,14 @@ async def test_results_over_the_upload_limits_are_reencoded(api: FakeBotAPI, bot
     await bus.publish_reply(await reply_for(service, video_job, clip, "video/mp4"))
     [photo] = await until(lambda: api.sent("sendPhoto"))
     [video] = await until(lambda: api.sent("sendVideo"), timeout=60)
+    return photo, video
+
+
+async def test_results_over_the_upload_limits_are_reencoded(api: FakeBotAPI, bot: TelegramBot,
+                                                            service: Reelsmith) -> None:
+    image, clip = noise_png(128), _mp4(frames=17, size=128, crf=0)
+    photo_limit, video_limit = len(image) // 4, len(clip) // 3
+    photo, video = await _post_over_limits(api, bot, service, image, clip, photo_limit, video_limit)
     sent_image = photo.upload("photo")
     assert len(sent_image) <= photo_limit and Image.open(io.BytesIO(sent_image)).format == "JPEG"
     sent_clip = video.upload("video")
@@ -148,6 +155,45 @@ async def test_results_over_the_upload_limits_are_reencoded(api: FakeBotAPI, bot
         assert sum(1 for _ in container.decode(video=0)) == 17
         assert container.metadata.get("DigitalSourceType") == DIGITAL_SOURCE_TYPE  # the label survives
     assert video.params["caption"].startswith("\U0001f916 AI-generated")
+
+
+def _labelled_png(size: int = 128) -> bytes:
+    from core.media.codecs import encode_png
+
+    xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><Iptc4xmpExt:DigitalSourceType>{DIGITAL_SOURCE_TYPE}'
+    return encode_png(Image.effect_noise((size, size), 90).convert("RGB"),
+                      xmp=(xmp + "</Iptc4xmpExt:DigitalSourceType></x:xmpmeta>").encode())
+
+
+def _mp4_with_sound(frames: int = 17, size: int = 128) -> bytes:
+    import numpy as np
+
+    from core.media.audio import PcmAudio
+    from core.media.codecs import encode_mp4
+
+    imgs = [Image.effect_noise((size, size), 80 + i).convert("RGB") for i in range(frames)]
+    t = np.arange(int(48_000 * frames / 8), dtype=np.float32) / 48_000
+    tone = np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    return encode_mp4(imgs, fps=8, metadata={"DigitalSourceType": DIGITAL_SOURCE_TYPE}, crf=0,
+                      audio=PcmAudio(np.stack([tone, tone])))
+
+
+async def test_reencoded_results_keep_their_sound_and_their_label(api: FakeBotAPI, bot: TelegramBot,
+                                                                  service: Reelsmith) -> None:
+    # Issue 15: shrinking a video dropped its soundtrack, and the JPEG fallback for photos dropped the XMP label.
+    image, clip = _labelled_png(), _mp4_with_sound()
+    photo_limit, video_limit = len(image) // 4, len(clip) // 3
+    photo, video = await _post_over_limits(api, bot, service, image, clip, photo_limit, video_limit)
+    sent_image = Image.open(io.BytesIO(photo.upload("photo")))
+    assert sent_image.format == "JPEG" and len(photo.upload("photo")) <= photo_limit
+    assert DIGITAL_SOURCE_TYPE.encode() in sent_image.info.get("xmp", b"")  # the label survives the JPEG
+    sent_clip = video.upload("video")
+    assert len(sent_clip) <= video_limit
+    with av.open(io.BytesIO(sent_clip)) as container:
+        assert container.metadata.get("DigitalSourceType") == DIGITAL_SOURCE_TYPE
+        [sound] = container.streams.audio  # the soundtrack survives the re-encode
+        assert float(sound.duration * sound.time_base) > 1.5
+        assert sum(1 for _ in container.decode(video=0)) == 17
 
 
 async def test_notice_is_posted_with_media_and_buttons_once(api: FakeBotAPI, bot: TelegramBot,
