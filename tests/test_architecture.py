@@ -70,6 +70,14 @@ def test_the_contract_and_the_errors_sit_below_every_feature() -> None:
     assert _offenders(files, lambda n: n.startswith("core.") and n not in allowed, runtime_only=True) == []
 
 
+def test_model_declarations_are_plain_data() -> None:
+    # Bots and the service read what models can do to refuse a request before queueing: no torch, no diffusers.
+    heavy = ("torch", "diffusers", "transformers", "core.generation", "core.service", "core.queue")
+    offenders = _offenders((ROOT / "core" / "models").rglob("*.py"),
+                           lambda n: any(n == h or n.startswith(h + ".") for h in heavy))
+    assert offenders == []
+
+
 def test_workers_never_reach_into_moderation() -> None:
     offenders = _offenders((ROOT / "workers").rglob("*.py"),
                            lambda n: n == "core.moderation" or n.startswith("core.moderation."))

@@ -30,10 +30,11 @@ from core.generation.conditions import (
     partial_steps,
     video_conditions,
 )
-from core.generation.families import SLOTS, Task, family_of, pipeline_for, task_of
+from core.generation.families import SLOTS, family_of, pipeline_for
 from core.generation.placement import place, resolve_device, resolve_dtype
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.media.audio import PcmAudio, from_waveform
+from core.models import Task, task_of
 from core.service.grammar import command_for, model_prompt
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind
@@ -278,8 +279,8 @@ class PipelineSet:
     def _family_sound(self) -> bool:
         """Whether the loaded video model makes its own soundtrack (an audio-video family)."""
         base = self.get(JobKind.VIDEO)
-        family = family_of("video", type(base).__name__)
-        return family is not None and family.soundtrack
+        found = family_of("video", type(base).__name__)
+        return found is not None and found[0].soundtrack
 
     def _conditions(self, job: Job, notes: list[str]) -> list[Any] | None:
         """A lone video job's conditions (a reference clip, or several images), or None when it has none.

@@ -8,15 +8,17 @@ import diffusers
 import pytest
 
 from core.errors import GenerationError
-from core.generation.families import MODEL_FAMILIES, SLOTS, Task, family_of, pipeline_for, task_of
+from core.generation.families import AUTO_IMAGE, SLOTS, family_of, pipeline_for
 from core.generation.pipeline import PipelineSet
+from core.models import FAMILIES, Task, task_of
 from core.settings import Settings
 from core.types import JobKind
 
 
 def test_every_class_the_table_names_is_in_diffusers() -> None:
     names = {slot.loader for slot in SLOTS.values()}
-    names |= {name for family in MODEL_FAMILIES for name in (*family.pipelines.values(), *family.loads_as)}
+    names |= {name for family in (*FAMILIES.values(), AUTO_IMAGE) for c in family.checkpoints
+              for name in (c.loader, *c.pipelines.values(), *c.loads_as)}
     missing = sorted(n for n in names if not hasattr(diffusers, n))
     assert missing == []  # a diffusers upgrade renamed or dropped one
 
@@ -30,10 +32,10 @@ def test_every_model_kind_has_a_task_its_slot_can_load() -> None:
 
 def test_lookup_by_loaded_class() -> None:
     ltx = family_of("video", "LTXConditionPipeline")
-    assert ltx is not None and ltx.name == "ltx-video"
-    assert family_of("video", "LTXPipeline") is ltx
+    assert ltx is not None and ltx[0].name == "ltx-video"
+    assert family_of("video", "LTXPipeline") == ltx
     ltx2 = family_of("video", "LTX2Pipeline")
-    assert ltx2 is not None and ltx2.soundtrack and not ltx.soundtrack
+    assert ltx2 is not None and ltx2[0].soundtrack and not ltx[0].soundtrack
     assert pipeline_for("video", "WanPipeline", Task.IMAGE_TO_VIDEO) == "WanImageToVideoPipeline"
     assert pipeline_for("video", "WanPipeline", Task.VIDEO_TO_VIDEO) is None
     assert pipeline_for("video", "MochiPipeline", Task.IMAGE_TO_VIDEO) is None
@@ -65,3 +67,10 @@ def test_a_family_without_a_task_says_so(tiny_dir: Path) -> None:
         ps.get(JobKind.ANIMATE)
     assert ps.condition_pipe() is None
     assert ps.get(JobKind.VIDEO) is ps._pipes["video"]
+
+
+def test_frame_rules_round_to_a_valid_length() -> None:
+    ltx, wan = FAMILIES["ltx-video"].frames, FAMILIES["wan"].frames
+    assert ltx is not None and wan is not None
+    assert [ltx.nearest(n) for n in (1, 9, 12, 13, 97, 100)] == [1, 9, 9, 17, 97, 97]
+    assert [wan.nearest(n) for n in (1, 6, 7, 81)] == [1, 5, 9, 81]

@@ -1,0 +1,12 @@
+"""Stable Diffusion 1.x / 2.x (one UNet, one CLIP text encoder)."""
+
+from core.models.family import Checkpoint, Family
+from core.models.tasks import Task
+
+STABLE_DIFFUSION = Family(
+    name="sd", title="Stable Diffusion 1.5 / 2.x", is_video=False, steps=25, vram="4-6 GB (fp16)",
+    checkpoints=(Checkpoint("t2i", "StableDiffusionPipeline", {
+        Task.TEXT_TO_IMAGE: "StableDiffusionPipeline",
+        Task.IMAGE_TO_IMAGE: "StableDiffusionImg2ImgPipeline",
+    }),),
+)
