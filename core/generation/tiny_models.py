@@ -38,13 +38,13 @@ def build_tiny_models(root: Path, seed: int = 0) -> Path:
 
     root.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    _build_image(root / IMAGE_SUBDIR)
-    _build_video(root / VIDEO_SUBDIR)
+    build_image(root / IMAGE_SUBDIR)
+    build_video(root / VIDEO_SUBDIR)
     (root / MARKER).write_text(json.dumps({"version": TINY_VERSION}))
     return root
 
 
-def _build_image(path: Path) -> None:
+def build_image(path: Path) -> None:
     from diffusers import (
         AutoencoderKL,
         EulerAncestralDiscreteScheduler,
@@ -90,7 +90,7 @@ def _build_image(path: Path) -> None:
     tok_dir.rmdir()
 
 
-def _build_video(path: Path) -> None:
+def build_video(path: Path) -> None:
     from diffusers import (
         AutoencoderKLLTXVideo,
         FlowMatchEulerDiscreteScheduler,

@@ -32,6 +32,9 @@ class Checkpoint:
     pipelines: Mapping[Task, str]
     # Further classes such a checkpoint may name in model_index.json and load as (e.g. LTXConditionPipeline).
     loads_as: tuple[str, ...] = ()
+    # Config values that tell this kind from another loading as the same class, read from the checkpoint's
+    # folder: {"transformer/in_channels": 36} (Wan 2.1 I2V vs T2V). Empty: the class alone decides.
+    match: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def tasks(self) -> frozenset[Task]:
