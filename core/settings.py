@@ -195,6 +195,15 @@ class Settings(BaseSettings):
     worker_families: list[Literal["image", "video"]] = Field(
         default=["image", "video"],
         description='Model families this worker keeps warm and takes jobs for, e.g. ["video"] on a big GPU.')
+    worker_models: list[str] = Field(
+        default_factory=list, description='Catalog models this worker keeps warm and takes jobs for, e.g. '
+        '["wan-i2v"] (empty: those of REELSMITH_WORKER_FAMILIES).')
+    worker_max_models: int = Field(
+        default=0, ge=0, description="Most models one worker keeps loaded; the least recently used is evicted "
+        "before another loads (0: no limit).")
+    worker_memory_gb: float = Field(
+        default=0.0, ge=0, description="Weight memory one worker's loaded models may take (GiB); the least recently "
+        "used is evicted before another loads past it (0: no limit).")
     route_grace_s: float = Field(
         default=30.0, ge=0, description="A job no worker of its family has taken after this long is taken by any "
         "worker (which then loads the model: a counted switch).")

@@ -74,9 +74,11 @@ class WorkerRuntime:
         self.gates: list[ResultGate] = [g for f in features for g in f.result_gates]
 
     async def warm_up(self) -> None:
-        """Load the model families this worker serves (`worker_families`) before taking jobs."""
+        """Load the models this worker serves (`worker_models`, else the defaults of `worker_families`) before
+        taking jobs."""
         kinds = tuple(k for k in JobKind if k.uses_model and k.family in self.settings.worker_families)
-        await asyncio.get_running_loop().run_in_executor(self.gpu, self.pipelines.warm_up, kinds)
+        models = tuple(self.settings.worker_models)
+        await asyncio.get_running_loop().run_in_executor(self.gpu, self.pipelines.warm_up, kinds, models)
 
     def worker_info(self, name: str) -> WorkerInfo:
         """What this worker tells the fleet: warm models, load and switch counts, jobs done."""
@@ -84,6 +86,7 @@ class WorkerRuntime:
         return WorkerInfo(name=name, device=str(p.device), families=list(self.settings.worker_families),
                           models=dict(getattr(p, "sources", {})),
                           loads=int(getattr(p, "loads", 0)), switches=int(getattr(p, "switches", 0)),
+                          evictions=int(getattr(p, "evictions", 0)),
                           jobs_done=self.jobs_done)
 
     async def announce_forever(self, name: str, every_s: float = 10.0) -> None:

@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 class ReelsmithWorker(LeasedWorker, WakeupWorker):
     """Leased jobs and Redis-outage survival (LeasedWorker) on a loop that wakes on enqueue (WakeupWorker).
 
-    A worker that keeps only some model families warm (`worker_families`) leaves other families' jobs to
-    workers that hold theirs, unless a job has waited `route_grace_s`: then anyone takes it, so a fleet
-    without a worker for some family still answers (the load is counted as a switch).
+    A worker that keeps only some models warm (`worker_models` by catalog name, or `worker_families`: image
+    or video) leaves other models' jobs to workers that hold theirs, unless a job has waited `route_grace_s`:
+    then anyone takes it, so a fleet without a worker for some model still answers (the load is counted as
+    a switch).
 
     Job records are JSON (core/queue/job_codec.py), never pickle. arq drops a record that does not decode
     (logging it, storing a failure result); this worker then answers the job's author from the job's
@@ -42,22 +43,31 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
         super().__init__(*args, job_serializer=job_codec.dumps, job_deserializer=job_codec.loads, **kwargs)
         self.settings = settings
         self.families = frozenset(settings.worker_families)
+        self.models = frozenset(m.lower() for m in settings.worker_models)
         self.skipped_for_routing = 0
 
+    def holds(self, family: str, model: str) -> bool:
+        """Whether jobs of this family (image, video, none) and catalog model are this worker's to take."""
+        if family == "none":
+            return True
+        if self.models and model:
+            return model in self.models
+        return family in self.families
+
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        if not job_ids or self.families >= {"image", "video"}:
+        if not job_ids or (not self.models and self.families >= {"image", "video"}):
             await super().start_jobs(job_ids)
             return
         async with self.pool.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
-                pipe.hmget(self.settings.key("job", job_id.decode()), ["family", "queued_at"])
+                pipe.hmget(self.settings.key("job", job_id.decode()), ["family", "model", "queued_at"])
             records = await pipe.execute()
         now = time.time()
         mine = []
-        for job_id, (family, queued_at) in zip(job_ids, records, strict=True):
-            family_name = family.decode() if family else "none"
+        for job_id, (family, model, queued_at) in zip(job_ids, records, strict=True):
             waited = now - float(queued_at) if queued_at else 0.0
-            if family_name == "none" or family_name in self.families or waited >= self.settings.route_grace_s:
+            if self.holds(family.decode() if family else "none", model.decode() if model else "") or (
+                    waited >= self.settings.route_grace_s):
                 mine.append(job_id)
             else:
                 self.skipped_for_routing += 1

@@ -18,4 +18,4 @@ def batch_key(request: GenerationRequest) -> tuple[Any, ...] | None:
         return None
     if request.kind != JobKind.EDIT and (refs or request.references):
         return None
-    return (request.kind, request.width, request.height, request.steps, request.num_frames)
+    return (request.kind, request.model, request.width, request.height, request.steps, request.num_frames)

@@ -1,56 +1,44 @@
-"""How a worker's model slots load and derive pipelines, by the family declarations in `core.models`.
+"""How a catalog entry's pipelines are loaded and derived, by its family declaration in `core.models`.
 
-A worker loads one base pipeline per model slot (`image_model`, `video_model`; `JobKind.family` names the
-slot) and derives the other tasks' pipelines from it with `from_pipe`, sharing the weights. A family without
-a class for a task cannot do it, and the member is told so.
+A worker loads one base pipeline per model with `from_pretrained` (as the class the checkpoint's
+model_index.json names; undeclared image families through diffusers' AutoPipeline) and derives the other
+tasks' pipelines from it with `from_pipe`, sharing the weights. A task the entry does not serve has no
+pipeline, and the member is told so before queueing (the service) or, failing that, by the worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from core.models import Task
+from core.models.catalog import AUTO_IMAGE, ModelEntry
 
-from core.models import Task, family_for_class
-from core.models.family import Checkpoint, Family
-from core.types import JobKind
-
-# An image model of a family `core.models` does not declare still loads through diffusers' AutoPipeline,
-# which also picks its image-to-image sibling.
-AUTO_IMAGE = Family(name="auto-image", title="any AutoPipeline text-to-image model", is_video=False, checkpoints=(
-    Checkpoint("t2i", "AutoPipelineForText2Image", {
-        Task.TEXT_TO_IMAGE: "AutoPipelineForText2Image",
-        Task.IMAGE_TO_IMAGE: "AutoPipelineForImage2Image",
-    }),
-))
-
-
-@dataclass(frozen=True)
-class Slot:
-    """A model slot: the class that loads its base pipeline with `from_pretrained`, and the task that base does."""
-
-    loader: str
-    base_task: Task
-    tasks: Mapping[JobKind, Task]
-
-
-# The image slot loads through AutoPipeline; the video slot as whatever class the checkpoint's model_index.json
-# names, which then finds its family among the declarations.
-SLOTS: dict[str, Slot] = {
-    "image": Slot("AutoPipelineForText2Image", Task.TEXT_TO_IMAGE,
-                  {JobKind.IMAGE: Task.TEXT_TO_IMAGE, JobKind.EDIT: Task.IMAGE_TO_IMAGE}),
-    "video": Slot("DiffusionPipeline", Task.TEXT_TO_VIDEO,
-                  {JobKind.VIDEO: Task.TEXT_TO_VIDEO, JobKind.ANIMATE: Task.IMAGE_TO_VIDEO}),
+# What a model cannot do, in the member's words.
+CANNOT = {
+    Task.TEXT_TO_IMAGE: "make images from text",
+    Task.IMAGE_TO_IMAGE: "edit images",
+    Task.INPAINT: "repaint part of an image",
+    Task.UPSCALE: "upscale images",
+    Task.TEXT_TO_VIDEO: "make videos from text",
+    Task.IMAGE_TO_VIDEO: "animate images",
+    Task.VIDEO_TO_VIDEO: "restyle videos",
+    Task.AUDIO_VIDEO: "make videos with sound",
 }
 
 
-def family_of(slot: str, pipeline_class: str) -> tuple[Family, Checkpoint] | None:
-    """The family and checkpoint of a base loaded into `slot` as `pipeline_class`; None when none declares it."""
-    if slot == "image":
-        return AUTO_IMAGE, AUTO_IMAGE.checkpoints[0]
-    return family_for_class(pipeline_class, video=True)
+def loader_for(entry: ModelEntry) -> str:
+    """The diffusers class whose `from_pretrained` loads the entry's base pipeline."""
+    return AUTO_IMAGE.checkpoints[0].loader if entry.family == AUTO_IMAGE.name else "DiffusionPipeline"
 
 
-def pipeline_for(slot: str, pipeline_class: str, task: Task) -> str | None:
-    """The diffusers class that does `task` for a base loaded into `slot` as `pipeline_class`, or None."""
-    found = family_of(slot, pipeline_class)
-    return found[1].pipelines.get(task) if found is not None else None
+def pipeline_for(entry: ModelEntry, loaded_class: str, task: Task) -> str | None:
+    """The class that does `task` for the entry's base loaded as `loaded_class`: `loaded_class` when the base does
+    it itself, another class to derive with `from_pipe`, or None when the entry does not serve the task."""
+    name = entry.checkpoint.pipelines.get(task) if entry.serves(task) else None
+    if name is None:
+        return None
+    return loaded_class if task == base_task(entry) or name == loaded_class else name
+
+
+def base_task(entry: ModelEntry) -> Task:
+    """The task the base pipeline does itself: the one whose class the checkpoint loads as."""
+    pipelines = entry.checkpoint.pipelines
+    return next((t for t in entry.tasks if pipelines.get(t) == entry.checkpoint.loader), entry.tasks[0])

@@ -1,10 +1,10 @@
-"""The diffusers generation pipeline: loads models with `from_pretrained`, keeps them warm, and runs jobs.
+"""The diffusers generation pipeline: loads catalog models with `from_pretrained`, keeps them warm, runs jobs.
 
-Production points `image_model` / `video_model` at a local folder or hub id (an SDXL-Turbo or
-FLUX-class text-to-image model; an LTX-Video or Wan-class text-to-video model). Unset, the tiny
-random-weight set built by `core.generation.tiny_models` is loaded through exactly the same code.
-The other tasks' pipelines (image-to-image, image-to-video, video conditions) are derived with
-`from_pipe`, sharing the weights, as the family table (`core.generation.families`) says.
+Each job names its model (`GenerationRequest.model`, settled from the catalog `core.models.catalog` before it
+was queued; empty: the catalog's default for its task). A model's base pipeline loads as its checkpoint's
+class; the other tasks' pipelines (image-to-image, image-to-video, video conditions) are derived with
+`from_pipe`, sharing the weights, as its family declaration says (`core.generation.families`). Without
+configured models the tiny random-weight twins load through exactly the same code.
 
 There is one generation path, `PipelineSet.render`: a job is a batch of one, and compatible jobs
 (`core.generation.batch.batch_key`) share a call, each with its own prompt, seed and progress.
@@ -16,6 +16,7 @@ import inspect
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,11 +31,12 @@ from core.generation.conditions import (
     partial_steps,
     video_conditions,
 )
-from core.generation.families import SLOTS, family_of, pipeline_for
+from core.generation.families import CANNOT, loader_for, pipeline_for
 from core.generation.placement import place, resolve_device, resolve_dtype
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.media.audio import PcmAudio, from_waveform
 from core.models import Task, task_of
+from core.models.catalog import AUTO_IMAGE, AUTO_VIDEO, TWIN_PREFIX, Catalog, ModelEntry, catalog_for
 from core.service.grammar import command_for, model_prompt
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind
@@ -45,10 +47,6 @@ ProgressFn = Callable[[int, int], None]
 StopFn = Callable[[], bool]
 # diffusers' `callback_on_step_end(pipe, step, timestep, tensors) -> tensors to replace`.
 StepCallback = Callable[[Any, int, Any, dict[str, Any]], dict[str, Any]]
-
-# What a slot's model cannot do, in the member's words.
-CANNOT = {Task.IMAGE_TO_IMAGE: "edit images", Task.IMAGE_TO_VIDEO: "animate images"}
-
 
 class GenerationCancelled(RuntimeError):
     """Raised inside the pipeline between two steps when the caller asked it to stop (e.g. a time limit)."""
@@ -89,97 +87,171 @@ class Job:
 
 
 class PipelineSet:
-    """Loaded pipelines for one worker. Thread-confined: call `generate` / `render` from one thread at a time."""
+    """Loaded pipelines for one worker, by catalog model. Thread-confined: call `generate` / `render` from one
+    thread at a time.
+
+    Models load on first use (or `warm_up`) and stay warm; past the worker's budget (`worker_max_models`,
+    `worker_memory_gb`) the least recently used model is evicted before the next one loads.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.device = resolve_device(settings.device)
         self.dtype = resolve_dtype(settings.dtype, self.device)
-        # Base pipelines by slot ("image", "video") and derived ones by task; None: the family cannot do it.
-        self._pipes: dict[str | Task, Any] = {}
-        self._lock = threading.Lock()
+        # Base pipelines by model name, derived ones by (model, task); None: the model cannot do the task.
+        self._bases: OrderedDict[str, Any] = OrderedDict()  # least recently used first
+        self._derived_pipes: dict[tuple[str, Task], Any] = {}
+        self._bytes: dict[str, int] = {}
+        self._lock = threading.RLock()
         self.loads = 0
         self.switches = 0  # loads after warm-up: a job waited for its model
-        self.sources: dict[str, str] = {}  # slot -> where it was loaded from
+        self.evictions = 0
+        self.sources: dict[str, str] = {}  # model name -> where it was loaded from
         self._warm = False
         self.applied_options: dict[str, object] = {}
 
+    # ---- the catalog ----------------------------------------------------------------------
+    @property
+    def catalog(self) -> Catalog:
+        return catalog_for(self.settings)
+
+    def entry_for(self, kind: JobKind, model: str = "", task: Task | None = None) -> ModelEntry:
+        """The catalog entry a job runs on: its settled `model`, or the catalog's default for its task."""
+        if not kind.uses_model:
+            raise GenerationError(f"/{command_for(kind)} needs no model.")
+        task = task or task_of(kind)
+        entry = self.catalog.entry(model) if model else self.catalog.default_for(task)
+        if entry is None:
+            what = f"model named {model!r} any more" if model else f"model that can {CANNOT[task]}"
+            raise GenerationError(f"This server has no {what}; ask an owner, or see /models.")
+        return entry
+
+    @property
+    def warm_models(self) -> list[str]:
+        """The models loaded now, most recently used last."""
+        return list(self._bases)
+
+    def share_warm(self, other: PipelineSet) -> None:
+        """Use `other`'s loaded pipelines (same weights, no second load): for stand-ins wrapping a warm set."""
+        self._bases, self._derived_pipes, self._bytes = other._bases, other._derived_pipes, other._bytes
+
     # ---- loading ------------------------------------------------------------------------
-    def model_source(self, slot: str) -> str:
-        """The local path or hub id that `slot` ('image' or 'video') loads from."""
-        configured = self.settings.image_model if slot == "image" else self.settings.video_model
-        if configured:
-            return configured
-        root = build_tiny_models(self.settings.resolved_tiny_dir())
-        return str(root / (IMAGE_SUBDIR if slot == "image" else VIDEO_SUBDIR))
+    def model_source(self, entry: ModelEntry) -> str:
+        """The local path or hub id the entry loads from (tiny twins are built on first use)."""
+        source = entry.source
+        if source in ("tiny:image", "tiny:video"):
+            root = build_tiny_models(self.settings.resolved_tiny_dir())
+            return str(root / (IMAGE_SUBDIR if source == "tiny:image" else VIDEO_SUBDIR))
+        if source.startswith(TWIN_PREFIX):
+            from core.generation.twins import build_twin
 
-    def model_label(self, kind: JobKind) -> str:
-        slot = kind.family
-        if self.settings.model_name_in_caption:
-            return self.settings.model_name_in_caption
-        configured = self.settings.image_model if slot == "image" else self.settings.video_model
-        return configured.rstrip("/").split("/")[-1] if configured else f"reelsmith-tiny-{slot}"
+            return str(build_twin(self.settings.resolved_tiny_dir(), source.removeprefix(TWIN_PREFIX)))
+        return source
 
-    def _base(self, slot: str) -> Any:
-        """The slot's base pipeline, loaded with `from_pretrained` on first use (call with the lock held)."""
-        if slot in self._pipes:
-            return self._pipes[slot]
+    def model_label(self, entry: ModelEntry) -> str:
+        """How captions name the model."""
+        return self.settings.model_name_in_caption or entry.label
+
+    def _base(self, entry: ModelEntry) -> Any:
+        """The entry's base pipeline, loaded with `from_pretrained` on first use (call with the lock held)."""
+        if entry.name in self._bases:
+            self._bases.move_to_end(entry.name)
+            return self._bases[entry.name]
         import diffusers
 
-        source = self.model_source(slot)
-        log.info("loading %s model from %s on %s", slot, source, self.device)
-        pipe = getattr(diffusers, SLOTS[slot].loader).from_pretrained(source, torch_dtype=self.dtype)
+        self._make_room(entry)
+        source = self.model_source(entry)
+        log.info("loading model %s (%s) from %s on %s", entry.name, entry.family, source, self.device)
+        pipe = getattr(diffusers, loader_for(entry)).from_pretrained(source, torch_dtype=self.dtype)
+        loaded = type(pipe).__name__
+        if entry.family != AUTO_IMAGE.name and entry.family != AUTO_VIDEO.name and not entry.checkpoint.loads(loaded):
+            raise GenerationError(
+                f"The model {entry.label} loaded as {loaded}, but the catalog says it is a {entry.spec.title} "
+                f"{entry.kind} checkpoint ({entry.checkpoint.loader}). An owner must fix its family or kind.")
         self.applied_options = place(pipe, self.settings, self.device)
         pipe.set_progress_bar_config(disable=True)
         self.loads += 1
-        self.sources[slot] = source
+        self.sources[entry.name] = source
         if self._warm:
             self.switches += 1
-            log.warning("loaded the %s model after warm-up (switch #%d)", slot, self.switches)
-        self._pipes[slot] = pipe
+            log.warning("loaded model %s after warm-up (switch #%d)", entry.name, self.switches)
+        self._bases[entry.name] = pipe
+        self._bytes[entry.name] = _weight_bytes(pipe)
         return pipe
 
-    def _derived(self, slot: str, task: Task) -> Any | None:
-        """The pipeline for `task`, derived from the slot's base with `from_pipe` once; None if its family has none."""
-        base = self._base(slot)
-        if task == SLOTS[slot].base_task:
-            return base
-        if task not in self._pipes:
-            name = pipeline_for(slot, type(base).__name__, task)
-            pipe = None
-            if name is not None:
-                import diffusers
+    def _make_room(self, entry: ModelEntry) -> None:
+        """Evict least recently used models until one more fits the count budget; the memory budget is
+        checked against what is loaded (a model's size is known once loaded)."""
+        s = self.settings
+        budget = int(s.worker_memory_gb * 1024**3)
+        while self._bases and (
+            (s.worker_max_models and len(self._bases) >= s.worker_max_models)
+            or (budget and sum(self._bytes.values()) + _estimate(self._bytes) > budget)
+        ):
+            self.evict(next(iter(self._bases)))
 
-                pipe = getattr(diffusers, name).from_pipe(base)
-                pipe.set_progress_bar_config(disable=True)
-            self._pipes[task] = pipe
-        return self._pipes[task]
-
-    def get(self, kind: JobKind) -> Any:
-        """The warm pipeline for `kind`, loading it (once) on first use."""
-        if not kind.uses_model:
-            raise GenerationError(f"/{command_for(kind)} needs no model.")
-        slot, task = kind.family, task_of(kind)
+    def evict(self, name: str) -> None:
+        """Drop a model and the pipelines derived from it, and return its memory."""
         with self._lock:
-            pipe = self._derived(slot, task)
+            if self._bases.pop(name, None) is None:
+                return
+            for key in [k for k in self._derived_pipes if k[0] == name]:
+                del self._derived_pipes[key]
+            self._bytes.pop(name, None)
+            self.sources.pop(name, None)
+            self.evictions += 1
+            log.info("evicted model %s (least recently used)", name)
+            import gc
+
+            gc.collect()
+            self.release_memory()
+
+    def _pipeline(self, entry: ModelEntry, task: Task) -> Any | None:
+        """The pipeline for `task` (derived from the base with `from_pipe` once), or None if the entry has none."""
+        base = self._base(entry)
+        name = pipeline_for(entry, type(base).__name__, task)
+        if name is None:
+            return None
+        if name == type(base).__name__:
+            return base
+        key = (entry.name, task)
+        if key not in self._derived_pipes:
+            import diffusers
+
+            pipe = getattr(diffusers, name).from_pipe(base)
+            pipe.set_progress_bar_config(disable=True)
+            self._derived_pipes[key] = pipe
+        return self._derived_pipes[key]
+
+    def get(self, kind: JobKind, model: str = "") -> Any:
+        """The warm pipeline for `kind` on `model` (default: the task's default model), loading it on first use."""
+        entry = self.entry_for(kind, model)
+        task = task_of(kind)
+        with self._lock:
+            pipe = self._pipeline(entry, task)
             if pipe is None:
-                raise GenerationError(
-                    f"The configured {slot} model ({type(self._base(slot)).__name__}) cannot {CANNOT[task]}."
-                )
+                raise GenerationError(f"The model {entry.label} cannot {CANNOT[task]}. Choose another with "
+                                      "--model (see /models).")
             return pipe
 
-    def condition_pipe(self) -> Any | None:
-        """The multi-condition video pipeline derived from the loaded video model, or None if it has none."""
+    def condition_pipe(self, model: str = "") -> Any | None:
+        """The multi-condition video pipeline of the video model, or None if it has none."""
+        entry = self.entry_for(JobKind.VIDEO, model)
         with self._lock:
-            return self._derived("video", Task.VIDEO_TO_VIDEO)
+            return self._pipeline(entry, Task.VIDEO_TO_VIDEO)
 
-    def warm_up(self, kinds: tuple[JobKind, ...] = tuple(JobKind)) -> None:
-        """Load every pipeline now so the first job does not pay for it."""
-        for kind in kinds:
-            if kind.uses_model:
-                self.get(kind)
-        if JobKind.VIDEO in kinds:
-            self.condition_pipe()
+    def warm_up(self, kinds: tuple[JobKind, ...] = tuple(JobKind), models: tuple[str, ...] = ()) -> None:
+        """Load now, so the first job does not pay for it: `models` by name with every task they serve, else the
+        default models of `kinds`."""
+        entries = [e for name in models if (e := self.catalog.entry(name)) is not None]
+        if not models:
+            for kind in kinds:
+                if kind.uses_model and (entry := self.catalog.default_for(task_of(kind))) is not None:
+                    entries.append(entry)
+        with self._lock:
+            for entry in dict.fromkeys(entries):
+                for task in entry.tasks:
+                    self._pipeline(entry, task)
         self._warm = True
 
     def release_memory(self) -> None:
@@ -210,22 +282,23 @@ class PipelineSet:
         first = jobs[0].request
         if not first.kind.uses_model:
             raise GenerationError("A meme of a member's picture needs no model.")
+        entry = self.entry_for(first.kind, first.model)
         if len(jobs) > 1:
             key = batch_key(first)
             if key is None or any(batch_key(j.request) != key for j in jobs):
                 raise ValueError("requests in a batch must share a batch key")
-            if first.kind.is_video and self._family_sound():
+            if entry.spec.soundtrack:
                 return [self.render([job])[0] for job in jobs]  # one soundtrack per call: one by one
         notes: list[list[str]] = [[] for _ in jobs]
         # A batch key admits no video reference and at most one image, so only a lone job has conditions.
-        conditions = self._conditions(jobs[0], notes[0]) if len(jobs) == 1 else None
+        conditions = self._conditions(entry, jobs[0], notes[0]) if len(jobs) == 1 else None
         if not first.kind.is_video:
             for job, said in zip(jobs, notes, strict=True):
                 if len(job.images) > 1:
                     said.append(EXTRA_IMAGES_UNUSED)
-        pipe: Any = self.condition_pipe() if conditions is not None else self.get(first.kind)
+        pipe: Any = self.condition_pipe(entry.name) if conditions is not None else self.get(first.kind, entry.name)
         started = time.perf_counter()
-        call = self._arguments(jobs, pipe, conditions)
+        call = self._arguments(entry, jobs, pipe, conditions)
         with torch.inference_mode():
             out = pipe(**call)
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
@@ -234,12 +307,13 @@ class PipelineSet:
         flags = list(getattr(out, "nsfw_content_detected", None) or [False] * len(jobs))
         return [
             GenerationResult(frames=[_to_pil(f) for f in frames], is_video=first.kind.is_video,
-                             model=self.model_label(first.kind), seconds=seconds, flagged=bool(flag),
+                             model=self.model_label(entry), seconds=seconds, flagged=bool(flag),
                              batch_size=len(jobs), notes=said, audio=_generated_audio(pipe, out, index))
             for index, (frames, flag, said) in enumerate(zip(outputs, flags, notes, strict=True))
         ]
 
-    def _arguments(self, jobs: Sequence[Job], pipe: Any, conditions: list[Any] | None) -> dict[str, Any]:
+    def _arguments(self, entry: ModelEntry, jobs: Sequence[Job], pipe: Any,
+                   conditions: list[Any] | None) -> dict[str, Any]:
         """The pipeline call's arguments: per job as lists (diffusers takes lists), the rest from the first."""
         import torch
 
@@ -274,15 +348,12 @@ class PipelineSet:
             elif first.kind == JobKind.ANIMATE:
                 # Image-to-video pipelines take one PIL image (LTX-2 re-compresses it); animate jobs never batch.
                 call.update(image=jobs[0].images[0].convert("RGB").resize(size))
-        return call
+        family = entry.spec
+        if entry.guidance is not None and family.guidance is not None:
+            call[family.guidance] = entry.guidance
+        return _accepted(pipe, call)
 
-    def _family_sound(self) -> bool:
-        """Whether the loaded video model makes its own soundtrack (an audio-video family)."""
-        base = self.get(JobKind.VIDEO)
-        found = family_of("video", type(base).__name__)
-        return found is not None and found[0].soundtrack
-
-    def _conditions(self, job: Job, notes: list[str]) -> list[Any] | None:
+    def _conditions(self, entry: ModelEntry, job: Job, notes: list[str]) -> list[Any] | None:
         """A lone video job's conditions (a reference clip, or several images), or None when it has none.
 
         Returns None (and says why in `notes`) when the video model takes only one image.
@@ -290,15 +361,43 @@ class PipelineSet:
         request = job.request
         if not request.kind.is_video or not (job.video or len(job.images) > 1):
             return None
-        if self.condition_pipe() is None:
+        if self.condition_pipe(entry.name) is None:
             if job.video:
                 raise GenerationError(
-                    f"The configured video model ({type(self.get(JobKind.VIDEO)).__name__}) cannot restyle a "
-                    "video. Attach an image instead, or ask the owner for an LTX-Video model."
+                    f"The video model {entry.label} cannot restyle a video. Attach an image instead, or choose a "
+                    "model that can with --model (see /models)."
                 )
             notes.append(EXTRA_VIDEO_IMAGES_UNUSED)
             return None
         return video_conditions(request, job.images, job.video, notes)
+
+
+def _accepted(pipe: Any, call: dict[str, Any]) -> dict[str, Any]:
+    """The call without arguments the pipeline does not take (FLUX has no negative prompt, Wan no frame rate):
+    unset ones are dropped quietly; a set one the pipeline cannot take is a bug, so it is logged."""
+    parameters = inspect.signature(pipe.__call__).parameters
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return call
+    dropped = [k for k in call if k not in parameters]
+    for key in dropped:
+        if call[key] is not None:
+            log.debug("%s takes no %s; not passed", type(pipe).__name__, key)
+    return {k: v for k, v in call.items() if k in parameters}
+
+
+def _weight_bytes(pipe: Any) -> int:
+    """Bytes of a pipeline's weights (parameters and buffers of its torch modules)."""
+    total = 0
+    for component in getattr(pipe, "components", {}).values():
+        for tensors in (getattr(component, "parameters", None), getattr(component, "buffers", None)):
+            if callable(tensors):
+                total += sum(t.numel() * t.element_size() for t in tensors())
+    return total
+
+
+def _estimate(loaded: dict[str, int]) -> int:
+    """What the next model will likely take: the largest loaded one (its real size is known once loaded)."""
+    return max(loaded.values(), default=0)
 
 
 def _step_callback(jobs: Sequence[Job], total: int) -> StepCallback:

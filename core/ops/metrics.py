@@ -100,6 +100,13 @@ class Metrics:
         self.moderation_refusals = Counter("reelsmith_moderation_refusals",
                                            "Requests refused by moderation and policy guards, by reason.",
                                            ["platform", "reason"], registry=r)
+        # The fleet's heartbeats (core/queue/fleet.py), read at each scrape: which worker holds which model warm,
+        # and how often each had to load, switch or evict one.
+        self.warm_models = Gauge("reelsmith_worker_warm_models", "1 for each catalog model a live worker holds warm.",
+                                 ["worker", "model"], registry=r)
+        self.model_loads = Gauge("reelsmith_worker_model_loads", "Model loads of a live worker since it started, "
+                                 "by kind of load (load: any; switch: after warm-up; eviction: a model dropped).",
+                                 ["worker", "event"], registry=r)
         r.register(GpuMemoryCollector())
         for kind in JobKind:  # zero series from the start, so rates and dashboards are not empty
             self.job_duration.labels(kind.value)
@@ -131,9 +138,20 @@ class Metrics:
         """Read the values that live in Redis (call before rendering)."""
         try:
             self.queue_depth.set(int(await redis.zcard(settings.queue_name)))
+            from core.queue import fleet  # the queue package reports into these metrics: import at call time
+
+            live = await fleet.workers(redis, settings)
             self.redis_up.set(1)
         except Exception:
             self.redis_up.set(0)
+            return
+        self.warm_models.clear()
+        self.model_loads.clear()
+        for info in live:
+            for model in info.models:
+                self.warm_models.labels(info.name, model).set(1)
+            for event, count in (("load", info.loads), ("switch", info.switches), ("eviction", info.evictions)):
+                self.model_loads.labels(info.name, event).set(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,6 +1,6 @@
 """The worker fleet as Redis sees it: each worker announces the models it keeps warm, with a heartbeat.
 
-A worker loads the model families it serves (`worker_families`, default both) at start-up and keeps
+A worker loads the models it serves (`worker_models`, else the defaults of `worker_families`) at start-up and keeps
 them resident; jobs of other families are left to workers that hold theirs (workers/settings.py).
 `loads` and `switches` (loads after warm-up, e.g. a job taken after `route_grace_s` because no worker
 of its family was there) show when a job had to wait for a model.
@@ -20,9 +20,10 @@ class WorkerInfo(BaseModel):
     name: str
     device: str
     families: list[str] = Field(default_factory=list)  # the families it takes jobs for
-    models: dict[str, str] = Field(default_factory=dict)  # family -> model source (path or hub id)
+    models: dict[str, str] = Field(default_factory=dict)  # warm catalog model -> its source (path or hub id)
     loads: int = 0
     switches: int = 0
+    evictions: int = 0  # models dropped to make room for another (worker_max_models, worker_memory_gb)
     jobs_done: int = 0
     started_at: float = Field(default_factory=time.time)
     seen_at: float = Field(default_factory=time.time)

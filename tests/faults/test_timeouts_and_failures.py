@@ -54,7 +54,7 @@ async def timed_worker(fsettings: Settings, pipelines: PipelineSet) -> AsyncIter
 async def flaky_worker(fsettings: Settings, pipelines: PipelineSet) -> AsyncIterator[
         tuple[Any, list[str]]]:
     flaky = FlakyGpu(fsettings)
-    flaky._pipes = pipelines._pipes  # the warm tiny weights, shared
+    flaky.share_warm(pipelines)  # the warm tiny weights, shared
     async for item in _run_worker(fsettings, flaky):
         yield item
 

@@ -8,15 +8,16 @@ import diffusers
 import pytest
 
 from core.errors import GenerationError
-from core.generation.families import AUTO_IMAGE, SLOTS, family_of, pipeline_for
+from core.generation.families import loader_for, pipeline_for
 from core.generation.pipeline import PipelineSet
 from core.models import FAMILIES, Task, task_of
+from core.models.catalog import AUTO_IMAGE, AUTO_VIDEO, TINY_IMAGE, TINY_VIDEO, catalog_for, settle
 from core.settings import Settings
 from core.types import JobKind
 
 
 def test_every_class_the_table_names_is_in_diffusers() -> None:
-    names = {slot.loader for slot in SLOTS.values()}
+    names = {"DiffusionPipeline"}
     names |= {name for family in (*FAMILIES.values(), AUTO_IMAGE) for c in family.checkpoints
               for name in (c.loader, *c.pipelines.values(), *c.loads_as)}
     missing = sorted(n for n in names if not hasattr(diffusers, n))
@@ -31,20 +32,24 @@ def test_every_model_kind_has_a_task_its_slot_can_load() -> None:
 
 
 def test_lookup_by_loaded_class() -> None:
-    ltx = family_of("video", "LTXConditionPipeline")
-    assert ltx is not None and ltx[0].name == "ltx-video"
-    assert family_of("video", "LTXPipeline") == ltx
-    ltx2 = family_of("video", "LTX2Pipeline")
-    assert ltx2 is not None and ltx2[0].soundtrack and not ltx[0].soundtrack
-    assert pipeline_for("video", "WanPipeline", Task.IMAGE_TO_VIDEO) == "WanImageToVideoPipeline"
-    assert pipeline_for("video", "WanPipeline", Task.VIDEO_TO_VIDEO) is None
-    assert pipeline_for("video", "MochiPipeline", Task.IMAGE_TO_VIDEO) is None
-    # Whatever image class AutoPipeline loaded, its image-to-image sibling comes from AutoPipeline too.
-    assert pipeline_for("image", "FluxPipeline", Task.IMAGE_TO_IMAGE) == "AutoPipelineForImage2Image"
+    ltx = settle({"name": "ltx", "source": "x", "family": "ltx-video"})
+    assert pipeline_for(ltx, "LTXConditionPipeline", Task.VIDEO_TO_VIDEO) == "LTXConditionPipeline"
+    assert pipeline_for(ltx, "LTXConditionPipeline", Task.TEXT_TO_VIDEO) == "LTXConditionPipeline"  # the base
+    assert pipeline_for(ltx, "LTXPipeline", Task.IMAGE_TO_VIDEO) == "LTXImageToVideoPipeline"
+    assert pipeline_for(ltx, "LTXPipeline", Task.TEXT_TO_IMAGE) is None
+    assert loader_for(ltx) == "DiffusionPipeline"  # as its model_index.json names it
+    # An image model of an undeclared family loads through AutoPipeline, which also finds its image-to-image sibling.
+    other = settle({"name": "other", "source": "x"}, video=False)
+    assert other.family == AUTO_IMAGE.name and loader_for(other) == "AutoPipelineForText2Image"
+    assert pipeline_for(other, "FluxPipeline", Task.TEXT_TO_IMAGE) == "FluxPipeline"
+    assert pipeline_for(other, "FluxPipeline", Task.IMAGE_TO_IMAGE) == "AutoPipelineForImage2Image"
+    video = settle({"name": "mochi", "source": "x"}, video=True)
+    assert video.family == AUTO_VIDEO.name and video.tasks == (Task.TEXT_TO_VIDEO,)
 
 
 def test_derived_pipelines_share_the_base_weights(pipelines: PipelineSet) -> None:
     video, animate, condition = pipelines.get(JobKind.VIDEO), pipelines.get(JobKind.ANIMATE), pipelines.condition_pipe()
+    assert set(pipelines.warm_models) == {TINY_IMAGE, TINY_VIDEO}
     assert (type(video).__name__, type(animate).__name__) == ("LTXPipeline", "LTXImageToVideoPipeline")
     assert type(condition).__name__ == "LTXConditionPipeline"
     assert animate.transformer is video.transformer and condition.transformer is video.transformer
@@ -53,20 +58,37 @@ def test_derived_pipelines_share_the_base_weights(pipelines: PipelineSet) -> Non
     assert pipelines.get(JobKind.ANIMATE) is animate  # derived once
 
 
-class MochiPipeline:
-    """A loaded video model of a family the table does not know."""
-
-    def set_progress_bar_config(self, **_: object) -> None:
-        pass
-
-
-def test_a_family_without_a_task_says_so(tiny_dir: Path) -> None:
-    ps = PipelineSet(Settings(_env_file=None, tiny_models_dir=tiny_dir))
-    ps._pipes["video"] = MochiPipeline()  # as if `from_pretrained` had loaded it into the video slot
-    with pytest.raises(GenerationError, match=r"^The configured video model \(MochiPipeline\) cannot animate images"):
+def test_a_model_without_a_task_says_so(tiny_dir: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models.toml"
+    models.write_text('[[model]]\nname = "stills"\nsource = "tiny:image"\nfamily = "sd"\ntasks = ["text-to-image"]\n'
+                      '[[model]]\nname = "clips"\nsource = "tiny:video"\nfamily = "ltx-video"\n'
+                      'tasks = ["text-to-video"]\n')
+    ps = PipelineSet(Settings(_env_file=None, tiny_models_dir=tiny_dir, models_file=models))
+    with pytest.raises(GenerationError, match=r"^The model stills cannot edit images"):
+        ps.get(JobKind.EDIT, "stills")
+    assert ps.condition_pipe("clips") is None
+    assert type(ps.get(JobKind.VIDEO, "clips")).__name__ == "LTXPipeline"
+    with pytest.raises(GenerationError, match="has no model that can animate images"):
         ps.get(JobKind.ANIMATE)
-    assert ps.condition_pipe() is None
-    assert ps.get(JobKind.VIDEO) is ps._pipes["video"]
+
+
+def test_least_recently_used_model_is_evicted(tiny_dir: Path) -> None:
+    settings = Settings(_env_file=None, tiny_models_dir=tiny_dir, worker_max_models=1)
+    ps = PipelineSet(settings)
+    ps.get(JobKind.IMAGE)
+    assert ps.warm_models == [TINY_IMAGE]
+    ps.get(JobKind.VIDEO)
+    assert ps.warm_models == [TINY_VIDEO] and (ps.loads, ps.evictions) == (2, 1)
+    assert ps.sources.keys() == {TINY_VIDEO}
+    catalog = catalog_for(settings)
+    assert catalog.entry(TINY_IMAGE) is not None  # evicted from memory, still in the catalog
+    unlimited = PipelineSet(settings.model_copy(update={"worker_max_models": 0, "worker_memory_gb": 1.0}))
+    unlimited.warm_up()
+    assert set(unlimited.warm_models) == {TINY_IMAGE, TINY_VIDEO} and unlimited.evictions == 0
+    tight = PipelineSet(settings.model_copy(update={"worker_max_models": 0, "worker_memory_gb": 1e-6}))
+    tight.get(JobKind.IMAGE)
+    tight.get(JobKind.VIDEO)
+    assert tight.warm_models == [TINY_VIDEO] and tight.evictions == 1  # over the memory budget: one at a time
 
 
 def test_frame_rules_round_to_a_valid_length() -> None:

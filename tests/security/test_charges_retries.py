@@ -22,7 +22,7 @@ class MismatchedModel(PipelineSet):
 
     def __init__(self, settings: Settings, warm: PipelineSet) -> None:
         super().__init__(settings)
-        self._pipes = warm._pipes
+        self.share_warm(warm)
         self.calls = 0
 
     def generate(self, request: GenerationRequest, *args: Any, **kwargs: Any) -> GenerationResult:
