@@ -7,8 +7,9 @@ a class for a task cannot do it, and the member is told so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from core.models import Task, family_for_class
 from core.models.family import Checkpoint, Family
@@ -43,14 +44,28 @@ SLOTS: dict[str, Slot] = {
 }
 
 
-def family_of(slot: str, pipeline_class: str) -> tuple[Family, Checkpoint] | None:
-    """The family and checkpoint of a base loaded into `slot` as `pipeline_class`; None when none declares it."""
+def loaded_config(pipe: Any) -> Callable[[str], object]:
+    """`Checkpoint.match` values of a loaded pipeline: "component/key" from that component's config, a bare
+    "key" from the pipeline's own (what model_index.json held)."""
+
+    def value(key: str) -> object:
+        component, _, name = key.rpartition("/")
+        owner = getattr(pipe, component, None) if component else pipe
+        config = getattr(owner, "config", None)
+        return config.get(name) if isinstance(config, Mapping) else None
+
+    return value
+
+
+def family_of(slot: str, pipeline_class: str, pipe: Any = None) -> tuple[Family, Checkpoint] | None:
+    """The family and checkpoint of a base loaded into `slot` as `pipeline_class` (`pipe`, when given, tells
+    kinds that load as one class apart); None when none declares it."""
     if slot == "image":
         return AUTO_IMAGE, AUTO_IMAGE.checkpoints[0]
-    return family_for_class(pipeline_class, video=True)
+    return family_for_class(pipeline_class, video=True, value=None if pipe is None else loaded_config(pipe))
 
 
-def pipeline_for(slot: str, pipeline_class: str, task: Task) -> str | None:
+def pipeline_for(slot: str, pipeline_class: str, task: Task, pipe: Any = None) -> str | None:
     """The diffusers class that does `task` for a base loaded into `slot` as `pipeline_class`, or None."""
-    found = family_of(slot, pipeline_class)
+    found = family_of(slot, pipeline_class, pipe)
     return found[1].pipelines.get(task) if found is not None else None

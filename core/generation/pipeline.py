@@ -24,6 +24,7 @@ from PIL import Image
 
 from core.errors import GenerationError
 from core.generation.batch import batch_key
+from core.generation.calls import video_call
 from core.generation.conditions import (
     EXTRA_IMAGES_UNUSED,
     EXTRA_VIDEO_IMAGES_UNUSED,
@@ -47,7 +48,8 @@ StopFn = Callable[[], bool]
 StepCallback = Callable[[Any, int, Any, dict[str, Any]], dict[str, Any]]
 
 # What a slot's model cannot do, in the member's words.
-CANNOT = {Task.IMAGE_TO_IMAGE: "edit images", Task.IMAGE_TO_VIDEO: "animate images"}
+CANNOT = {Task.IMAGE_TO_IMAGE: "edit images", Task.IMAGE_TO_VIDEO: "animate images",
+          Task.TEXT_TO_VIDEO: "make videos from text (it animates an attached image)"}
 
 
 class GenerationCancelled(RuntimeError):
@@ -142,10 +144,11 @@ class PipelineSet:
     def _derived(self, slot: str, task: Task) -> Any | None:
         """The pipeline for `task`, derived from the slot's base with `from_pipe` once; None if its family has none."""
         base = self._base(slot)
-        if task == SLOTS[slot].base_task:
-            return base
+        found = family_of(slot, type(base).__name__, base)
+        if task == SLOTS[slot].base_task and (found is None or task in found[1].tasks or slot == "image"):
+            return base  # an image-to-video-only checkpoint (Wan 2.1 I2V) does not make video from text
         if task not in self._pipes:
-            name = pipeline_for(slot, type(base).__name__, task)
+            name = pipeline_for(slot, type(base).__name__, task, base)
             pipe = None
             if name is not None:
                 import diffusers
@@ -177,7 +180,8 @@ class PipelineSet:
         """Load every pipeline now so the first job does not pay for it."""
         for kind in kinds:
             if kind.uses_model:
-                self.get(kind)
+                with self._lock:  # a task the model cannot do loads nothing; its jobs are told so
+                    self._derived(kind.family, task_of(kind))
         if JobKind.VIDEO in kinds:
             self.condition_pipe()
         self._warm = True
@@ -226,6 +230,11 @@ class PipelineSet:
         pipe: Any = self.condition_pipe() if conditions is not None else self.get(first.kind)
         started = time.perf_counter()
         call = self._arguments(jobs, pipe, conditions)
+        if first.kind.is_video:
+            base = self._pipes["video"]
+            call, said_all = video_call(pipe, family_of("video", type(base).__name__, base), call)
+            for said in notes:
+                said.extend(said_all)
         with torch.inference_mode():
             out = pipe(**call)
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
