@@ -121,3 +121,10 @@ def test_a_wan_pipeline_without_the_ti2v_vae_is_t2v(tmp_path: Path) -> None:
     (tmp_path / "vae" / "config.json").write_text('{"z_dim": 48}')
     found = detect(tmp_path)
     assert found is not None and found[1].kind == "ti2v"
+
+
+@pytest.mark.parametrize("name", VIDEO_TWINS)
+def test_the_catalog_reads_the_same_kind(twin_root: Path, name: str) -> None:
+    from core.models import catalog
+
+    assert catalog.detect(str(twin_root / name)) == detect(twin_root / name)
