@@ -25,6 +25,7 @@ from PIL import Image
 
 from core.errors import GenerationError
 from core.generation.batch import batch_key
+from core.generation.calls import video_call
 from core.generation.conditions import (
     EXTRA_IMAGES_UNUSED,
     EXTRA_VIDEO_IMAGES_UNUSED,
@@ -35,7 +36,7 @@ from core.generation.families import CANNOT, loader_for, pipeline_for
 from core.generation.placement import place, resolve_device, resolve_dtype
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.media.audio import PcmAudio, from_waveform
-from core.models import Task, task_of
+from core.models import FAMILIES, Task, task_of
 from core.models.catalog import AUTO_IMAGE, AUTO_VIDEO, TWIN_PREFIX, Catalog, ModelEntry, catalog_for
 from core.service.grammar import command_for, model_prompt
 from core.settings import Settings
@@ -299,6 +300,11 @@ class PipelineSet:
         pipe: Any = self.condition_pipe(entry.name) if conditions is not None else self.get(first.kind, entry.name)
         started = time.perf_counter()
         call = self._arguments(entry, jobs, pipe, conditions)
+        if first.kind.is_video:
+            found = (entry.spec, entry.checkpoint) if entry.family in FAMILIES else None
+            call, said_all = video_call(pipe, found, call)
+            for said in notes:
+                said.extend(said_all)
         with torch.inference_mode():
             out = pipe(**call)
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]

@@ -24,7 +24,6 @@ it to refuse, before queueing, a task no model here can do.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import tomllib
@@ -36,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import CatalogError
-from core.models.families import FAMILIES, family_for_class
+from core.models.detect import detect as detect_folder
+from core.models.families import FAMILIES
 from core.models.family import Checkpoint, Family
 from core.models.tasks import Task
 
@@ -142,44 +142,27 @@ class Catalog:
 
 
 # ---- reading a checkpoint's own description ------------------------------------------------------
-def _local_json(source: str, relative: str) -> dict[str, Any] | None:
-    """A JSON file of a checkpoint: in its local folder, or in the hub cache for a hub id (never a download)."""
-    path = Path(source) / relative
-    if not path.is_file() and "/" in source and not Path(source).exists():
+def checkpoint_folder(source: str) -> Path | None:
+    """The folder holding a checkpoint's JSON files: the local folder, or a hub id's cached snapshot (this never
+    downloads); None when neither is here."""
+    if Path(source).is_dir():
+        return Path(source)
+    if "/" in source:
         try:
             from huggingface_hub import try_to_load_from_cache
 
-            cached = try_to_load_from_cache(source, relative)
+            cached = try_to_load_from_cache(source, "model_index.json")
         except Exception:
             cached = None
-        path = Path(cached) if isinstance(cached, str) else path
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _matches(source: str, checkpoint: Checkpoint) -> bool:
-    for key, want in checkpoint.match.items():
-        component, _, name = key.partition("/")
-        config = _local_json(source, f"{component}/config.json") or {}
-        if config.get(name) != want:
-            return False
-    return True
+        if isinstance(cached, str):
+            return Path(cached).parent
+    return None
 
 
 def detect(source: str) -> tuple[Family, Checkpoint] | None:
     """The family and checkpoint kind of a checkpoint folder (or cached hub id), from its JSON files alone."""
-    index = _local_json(source, "model_index.json")
-    if index is None or not isinstance(index.get("_class_name"), str):
-        return None
-    pipeline_class = index["_class_name"]
-    candidates = [(f, c) for f in FAMILIES.values() for c in f.checkpoints if c.loads(pipeline_class)]
-    # The most specific kind first: one whose config values match beats one that matches by class alone.
-    candidates.sort(key=lambda fc: -len(fc[1].match))
-    found = next(((f, c) for f, c in candidates if _matches(source, c)), None)
-    return found or family_for_class(pipeline_class)
+    folder = checkpoint_folder(source)
+    return detect_folder(folder) if folder is not None else None
 
 
 # ---- building the catalog ------------------------------------------------------------------------

@@ -3,7 +3,7 @@ how the family is called (negative prompts, guidance, size and frame rules, step
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from core.models.tasks import Task
@@ -34,7 +34,9 @@ class Checkpoint:
     loads_as: tuple[str, ...] = ()
     # Config values that tell this kind from another loading as the same class, read from the checkpoint's
     # folder: {"transformer/in_channels": 36} (Wan 2.1 I2V vs T2V). Empty: the class alone decides.
+    # "component/key" reads component/config.json; a bare "key" reads model_index.json.
     match: Mapping[str, object] = field(default_factory=dict)
+    multiple: int | None = None  # width/height multiple where this kind differs from its family's (Wan 2.2 TI2V)
 
     @property
     def tasks(self) -> frozenset[Task]:
@@ -42,6 +44,10 @@ class Checkpoint:
 
     def loads(self, pipeline_class: str) -> bool:
         return pipeline_class in (self.loader, *self.loads_as)
+
+    def matches(self, value: Callable[[str], object]) -> bool:
+        """Whether a checkpoint whose config values `value(key)` returns is this kind (by `match`)."""
+        return all(value(key) == wanted for key, wanted in self.match.items())
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,19 @@ class Family:
     def checkpoint(self, kind: str) -> Checkpoint:
         return next(c for c in self.checkpoints if c.kind == kind)
 
-    def checkpoint_for_class(self, pipeline_class: str) -> Checkpoint | None:
-        """The checkpoint kind a base loaded as `pipeline_class` is, or None when it is not this family's."""
-        return next((c for c in self.checkpoints if c.loads(pipeline_class)), None)
+    def checkpoint_for_class(
+        self, pipeline_class: str, value: Callable[[str], object] | None = None
+    ) -> Checkpoint | None:
+        """The checkpoint kind a base loaded as `pipeline_class` is, or None when it is not this family's.
+
+        `value(key)` reads the checkpoint's config values for `Checkpoint.match`; kinds with a match are tried
+        first (they are the more specific), and without `value` only kinds without one can be told.
+        """
+        candidates = sorted((c for c in self.checkpoints if c.loads(pipeline_class)), key=lambda c: not c.match)
+        for checkpoint in candidates:
+            if not checkpoint.match or (value is not None and checkpoint.matches(value)):
+                return checkpoint
+        return None
 
     @property
     def tasks(self) -> frozenset[Task]:

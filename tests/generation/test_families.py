@@ -45,6 +45,13 @@ def test_lookup_by_loaded_class() -> None:
     assert pipeline_for(other, "FluxPipeline", Task.IMAGE_TO_IMAGE) == "AutoPipelineForImage2Image"
     video = settle({"name": "mochi", "source": "x"}, video=True)
     assert video.family == AUTO_VIDEO.name and video.tasks == (Task.TEXT_TO_VIDEO,)
+    # A Wan 2.1 T2V checkpoint cannot animate (16-channel transformer); its I2V checkpoint is a separate one.
+    wan = settle({"name": "wan", "source": "x", "family": "wan", "kind": "t2v"})
+    wan_i2v = settle({"name": "wan-i2v", "source": "x", "family": "wan", "kind": "i2v"})
+    assert pipeline_for(wan, "WanPipeline", Task.IMAGE_TO_VIDEO) is None
+    assert pipeline_for(wan_i2v, "WanImageToVideoPipeline", Task.IMAGE_TO_VIDEO) == "WanImageToVideoPipeline"
+    assert pipeline_for(wan_i2v, "WanImageToVideoPipeline", Task.TEXT_TO_VIDEO) is None
+    assert pipeline_for(wan, "WanPipeline", Task.VIDEO_TO_VIDEO) is None
 
 
 def test_derived_pipelines_share_the_base_weights(pipelines: PipelineSet) -> None:

@@ -6,6 +6,8 @@ in `core.generation.twins`, and end-to-end tests of every task it claims.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from core.models.families.cogvideox import COGVIDEOX
 from core.models.families.hunyuanvideo import HUNYUANVIDEO
 from core.models.families.ltx import LTX_VIDEO
@@ -21,12 +23,17 @@ def family_named(name: str) -> Family | None:
     return FAMILIES.get(name)
 
 
-def family_for_class(pipeline_class: str, *, video: bool | None = None) -> tuple[Family, Checkpoint] | None:
-    """The family and checkpoint kind of a base pipeline loaded as `pipeline_class` (None: unknown)."""
+def family_for_class(
+    pipeline_class: str, *, video: bool | None = None, value: Callable[[str], object] | None = None
+) -> tuple[Family, Checkpoint] | None:
+    """The family and checkpoint kind of a base pipeline loaded as `pipeline_class` (None: unknown).
+
+    `value(key)` reads its config values, telling apart kinds that load as one class (`Checkpoint.match`).
+    """
     for family in FAMILIES.values():
         if video is not None and family.is_video != video:
             continue
-        checkpoint = family.checkpoint_for_class(pipeline_class)
+        checkpoint = family.checkpoint_for_class(pipeline_class, value)
         if checkpoint is not None:
             return family, checkpoint
     return None
