@@ -24,6 +24,7 @@ from PIL import Image
 
 from core.errors import GenerationError
 from core.generation.batch import batch_key
+from core.generation.calls import for_pipeline
 from core.generation.conditions import (
     EXTRA_IMAGES_UNUSED,
     EXTRA_VIDEO_IMAGES_UNUSED,
@@ -225,7 +226,8 @@ class PipelineSet:
                     said.append(EXTRA_IMAGES_UNUSED)
         pipe: Any = self.condition_pipe() if conditions is not None else self.get(first.kind)
         started = time.perf_counter()
-        call = self._arguments(jobs, pipe, conditions)
+        task = Task.VIDEO_TO_VIDEO if conditions is not None else task_of(first.kind)
+        call = for_pipeline(pipe, task, self._arguments(jobs, pipe, conditions))  # the family's rules
         with torch.inference_mode():
             out = pipe(**call)
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
