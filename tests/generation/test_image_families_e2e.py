@@ -63,7 +63,7 @@ async def _labelled_image(client: TestClient[Any, Any], chat: str, job_id: str, 
 
 async def test_imagine_and_edit(web_client: TestClient[Any, Any], family_worker: tuple[str, Any]) -> None:
     model, _ = family_worker
-    sent = await send(web_client, f"im-{model}", "/imagine a lighthouse at dusk --steps 1 --seed 3")
+    sent = await send(web_client, f"im-{model}", "/imagine a lighthouse at dusk --no fog --steps 1 --seed 3")
     assert sent["ok"], sent["message"]["text"]
     assert (await _labelled_image(web_client, f"im-{model}", sent["job_id"], model)).size == (32, 32)
     sent = await send(web_client, f"ed-{model}", "/edit make it night --steps 2", [("a.png", png(size=(48, 32)))])
