@@ -25,7 +25,7 @@ from PIL import Image
 
 from core.errors import GenerationError
 from core.generation.batch import batch_key
-from core.generation.calls import video_call
+from core.generation.calls import GUIDANCE, accepted, family_call, video_call
 from core.generation.conditions import (
     EXTRA_IMAGES_UNUSED,
     EXTRA_VIDEO_IMAGES_UNUSED,
@@ -300,11 +300,14 @@ class PipelineSet:
         pipe: Any = self.condition_pipe(entry.name) if conditions is not None else self.get(first.kind, entry.name)
         started = time.perf_counter()
         call = self._arguments(entry, jobs, pipe, conditions)
+        # The family's rules, then only what the pipeline takes.
         if first.kind.is_video:
             found = (entry.spec, entry.checkpoint) if entry.family in FAMILIES else None
             call, said_all = video_call(pipe, found, call)
             for said in notes:
                 said.extend(said_all)
+        else:
+            call = family_call(FAMILIES.get(entry.family), task_of(first.kind), call, accepted(pipe))
         with torch.inference_mode():
             out = pipe(**call)
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
@@ -354,10 +357,9 @@ class PipelineSet:
             elif first.kind == JobKind.ANIMATE:
                 # Image-to-video pipelines take one PIL image (LTX-2 re-compresses it); animate jobs never batch.
                 call.update(image=jobs[0].images[0].convert("RGB").resize(size))
-        family = entry.spec
-        if entry.guidance is not None and family.guidance is not None:
-            call[family.guidance] = entry.guidance
-        return _accepted(pipe, call)
+        if entry.guidance is not None:
+            call[GUIDANCE] = entry.guidance  # the family's rules rename it (core.generation.calls)
+        return call
 
     def _conditions(self, entry: ModelEntry, job: Job, notes: list[str]) -> list[Any] | None:
         """A lone video job's conditions (a reference clip, or several images), or None when it has none.
@@ -376,19 +378,6 @@ class PipelineSet:
             notes.append(EXTRA_VIDEO_IMAGES_UNUSED)
             return None
         return video_conditions(request, job.images, job.video, notes)
-
-
-def _accepted(pipe: Any, call: dict[str, Any]) -> dict[str, Any]:
-    """The call without arguments the pipeline does not take (FLUX has no negative prompt, Wan no frame rate):
-    unset ones are dropped quietly; a set one the pipeline cannot take is a bug, so it is logged."""
-    parameters = inspect.signature(pipe.__call__).parameters
-    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return call
-    dropped = [k for k in call if k not in parameters]
-    for key in dropped:
-        if call[key] is not None:
-            log.debug("%s takes no %s; not passed", type(pipe).__name__, key)
-    return {k: v for k, v in call.items() if k in parameters}
 
 
 def _weight_bytes(pipe: Any) -> int:

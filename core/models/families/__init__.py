@@ -9,14 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.models.families.cogvideox import COGVIDEOX
+from core.models.families.flux import FLUX
 from core.models.families.hunyuanvideo import HUNYUANVIDEO
 from core.models.families.ltx import LTX_VIDEO
 from core.models.families.ltx2 import LTX_2
 from core.models.families.sd import STABLE_DIFFUSION
+from core.models.families.sd3 import SD3
+from core.models.families.sdxl import SDXL
 from core.models.families.wan import WAN
 from core.models.family import Checkpoint, Family
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (STABLE_DIFFUSION, LTX_VIDEO, LTX_2, WAN, COGVIDEOX, HUNYUANVIDEO)}
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    STABLE_DIFFUSION, SDXL, SD3, FLUX, LTX_VIDEO, LTX_2, WAN, COGVIDEOX, HUNYUANVIDEO,
+)}
 
 
 def family_named(name: str) -> Family | None:
