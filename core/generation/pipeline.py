@@ -31,6 +31,7 @@ from core.generation.conditions import (
     video_conditions,
 )
 from core.generation.families import SLOTS, family_of, pipeline_for
+from core.generation.loras import LoraSwitch
 from core.generation.placement import place, resolve_device, resolve_dtype
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.media.audio import PcmAudio, from_waveform
@@ -103,6 +104,7 @@ class PipelineSet:
         self.sources: dict[str, str] = {}  # slot -> where it was loaded from
         self._warm = False
         self.applied_options: dict[str, object] = {}
+        self.loras = LoraSwitch(settings.resolved_loras_dir())
 
     # ---- loading ------------------------------------------------------------------------
     def model_source(self, slot: str) -> str:
@@ -226,7 +228,7 @@ class PipelineSet:
         pipe: Any = self.condition_pipe() if conditions is not None else self.get(first.kind)
         started = time.perf_counter()
         call = self._arguments(jobs, pipe, conditions)
-        with torch.inference_mode():
+        with self.loras.use(pipe, first.loras), torch.inference_mode():  # one batch, one LoRA set (batch_key)
             out = pipe(**call)
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
         seconds = time.perf_counter() - started
