@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from core.contract import Shaping
 from core.errors import CommandError
+from core.models import task_of
+from core.models.catalog import catalog_for
 from core.styles.chat_styles import ChatStyles
 from core.types import GenerationRequest, size_for
 
@@ -32,6 +34,12 @@ class ApplyStyle:
             "negative_prompt": ", ".join(p for p in (request.negative_prompt, style.negative) if p),
             "loras": list(style.loras),
         }
+        if style.model and not request.model:  # the member's own --model choice wins
+            entry = catalog_for(shaping.service.settings).entry(style.model)
+            if entry is None or not entry.serves(task_of(request.kind)):
+                raise CommandError(f"Style {style.name} draws with {style.model}, which cannot make this "
+                                   "kind of result. Use the style with another command or drop --style.")
+            update.update(model=entry.name, cost_factor=entry.cost)
         if style.aspect and not shaping.aspect_given:
             width, height = size_for(style.aspect, max(request.width, request.height))
             update.update(aspect_ratio=style.aspect, width=width, height=height)

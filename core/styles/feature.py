@@ -5,6 +5,7 @@ from __future__ import annotations
 from arq.connections import ArqRedis
 
 from core.contract import CommandSpec, Feature
+from core.models.catalog import catalog_for
 from core.moderation.toolkit import Moderation
 from core.styles.apply import ApplyStyle
 from core.styles.catalog import load_styles
@@ -14,7 +15,10 @@ from core.styles.commands import StyleCommands
 
 def styles_feature(redis: ArqRedis, mod: Moderation) -> Feature:
     """Loads (and checks) the owner's styles file now, so a bad one stops start-up with a clear message."""
-    styles = ChatStyles(redis, mod.settings, load_styles(mod.settings))
+    owner = load_styles(mod.settings)
+    if any(style.model for style in owner.values()):  # read the catalog only when a style names a model
+        load_styles(mod.settings, models=set(catalog_for(mod.settings).entries))
+    styles = ChatStyles(redis, mod.settings, owner)
     return Feature(
         name="styles",
         request_steps=(ApplyStyle(styles),),
