@@ -134,6 +134,20 @@ class GuardSpec:
     stage: GuardStage = "media"
 
 
+@dataclass(frozen=True)
+class Shaping:
+    """A generation command's request as built, for a feature's request step (before any guard sees it)."""
+
+    service: Service
+    request: GenerationRequest
+    ctx: ChatContext
+    aspect_given: bool = False  # the member typed --ar
+
+
+# Reshapes a member's new request before the guards run (a style's template, negative, aspect, LoRAs), so the
+# guards check what will be generated; raises `core.errors.UserError` for a mistake the member can fix. Buttons
+# (reroll, vary) re-queue a shaped request and skip the steps.
+RequestStep = Callable[[Shaping], Awaitable[GenerationRequest]]
 CommandHandler = Callable[[CommandCall], Awaitable[Outcome]]
 # (service, who pressed, where, the button's ref) -> the answer
 ActionHandler = Callable[[Service, Requester, ChatContext, str], Awaitable[Outcome]]
@@ -169,12 +183,14 @@ class CommandSpec:
 
 @dataclass(frozen=True)
 class Feature:
-    """Everything one feature adds. The service side (guards, commands, actions, refusal listeners) and the
-    worker side (finalizers, frame steps, media signers, result gates); each runs in feature-list order,
-    guards by their order number. A command or action replaces one of the same name declared before it."""
+    """Everything one feature adds. The service side (request steps, guards, commands, actions, refusal
+    listeners) and the worker side (finalizers, frame steps, media signers, result gates); each runs in
+    feature-list order, guards by their order number. A command or action replaces one of the same name
+    declared before it."""
 
     name: str
     guards: tuple[GuardSpec, ...] = ()
+    request_steps: tuple[RequestStep, ...] = ()
     commands: tuple[CommandSpec, ...] = ()
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
     refusal_listeners: tuple[RefusalListener, ...] = ()

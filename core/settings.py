@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     model_name_in_caption: str | None = Field(
         default=None, description="Model name shown in captions (default: the last part of the model path or id).")
 
+    # --- styles and LoRAs -------------------------------------------------------------------
+    styles_file: Path | None = Field(
+        default=None, description="TOML file of owner styles ([[style]] tables: name, template with {prompt}, "
+        "negative, model, loras, aspect); unset: no owner styles.")
+    loras_dir: Path | None = Field(
+        default=None, description="Folder of LoRA files (<name>.safetensors), named by file stem only "
+        "(default: REELSMITH_DATA_DIR/loras).")
+    max_chat_styles: int = Field(default=25, ge=0, description="Most styles a chat's moderators may add.")
+    max_style_template_chars: int = Field(
+        default=300, ge=10, description="Longest style template or negative prompt, in characters.")
+
     # --- generation limits ----------------------------------------------------------------
     image_base_size: int | None = Field(
         default=None, description="Long side of generated images in px (default 1024, tiny: 64)."
@@ -399,6 +410,10 @@ class Settings(BaseSettings):
     def resolved_tiny_dir(self) -> Path:
         """Folder of the tiny random-weight model set."""
         return self.tiny_models_dir or (self.data_dir / "models" / "tiny")
+
+    def resolved_loras_dir(self) -> Path:
+        """Folder of the LoRA files styles name."""
+        return self.loras_dir or (self.data_dir / "loras")
 
     @property
     def uses_tiny_image(self) -> bool:

@@ -81,6 +81,13 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+class LoraUse(BaseModel):
+    """A LoRA a job runs with: its file stem under REELSMITH_LORAS_DIR (never a path) and its weight."""
+
+    name: str
+    weight: float = 1.0
+
+
 class GenerationRequest(BaseModel):
     """One generation job, as queued."""
 
@@ -112,6 +119,9 @@ class GenerationRequest(BaseModel):
     fit_audio: bool = False  # the clip was timed to the audio reference
     output_format: Literal["auto", "mp4", "gif"] = "auto"
     notes: list[str] = Field(default_factory=list)  # said in the reply (e.g. references that were not used)
+    # --- styles ---
+    style: str = ""  # the style applied (its template, negative and aspect are already in the fields above)
+    loras: list[LoraUse] = Field(default_factory=list)
 
 
 def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:

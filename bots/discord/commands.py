@@ -38,6 +38,7 @@ COMMON = {
     "seed": "Seed, for repeatable results",
     "steps": "Denoising steps",
     "avoid": "Things to avoid, e.g. blurry, text",
+    "style": "A style of this server (see /styles)",
 }
 
 
@@ -64,8 +65,8 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
     @app_commands.autocomplete(prompt=prompt_autocomplete)
     async def imagine(interaction: discord.Interaction[Any], prompt: str, ar: Optional[str] = None,
                       seed: Optional[Seed] = None, steps: Optional[Positive] = None, avoid: Optional[str] = None,
-                      reference: Optional[discord.Attachment] = None) -> None:
-        text = command_text("imagine", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid)
+                      reference: Optional[discord.Attachment] = None, style: Optional[str] = None) -> None:
+        text = command_text("imagine", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style)
         await flow.text(interaction, text, _files(reference), prompt=prompt)
 
     @app_commands.command(name="video", description="Make a short video from text")
@@ -78,9 +79,10 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                     seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                     frames: Optional[Positive] = None, duration: Optional[Seconds] = None,
                     avoid: Optional[str] = None, image: Optional[discord.Attachment] = None,
-                    video: Optional[discord.Attachment] = None, audio: Optional[discord.Attachment] = None) -> None:
+                    video: Optional[discord.Attachment] = None, audio: Optional[discord.Attachment] = None,
+                    style: Optional[str] = None) -> None:
         text = command_text("video", prompt, ar=ar, seed=seed, steps=steps, frames=frames, duration=duration,
-                            avoid=avoid)
+                            avoid=avoid, style=style)
         await flow.text(interaction, text, _files(image, video, audio), prompt=prompt)
 
     @app_commands.command(name="edit", description="Change an image")
@@ -89,8 +91,8 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
     @app_commands.autocomplete(prompt=prompt_autocomplete)
     async def edit(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
                    ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
-                   avoid: Optional[str] = None) -> None:
-        text = command_text("edit", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid)
+                   avoid: Optional[str] = None, style: Optional[str] = None) -> None:
+        text = command_text("edit", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style)
         await flow.text(interaction, text, [image], prompt=prompt)
 
     @app_commands.command(name="animate", description="Bring an image to life as a short video")
@@ -101,9 +103,10 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
     async def animate(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
                       ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                       frames: Optional[Positive] = None, duration: Optional[Seconds] = None,
-                      avoid: Optional[str] = None, audio: Optional[discord.Attachment] = None) -> None:
+                      avoid: Optional[str] = None, audio: Optional[discord.Attachment] = None,
+                      style: Optional[str] = None) -> None:
         text = command_text("animate", prompt, ar=ar, seed=seed, steps=steps, frames=frames, duration=duration,
-                            avoid=avoid)
+                            avoid=avoid, style=style)
         await flow.text(interaction, text, _files(image, audio), prompt=prompt)
 
     @app_commands.command(name="references", description="Attach up to 10 reference files through a form")

@@ -8,14 +8,15 @@ MESSAGE_LIMIT = 2000  # Discord's message content limit
 
 def command_text(command: str, prompt: str = "", *, ar: str | None = None, seed: int | None = None,
                  steps: int | None = None, avoid: str | None = None, frames: int | None = None,
-                 duration: float | None = None, extra: str = "") -> str:
+                 duration: float | None = None, extra: str = "", style: str | None = None) -> str:
     """`/imagine` + options -> `/imagine a fox --ar 16:9 --seed 42`."""
     parts = [f"/{command}"]
     if prompt.strip():
         parts.append(prompt.strip())
     if extra.strip():
         parts.append(extra.strip())
-    for flag, value in (("ar", ar), ("seed", seed), ("steps", steps), ("frames", frames), ("duration", duration)):
+    for flag, value in (("ar", ar), ("seed", seed), ("steps", steps), ("frames", frames), ("duration", duration),
+                        ("style", style.strip() if style and style.strip() else None)):
         if value is not None:
             parts.append(f"--{flag} {value:g}" if isinstance(value, float) else f"--{flag} {value}")
     if avoid and avoid.strip():

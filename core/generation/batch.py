@@ -18,4 +18,5 @@ def batch_key(request: GenerationRequest) -> tuple[Any, ...] | None:
         return None
     if request.kind != JobKind.EDIT and (refs or request.references):
         return None
-    return (request.kind, request.model, request.width, request.height, request.steps, request.num_frames)
+    loras = tuple((lora.name, lora.weight) for lora in request.loras)  # one call runs one set of LoRAs
+    return (request.kind, request.model, request.width, request.height, request.steps, request.num_frames, loras)

@@ -33,6 +33,7 @@ from core.generation.conditions import (
     video_conditions,
 )
 from core.generation.families import CANNOT, loader_for, pipeline_for
+from core.generation.loras import LoraSwitch
 from core.generation.placement import place, resolve_device, resolve_dtype
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.media.audio import PcmAudio, from_waveform
@@ -110,6 +111,7 @@ class PipelineSet:
         self.sources: dict[str, str] = {}  # model name -> where it was loaded from
         self._warm = False
         self.applied_options: dict[str, object] = {}
+        self.loras = LoraSwitch(settings.resolved_loras_dir())
 
     # ---- the catalog ----------------------------------------------------------------------
     @property
@@ -308,7 +310,7 @@ class PipelineSet:
                 said.extend(said_all)
         else:
             call = family_call(FAMILIES.get(entry.family), task_of(first.kind), call, accepted(pipe))
-        with torch.inference_mode():
+        with self.loras.use(pipe, first.loras), torch.inference_mode():  # one batch, one LoRA set (batch_key)
             out = pipe(**call)
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
         seconds = time.perf_counter() - started

@@ -34,6 +34,8 @@ from core.contract import (
     GuardStage,
     Outcome,
     RefusalListener,
+    RequestStep,
+    Shaping,
     parse_button_data,
 )
 from core.errors import Refusal, UserError, error_text
@@ -61,6 +63,7 @@ class Reelsmith:
         self.queue = JobQueue(redis, settings)
         features = (BUTTONS, *features)
         self.guards: list[GuardSpec] = [g for f in features for g in f.guards]
+        self.request_steps: list[RequestStep] = [step for f in features for step in f.request_steps]
         self.commands: dict[str, CommandHandler] = {}
         self.command_help: dict[str, str] = {}
         self.actions: dict[str, ActionHandler] = {}
@@ -122,6 +125,8 @@ class Reelsmith:
             parsed = resolve_media(self.settings, parsed, attachments or [])
             refs = await check_references(self.settings, self.blobs, parsed, attachments or [])
             request = self.build_request(parsed, requester, [ref for ref, _ in refs], seed=seed)
+            for step in self.request_steps:
+                request = await step(Shaping(self, request, ctx, aspect_given=parsed.aspect_given))
         except UserError as exc:
             return Outcome(error_text(exc.message), ok=False, private=True)
         return await self.enqueue(request, ctx, [upload for _, upload in refs])

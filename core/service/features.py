@@ -20,14 +20,17 @@ from core.quotas.book import QuotaBook
 from core.quotas.guard import quota_feature
 from core.service.facade import Reelsmith
 from core.settings import Settings
+from core.styles.feature import styles_feature
 
 
 def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_clock) -> list[Feature]:
-    """Quotas, moderation (with `/mod quota` on the same book), metrics and labelling."""
+    """Quotas, moderation (with `/mod quota` on the same book), styles, metrics and labelling."""
     book = QuotaBook(redis, settings, clock)
+    mod = Moderation.build(settings, redis, quota=ModeratorQuotas(book), clock=clock)
     return [
         quota_feature(book),
-        moderation_feature(Moderation.build(settings, redis, quota=ModeratorQuotas(book), clock=clock)),
+        moderation_feature(mod),
+        styles_feature(redis, mod),
         metrics_feature(settings, redis),
         labelling_feature(settings, redis),
     ]

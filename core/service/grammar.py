@@ -57,6 +57,7 @@ FLAG_HELP = {
     "bottom": "meme text at the bottom, e.g. --bottom on the first try",
     "fit-audio": "time the video to the attached audio (no value)",
     "format": "output format for videos: gif or mp4, e.g. --format gif",
+    "style": "a style of this chat (see /styles), e.g. --style watercolor",
 }
 VIDEO_ONLY_FLAGS = {"frames", "duration", "fit-audio"}
 MEME_ONLY_FLAGS = {"top", "bottom"}
@@ -100,6 +101,8 @@ class ParsedCommand:
     meme_parts: tuple[str, ...] = ()  # /meme text split on "|", resolved by `resolve_meme`
     fit_audio: bool = False
     output_format: str | None = None  # "gif" | "mp4"
+    style: str = ""  # --style NAME, applied by the styles feature
+    aspect_given: bool = False  # --ar was typed (a style's aspect applies only without it)
 
 
 _COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
@@ -235,6 +238,8 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         meme_parts=meme_parts,
         fit_audio="fit-audio" in flags,
         output_format=output_format,
+        style=flags.get("style", "").lower(),
+        aspect_given="ar" in flags,
     )
 
 

@@ -98,6 +98,7 @@ def build_request(settings: Settings, parsed: ParsedCommand, requester: Requeste
         fit_audio=parsed.fit_audio,
         output_format="gif" if parsed.output_format == "gif" else "mp4" if parsed.output_format else "auto",
         notes=notes,
+        style=parsed.style,
     )
 
 

@@ -1,0 +1,2 @@
+"""Styles: owner-curated styles from a TOML file (template, negative prompt, model, LoRAs, aspect) and styles a
+chat's moderators add, applied with `--style NAME` before the request guards run; `/styles` lists and edits them."""
