@@ -1,6 +1,7 @@
 """The Feature contract: what a feature declares, and the types its parts are written against.
 
-A feature (moderation, quotas, labelling, metrics ...) is one `Feature` value: its guards (each with an
+A feature (moderation, quotas, labelling, metrics ...) is one `Feature` value: its request steps (run first,
+in feature-list order, each returning the request it settles, e.g. the model it runs on), its guards (each with an
 explicit order number and stage), its chat commands, its result and review buttons, its refusal listeners,
 and its worker steps (finalizers, frame steps, media signers, result gates). `core/service/features.py`
 lists the features; the service (`core.service.Reelsmith`) and the worker are assembled from that list, and
@@ -134,6 +135,9 @@ class GuardSpec:
     stage: GuardStage = "media"
 
 
+# (request, where) -> the request settled: run at the start of `Service.enqueue`, before any guard, for typed
+# commands and buttons alike; raise `core.errors.Refusal` to refuse (nothing was taken or stored yet).
+RequestStep = Callable[[GenerationRequest, ChatContext], Awaitable[GenerationRequest]]
 CommandHandler = Callable[[CommandCall], Awaitable[Outcome]]
 # (service, who pressed, where, the button's ref) -> the answer
 ActionHandler = Callable[[Service, Requester, ChatContext, str], Awaitable[Outcome]]
@@ -169,11 +173,13 @@ class CommandSpec:
 
 @dataclass(frozen=True)
 class Feature:
-    """Everything one feature adds. The service side (guards, commands, actions, refusal listeners) and the
-    worker side (finalizers, frame steps, media signers, result gates); each runs in feature-list order,
-    guards by their order number. A command or action replaces one of the same name declared before it."""
+    """Everything one feature adds. The service side (request steps, guards, commands, actions, refusal
+    listeners) and the worker side (finalizers, frame steps, media signers, result gates); each runs in
+    feature-list order, guards by their order number. A command or action replaces one of the same name
+    declared before it."""
 
     name: str
+    request_steps: tuple[RequestStep, ...] = ()
     guards: tuple[GuardSpec, ...] = ()
     commands: tuple[CommandSpec, ...] = ()
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 The service is assembled from a list of features (`core.contract.Feature`, listed in
 `core/service/features.py`), after the built-in result buttons:
+- request steps settle each request first (the model it runs on); a refusal there has taken nothing;
 - guards are checked before a job is queued, by their order number. "request" guards (bans, switches,
   prompt, NSFW, quota) see only the request and run before anything is stored; "media" guards (consent:
   faces, voices) read the stored references and run after storing. Whatever this submission stored is
@@ -34,6 +35,7 @@ from core.contract import (
     GuardStage,
     Outcome,
     RefusalListener,
+    RequestStep,
     parse_button_data,
 )
 from core.errors import Refusal, UserError, error_text
@@ -60,6 +62,7 @@ class Reelsmith:
         self.blobs = BlobStore(redis, settings)
         self.queue = JobQueue(redis, settings)
         features = (BUTTONS, *features)
+        self.request_steps: list[RequestStep] = [s for f in features for s in f.request_steps]
         self.guards: list[GuardSpec] = [g for f in features for g in f.guards]
         self.commands: dict[str, CommandHandler] = {}
         self.command_help: dict[str, str] = {}
@@ -128,13 +131,16 @@ class Reelsmith:
 
     async def enqueue(self, request: GenerationRequest, ctx: ChatContext,
                       uploads: list[Upload] | None = None) -> Outcome:
-        """Run the request guards, store `uploads` (the request's new attachments), run the media guards, queue.
+        """Settle the request (the features' request steps, e.g. its model), run the request guards, store
+        `uploads` (the request's new attachments), run the media guards, queue.
 
         Anything a guard took is given back, and whatever was stored here deleted, if queueing does not happen.
         """
         passed: list[Guard] = []
         stored: list[str] = []
         try:
+            for step in self.request_steps:
+                request = await step(request, ctx)
             for guard in self._guards("request"):
                 await guard.check(request, ctx)
                 passed.append(guard)

@@ -36,7 +36,9 @@ def test_lookup_by_loaded_class() -> None:
     assert family_of("video", "LTXPipeline") == ltx
     ltx2 = family_of("video", "LTX2Pipeline")
     assert ltx2 is not None and ltx2[0].soundtrack and not ltx[0].soundtrack
-    assert pipeline_for("video", "WanPipeline", Task.IMAGE_TO_VIDEO) == "WanImageToVideoPipeline"
+    # A Wan 2.1 T2V checkpoint can't animate a picture; the I2V checkpoint loads as its own class.
+    assert pipeline_for("video", "WanPipeline", Task.IMAGE_TO_VIDEO) is None
+    assert pipeline_for("video", "WanImageToVideoPipeline", Task.IMAGE_TO_VIDEO) == "WanImageToVideoPipeline"
     assert pipeline_for("video", "WanPipeline", Task.VIDEO_TO_VIDEO) is None
     assert pipeline_for("video", "MochiPipeline", Task.IMAGE_TO_VIDEO) is None
     # Whatever image class AutoPipeline loaded, its image-to-image sibling comes from AutoPipeline too.
