@@ -1,6 +1,7 @@
 """The Feature contract: what a feature declares, and the types its parts are written against.
 
-A feature (moderation, quotas, labelling, metrics ...) is one `Feature` value: its guards (each with an
+A feature (moderation, quotas, labelling, metrics ...) is one `Feature` value: its request steps (run first,
+in feature-list order, each returning the request it settles, e.g. the model it runs on), its guards (each with an
 explicit order number and stage), its chat commands, its result and review buttons, its refusal listeners,
 and its worker steps (finalizers, frame steps, media signers, result gates). `core/service/features.py`
 lists the features; the service (`core.service.Reelsmith`) and the worker are assembled from that list, and
@@ -144,10 +145,13 @@ class Shaping:
     aspect_given: bool = False  # the member typed --ar
 
 
-# Reshapes a member's new request before the guards run (a style's template, negative, aspect, LoRAs), so the
-# guards check what will be generated; raises `core.errors.UserError` for a mistake the member can fix. Buttons
-# (reroll, vary) re-queue a shaped request and skip the steps.
-RequestStep = Callable[[Shaping], Awaitable[GenerationRequest]]
+# Reshapes a member's new request from a typed command before the guards run (a style's template, negative,
+# aspect, LoRAs), so the guards check what will be generated; raises `core.errors.UserError` for a mistake the
+# member can fix. Buttons (reroll, vary) re-queue a shaped request and skip these steps.
+CommandStep = Callable[[Shaping], Awaitable[GenerationRequest]]
+# (request, where) -> the request settled: run at the start of `Service.enqueue`, before any guard, for typed
+# commands and buttons alike; raise `core.errors.Refusal` to refuse (nothing was taken or stored yet).
+RequestStep = Callable[[GenerationRequest, ChatContext], Awaitable[GenerationRequest]]
 CommandHandler = Callable[[CommandCall], Awaitable[Outcome]]
 # (service, who pressed, where, the button's ref) -> the answer
 ActionHandler = Callable[[Service, Requester, ChatContext, str], Awaitable[Outcome]]
@@ -183,14 +187,15 @@ class CommandSpec:
 
 @dataclass(frozen=True)
 class Feature:
-    """Everything one feature adds. The service side (request steps, guards, commands, actions, refusal
+    """Everything one feature adds. The service side (command and request steps, guards, commands, actions, refusal
     listeners) and the worker side (finalizers, frame steps, media signers, result gates); each runs in
     feature-list order, guards by their order number. A command or action replaces one of the same name
     declared before it."""
 
     name: str
+    command_steps: tuple[CommandStep, ...] = ()  # typed commands, in `submit` (styles)
+    request_steps: tuple[RequestStep, ...] = ()  # every request, first in `enqueue` (its model)
     guards: tuple[GuardSpec, ...] = ()
-    request_steps: tuple[RequestStep, ...] = ()
     commands: tuple[CommandSpec, ...] = ()
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
     refusal_listeners: tuple[RefusalListener, ...] = ()

@@ -8,6 +8,7 @@ on the menu (`bots.menus.command_menu`: the grammar's and those features registe
 
 # No `from __future__ import annotations`: discord.py reads these signatures to build the command options.
 
+from collections.abc import Callable, Coroutine
 from typing import Any, Optional
 
 import discord
@@ -17,6 +18,8 @@ from bots.discord.interactions import Interactions
 from bots.discord.texts import ASPECT_RATIOS, command_text
 from bots.discord.views import UploadModal
 from bots.menus import MenuEntry
+from core.model_access import ModelAccess, usable_names
+from core.models import Task
 from core.service import MAX_SEED, error_text
 
 AR_CHOICES = [app_commands.Choice(name=ar, value=ar) for ar in ASPECT_RATIOS]
@@ -28,8 +31,9 @@ MAX_MODAL_FILES = 10
 DESCRIPTION_LIMIT = 100  # Discord's limit on a command's description
 # How the forwarded commands present themselves here: what their text option asks for, and which ones are
 # answered only to whoever used them (deferred as ephemeral). A command not listed gets the defaults.
-TEXT_HINTS = {"meme": "Top text | bottom text, or a prompt", "mod": "What to do (see /mod help)"}
-PRIVATE_COMMANDS = frozenset({"quota", "help", "avatar"})
+TEXT_HINTS = {"meme": "Top text | bottom text, or a prompt", "mod": "What to do (see /mod help)",
+              "models": "Empty to list; moderators: deny|allow|default|reset (see /models help)"}
+PRIVATE_COMMANDS = frozenset({"quota", "help", "avatar", "models"})
 DEFAULT_HINT = "Arguments"
 
 COMMON = {
@@ -39,7 +43,9 @@ COMMON = {
     "steps": "Denoising steps",
     "avoid": "Things to avoid, e.g. blurry, text",
     "style": "A style of this server (see /styles)",
+    "model": "The model to use (see /models)",
 }
+Completer = Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
 
 
 def _everywhere(cmd: Any) -> Any:
@@ -59,14 +65,25 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         prompts = await flow.recent_prompts(str(interaction.user.id), current)
         return [app_commands.Choice(name=p[:100], value=p[:100]) for p in prompts]
 
+    access = ModelAccess(flow.settings, flow.service.redis)
+
+    def models_for(task: Task) -> Completer:
+        """Autocomplete for `model`: the models this member may use here for the command's task."""
+        async def complete(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+            usable = await access.usable(flow.requester(interaction), flow.context(interaction))
+            names = [n for n in usable_names(usable, task) if current.strip().lower() in n]
+            return [app_commands.Choice(name=n, value=n) for n in names[:25]]
+        return complete
+
     @app_commands.command(name="imagine", description="Make an image from text")
     @app_commands.describe(**COMMON, reference="An optional reference image")
     @app_commands.choices(ar=AR_CHOICES)
-    @app_commands.autocomplete(prompt=prompt_autocomplete)
+    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_IMAGE))
     async def imagine(interaction: discord.Interaction[Any], prompt: str, ar: Optional[str] = None,
                       seed: Optional[Seed] = None, steps: Optional[Positive] = None, avoid: Optional[str] = None,
-                      reference: Optional[discord.Attachment] = None, style: Optional[str] = None) -> None:
-        text = command_text("imagine", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style)
+                      reference: Optional[discord.Attachment] = None, style: Optional[str] = None,
+                      model: Optional[str] = None) -> None:
+        text = command_text("imagine", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style, model=model)
         await flow.text(interaction, text, _files(reference), prompt=prompt)
 
     @app_commands.command(name="video", description="Make a short video from text")
@@ -74,39 +91,39 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                            image="Optional reference image", video="Optional reference video",
                            audio="Optional reference audio")
     @app_commands.choices(ar=AR_CHOICES)
-    @app_commands.autocomplete(prompt=prompt_autocomplete)
+    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_VIDEO))
     async def video(interaction: discord.Interaction[Any], prompt: str, ar: Optional[str] = None,
                     seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                     frames: Optional[Positive] = None, duration: Optional[Seconds] = None,
                     avoid: Optional[str] = None, image: Optional[discord.Attachment] = None,
                     video: Optional[discord.Attachment] = None, audio: Optional[discord.Attachment] = None,
-                    style: Optional[str] = None) -> None:
+                    style: Optional[str] = None, model: Optional[str] = None) -> None:
         text = command_text("video", prompt, ar=ar, seed=seed, steps=steps, frames=frames, duration=duration,
-                            avoid=avoid, style=style)
+                            avoid=avoid, style=style, model=model)
         await flow.text(interaction, text, _files(image, video, audio), prompt=prompt)
 
     @app_commands.command(name="edit", description="Change an image")
     @app_commands.describe(image="The image to change", **COMMON)
     @app_commands.choices(ar=AR_CHOICES)
-    @app_commands.autocomplete(prompt=prompt_autocomplete)
+    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_IMAGE))
     async def edit(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
                    ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
-                   avoid: Optional[str] = None, style: Optional[str] = None) -> None:
-        text = command_text("edit", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style)
+                   avoid: Optional[str] = None, style: Optional[str] = None, model: Optional[str] = None) -> None:
+        text = command_text("edit", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style, model=model)
         await flow.text(interaction, text, [image], prompt=prompt)
 
     @app_commands.command(name="animate", description="Bring an image to life as a short video")
     @app_commands.describe(image="The image to animate", **COMMON, frames="Length in frames",
                            duration="Length in seconds", audio="Optional reference audio")
     @app_commands.choices(ar=AR_CHOICES)
-    @app_commands.autocomplete(prompt=prompt_autocomplete)
+    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_VIDEO))
     async def animate(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
                       ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                       frames: Optional[Positive] = None, duration: Optional[Seconds] = None,
                       avoid: Optional[str] = None, audio: Optional[discord.Attachment] = None,
-                      style: Optional[str] = None) -> None:
+                      style: Optional[str] = None, model: Optional[str] = None) -> None:
         text = command_text("animate", prompt, ar=ar, seed=seed, steps=steps, frames=frames, duration=duration,
-                            avoid=avoid, style=style)
+                            avoid=avoid, style=style, model=model)
         await flow.text(interaction, text, _files(image, audio), prompt=prompt)
 
     @app_commands.command(name="references", description="Attach up to 10 reference files through a form")

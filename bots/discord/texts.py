@@ -8,13 +8,16 @@ MESSAGE_LIMIT = 2000  # Discord's message content limit
 
 def command_text(command: str, prompt: str = "", *, ar: str | None = None, seed: int | None = None,
                  steps: int | None = None, avoid: str | None = None, frames: int | None = None,
-                 duration: float | None = None, extra: str = "", style: str | None = None) -> str:
+                 duration: float | None = None, extra: str = "", style: str | None = None,
+                 model: str | None = None) -> str:
     """`/imagine` + options -> `/imagine a fox --ar 16:9 --seed 42`."""
     parts = [f"/{command}"]
     if prompt.strip():
         parts.append(prompt.strip())
     if extra.strip():
         parts.append(extra.strip())
+    if model and model.strip():
+        parts.append(f"--model {model.strip()}")
     for flag, value in (("ar", ar), ("seed", seed), ("steps", steps), ("frames", frames), ("duration", duration),
                         ("style", style.strip() if style and style.strip() else None)):
         if value is not None:

@@ -40,6 +40,7 @@ MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
 /mod delete <job> - delete a result;  /mod audit [n] - the last n actions and refusals
 /mod avatars - selfies from here awaiting review (decided in the review chat)
 /mod status - this chat's switches
+/models deny|allow <model> | default <model> [task] | reset - which models members may use here (/models help)
 Review chat and configured moderators (everywhere on this platform): /mod avatar approve|reject|revoke <user>,
 /mod ban|unban|bans global <user>, /mod quota set|grant|usage global <user> [n] (a member's overall credits)
 Owners only: /mod kill on|off (everywhere), /mod protected on|off (protected-names list here),

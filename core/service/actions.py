@@ -70,8 +70,10 @@ async def animate_result(service: Service, requester: Requester, ctx: ChatContex
         ref = _result_image(r)
         width, height = size_for(o.aspect_ratio, s.video_size())
         frames = frames_for(None, None, s.video_fps, s.frames_default(), s.max_frames)
+        # The image model that made it can't animate: the chat's video default settles the model (model="").
         return _fresh(o, requester, kind=JobKind.ANIMATE, references=[ref.model_dump()], width=width,
-                      height=height, num_frames=frames, fps=s.video_fps, meme_top="", meme_bottom="")
+                      height=height, num_frames=frames, fps=s.video_fps, meme_top="", meme_bottom="", model="",
+                      cost_factor=1.0)
     return await _derived(service, requester, ctx, job_id, make)
 
 

@@ -2,6 +2,7 @@
 
 The service is assembled from a list of features (`core.contract.Feature`, listed in
 `core/service/features.py`), after the built-in result buttons:
+- request steps settle each request first (the model it runs on); a refusal there has taken nothing;
 - guards are checked before a job is queued, by their order number. "request" guards (bans, switches,
   prompt, NSFW, quota) see only the request and run before anything is stored; "media" guards (consent:
   faces, voices) read the stored references and run after storing. Whatever this submission stored is
@@ -28,6 +29,7 @@ from core.contract import (
     Attachment,
     CommandCall,
     CommandHandler,
+    CommandStep,
     Feature,
     Guard,
     GuardSpec,
@@ -62,8 +64,9 @@ class Reelsmith:
         self.blobs = BlobStore(redis, settings)
         self.queue = JobQueue(redis, settings)
         features = (BUTTONS, *features)
-        self.guards: list[GuardSpec] = [g for f in features for g in f.guards]
+        self.command_steps: list[CommandStep] = [step for f in features for step in f.command_steps]
         self.request_steps: list[RequestStep] = [step for f in features for step in f.request_steps]
+        self.guards: list[GuardSpec] = [g for f in features for g in f.guards]
         self.commands: dict[str, CommandHandler] = {}
         self.command_help: dict[str, str] = {}
         self.actions: dict[str, ActionHandler] = {}
@@ -125,21 +128,24 @@ class Reelsmith:
             parsed = resolve_media(self.settings, parsed, attachments or [])
             refs = await check_references(self.settings, self.blobs, parsed, attachments or [])
             request = self.build_request(parsed, requester, [ref for ref, _ in refs], seed=seed)
-            for step in self.request_steps:
-                request = await step(Shaping(self, request, ctx, aspect_given=parsed.aspect_given))
+            for command_step in self.command_steps:
+                request = await command_step(Shaping(self, request, ctx, aspect_given=parsed.aspect_given))
         except UserError as exc:
             return Outcome(error_text(exc.message), ok=False, private=True)
         return await self.enqueue(request, ctx, [upload for _, upload in refs])
 
     async def enqueue(self, request: GenerationRequest, ctx: ChatContext,
                       uploads: list[Upload] | None = None) -> Outcome:
-        """Run the request guards, store `uploads` (the request's new attachments), run the media guards, queue.
+        """Settle the request (the features' request steps, e.g. its model), run the request guards, store
+        `uploads` (the request's new attachments), run the media guards, queue.
 
         Anything a guard took is given back, and whatever was stored here deleted, if queueing does not happen.
         """
         passed: list[Guard] = []
         stored: list[str] = []
         try:
+            for step in self.request_steps:
+                request = await step(request, ctx)
             for guard in self._guards("request"):
                 await guard.check(request, ctx)
                 passed.append(guard)

@@ -12,6 +12,7 @@ from arq.connections import ArqRedis
 from core.clock import Clock, system_clock
 from core.contract import Feature
 from core.labelling.steps import labelling_feature
+from core.model_access import ModelAccess, model_access_feature
 from core.moderation.feature import moderation_feature
 from core.moderation.toolkit import Moderation
 from core.ops.metrics import metrics_feature
@@ -24,10 +25,12 @@ from core.styles.feature import styles_feature
 
 
 def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_clock) -> list[Feature]:
-    """Quotas, moderation (with `/mod quota` on the same book), styles, metrics and labelling."""
+    """Model choice (first: it settles each request's model), quotas, moderation (with `/mod quota` on the same
+    book), styles, metrics and labelling."""
     book = QuotaBook(redis, settings, clock)
     mod = Moderation.build(settings, redis, quota=ModeratorQuotas(book), clock=clock)
     return [
+        model_access_feature(ModelAccess(settings, redis), mod),
         quota_feature(book),
         moderation_feature(mod),
         styles_feature(redis, mod),

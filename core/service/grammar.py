@@ -6,6 +6,7 @@
     /animate <prompt> [flags]    (with an attached or replied-to image)
     /meme <prompt> | <top text> | <bottom text>   (or --top <text> --bottom <text>)
     /meme <top text> | <bottom text>              (with an attached or replied-to image, GIF or video)
+    any generation command: [--model NAME]        (a model from /models)
     /help
 
 Flags may stand anywhere after the command; `--no`, `--top` and `--bottom` take every word up to the
@@ -58,6 +59,7 @@ FLAG_HELP = {
     "fit-audio": "time the video to the attached audio (no value)",
     "format": "output format for videos: gif or mp4, e.g. --format gif",
     "style": "a style of this chat (see /styles), e.g. --style watercolor",
+    "model": "the model to use (see /models), e.g. --model wan-t2v",
 }
 VIDEO_ONLY_FLAGS = {"frames", "duration", "fit-audio"}
 MEME_ONLY_FLAGS = {"top", "bottom"}
@@ -79,7 +81,8 @@ HELP_TEXT = """Reelsmith makes AI images and short videos. Every result is label
 /help - this message
 
 Flags: --ar 16:9 (aspect ratio), --seed 42, --steps 20, --no <things to avoid>,
-videos also --frames 49 or --duration 3, --fit-audio (time it to an attached audio), --format gif.
+videos also --frames 49 or --duration 3, --fit-audio (time it to an attached audio), --format gif;
+--model NAME picks a model (/models lists them).
 Attach up to 9 images, 3 videos and 3 audio files and name them in the prompt: @image1, @video1, @audio1.
 Example: /imagine a corgi surfing at sunset --ar 16:9 --no text"""
 
@@ -103,6 +106,7 @@ class ParsedCommand:
     output_format: str | None = None  # "gif" | "mp4"
     style: str = ""  # --style NAME, applied by the styles feature
     aspect_given: bool = False  # --ar was typed (a style's aspect applies only without it)
+    model: str = ""  # --model, lower-cased; the service settles and checks it before queueing
 
 
 _COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
@@ -223,7 +227,11 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         output_format = flags["format"].lower()
         if output_format not in OUTPUT_FORMATS:
             raise CommandError(f"--format must be gif or mp4, not {flags['format'][:20]!r}.")
+    model = flags.get("model", "").lower()
+    if model and not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,47}", model):
+        raise CommandError(f"--model takes a model name, not {flags['model'][:30]!r}; /models lists them.")
     return ParsedCommand(
+        model=model,
         command=name,
         kind=kind,
         prompt=prompt,

@@ -97,6 +97,7 @@ def build_request(settings: Settings, parsed: ParsedCommand, requester: Requeste
         meme_bottom=parsed.bottom_text,
         fit_audio=parsed.fit_audio,
         output_format="gif" if parsed.output_format == "gif" else "mp4" if parsed.output_format else "auto",
+        model=parsed.model,
         notes=notes,
         style=parsed.style,
     )

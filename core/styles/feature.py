@@ -21,7 +21,7 @@ def styles_feature(redis: ArqRedis, mod: Moderation) -> Feature:
     styles = ChatStyles(redis, mod.settings, owner)
     return Feature(
         name="styles",
-        request_steps=(ApplyStyle(styles),),
+        command_steps=(ApplyStyle(styles),),
         commands=(CommandSpec("styles", StyleCommands(styles, mod).handle,
                               "the styles this chat may use (--style NAME); moderators: /styles add|remove"),),
     )
