@@ -33,13 +33,15 @@ class Slot:
     tasks: Mapping[JobKind, Task]
 
 
-# The image slot loads through AutoPipeline; the video slot as whatever class the checkpoint's model_index.json
-# names, which then finds its family among the declarations.
+# The image slot loads through AutoPipeline; the video and upscale slots as whatever class the checkpoint's
+# model_index.json names, which then finds its family among the declarations. An image worker serves
+# /upscale: from the upscale slot where `upscale_model` is set, else with the image slot's image-to-image.
 SLOTS: dict[str, Slot] = {
     "image": Slot("AutoPipelineForText2Image", Task.TEXT_TO_IMAGE,
                   {JobKind.IMAGE: Task.TEXT_TO_IMAGE, JobKind.EDIT: Task.IMAGE_TO_IMAGE}),
     "video": Slot("DiffusionPipeline", Task.TEXT_TO_VIDEO,
                   {JobKind.VIDEO: Task.TEXT_TO_VIDEO, JobKind.ANIMATE: Task.IMAGE_TO_VIDEO}),
+    "upscale": Slot("DiffusionPipeline", Task.UPSCALE, {JobKind.UPSCALE: Task.UPSCALE}),
 }
 
 
@@ -47,10 +49,16 @@ def family_of(slot: str, pipeline_class: str) -> tuple[Family, Checkpoint] | Non
     """The family and checkpoint of a base loaded into `slot` as `pipeline_class`; None when none declares it."""
     if slot == "image":
         return AUTO_IMAGE, AUTO_IMAGE.checkpoints[0]
-    return family_for_class(pipeline_class, video=True)
+    return family_for_class(pipeline_class, video=slot == "video")
 
 
 def pipeline_for(slot: str, pipeline_class: str, task: Task) -> str | None:
     """The diffusers class that does `task` for a base loaded into `slot` as `pipeline_class`, or None."""
     found = family_of(slot, pipeline_class)
     return found[1].pipelines.get(task) if found is not None else None
+
+
+def upscale_slot(has_upscale_model: bool) -> tuple[str, Task]:
+    """Where /upscale runs: the upscale model where one is configured, else the image model's image-to-image
+    (resized first, then refined: `core.generation.upscale`)."""
+    return ("upscale", Task.UPSCALE) if has_upscale_model else ("image", Task.IMAGE_TO_IMAGE)

@@ -30,7 +30,7 @@ from core.generation.conditions import (
     partial_steps,
     video_conditions,
 )
-from core.generation.families import SLOTS, family_of, pipeline_for
+from core.generation.families import SLOTS, family_of, pipeline_for, upscale_slot
 from core.generation.placement import place, resolve_device, resolve_dtype
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.media.audio import PcmAudio, from_waveform
@@ -106,8 +106,9 @@ class PipelineSet:
 
     # ---- loading ------------------------------------------------------------------------
     def model_source(self, slot: str) -> str:
-        """The local path or hub id that `slot` ('image' or 'video') loads from."""
-        configured = self.settings.image_model if slot == "image" else self.settings.video_model
+        """The local path or hub id that `slot` ('image', 'video' or 'upscale') loads from."""
+        configured = {"image": self.settings.image_model, "video": self.settings.video_model,
+                      "upscale": self.settings.upscale_model}[slot]
         if configured:
             return configured
         root = build_tiny_models(self.settings.resolved_tiny_dir())
@@ -159,7 +160,8 @@ class PipelineSet:
         """The warm pipeline for `kind`, loading it (once) on first use."""
         if not kind.uses_model:
             raise GenerationError(f"/{command_for(kind)} needs no model.")
-        slot, task = kind.family, task_of(kind)
+        slot, task = (upscale_slot(bool(self.settings.upscale_model)) if kind == JobKind.UPSCALE
+                      else (kind.family, task_of(kind)))
         with self._lock:
             pipe = self._derived(slot, task)
             if pipe is None:
@@ -210,6 +212,10 @@ class PipelineSet:
         first = jobs[0].request
         if not first.kind.uses_model:
             raise GenerationError("A meme of a member's picture needs no model.")
+        if first.kind == JobKind.UPSCALE:  # its own calls: an upscale model, or refining tiles (never batched)
+            from core.generation.upscale import upscale  # it builds on this module's types
+
+            return [upscale(self, job) for job in jobs]
         if len(jobs) > 1:
             key = batch_key(first)
             if key is None or any(batch_key(j.request) != key for j in jobs):

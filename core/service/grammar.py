@@ -6,6 +6,7 @@
     /animate <prompt> [flags]    (with an attached or replied-to image)
     /meme <prompt> | <top text> | <bottom text>   (or --top <text> --bottom <text>)
     /meme <top text> | <bottom text>              (with an attached or replied-to image, GIF or video)
+    /upscale [prompt] [--scale 2|4]              (with exactly one attached or replied-to image)
     /help
 
 Flags may stand anywhere after the command; `--no`, `--top` and `--bottom` take every word up to the
@@ -38,6 +39,7 @@ COMMANDS: dict[str, JobKind | None] = {
     "video": JobKind.VIDEO,
     "animate": JobKind.ANIMATE,
     "meme": JobKind.MEME,
+    "upscale": JobKind.UPSCALE,
     "help": None,
 }
 
@@ -57,9 +59,12 @@ FLAG_HELP = {
     "bottom": "meme text at the bottom, e.g. --bottom on the first try",
     "fit-audio": "time the video to the attached audio (no value)",
     "format": "output format for videos: gif or mp4, e.g. --format gif",
+    "scale": "how much larger /upscale makes the image: 2 or 4, e.g. --scale 4",
 }
 VIDEO_ONLY_FLAGS = {"frames", "duration", "fit-audio"}
 MEME_ONLY_FLAGS = {"top", "bottom"}
+NOT_UPSCALE_FLAGS = {"ar"}  # /upscale keeps the image's shape
+UPSCALE_SCALES = (2, 4)
 TEXT_FLAGS = {"no", "top", "bottom"}  # take every word up to the next flag
 SWITCH_FLAGS = {"fit-audio"}  # take no value
 OUTPUT_FORMATS = ("gif", "mp4")
@@ -75,6 +80,7 @@ HELP_TEXT = """Reelsmith makes AI images and short videos. Every result is label
 /video <prompt> - a short video from text
 /animate <prompt> - bring an attached (or replied-to) image to life
 /meme <prompt> | <top> | <bottom> - a captioned meme (or reply to an image with /meme <top> | <bottom>)
+/upscale [prompt] - make an attached (or replied-to) image 2x larger (--scale 4 for 4x)
 /help - this message
 
 Flags: --ar 16:9 (aspect ratio), --seed 42, --steps 20, --no <things to avoid>,
@@ -100,6 +106,7 @@ class ParsedCommand:
     meme_parts: tuple[str, ...] = ()  # /meme text split on "|", resolved by `resolve_meme`
     fit_audio: bool = False
     output_format: str | None = None  # "gif" | "mp4"
+    scale: int | None = None  # /upscale --scale
 
 
 _COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
@@ -166,6 +173,10 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
             raise CommandError(f"--{flag} only works with /video and /animate.")
         if flag in MEME_ONLY_FLAGS and kind != JobKind.MEME:
             raise CommandError(f"--{flag} only works with /meme.")
+        if flag == "scale" and kind != JobKind.UPSCALE:
+            raise CommandError("--scale only works with /upscale.")
+        if flag in NOT_UPSCALE_FLAGS and kind == JobKind.UPSCALE:
+            raise CommandError(f"/upscale keeps the image's shape; drop --{flag}.")
         if flag in flags:
             raise CommandError(f"--{flag} is given twice; keep one.")
         if flag in SWITCH_FLAGS:
@@ -199,7 +210,7 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
             raise CommandError("/meme needs text, e.g. /meme a cat at a desk | monday | again, "
                                "or reply to an image with /meme top text | bottom text")
         prompt = prompt or " "  # the parts decide the prompt later (resolve_meme)
-    if not prompt:
+    if not prompt and kind != JobKind.UPSCALE:  # an upscale's prompt only steers the detail it adds
         raise CommandError(f"/{name} needs a prompt, e.g. /{name} a red fox in the snow")
     if len(prompt) > max_prompt_chars:
         raise CommandError(
@@ -220,6 +231,11 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         output_format = flags["format"].lower()
         if output_format not in OUTPUT_FORMATS:
             raise CommandError(f"--format must be gif or mp4, not {flags['format'][:20]!r}.")
+    scale = None
+    if "scale" in flags:
+        if flags["scale"].lower().removesuffix("x") not in {str(n) for n in UPSCALE_SCALES}:
+            raise CommandError(f"--scale must be 2 or 4, not {flags['scale'][:20]!r}: {FLAG_HELP['scale']}.")
+        scale = int(flags["scale"].lower().removesuffix("x"))
     return ParsedCommand(
         command=name,
         kind=kind,
@@ -235,6 +251,7 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         meme_parts=meme_parts,
         fit_audio="fit-audio" in flags,
         output_format=output_format,
+        scale=scale,
     )
 
 

@@ -11,10 +11,12 @@ from core.models.families.hunyuanvideo import HUNYUANVIDEO
 from core.models.families.ltx import LTX_VIDEO
 from core.models.families.ltx2 import LTX_2
 from core.models.families.sd import STABLE_DIFFUSION
+from core.models.families.sd_upscale import SD_UPSCALE
 from core.models.families.wan import WAN
 from core.models.family import Checkpoint, Family
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (STABLE_DIFFUSION, LTX_VIDEO, LTX_2, WAN, COGVIDEOX, HUNYUANVIDEO)}
+FAMILIES: dict[str, Family] = {f.name: f for f in (STABLE_DIFFUSION, SD_UPSCALE, LTX_VIDEO, LTX_2, WAN, COGVIDEOX,
+                                                  HUNYUANVIDEO)}
 
 
 def family_named(name: str) -> Family | None:
