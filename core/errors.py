@@ -7,6 +7,7 @@
     │   ├── AttachmentError  an attachment an adapter will not fetch (its kind, its declared size)
     │   └── DownloadError  an attachment whose download failed or ran over the limit
     ├── Refusal            a guard or a rule says no; `reason` names which (audit log, metrics)
+    ├── CatalogError       an owner's models or styles file is wrong; the message says where (start-up check)
     └── GenerationError    the job failed in a way the member is told about (safe to show)
 
 Cancellation is control flow, not an error: `asyncio.CancelledError` and the pipeline's own
@@ -50,6 +51,10 @@ class Refusal(ReelsmithError):
     def __init__(self, message: str, reason: str = "policy") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class CatalogError(ReelsmithError):
+    """A models or styles file (or a model setting) the owner must fix; the message names the entry and the fix."""
 
 
 class GenerationError(ReelsmithError):

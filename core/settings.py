@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     upscale_model: str | None = Field(
         default=None, description="Local path or hub id of an upscale diffusers model, e.g. "
         "stabilityai/stable-diffusion-x4-upscaler (unset: /upscale resizes and refines with the image model).")
+    models_file: Path | None = Field(
+        default=None, description="A TOML file of named models ([[model]] tables: name, source, family, kind, "
+        "tasks, defaults, cost, tiers, scopes) and the default per task ([defaults]); see the models page of the docs.")
     tiny_models_dir: Path | None = Field(
         default=None, description="Where the tiny random-weight models live (default: REELSMITH_DATA_DIR/models/tiny)."
     )

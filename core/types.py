@@ -104,6 +104,9 @@ class GenerationRequest(BaseModel):
     # Set by the NSFW guard where the channel allows age-restricted results; elsewhere the worker refuses a result
     # the model's own safety checker flagged (moderation's result gate).
     nsfw_allowed: bool = False
+    # The catalog model that renders it (`core.models.catalog`), settled before queueing; its cost factor.
+    model: str = ""
+    cost_factor: float = Field(default=1.0, gt=0)
     # --- media (references, memes, output format) ---
     meme_top: str = ""
     meme_bottom: str = ""

@@ -43,6 +43,7 @@ class JobQueue:
                 "user": request.requester.user_id,
                 # Workers that keep only some model families warm route on these (workers/settings.py).
                 "family": request.kind.family,
+                "model": request.model,
                 "queued_at": request.created_at,
             })
             pipe.expire(key, self.settings.result_ttl_s)
