@@ -17,8 +17,7 @@ from bots.discord.interactions import Interactions
 from bots.discord.texts import ASPECT_RATIOS, command_text
 from bots.discord.views import UploadModal
 from bots.menus import MenuEntry
-from core.service import MAX_SEED, error_text
-from core.service.grammar import UPSCALE_SCALES
+from core.service import MAX_SEED, UPSCALE_SCALES, error_text
 
 AR_CHOICES = [app_commands.Choice(name=ar, value=ar) for ar in ASPECT_RATIOS]
 KIND_CHOICES = [app_commands.Choice(name=f"/{c}", value=c) for c in ("imagine", "edit", "video", "animate")]

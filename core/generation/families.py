@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.models import Task, family_for_class
+from core.models.catalog import ModelEntry, catalog_for
 from core.models.family import Checkpoint, Family
+from core.settings import Settings
 from core.types import JobKind
 
 # An image model of a family `core.models` does not declare still loads through diffusers' AutoPipeline,
@@ -56,6 +58,12 @@ def pipeline_for(slot: str, pipeline_class: str, task: Task) -> str | None:
     """The diffusers class that does `task` for a base loaded into `slot` as `pipeline_class`, or None."""
     found = family_of(slot, pipeline_class)
     return found[1].pipelines.get(task) if found is not None else None
+
+
+def upscale_entry(settings: Settings) -> ModelEntry | None:
+    """The catalog's upscale model (`REELSMITH_UPSCALE_MODEL` is shorthand for one); None: /upscale refines
+    with the image model."""
+    return catalog_for(settings).default_for(Task.UPSCALE)
 
 
 def upscale_slot(has_upscale_model: bool) -> tuple[str, Task]:

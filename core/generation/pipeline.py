@@ -30,11 +30,13 @@ from core.generation.conditions import (
     partial_steps,
     video_conditions,
 )
-from core.generation.families import SLOTS, family_of, pipeline_for, upscale_slot
+from core.generation.families import SLOTS, family_of, pipeline_for, upscale_entry, upscale_slot
 from core.generation.placement import place, resolve_device, resolve_dtype
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
+from core.generation.twins import build_twin
 from core.media.audio import PcmAudio, from_waveform
 from core.models import Task, task_of
+from core.models.catalog import TWIN_PREFIX
 from core.service.grammar import command_for, model_prompt
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind
@@ -107,8 +109,9 @@ class PipelineSet:
     # ---- loading ------------------------------------------------------------------------
     def model_source(self, slot: str) -> str:
         """The local path or hub id that `slot` ('image', 'video' or 'upscale') loads from."""
-        configured = {"image": self.settings.image_model, "video": self.settings.video_model,
-                      "upscale": self.settings.upscale_model}[slot]
+        if slot == "upscale":
+            return upscale_source(self.settings)
+        configured = self.settings.image_model if slot == "image" else self.settings.video_model
         if configured:
             return configured
         root = build_tiny_models(self.settings.resolved_tiny_dir())
@@ -160,7 +163,7 @@ class PipelineSet:
         """The warm pipeline for `kind`, loading it (once) on first use."""
         if not kind.uses_model:
             raise GenerationError(f"/{command_for(kind)} needs no model.")
-        slot, task = (upscale_slot(bool(self.settings.upscale_model)) if kind == JobKind.UPSCALE
+        slot, task = (upscale_slot(upscale_entry(self.settings) is not None) if kind == JobKind.UPSCALE
                       else (kind.family, task_of(kind)))
         with self._lock:
             pipe = self._derived(slot, task)
@@ -305,6 +308,16 @@ class PipelineSet:
             notes.append(EXTRA_VIDEO_IMAGES_UNUSED)
             return None
         return video_conditions(request, job.images, job.video, notes)
+
+
+def upscale_source(settings: Settings) -> str:
+    """Where the catalog's upscale model loads from: its folder or hub id, or a tiny twin (`twin:<name>`)."""
+    entry = upscale_entry(settings)
+    if entry is None:
+        raise GenerationError("No upscale model is configured.")
+    if entry.source.startswith(TWIN_PREFIX):
+        return str(build_twin(settings.resolved_tiny_dir(), entry.source.removeprefix(TWIN_PREFIX)))
+    return entry.source
 
 
 def _step_callback(jobs: Sequence[Job], total: int) -> StepCallback:

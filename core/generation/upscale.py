@@ -20,7 +20,7 @@ from PIL import Image
 
 from core.errors import GenerationError
 from core.generation.conditions import partial_steps
-from core.generation.families import family_of
+from core.generation.families import family_of, upscale_entry
 from core.generation.pipeline import GenerationCancelled, GenerationResult, Job, PipelineSet
 from core.models.families.sd_upscale import SD_UPSCALE_FACTOR, SD_UPSCALE_NOISE_LEVEL
 from core.service.grammar import model_prompt
@@ -40,9 +40,10 @@ def upscale(pipes: PipelineSet, job: Job) -> GenerationResult:
     size = (request.width, request.height)
     pipe = pipes.get(JobKind.UPSCALE)
     started = time.perf_counter()
-    if pipes.settings.upscale_model:
+    entry = upscale_entry(pipes.settings)
+    if entry is not None:
         result, flagged = _with_upscaler(pipe, image, job, pipes.settings.upscale_side())
-        model = pipes.settings.upscale_model.rstrip("/").split("/")[-1]
+        model = entry.label
     else:
         result, flagged = _refined(pipe, image.resize(size, Image.Resampling.LANCZOS), job,
                                    pipes.settings.upscale_strength, pipes.settings.image_size())

@@ -153,3 +153,27 @@ async def test_upscale_of_a_video_is_refused(web_client: TestClient[Any, Any], s
     sent = await send(web_client, "up4", "/upscale", [("clip.mp4", mp4())])
     assert not sent["ok"] and "videos and audio cannot be upscaled" in sent["message"]["text"]
     assert await _used(settings, "up4") == 0
+
+
+# ---- the catalog is the source: REELSMITH_UPSCALE_MODEL is shorthand for an entry serving "upscale" -----
+
+
+def test_upscale_shorthand_is_a_catalog_entry(upscaler_dir: Path, tiny_dir: Path) -> None:
+    from core.models import Task
+    from core.models.catalog import TINY_IMAGE, catalog_for
+
+    catalog = catalog_for(Settings(_env_file=None, tiny_models_dir=tiny_dir, upscale_model=str(upscaler_dir)))
+    entry = catalog.default_for(Task.UPSCALE)
+    assert entry is not None and (entry.name, entry.family, entry.kind) == ("sd-x4-upscaler", "sd-upscale", "upscale")
+    assert entry.tasks == (Task.UPSCALE,) and catalog.entry(TINY_IMAGE) is not None  # the image model stays
+    assert catalog_for(Settings(_env_file=None, tiny_models_dir=tiny_dir)).default_for(Task.UPSCALE) is None
+
+
+def test_a_models_file_upscale_entry_runs_its_twin(tmp_path: Path, tiny_dir: Path) -> None:
+    models = tmp_path / "models.toml"
+    models.write_text('[[model]]\nname = "x4"\nsource = "twin:sd-x4-upscaler"\nfamily = "sd-upscale"\n'
+                      'title = "Tiny x4"\n')
+    pipes = PipelineSet(Settings(_env_file=None, tiny_models_dir=tiny_dir, models_file=models))
+    [result] = pipes.render([Job(_request(64, 64), [Image.new("RGB", (16, 16), (9, 99, 199))])])
+    assert result.frames[0].size == (64, 64) and result.model == "Tiny x4"
+    assert type(pipes.get(JobKind.UPSCALE)).__name__ == "StableDiffusionUpscalePipeline"
