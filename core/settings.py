@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     video_model: str | None = Field(
         default=None, description="Local path or hub id of a text-to-video diffusers model (unset: tiny)."
     )
+    upscale_model: str | None = Field(
+        default=None, description="Local path or hub id of an upscale diffusers model, e.g. "
+        "stabilityai/stable-diffusion-x4-upscaler (unset: /upscale resizes and refines with the image model).")
     models_file: Path | None = Field(
         default=None, description="A TOML file of named models ([[model]] tables: name, source, family, kind, "
         "tasks, defaults, cost, tiers, scopes) and the default per task ([defaults]); see the models page of the docs.")
@@ -108,6 +111,12 @@ class Settings(BaseSettings):
     max_video_seconds: float = Field(default=60.0, description="Longest video reference accepted (seconds).")
     edit_strength: float = Field(
         default=0.6, description="/edit (image to image): how far the result may move from the original (0-1).")
+    upscale_max_side: int | None = Field(
+        default=None, gt=0, description="Longest side of an /upscale result in px; a bigger scale is capped to it "
+        "(default 2048, tiny image model and no upscale model: 256).")
+    upscale_strength: float = Field(
+        default=0.3, gt=0, le=1, description="/upscale without an upscale model: how far the image model's "
+        "refining pass may move from the resized original (0-1; low keeps the picture).")
 
     # --- queue and worker -----------------------------------------------------------------
     job_timeout_s: int = Field(
@@ -223,7 +232,7 @@ class Settings(BaseSettings):
     quota_enabled: bool = Field(default=True, description="Charge credits and cap jobs in flight (false: only fair "
                                "queue ordering applies).")
     quota_costs: dict[str, int] = Field(
-        default_factory=lambda: {"image": 1, "edit": 1, "video": 5, "animate": 5},
+        default_factory=lambda: {"image": 1, "edit": 1, "video": 5, "animate": 5, "upscale": 1},
         description="Credits per job kind at the base size/length; bigger sizes and longer clips multiply it.",
     )
     quota_cost_pixels: int = Field(
@@ -425,6 +434,11 @@ class Settings(BaseSettings):
 
     def image_size(self) -> int:
         return self.image_base_size or (64 if self.uses_tiny_image else 1024)
+
+    def upscale_side(self) -> int:
+        """The longest side an /upscale result may have."""
+        tiny = self.uses_tiny_image and self.upscale_model is None
+        return self.upscale_max_side or (256 if tiny else 2048)
 
     def video_size(self) -> int:
         return self.video_base_size or (64 if self.uses_tiny_video else 768)

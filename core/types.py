@@ -16,6 +16,7 @@ class JobKind(StrEnum):
     VIDEO = "video"  # text-to-video
     ANIMATE = "animate"  # image-to-video
     MEME = "meme"  # captions on a member's image/video/GIF, no model
+    UPSCALE = "upscale"  # a member's image, larger (an upscale model, or the image model's image-to-image)
 
     @property
     def family(self) -> str:
@@ -30,7 +31,7 @@ class JobKind(StrEnum):
 
     @property
     def needs_image(self) -> bool:
-        return self in (JobKind.EDIT, JobKind.ANIMATE, JobKind.MEME)
+        return self in (JobKind.EDIT, JobKind.ANIMATE, JobKind.MEME, JobKind.UPSCALE)
 
     @property
     def uses_model(self) -> bool:

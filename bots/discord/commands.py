@@ -20,10 +20,11 @@ from bots.discord.views import UploadModal
 from bots.menus import MenuEntry
 from core.model_access import ModelAccess, usable_names
 from core.models import Task
-from core.service import MAX_SEED, error_text
+from core.service import MAX_SEED, UPSCALE_SCALES, error_text
 
 AR_CHOICES = [app_commands.Choice(name=ar, value=ar) for ar in ASPECT_RATIOS]
 KIND_CHOICES = [app_commands.Choice(name=f"/{c}", value=c) for c in ("imagine", "edit", "video", "animate")]
+SCALE_CHOICES = [app_commands.Choice(name=f"{n}x", value=n) for n in UPSCALE_SCALES]
 Seed = app_commands.Range[int, 0, MAX_SEED]
 Positive = app_commands.Range[int, 1, 10_000]  # core checks the real limits and says what they are
 Seconds = app_commands.Range[float, 0.1, 600.0]
@@ -126,6 +127,16 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                             avoid=avoid, style=style, model=model)
         await flow.text(interaction, text, _files(image, audio), prompt=prompt)
 
+    @app_commands.command(name="upscale", description="Make an image larger (2x, or 4x)")
+    @app_commands.describe(image="The image to upscale", prompt="Optional: what the image shows, to guide detail",
+                           scale="How much larger", seed=COMMON["seed"], steps=COMMON["steps"])
+    @app_commands.choices(scale=SCALE_CHOICES)
+    async def upscale(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: Optional[str] = None,
+                      scale: Optional[int] = None, seed: Optional[Seed] = None,
+                      steps: Optional[Positive] = None) -> None:
+        text = command_text("upscale", prompt or "", seed=seed, steps=steps, extra=f"--scale {scale}" if scale else "")
+        await flow.text(interaction, text, [image], prompt=prompt or "")
+
     @app_commands.command(name="references", description="Attach up to 10 reference files through a form")
     @app_commands.describe(command="What to make", prompt="Optional: pre-fill the prompt")
     @app_commands.choices(command=KIND_CHOICES)
@@ -135,7 +146,7 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
 
         await interaction.response.send_modal(UploadModal(command, submit, prompt=prompt or ""))
 
-    typed: tuple[app_commands.Command[Any, Any, None], ...] = (imagine, video, edit, animate, references)
+    typed: tuple[app_commands.Command[Any, Any, None], ...] = (imagine, video, edit, animate, upscale, references)
     for cmd in typed:
         tree.add_command(_everywhere(cmd))
 

@@ -124,6 +124,8 @@ class PipelineSet:
             raise GenerationError(f"/{command_for(kind)} needs no model.")
         task = task or task_of(kind)
         entry = self.catalog.entry(model) if model else self.catalog.default_for(task)
+        if entry is None and task == Task.UPSCALE and not model:
+            entry = self.catalog.default_for(Task.IMAGE_TO_IMAGE)  # refines a resized copy (upscale module)
         if entry is None:
             what = f"model named {model!r} any more" if model else f"model that can {CANNOT[task]}"
             raise GenerationError(f"This server has no {what}; ask an owner, or see /models.")
@@ -230,6 +232,8 @@ class PipelineSet:
         """The warm pipeline for `kind` on `model` (default: the task's default model), loading it on first use."""
         entry = self.entry_for(kind, model)
         task = task_of(kind)
+        if task == Task.UPSCALE and not entry.serves(task):
+            task = Task.IMAGE_TO_IMAGE  # no upscaler: the image model refines (core.generation.upscale)
         with self._lock:
             pipe = self._pipeline(entry, task)
             if pipe is None:
@@ -285,6 +289,10 @@ class PipelineSet:
         first = jobs[0].request
         if not first.kind.uses_model:
             raise GenerationError("A meme of a member's picture needs no model.")
+        if first.kind == JobKind.UPSCALE:  # its own calls: an upscale model, or refined tiles (never batched)
+            from core.generation.upscale import upscale  # it builds on this module's types
+
+            return [upscale(self, job) for job in jobs]
         entry = self.entry_for(first.kind, first.model)
         if len(jobs) > 1:
             key = batch_key(first)

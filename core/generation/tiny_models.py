@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 MARKER = "reelsmith-tiny.json"
 TINY_VERSION = 1
@@ -51,7 +52,7 @@ def build_image(path: Path) -> None:
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextConfig, CLIPTextModel
 
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
@@ -67,16 +68,7 @@ def build_image(path: Path) -> None:
         bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32, intermediate_size=37,
         layer_norm_eps=1e-05, num_attention_heads=4, num_hidden_layers=2, vocab_size=128,
     ))
-    # A character-level BPE vocabulary: enough for CLIPTokenizer, no download.
-    vocab: dict[str, int] = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for ch in _CHARS:
-        vocab[ch] = len(vocab)
-        vocab[ch + "</w>"] = len(vocab)
-    tok_dir = path / "_tokenizer_src"
-    tok_dir.mkdir(parents=True, exist_ok=True)
-    (tok_dir / "vocab.json").write_text(json.dumps(vocab))
-    (tok_dir / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(str(tok_dir / "vocab.json"), str(tok_dir / "merges.txt"), model_max_length=77)
+    tokenizer = tiny_clip_tokenizer(path / "_tokenizer_src")
     scheduler = EulerAncestralDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
     )
@@ -85,9 +77,30 @@ def build_image(path: Path) -> None:
         safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )
     pipe.save_pretrained(str(path))
-    for f in tok_dir.iterdir():
+    remove_tokenizer_source(path / "_tokenizer_src")
+
+
+def tiny_clip_tokenizer(src: Path) -> Any:
+    """A CLIPTokenizer over a character-level BPE vocabulary written to `src`: no download.
+
+    The pipeline's `save_pretrained` copies it; remove `src` after with `remove_tokenizer_source`.
+    """
+    from transformers import CLIPTokenizer
+
+    vocab: dict[str, int] = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for ch in _CHARS:
+        vocab[ch] = len(vocab)
+        vocab[ch + "</w>"] = len(vocab)
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "vocab.json").write_text(json.dumps(vocab))
+    (src / "merges.txt").write_text("#version: 0.2\n")
+    return CLIPTokenizer(str(src / "vocab.json"), str(src / "merges.txt"), model_max_length=77)
+
+
+def remove_tokenizer_source(src: Path) -> None:
+    for f in src.iterdir():
         f.unlink()
-    tok_dir.rmdir()
+    src.rmdir()
 
 
 def build_video(path: Path) -> None:

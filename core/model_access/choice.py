@@ -122,6 +122,9 @@ class ModelAccess:
         if request.model:
             return self._named(request.model, task, usable)
         entry = self.default_for(task, usable)
+        if entry is None and task == Task.UPSCALE:
+            # No upscaler: the image model refines a resized copy (core.generation.upscale).
+            entry = self.default_for(Task.IMAGE_TO_IMAGE, usable)
         if entry is None:
             raise Refusal(self._none_for(task, usable), reason="model")
         return entry
@@ -134,7 +137,7 @@ class ModelAccess:
         if entry.name in usable.why_not:
             raise Refusal(f"The model {entry.name!r} {usable.why_not[entry.name]}. Models you can use: "
                           f"{usable.names()} (see /models).", reason="model")
-        if not entry.serves(task):
+        if not entry.serves(task) and not (task == Task.UPSCALE and entry.serves(Task.IMAGE_TO_IMAGE)):
             able = [e.name for e in usable.models if e.serves(task)]
             if not able:
                 raise Refusal(self._none_for(task, usable), reason="model")
@@ -171,6 +174,8 @@ def apply_entry(settings: Settings, request: GenerationRequest, entry: ModelEntr
     counts as unsaid: the request alone cannot tell them apart.
     """
     changes: dict[str, object] = {"model": entry.name, "cost_factor": entry.cost}
+    if request.kind == JobKind.UPSCALE:
+        return request.model_copy(update=changes)  # its size is the member's picture times the scale
     if not entry.tiny:
         family = entry.spec
         plain = service_defaults(settings, request.kind, request.aspect_ratio)

@@ -213,6 +213,9 @@ def _shorthand(settings: Settings) -> list[ModelEntry]:
     if s.video_model:
         entries.append(settle({"name": _shorthand_name(s.video_model, "video"), "source": s.video_model,
                                "title": s.model_name_in_caption or ""}, video=True))
+    if s.upscale_model:  # the one upscale family there is: a hub id not yet downloaded cannot say it
+        entries.append(settle({"name": _shorthand_name(s.upscale_model, "upscale"), "source": s.upscale_model,
+                               "family": "sd-upscale", "kind": "upscale"}))
     return entries
 
 
@@ -220,7 +223,7 @@ def _tiny_defaults(settings: Settings, have: list[ModelEntry]) -> list[ModelEntr
     """The tiny image and video twins, for whichever of the two kinds of model no entry covers."""
     out = []
     caption = settings.model_name_in_caption or ""
-    if not any(not e.is_video for e in have):
+    if not any(not e.is_video and not e.serves(Task.UPSCALE) for e in have):
         out.append(settle({"name": TINY_IMAGE, "source": "tiny:image", "family": "sd", "kind": "t2i",
                            "title": caption}, tiny=True))
     if not any(e.is_video for e in have):
@@ -285,7 +288,8 @@ def catalog_for(settings: Settings) -> Catalog:
         stamp = path.stat().st_mtime_ns if path is not None else 0
     except OSError:
         stamp = -1
-    key = (str(path), stamp, settings.image_model, settings.video_model, settings.model_name_in_caption,
+    key = (str(path), stamp, settings.image_model, settings.video_model, settings.upscale_model,
+           settings.model_name_in_caption,
            str(settings.resolved_tiny_dir()))
     if key not in _CACHE:
         if len(_CACHE) > 32:

@@ -24,6 +24,7 @@ _BY_KIND = {
     JobKind.EDIT: Task.IMAGE_TO_IMAGE,
     JobKind.VIDEO: Task.TEXT_TO_VIDEO,
     JobKind.ANIMATE: Task.IMAGE_TO_VIDEO,
+    JobKind.UPSCALE: Task.UPSCALE,
 }
 
 

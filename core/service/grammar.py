@@ -7,6 +7,7 @@
     /meme <prompt> | <top text> | <bottom text>   (or --top <text> --bottom <text>)
     /meme <top text> | <bottom text>              (with an attached or replied-to image, GIF or video)
     any generation command: [--model NAME]        (a model from /models)
+    /upscale [prompt] [--scale 2|4]              (with exactly one attached or replied-to image)
     /help
 
 Flags may stand anywhere after the command; `--no`, `--top` and `--bottom` take every word up to the
@@ -39,6 +40,7 @@ COMMANDS: dict[str, JobKind | None] = {
     "video": JobKind.VIDEO,
     "animate": JobKind.ANIMATE,
     "meme": JobKind.MEME,
+    "upscale": JobKind.UPSCALE,
     "help": None,
 }
 
@@ -60,9 +62,12 @@ FLAG_HELP = {
     "format": "output format for videos: gif or mp4, e.g. --format gif",
     "style": "a style of this chat (see /styles), e.g. --style watercolor",
     "model": "the model to use (see /models), e.g. --model wan-t2v",
+    "scale": "how much larger /upscale makes the image: 2 or 4, e.g. --scale 4",
 }
 VIDEO_ONLY_FLAGS = {"frames", "duration", "fit-audio"}
 MEME_ONLY_FLAGS = {"top", "bottom"}
+NOT_UPSCALE_FLAGS = {"ar"}  # /upscale keeps the image's shape
+UPSCALE_SCALES = (2, 4)
 TEXT_FLAGS = {"no", "top", "bottom"}  # take every word up to the next flag
 SWITCH_FLAGS = {"fit-audio"}  # take no value
 OUTPUT_FORMATS = ("gif", "mp4")
@@ -78,6 +83,7 @@ HELP_TEXT = """Reelsmith makes AI images and short videos. Every result is label
 /video <prompt> - a short video from text
 /animate <prompt> - bring an attached (or replied-to) image to life
 /meme <prompt> | <top> | <bottom> - a captioned meme (or reply to an image with /meme <top> | <bottom>)
+/upscale [prompt] - make an attached (or replied-to) image 2x larger (--scale 4 for 4x)
 /help - this message
 
 Flags: --ar 16:9 (aspect ratio), --seed 42, --steps 20, --no <things to avoid>,
@@ -107,6 +113,7 @@ class ParsedCommand:
     style: str = ""  # --style NAME, applied by the styles feature
     aspect_given: bool = False  # --ar was typed (a style's aspect applies only without it)
     model: str = ""  # --model, lower-cased; the service settles and checks it before queueing
+    scale: int | None = None  # /upscale --scale
 
 
 _COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
@@ -173,6 +180,10 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
             raise CommandError(f"--{flag} only works with /video and /animate.")
         if flag in MEME_ONLY_FLAGS and kind != JobKind.MEME:
             raise CommandError(f"--{flag} only works with /meme.")
+        if flag == "scale" and kind != JobKind.UPSCALE:
+            raise CommandError("--scale only works with /upscale.")
+        if flag in NOT_UPSCALE_FLAGS and kind == JobKind.UPSCALE:
+            raise CommandError(f"/upscale keeps the image's shape; drop --{flag}.")
         if flag in flags:
             raise CommandError(f"--{flag} is given twice; keep one.")
         if flag in SWITCH_FLAGS:
@@ -206,7 +217,7 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
             raise CommandError("/meme needs text, e.g. /meme a cat at a desk | monday | again, "
                                "or reply to an image with /meme top text | bottom text")
         prompt = prompt or " "  # the parts decide the prompt later (resolve_meme)
-    if not prompt:
+    if not prompt and kind != JobKind.UPSCALE:  # an upscale's prompt only steers the detail it adds
         raise CommandError(f"/{name} needs a prompt, e.g. /{name} a red fox in the snow")
     if len(prompt) > max_prompt_chars:
         raise CommandError(
@@ -230,6 +241,11 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
     model = flags.get("model", "").lower()
     if model and not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,47}", model):
         raise CommandError(f"--model takes a model name, not {flags['model'][:30]!r}; /models lists them.")
+    scale = None
+    if "scale" in flags:
+        if flags["scale"].lower().removesuffix("x") not in {str(n) for n in UPSCALE_SCALES}:
+            raise CommandError(f"--scale must be 2 or 4, not {flags['scale'][:20]!r}: {FLAG_HELP['scale']}.")
+        scale = int(flags["scale"].lower().removesuffix("x"))
     return ParsedCommand(
         model=model,
         command=name,
@@ -248,6 +264,7 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         output_format=output_format,
         style=flags.get("style", "").lower(),
         aspect_given="ar" in flags,
+        scale=scale,
     )
 
 

@@ -21,6 +21,9 @@ from core.service.grammar import (
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind, MediaRef, MediaType, Requester, size_for
 
+DEFAULT_SCALE = 2  # /upscale without --scale
+UPSCALE_MULTIPLE = 8  # upscale results' sides are multiples of this (the VAEs' factor)
+
 
 def resolve_media(settings: Settings, parsed: ParsedCommand, attachments: list[Attachment]) -> ParsedCommand:
     """Check references against limits and @-names, and settle what the command makes with them.
@@ -38,6 +41,8 @@ def resolve_media(settings: Settings, parsed: ParsedCommand, attachments: list[A
     if parsed.kind == JobKind.MEME:
         parsed = resolve_meme(parsed, has_media=bool(counts["image"] or counts["video"]))
     check_references(parsed.prompt, counts)
+    if parsed.kind == JobKind.UPSCALE:
+        check_upscale_media(counts)
     kind = parsed.kind
     # The first reference of a kind drives the job: /imagine with an image edits it, /video animates it.
     if kind == JobKind.IMAGE and counts["image"]:
@@ -75,6 +80,8 @@ def build_request(settings: Settings, parsed: ParsedCommand, requester: Requeste
                 notes.append(f"the clip stops at {s.max_frames / s.video_fps:.1f} s (the longest allowed); "
                              "the audio was cut there")
         frames = frames_for(parsed.frames, duration, s.video_fps, s.frames_default(), s.max_frames)
+    if kind == JobKind.UPSCALE:
+        width, height = upscale_size(s, refs[0], parsed.scale or DEFAULT_SCALE, notes)
     if kind == JobKind.MEME:
         # Its size (and so its cost) is the member's picture as the worker renders it: shrunk to meme_max_side.
         source = next(r for r in refs if r.media_type in (MediaType.IMAGE, MediaType.VIDEO))
@@ -101,6 +108,40 @@ def build_request(settings: Settings, parsed: ParsedCommand, requester: Requeste
         notes=notes,
         style=parsed.style,
     )
+
+
+def check_upscale_media(counts: dict[str, int]) -> None:
+    """/upscale takes exactly one image (no video, GIF frames or sound): say what is wrong before anything runs."""
+    if counts["video"] or counts["audio"]:
+        raise CommandError("/upscale works on one image; videos and audio cannot be upscaled. "
+                           "Attach a PNG, JPEG or WebP image instead.")
+    if counts["image"] != 1:
+        raise CommandError(
+            "/upscale needs an image: attach one to your message, or reply to a message that has one."
+            if not counts["image"] else
+            f"/upscale takes exactly one image; you attached {counts['image']}. Send them one at a time."
+        )
+
+
+def upscale_size(settings: Settings, image: MediaRef, scale: int, notes: list[str]) -> tuple[int, int]:
+    """The /upscale result's size: the image's times `scale`, capped at `upscale_side()` and snapped to
+    UPSCALE_MULTIPLE; what a job costs (its output pixels) and what the worker makes."""
+    cap = settings.upscale_side()
+    width, height = image.width or 0, image.height or 0
+    if not (width and height):
+        raise CommandError("That image's size could not be read. Send it as a PNG or JPEG.")
+    if max(width, height) * 2 > cap:
+        raise CommandError(
+            f"That image is already {width}x{height} px; /upscale makes images of at most {cap} px a side, "
+            f"so it takes images up to {cap // 2} px. Send a smaller one."
+        )
+    factor = min(float(scale), cap / max(width, height))
+    if factor < scale:
+        notes.append(f"upscaled {factor:.1f}x, not {scale}x: results are at most {cap} px a side")
+
+    def snap(v: float) -> int:
+        return max(UPSCALE_MULTIPLE, int(v // UPSCALE_MULTIPLE) * UPSCALE_MULTIPLE)
+    return snap(width * factor), snap(height * factor)
 
 
 def random_seed() -> int:

@@ -27,8 +27,11 @@ def test_every_class_the_table_names_is_in_diffusers() -> None:
 def test_every_model_kind_has_a_task_its_slot_can_load() -> None:
     assert {kind: task_of(kind) for kind in JobKind if kind.uses_model} == {
         JobKind.IMAGE: Task.TEXT_TO_IMAGE, JobKind.EDIT: Task.IMAGE_TO_IMAGE,
-        JobKind.VIDEO: Task.TEXT_TO_VIDEO, JobKind.ANIMATE: Task.IMAGE_TO_VIDEO,
+        JobKind.VIDEO: Task.TEXT_TO_VIDEO, JobKind.ANIMATE: Task.IMAGE_TO_VIDEO, JobKind.UPSCALE: Task.UPSCALE,
     }
+    upscaler = settle({"name": "x4", "source": "x", "family": "sd-upscale"})
+    assert upscaler.tasks == (Task.UPSCALE,)
+    assert pipeline_for(upscaler, "StableDiffusionUpscalePipeline", Task.UPSCALE) == "StableDiffusionUpscalePipeline"
 
 
 def test_lookup_by_loaded_class() -> None:

@@ -25,7 +25,8 @@ from tests.media.helpers import png, result_bytes
 from tests.playground import finished, send
 
 IMAGE_TWINS = sorted(name for name, spec in twins().items()
-                     if not FAMILIES[spec.family].is_video and spec.family != "sd")  # sd: the default set's
+                     if not FAMILIES[spec.family].is_video and spec.family != "sd"  # sd: the default set's
+                     and Task.TEXT_TO_IMAGE in FAMILIES[spec.family].tasks)  # the upscaler: test_upscale.py
 
 
 @pytest.fixture(scope="module")

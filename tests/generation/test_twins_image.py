@@ -15,8 +15,9 @@ from core.generation.calls import TRUE_CFG_SCALE, accepted, family_call, family_
 from core.generation.twins import build_twin, twins
 from core.models import FAMILIES, Family, Task
 
-IMAGE_TWINS = sorted(name for name, spec in twins().items() if not FAMILIES[spec.family].is_video)
-# Families whose twins other engineers are adding in parallel; the integrator empties this.
+# Text-to-image families (the upscaler's twin has its own tests: tests/generation/test_upscale.py).
+IMAGE_TWINS = sorted(name for name, spec in twins().items()
+                     if not FAMILIES[spec.family].is_video and Task.TEXT_TO_IMAGE in FAMILIES[spec.family].tasks)
 WIDTH, HEIGHT = 48, 32
 
 

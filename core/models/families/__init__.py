@@ -15,12 +15,13 @@ from core.models.families.ltx import LTX_VIDEO
 from core.models.families.ltx2 import LTX_2
 from core.models.families.sd import STABLE_DIFFUSION
 from core.models.families.sd3 import SD3
+from core.models.families.sd_upscale import SD_UPSCALE
 from core.models.families.sdxl import SDXL
 from core.models.families.wan import WAN
 from core.models.family import Checkpoint, Family
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
-    STABLE_DIFFUSION, SDXL, SD3, FLUX, LTX_VIDEO, LTX_2, WAN, COGVIDEOX, HUNYUANVIDEO,
+    STABLE_DIFFUSION, SDXL, SD3, FLUX, SD_UPSCALE, LTX_VIDEO, LTX_2, WAN, COGVIDEOX, HUNYUANVIDEO,
 )}
 
 
