@@ -10,6 +10,7 @@ within `startup_redis_timeout_s`.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -173,6 +174,32 @@ def static_problems(settings: Settings, environ: Mapping[str, str], *, bots: Ite
             problem = _model_problem(field, getattr(settings, field))
             if problem:
                 problems.append(problem)
+    problems += catalog_problems(settings, loads_models=loads_models)
+    return problems
+
+
+def catalog_problems(settings: Settings, *, loads_models: bool = False) -> list[str]:
+    """What is wrong with the models and styles files; on a worker also the Python packages its families need
+    (diffusers' Wan pipelines fail on every prompt without ftfy), so it stops at start-up instead of per job."""
+    from core.errors import CatalogError
+    from core.models.catalog import build_catalog
+    from core.styles.catalog import StyleError, load_styles
+
+    problems: list[str] = []
+    try:
+        catalog = build_catalog(settings)
+    except CatalogError as exc:
+        return [exc.message]
+    try:
+        load_styles(settings, models=set(catalog.entries))
+    except StyleError as exc:
+        problems.append(str(exc))
+    if loads_models:
+        for entry in catalog.entries.values():
+            missing = [p for p in entry.spec.packages if importlib.util.find_spec(p) is None]
+            if missing:
+                problems.append(f"Model {entry.name} ({entry.spec.title}) needs the Python package(s) "
+                                f"{', '.join(missing)}: pip install {' '.join(missing)}.")
     return problems
 
 

@@ -139,3 +139,24 @@ def test_cli_fails_fast_naming_the_setting(tmp_path: Path) -> None:
     assert "REELSMITH_TELEGRAM_TOKN is not a Reelsmith setting. Did you mean REELSMITH_TELEGRAM_TOKEN?" in proc.stderr
     assert "REELSMITH_TELEGRAM_TOKEN is not set" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_bad_models_file_stops_every_process(tmp_path: Path) -> None:
+    models = tmp_path / "models.toml"
+    models.write_text('[[model]]\nname = "clips"\nsource = "org/clips"\nfamily = "wan"\ntasks = ["text-to-image"]\n')
+    for loads_models in (False, True):  # bots read the catalog too: they refuse before queueing by it
+        [problem] = static_problems(Settings(_env_file=None, models_file=models), {}, loads_models=loads_models)
+        assert problem.startswith("Model 'clips' (Wan 2.1 / 2.2, t2v checkpoint) cannot do text-to-image")
+
+
+def test_a_worker_without_a_familys_package_stops_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.ops.config_check as config_check
+
+    models = tmp_path / "models.toml"
+    models.write_text('[[model]]\nname = "wan"\nsource = "org/wan"\nfamily = "wan"\n')
+    real = config_check.importlib.util.find_spec
+    monkeypatch.setattr(config_check.importlib.util, "find_spec", lambda name: None if name == "ftfy" else real(name))
+    settings = Settings(_env_file=None, models_file=models)
+    assert static_problems(settings, {}, loads_models=True) == [
+        "Model wan (Wan 2.1 / 2.2) needs the Python package(s) ftfy: pip install ftfy."]
+    assert static_problems(settings, {}, loads_models=False) == []  # bots never import the pipelines

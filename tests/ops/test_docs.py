@@ -64,6 +64,15 @@ def test_generated_settings_reference_and_env_example_are_current() -> None:
     assert stale == [], f"stale: {stale}; run .venv/bin/python scripts/gen_settings_doc.py"
 
 
+def test_generated_families_table_is_current() -> None:
+    spec = importlib.util.spec_from_file_location("gen_families_doc", ROOT / "scripts" / "gen_families_doc.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert not module.stale(), "docs/reference/families.md is stale; run .venv/bin/python scripts/gen_families_doc.py"
+    assert "**none**" not in module.render()  # every checkpoint kind has its tiny twin
+
+
 def test_every_setting_has_a_description_and_a_group() -> None:
     models: list[type[BaseModel]] = [Settings, *_generator()._nested_models()]
     undescribed = [f"{m.__name__}.{name}" for m in models for name, info in m.model_fields.items()
