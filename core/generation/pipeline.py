@@ -50,6 +50,12 @@ StopFn = Callable[[], bool]
 # diffusers' `callback_on_step_end(pipe, step, timestep, tensors) -> tensors to replace`.
 StepCallback = Callable[[Any, int, Any, dict[str, Any]], dict[str, Any]]
 
+# Loading patches torch globally for a moment (accelerate's empty-weights init swaps
+# `nn.Module.register_parameter`): two loads in one process at once, e.g. two workers' GPU threads, can leave
+# the patch in place and every later load with meta tensors. One load at a time per process.
+_LOADING = threading.Lock()
+
+
 class GenerationCancelled(RuntimeError):
     """Raised inside the pipeline between two steps when the caller asked it to stop (e.g. a time limit)."""
 
@@ -167,7 +173,8 @@ class PipelineSet:
         self._make_room(entry)
         source = self.model_source(entry)
         log.info("loading model %s (%s) from %s on %s", entry.name, entry.family, source, self.device)
-        pipe = getattr(diffusers, loader_for(entry)).from_pretrained(source, torch_dtype=self.dtype)
+        with _LOADING:
+            pipe = getattr(diffusers, loader_for(entry)).from_pretrained(source, torch_dtype=self.dtype)
         loaded = type(pipe).__name__
         if entry.family != AUTO_IMAGE.name and entry.family != AUTO_VIDEO.name and not entry.checkpoint.loads(loaded):
             raise GenerationError(
