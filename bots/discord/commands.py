@@ -21,6 +21,7 @@ from bots.menus import MenuEntry
 from core.model_access import ModelAccess, usable_names
 from core.models import Task
 from core.service import MAX_SEED, UPSCALE_SCALES, error_text
+from core.styles import ChatStyles, load_styles
 
 AR_CHOICES = [app_commands.Choice(name=ar, value=ar) for ar in ASPECT_RATIOS]
 KIND_CHOICES = [app_commands.Choice(name=f"/{c}", value=c) for c in ("imagine", "edit", "video", "animate")]
@@ -67,6 +68,14 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         return [app_commands.Choice(name=p[:100], value=p[:100]) for p in prompts]
 
     access = ModelAccess(flow.settings, flow.service.redis)
+    styles = ChatStyles(flow.service.redis, flow.settings, load_styles(flow.settings))
+
+    async def style_autocomplete(interaction: discord.Interaction[Any], current: str) -> list[
+            app_commands.Choice[str]]:
+        """The styles this server may use (the owner's and its moderators'), by name."""
+        who = flow.requester(interaction)
+        names = [n for n in sorted(await styles.available(who.platform, who.scope)) if current.strip().lower() in n]
+        return [app_commands.Choice(name=n, value=n) for n in names[:25]]
 
     def models_for(task: Task) -> Completer:
         """Autocomplete for `model`: the models this member may use here for the command's task."""
@@ -79,7 +88,8 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
     @app_commands.command(name="imagine", description="Make an image from text")
     @app_commands.describe(**COMMON, reference="An optional reference image")
     @app_commands.choices(ar=AR_CHOICES)
-    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_IMAGE))
+    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_IMAGE),
+                               style=style_autocomplete)
     async def imagine(interaction: discord.Interaction[Any], prompt: str, ar: Optional[str] = None,
                       seed: Optional[Seed] = None, steps: Optional[Positive] = None, avoid: Optional[str] = None,
                       reference: Optional[discord.Attachment] = None, style: Optional[str] = None,
@@ -92,7 +102,8 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                            image="Optional reference image", video="Optional reference video",
                            audio="Optional reference audio")
     @app_commands.choices(ar=AR_CHOICES)
-    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_VIDEO))
+    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_VIDEO),
+                               style=style_autocomplete)
     async def video(interaction: discord.Interaction[Any], prompt: str, ar: Optional[str] = None,
                     seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                     frames: Optional[Positive] = None, duration: Optional[Seconds] = None,
@@ -106,7 +117,8 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
     @app_commands.command(name="edit", description="Change an image")
     @app_commands.describe(image="The image to change", **COMMON)
     @app_commands.choices(ar=AR_CHOICES)
-    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_IMAGE))
+    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_IMAGE),
+                               style=style_autocomplete)
     async def edit(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
                    ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                    avoid: Optional[str] = None, style: Optional[str] = None, model: Optional[str] = None) -> None:
@@ -117,7 +129,8 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
     @app_commands.describe(image="The image to animate", **COMMON, frames="Length in frames",
                            duration="Length in seconds", audio="Optional reference audio")
     @app_commands.choices(ar=AR_CHOICES)
-    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_VIDEO))
+    @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_VIDEO),
+                               style=style_autocomplete)
     async def animate(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
                       ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                       frames: Optional[Positive] = None, duration: Optional[Seconds] = None,

@@ -41,3 +41,21 @@ async def test_styles_per_server_and_the_style_option(fake: FakeDiscord, bot: Re
     [job_id] = [j.decode() for j in await service.redis.zrange(service.settings.queue_name, 0, -1)]
     request = await service.queue.load_request(job_id)
     assert request is not None and request.prompt == "a detective, film noir" and request.style == "noir"
+
+
+async def test_style_option_autocompletes_this_servers_styles(fake: FakeDiscord, bot: ReelsmithBot) -> None:
+    from tests.discord.conftest import callback
+
+    async def choices(command: str, current: str = "", **kw: Any) -> list[str]:
+        answer = await callback(fake, await fake.autocomplete(command, "style", current, **kw), kind=8)
+        return [c["value"] for c in answer["data"]["choices"]]
+
+    registered = {c["name"]: c for c in fake.registered["global"]}
+    assert next(o for o in registered["video"]["options"] if o["name"] == "style").get("autocomplete") is True
+    assert await choices("imagine") == []
+    added = await fake.slash("styles", {"text": "add noir {prompt}, film noir"},
+                             permissions=MEMBER_PERMS | MANAGE_GUILD)
+    await _says(fake, added, "Added style noir")
+    assert await choices("imagine", "NO") == ["noir"] and await choices("animate") == ["noir"]
+    assert await choices("imagine", "zebra") == []
+    assert await choices("imagine", guild_id=OTHER_GUILD) == []  # another server's styles stay there
