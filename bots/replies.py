@@ -3,19 +3,18 @@
 Every adapter is a `ReplySink`: it says what progress, a final reply, a notice and a deletion become on
 its platform; `dispatch` routes each event of the platform's stream (`core.queue.ReplyConsumer`) to it.
 Raising leaves the entry pending, so it is delivered again; progress is advisory, so its failures are
-logged and never hold the stream up.
+logged and never hold the stream up. The buttons under a result come from the service
+(`Reelsmith.result_buttons`: the features' declarations), the same on every platform.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
 from core.queue import Event, EventHandler
-from core.service import button_data
-from core.types import Button, DeleteResult, GenerationReply, Notice, Progress
+from core.types import DeleteResult, GenerationReply, Notice, Progress
 
 log = logging.getLogger(__name__)
 
@@ -50,31 +49,3 @@ async def dispatch(sink: ReplySink, event: Event) -> None:
 def handler_for(sink: ReplySink) -> EventHandler:
     """The reply consumer's handler for `sink`."""
     return partial(dispatch, sink)
-
-
-@dataclass(frozen=True)
-class ResultAction:
-    """A button every platform shows under a finished result."""
-
-    action: str
-    label: str
-    emoji: str
-    images_only: bool = False
-
-
-RESULT_ACTIONS = (
-    ResultAction("reroll", "Reroll", "\U0001f501"),
-    ResultAction("vary", "Variations", "\U0001f3b2"),
-    ResultAction("animate", "Animate", "\U0001f3ac", images_only=True),
-    ResultAction("report", "Report", "\U0001f6a9"),
-)
-# Result buttons that queue a new job (Report only tells the moderators).
-QUEUEING_ACTIONS = frozenset({"reroll", "vary", "animate"})
-
-
-def result_buttons(reply: GenerationReply, *, emoji: bool = False) -> list[Button]:
-    """The buttons under a finished result (none under an error); Animate only under images."""
-    if reply.error:
-        return []
-    return [Button(label=f"{a.emoji} {a.label}" if emoji else a.label, data=button_data(a.action, reply.job_id))
-            for a in RESULT_ACTIONS if not (a.images_only and reply.kind.is_video)]

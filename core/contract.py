@@ -62,6 +62,18 @@ def button_data(action: str, ref: str) -> str:
     return f"{BUTTON_PREFIX}:{action}:{ref}"
 
 
+def image_ref(job_id: str, index: int) -> str:
+    """A button ref naming one image of a several-image result (`U2`, `V3`): the job id, then its 1-based index."""
+    return f"{job_id}{index}"
+
+
+def parse_image_ref(ref: str) -> tuple[str, int]:
+    """(job id, 1-based image index) from a button ref; a plain job id names its first image."""
+    if len(ref) == 17 and ref[-1].isdigit():
+        return ref[:16], int(ref[-1])
+    return ref, 1
+
+
 def parse_button_data(data: str) -> tuple[str, str] | None:
     """(action, ref) from a button payload, or None if it is not one of ours."""
     parts = data.split(":")
@@ -176,6 +188,33 @@ class ResultFacts:
 ResultGate = Callable[[GenerationRequest, ResultFacts], str | None]
 
 
+def _always(_reply: GenerationReply) -> bool:
+    return True
+
+
+# Whether a button belongs under a finished result (e.g. images only).
+ReplyTest = Callable[[GenerationReply], bool]
+
+
+@dataclass(frozen=True)
+class ResultButton:
+    """A button every platform shows under finished results; pressing it runs the feature's action of that name.
+
+    `row` places it (Discord: at most 5 rows of 5); `per_image` makes one per image of a several-image result
+    (labelled `U1`..`U4` from `label` "U", the ref naming that image: `image_ref`); `private` answers only the
+    presser (Discord ephemeral); `queues` says it queues a new job (adapters check they can post its result).
+    """
+
+    action: str
+    label: str
+    emoji: str = ""
+    row: int = 0
+    show: ReplyTest = _always
+    per_image: bool = False
+    private: bool = False
+    queues: bool = True
+
+
 @dataclass(frozen=True)
 class CommandSpec:
     """A chat command a feature answers (`/quota`, `/mod` ...); `help` is its line in /help and command menus."""
@@ -187,10 +226,10 @@ class CommandSpec:
 
 @dataclass(frozen=True)
 class Feature:
-    """Everything one feature adds. The service side (command and request steps, guards, commands, actions, refusal
-    listeners) and the worker side (finalizers, frame steps, media signers, result gates); each runs in
-    feature-list order, guards by their order number. A command or action replaces one of the same name
-    declared before it."""
+    """Everything one feature adds. The service side (command and request steps, guards, commands, actions, result
+    buttons, refusal listeners) and the worker side (finalizers, frame steps, media signers, result gates); each
+    runs in feature-list order, guards by their order number. A command, action or result button replaces one
+    of the same name declared before it (in its place)."""
 
     name: str
     command_steps: tuple[CommandStep, ...] = ()  # typed commands, in `submit` (styles)
@@ -198,6 +237,7 @@ class Feature:
     guards: tuple[GuardSpec, ...] = ()
     commands: tuple[CommandSpec, ...] = ()
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
+    result_buttons: tuple[ResultButton, ...] = ()
     refusal_listeners: tuple[RefusalListener, ...] = ()
     finalizers: tuple[Finalizer, ...] = ()
     frame_steps: tuple[FramePostprocessor, ...] = ()

@@ -215,6 +215,9 @@ class Settings(BaseSettings):
     worker_families: list[Literal["image", "video"]] = Field(
         default=["image", "video"],
         description='Model families this worker keeps warm and takes jobs for, e.g. ["video"] on a big GPU.')
+    button_press_window_s: int = Field(
+        default=10, ge=1, description="A second press of the same button by the same member within this long (a "
+        "double click, a retried callback, a redelivered interaction) runs nothing and charges nothing.")
     worker_models: list[str] = Field(
         default_factory=list, description='Catalog models this worker keeps warm and takes jobs for, e.g. '
         '["wan-i2v"] (empty: those of REELSMITH_WORKER_FAMILIES).')

@@ -186,10 +186,12 @@ class Progress(BaseModel):
 
 
 class Button(BaseModel):
-    """A button under a message; `data` is a `core.contract.button_data` payload."""
+    """A button under a message; `data` is a `core.contract.button_data` payload. `row` places it (rows from the
+    top; Discord has at most 5 rows of 5)."""
 
     label: str
     data: str
+    row: int = Field(default=0, ge=0, le=4)
 
 
 class Notice(BaseModel):

@@ -53,7 +53,7 @@ async def test_foreign_expired_and_unknown_buttons(service: Reelsmith) -> None:
     out = await service.action(stranger, ChatContext(), button_data("reroll", first.job_id))
     assert not out.ok and "another chat" in out.text
     out = await service.action(ALICE, ChatContext(), button_data("reroll", "deadbeefdeadbeef"))
-    assert not out.ok and "expired" in out.text
+    assert not out.ok and "results and their buttons are kept for 7 days" in out.text
     out = await service.action(ALICE, ChatContext(), "rs:explode:" + first.job_id)
     assert not out.ok and "isn't one I know" in out.text
     # Animate needs a finished image; this job has not run (no worker here).

@@ -21,7 +21,7 @@ from bots.discord.views import ResultButton
 from bots.menus import command_menu
 from bots.replies import handler_for
 from core.queue import ReplyConsumer
-from core.service import Reelsmith, error_text
+from core.service import Reelsmith, error_text, parse_button_data
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,12 @@ class ReelsmithBot(discord.Client):
             await self._sync()
         self._consumer_task = asyncio.create_task(self.consumer.run(handler_for(self.delivery)))
 
-    async def on_result_button(self, interaction: discord.Interaction[Any], data: str, private: bool) -> None:
-        """A result button of this bot was pressed (`bots.discord.views.PressHandler`)."""
-        await self.flow.button(interaction, data, private)
+    async def on_result_button(self, interaction: discord.Interaction[Any], data: str) -> None:
+        """A result button of this bot was pressed (`bots.discord.views.PressHandler`); its declaration says
+        whether only the presser sees the answer."""
+        pressed = parse_button_data(data)
+        declared = self.service.result_button(pressed[0]) if pressed is not None else None
+        await self.flow.button(interaction, data, declared is not None and declared.private)
 
     async def _sync(self) -> None:
         try:

@@ -26,7 +26,6 @@ import discord
 from bots.discord.texts import clip
 from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
-from bots.replies import result_buttons
 from core.media import UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, error_text, queued_text, rendering_text
@@ -235,7 +234,7 @@ class Delivery:
             if fitted.note:
                 notes.append(fitted.note)
         content = clip("\n".join([text, *notes]))
-        view = result_view(result_buttons(r))
+        view = result_view(self.service.result_buttons(r))
         ref = await self._post_result(r.job_id, status, content, files, view)
         await self.state.mark_delivered(r.job_id, ref)
 

@@ -11,8 +11,6 @@ import discord
 from core.service import button_data, parse_button_data
 from core.types import Button
 
-PRIVATE_ACTIONS = frozenset({"report"})  # answered only to the presser
-
 ModalHandler = Callable[[discord.Interaction[Any], str, list[discord.Attachment]], Awaitable[None]]
 
 
@@ -20,17 +18,17 @@ ModalHandler = Callable[[discord.Interaction[Any], str, list[discord.Attachment]
 class PressHandler(Protocol):
     """The client that received a result button press handles it (the Reelsmith bot does)."""
 
-    async def on_result_button(self, interaction: discord.Interaction[Any], data: str, private: bool) -> None: ...
+    async def on_result_button(self, interaction: discord.Interaction[Any], data: str) -> None: ...
 
 
 class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                    template=r"rs:(?P<action>[a-z_]{1,20}):(?P<job>[A-Za-z0-9]{1,32})"):
     """One button; matched by its custom id, so no view needs to be in memory when it is pressed."""
 
-    def __init__(self, action: str, job_id: str, label: str = "") -> None:
+    def __init__(self, action: str, job_id: str, label: str = "", row: int | None = None) -> None:
         style = discord.ButtonStyle.danger if action == "report" else discord.ButtonStyle.secondary
         super().__init__(discord.ui.Button(label=label or action.title(), style=style,
-                                           custom_id=button_data(action, job_id)))
+                                           custom_id=button_data(action, job_id), row=row))
         self.action = action
 
     @classmethod
@@ -41,18 +39,18 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         client = interaction.client
         if isinstance(client, PressHandler):
-            await client.on_result_button(interaction, self.custom_id, self.action in PRIVATE_ACTIONS)
+            await client.on_result_button(interaction, self.custom_id)
 
 
 def result_view(buttons: list[Button]) -> discord.ui.View | None:
-    """The persistent buttons under a result (`bots.replies.result_buttons`); None without any."""
+    """The persistent buttons under a result (`Reelsmith.result_buttons`), in their rows; None without any."""
     if not buttons:
         return None
     view = discord.ui.View(timeout=None)
     for b in buttons:
         parsed = parse_button_data(b.data)
         if parsed is not None:
-            view.add_item(ResultButton(parsed[0], parsed[1], b.label))
+            view.add_item(ResultButton(parsed[0], parsed[1], b.label, row=b.row))
     return view
 
 

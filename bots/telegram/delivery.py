@@ -19,7 +19,6 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, R
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bots.replies import result_buttons
 from bots.telegram.retry import retry_after_seconds, retrying
 from core.media import Fitted, UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
@@ -47,9 +46,13 @@ class CannotFit(ValueError):
 
 
 def keyboard(buttons: list[Button], per_row: int = 3) -> InlineKeyboardMarkup | None:
+    """An inline keyboard: the buttons' own rows, each split after `per_row` (phones are narrow)."""
     if not buttons:
         return None
-    rows = [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
+    rows: list[list[Button]] = []
+    for row in sorted({b.row for b in buttons}):
+        in_row = [b for b in buttons if b.row == row]
+        rows += [in_row[i:i + per_row] for i in range(0, len(in_row), per_row)]
     return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
                                  for row in rows])
 
@@ -213,7 +216,7 @@ class Delivery:
 
     async def _deliver_media(self, r: GenerationReply, chat_id: int, done: dict[str, str] | None) -> None:
         sent = _ids(done.get("message_ids") if done else None)
-        markup = keyboard(result_buttons(r, emoji=True))
+        markup = keyboard(self.service.result_buttons(r, emoji=True))
         reply, thread = self._reply_to(r)
         caption = r.caption[:CAPTION_LIMIT]
         items: list[MediaFile | None] = list(r.media) or [None]

@@ -15,7 +15,6 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bots.replies import QUEUEING_ACTIONS
 from bots.telegram.albums import AlbumCollector
 from bots.telegram.delivery import TEXT_LIMIT, Delivery
 from bots.telegram.files import AttachmentRefused, MediaItem, check_before_download, download, media_in
@@ -175,7 +174,8 @@ class Handlers:
         chat = message.chat
         thread = thread_of(message) if isinstance(message, Message) else None
         pressed = parse_button_data(query.data)
-        if pressed is not None and pressed[0] in QUEUEING_ACTIONS and not await self.delivery.can_post(chat.id, thread):
+        declared = self.service.result_button(pressed[0]) if pressed is not None else None
+        if declared is not None and declared.queues and not await self.delivery.can_post(chat.id, thread):
             await self._toast(query, CANNOT_POST_TEXT, alert=True)
             return
         ctx = await self.roles.context_for(chat, query.from_user)

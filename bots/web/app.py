@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bots.replies import handler_for, result_buttons
+from bots.replies import handler_for
 from bots.web.access import Access
 from bots.web.gate import Gate, add_security_headers
 from bots.web.signin import SignIn
@@ -123,7 +123,7 @@ class WebPlayground:
         msg["text"] = error_text(r.error) if r.error else r.caption
         msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
                          "width": m.width, "height": m.height} for m in r.media]
-        buttons = result_buttons(r)
+        buttons = self.service.result_buttons(r)
         if buttons:
             msg["buttons"] = [b.model_dump() for b in buttons]
         await self._save(msg)

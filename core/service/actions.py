@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.context import ChatContext
-from core.contract import Feature, Outcome, Service
+from core.contract import Feature, Outcome, ResultButton, Service
 from core.errors import Refusal, error_text
 from core.service.grammar import frames_for
 from core.service.requests import random_seed
@@ -88,6 +88,18 @@ async def report_default(service: Service, requester: Requester, ctx: ChatContex
     return Outcome("Thanks, the moderators will review this result.", ok=True, private=True)
 
 
+def _image(reply: GenerationReply) -> bool:
+    return not reply.kind.is_video
+
+
 # Every service has these; features declared after it may replace one (moderation's Report).
-BUTTONS = Feature("buttons", actions={"reroll": reroll, "vary": vary, "animate": animate_result,
-                                      "report": report_default})
+BUTTONS = Feature(
+    "buttons",
+    actions={"reroll": reroll, "vary": vary, "animate": animate_result, "report": report_default},
+    result_buttons=(
+        ResultButton("reroll", "Reroll", "\U0001f501"),
+        ResultButton("vary", "Variations", "\U0001f3b2"),
+        ResultButton("animate", "Animate", "\U0001f3ac", show=_image),
+        ResultButton("report", "Report", "\U0001f6a9", private=True, queues=False),
+    ),
+)

@@ -37,6 +37,7 @@ from core.contract import (
     Outcome,
     RefusalListener,
     RequestStep,
+    ResultButton,
     Shaping,
     parse_button_data,
 )
@@ -46,11 +47,12 @@ from core.queue.finisher import JobFinisher
 from core.queue.jobs import JobQueue
 from core.service.actions import BUTTONS
 from core.service.attachments import blob_owner, check_references
+from core.service.buttons import result_buttons, retention
 from core.service.grammar import HELP_TEXT, ParsedCommand, parse_command
 from core.service.requests import build_request, resolve_media
 from core.service.texts import queued_text
 from core.settings import Settings
-from core.types import GenerationReply, GenerationRequest, MediaRef, Requester
+from core.types import Button, GenerationReply, GenerationRequest, MediaRef, Requester
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,13 @@ class Reelsmith:
         self.commands: dict[str, CommandHandler] = {}
         self.command_help: dict[str, str] = {}
         self.actions: dict[str, ActionHandler] = {}
+        self.buttons: dict[str, ResultButton] = {}
         for feature in features:
             for command in feature.commands:
                 self.add_command(command.name, command.handler, command.help)
             self.actions.update(feature.actions)
+            for button in feature.result_buttons:
+                self.buttons[button.action] = button  # a later feature's button of that name takes its place
         self.refusal_listeners: list[RefusalListener] = [r for f in features for r in f.refusal_listeners]
         self.finisher = JobFinisher(redis, settings, [fin for f in features for fin in f.finalizers])
 
@@ -206,14 +211,35 @@ class Reelsmith:
         if parsed is None or parsed[0] not in self.actions:
             return Outcome("That button isn't one I know. Send a new command instead.", ok=False, private=True)
         action, job_id = parsed
-        return await self.actions[action](self, requester, ctx, job_id)
+        # A double click, a retried callback or a redelivered interaction is one press: it runs (and charges)
+        # once. A press that was refused may be tried again at once.
+        press = self.settings.key("press", requester.platform, requester.user_id, data)
+        if not await self.redis.set(press, "1", nx=True, ex=self.settings.button_press_window_s):
+            return Outcome("Already on it: that button was just pressed.", ok=False, private=True)
+        try:
+            outcome = await self.actions[action](self, requester, ctx, job_id)
+        except BaseException:
+            await self.redis.delete(press)
+            raise
+        if not outcome.ok:
+            await self.redis.delete(press)
+        return outcome
+
+    def result_buttons(self, reply: GenerationReply, *, emoji: bool = False) -> list[Button]:
+        """The buttons under a finished result (none under an error), as the features declared them."""
+        return result_buttons(self.buttons.values(), reply, emoji=emoji)
+
+    def result_button(self, action: str) -> ResultButton | None:
+        """The declared button of an action (its placement, whether it is private or queues a job)."""
+        return self.buttons.get(action)
 
     async def job_for_button(self, requester: Requester, job_id: str) -> tuple[GenerationRequest,
                                                                               GenerationReply | None]:
         """The original request (and its reply) behind a button; refuses other chats' and expired jobs."""
         original = await self.queue.load_request(job_id)
         if original is None:
-            raise Refusal("That result is too old; its buttons have expired. Send a new command.", "expired")
+            raise Refusal(f"That result is too old: results and their buttons are kept for "
+                          f"{retention(self.settings.result_ttl_s)}. Send a new command.", "expired")
         if (original.requester.platform, original.requester.chat_id) != (requester.platform, requester.chat_id):
             raise Refusal("That button belongs to another chat.", "foreign")
         return original, await self.queue.load_reply(job_id)

@@ -85,7 +85,7 @@ async def test_foreign_expired_and_unknown_buttons_are_answered_politely(api: Fa
     api.press(ALICE, ALICE, status.result, button_data("animate", job_id))  # not finished yet
     toasts = await until(lambda: _toasts(api) if len(_toasts(api)) == 5 else None)
     texts = [t.params["text"] for t in toasts]
-    assert sum("another chat" in t for t in texts) == 1 and sum("expired" in t for t in texts) == 1
+    assert sum("another chat" in t for t in texts) == 1 and sum("too old" in t for t in texts) == 1
     assert sum("isn't one I know" in t for t in texts) == 2 and sum("finished image" in t for t in texts) == 1
     assert all(t.params["show_alert"] == "true" for t in toasts)
     assert await service.queue.depth() == 1  # only the original job
