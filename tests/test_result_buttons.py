@@ -79,7 +79,8 @@ async def test_a_refused_press_may_be_tried_again(service: Reelsmith) -> None:
         calls.append(ref)
         return Outcome("not yet", ok=len(calls) > 1)
 
-    custom = Reelsmith(service.settings, service.redis, [Feature("t", actions={"poke": flaky})])
+    custom = Reelsmith(service.settings, service.redis, [Feature("t", actions={"poke": flaky},
+                                                                 result_buttons=(ResultButton("poke", "Poke"),))])
     data = button_data("poke", "0123456789abcdef")
     assert not (await custom.action(ALICE, ChatContext(), data)).ok
     assert (await custom.action(ALICE, ChatContext(), data)).ok

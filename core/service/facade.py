@@ -211,6 +211,8 @@ class Reelsmith:
         if parsed is None or parsed[0] not in self.actions:
             return Outcome("That button isn't one I know. Send a new command instead.", ok=False, private=True)
         action, job_id = parsed
+        if action not in self.buttons:  # review buttons and the like: their actions are idempotent themselves
+            return await self.actions[action](self, requester, ctx, job_id)
         # A double click, a retried callback or a redelivered interaction is one press: it runs (and charges)
         # once. A press that was refused may be tried again at once.
         press = self.settings.key("press", requester.platform, requester.user_id, data)
