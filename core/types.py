@@ -114,6 +114,8 @@ class GenerationRequest(BaseModel):
     # The catalog model that renders it (`core.models.catalog`), settled before queueing; its cost factor.
     model: str = ""
     cost_factor: float = Field(default=1.0, gt=0)
+    # What the member set themselves ("steps", "frames"): the model's own defaults fill in only the rest.
+    typed: list[Literal["steps", "frames"]] = Field(default_factory=list)
     # --- media (references, memes, output format) ---
     meme_top: str = ""
     meme_bottom: str = ""

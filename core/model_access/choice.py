@@ -168,10 +168,9 @@ class ModelAccess:
 
 
 def apply_entry(settings: Settings, request: GenerationRequest, entry: ModelEntry) -> GenerationRequest:
-    """The entry's defaults where the request still has the service's own (what the member left unsaid).
+    """The entry's defaults where the member left them unsaid (`request.typed` lists what they set).
 
-    Tiny twins keep the service's tiny defaults. A value a member typed that equals the service default
-    counts as unsaid: the request alone cannot tell them apart.
+    Tiny twins keep the service's tiny defaults.
     """
     changes: dict[str, object] = {"model": entry.name, "cost_factor": entry.cost}
     if request.kind == JobKind.UPSCALE:
@@ -179,7 +178,7 @@ def apply_entry(settings: Settings, request: GenerationRequest, entry: ModelEntr
     if not entry.tiny:
         family = entry.spec
         plain = service_defaults(settings, request.kind, request.aspect_ratio)
-        if request.steps == plain.steps:
+        if "steps" not in request.typed:
             changes["steps"] = min(entry.steps or family.steps, settings.max_steps)
         long_side = max(request.width, request.height)
         if (request.width, request.height) == plain.size and entry.long_side:
@@ -188,7 +187,7 @@ def apply_entry(settings: Settings, request: GenerationRequest, entry: ModelEntr
         if request.kind.is_video:
             if entry.fps:
                 changes["fps"] = entry.fps
-            frames = entry.frames if entry.frames and request.num_frames == plain.frames else request.num_frames
+            frames = entry.frames if entry.frames and "frames" not in request.typed else request.num_frames
             if family.frames is not None:
                 frames = family.frames.nearest(frames)
                 while frames > settings.max_frames and frames > family.frames.step:

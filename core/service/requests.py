@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
+from typing import Literal
 
 from core.contract import Attachment
 from core.errors import CommandError
@@ -97,6 +98,7 @@ def build_request(settings: Settings, parsed: ParsedCommand, requester: Requeste
         height=height,
         seed=chosen_seed if chosen_seed is not None else random_seed(),
         steps=parsed.steps or min(s.steps_default(), s.max_steps),
+        typed=_typed(parsed),
         num_frames=frames,
         fps=s.video_fps,
         references=refs,
@@ -142,6 +144,14 @@ def upscale_size(settings: Settings, image: MediaRef, scale: int, notes: list[st
     def snap(v: float) -> int:
         return max(UPSCALE_MULTIPLE, int(v // UPSCALE_MULTIPLE) * UPSCALE_MULTIPLE)
     return snap(width * factor), snap(height * factor)
+
+
+def _typed(parsed: ParsedCommand) -> list[Literal["steps", "frames"]]:
+    """What the member set themselves, so a model's defaults never override it."""
+    typed: list[Literal["steps", "frames"]] = ["steps"] if parsed.steps else []
+    if parsed.frames or parsed.duration_s or parsed.fit_audio:
+        typed.append("frames")
+    return typed
 
 
 def random_seed() -> int:

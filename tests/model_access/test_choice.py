@@ -143,3 +143,15 @@ async def test_animate_button_on_an_image_result_picks_the_video_default(make_se
     assert (anim.request.kind, anim.request.model, anim.request.cost_factor) == (JobKind.ANIMATE, "wan-i2v", 3)
     reroll = await service.action(ALICE, ChatContext(), button_data("reroll", first.request.job_id))
     assert reroll.request is not None and reroll.request.model == "sd15"
+
+
+async def test_what_the_member_typed_wins_over_the_models_defaults(make_service: MakeService,
+                                                                   tmp_path: Path) -> None:
+    service = await make_service(models_file=_catalog(tmp_path, i2v=False))
+    plain = await service.handle(ALICE, "/video the tide --model wan-t2v")
+    assert plain.request is not None and (plain.request.steps, plain.request.num_frames) == (30, 33)
+    # Typed values equal to the service's own defaults are still the member's choice.
+    steps, frames = service.settings.steps_default(), service.settings.frames_default()
+    typed = await service.handle(ALICE, f"/video the tide --model wan-t2v --steps {steps} --frames {frames}")
+    assert typed.request is not None and typed.request.steps == steps
+    assert typed.request.num_frames == FAMILIES["wan"].frames.nearest(frames)  # type: ignore[union-attr]
