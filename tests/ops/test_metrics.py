@@ -116,3 +116,20 @@ def test_gpu_memory_comes_from_torch_when_cuda_is_there(monkeypatch: Any) -> Non
     assert 'reelsmith_gpu_memory_reserved_bytes{device="cuda:0"} 4000.0' in page
     monkeypatch.delitem(sys.modules, "torch")
     assert 'reelsmith_gpu_memory_used_bytes{device="none"} 0.0' in Metrics().render().decode()
+
+
+async def test_worker_heartbeats_show_warm_models_and_loads(web_client: TestClient[Any, Any],
+                                                           service: Reelsmith) -> None:
+    from core.queue import fleet
+    from core.queue.fleet import WorkerInfo
+
+    info = WorkerInfo(name="gpu-1", device="cuda:0", families=["video"], models={"wan-i2v": "/models/wan-i2v"},
+                      loads=3, switches=1, evictions=1)
+    await fleet.announce(service.redis, service.settings, info, ttl_s=30)
+    samples = await scrape(web_client)
+    assert value(samples, "reelsmith_worker_warm_models", worker="gpu-1", model="wan-i2v") == 1
+    assert [value(samples, "reelsmith_worker_model_loads", worker="gpu-1", event=e)
+            for e in ("load", "switch", "eviction")] == [3, 1, 1]
+    await fleet.withdraw(service.redis, service.settings, "gpu-1")
+    samples = await scrape(web_client)  # a worker that left is no longer shown
+    assert value(samples, "reelsmith_worker_warm_models", worker="gpu-1", model="wan-i2v") == 0
