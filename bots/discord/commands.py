@@ -142,12 +142,14 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
 
     @app_commands.command(name="upscale", description="Make an image larger (2x, or 4x)")
     @app_commands.describe(image="The image to upscale", prompt="Optional: what the image shows, to guide detail",
-                           scale="How much larger", seed=COMMON["seed"], steps=COMMON["steps"])
+                           scale="How much larger", seed=COMMON["seed"], steps=COMMON["steps"], model=COMMON["model"])
     @app_commands.choices(scale=SCALE_CHOICES)
+    @app_commands.autocomplete(model=models_for(Task.UPSCALE))
     async def upscale(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: Optional[str] = None,
                       scale: Optional[int] = None, seed: Optional[Seed] = None,
-                      steps: Optional[Positive] = None) -> None:
-        text = command_text("upscale", prompt or "", seed=seed, steps=steps, extra=f"--scale {scale}" if scale else "")
+                      steps: Optional[Positive] = None, model: Optional[str] = None) -> None:
+        text = command_text("upscale", prompt or "", seed=seed, steps=steps, model=model,
+                            extra=f"--scale {scale}" if scale else "")
         await flow.text(interaction, text, [image], prompt=prompt or "")
 
     @app_commands.command(name="references", description="Attach up to 10 reference files through a form")

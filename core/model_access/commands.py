@@ -129,4 +129,8 @@ class ModelCommands:
 
 def usable_names(usable: Usable, task: Task | None) -> list[str]:
     """The usable models' names (for `task`, when given): what Discord's autocomplete offers."""
-    return [e.name for e in usable.models if task is None or e.serves(task)]
+    def fits(entry: ModelEntry) -> bool:
+        # An image-to-image model upscales too, by refining a resized copy (core.generation.upscale).
+        return task is None or entry.serves(task) or (task == Task.UPSCALE and entry.serves(Task.IMAGE_TO_IMAGE))
+
+    return [e.name for e in usable.models if fits(e)]

@@ -34,3 +34,8 @@ async def test_model_option_becomes_the_flag_and_models_lists(fake: FakeDiscord,
     text = (await private_answer(fake, listing)).content
     assert "\u2022 reelsmith-tiny-image - text-to-image, image-to-image" in text
     assert "\u2022 reelsmith-tiny-video - text-to-video, image-to-video, video-to-video" in text
+
+
+async def test_upscale_offers_the_models_that_can_upscale(fake: FakeDiscord, bot: ReelsmithBot) -> None:
+    # No upscaler configured: the image model refines a resized copy, so it is the one offered.
+    assert await _choices(fake, "upscale") == ["reelsmith-tiny-image"]
