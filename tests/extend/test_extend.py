@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from core.context import ChatContext
 from core.extend.request import added_frames
 from core.generation.extend import overlap_frames, stitch
 from core.labelling.provenance import ProvenanceRegistry
-from core.media.codecs import video_frames
 from core.quotas.book import QuotaBook
 from core.quotas.costs import job_cost
 from core.service import button_data
@@ -21,17 +19,9 @@ from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.types import GenerationReply, JobKind, Requester
 from tests.conftest import wait_for
+from tests.extend.checks import ADDED, diff, frames_of
 
 ALICE = Requester(platform="web", user_id="alice", chat_id="room1")
-ADDED = 8  # extend_s 0.3 at 24 fps, in steps of 8
-
-
-def frames_of(data: bytes) -> list[Image.Image]:
-    return video_frames(data)[0]
-
-
-def diff(a: Image.Image, b: Image.Image) -> float:
-    return float(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b.resize(a.size), dtype=np.float64)).mean())
 
 
 async def _done(service: Reelsmith, job_id: str) -> GenerationReply:
@@ -135,3 +125,20 @@ async def test_over_the_limit_and_expired_are_refused_free(settings: Settings, p
             assert not out.ok and "finished video" in out.text
     finally:
         await redis.aclose()
+
+
+async def test_extend_from_the_playground(web_client: Any, worker: Any, service: Reelsmith) -> None:
+    from tests.extend.checks import assert_extended
+    from tests.playground import finished, send
+
+    service.settings.extend_s = 0.3
+    sent = await send(web_client, "chatE", "/video a fox runs --frames 9")
+    msg = await finished(web_client, "chatE", sent["job_id"])
+    extend = next(b for b in msg["buttons"] if b["label"] == "Extend")
+    out = await (await web_client.post("/api/button", json={"chat": "chatE", "data": extend["data"]})).json()
+    assert out["ok"], out
+    done = await finished(web_client, "chatE", out["job_id"])
+    assert not done["error"], done["text"]
+    source = await (await web_client.get(msg["media"][0]["url"])).read()
+    longer = await (await web_client.get(done["media"][0]["url"])).read()
+    assert_extended(source, longer)
