@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     max_frames: int = Field(
         default=161, description="Most frames of a generated video (--frames, --duration, --fit-audio).")
     video_fps: int = Field(default=24, description="Frame rate of generated videos; --duration counts in it.")
+    extend_s: float = Field(
+        default=2.0, gt=0, le=30, description="Seconds the Extend button adds to a video result (rounded to whole "
+        "steps of 8 frames; the whole clip stays within max_frames).")
     max_prompt_chars: int = Field(default=1000, description="Longest prompt accepted, in characters.")
     max_reference_bytes: int = Field(
         default=20 * 1024 * 1024, description="Largest attachment accepted (bytes), checked before it is stored.")
@@ -235,7 +238,8 @@ class Settings(BaseSettings):
     quota_enabled: bool = Field(default=True, description="Charge credits and cap jobs in flight (false: only fair "
                                "queue ordering applies).")
     quota_costs: dict[str, int] = Field(
-        default_factory=lambda: {"image": 1, "edit": 1, "video": 5, "animate": 5, "upscale": 1},
+        default_factory=lambda: {"image": 1, "edit": 1, "video": 5, "animate": 5, "upscale": 1,
+                                 "extend": 5},
         description="Credits per job kind at the base size/length; bigger sizes and longer clips multiply it.",
     )
     quota_cost_pixels: int = Field(

@@ -17,6 +17,7 @@ class JobKind(StrEnum):
     ANIMATE = "animate"  # image-to-video
     MEME = "meme"  # captions on a member's image/video/GIF, no model
     UPSCALE = "upscale"  # a member's image, larger (an upscale model, or the image model's image-to-image)
+    EXTEND = "extend"  # a video result, continued from its last frame (core.extend)
 
     @property
     def family(self) -> str:
@@ -27,7 +28,7 @@ class JobKind(StrEnum):
 
     @property
     def is_video(self) -> bool:
-        return self in (JobKind.VIDEO, JobKind.ANIMATE)
+        return self in (JobKind.VIDEO, JobKind.ANIMATE, JobKind.EXTEND)
 
     @property
     def needs_image(self) -> bool:
@@ -125,6 +126,9 @@ class GenerationRequest(BaseModel):
     # --- styles ---
     style: str = ""  # the style applied (its template, negative and aspect are already in the fields above)
     loras: list[LoraUse] = Field(default_factory=list)
+    # --- extend (core.extend): `num_frames` counts the frames added to the source clip ---
+    source_job: str = ""  # the job whose clip this one continues (provenance links it)
+    source_frames: int = Field(default=0, ge=0)  # that clip's length in frames
 
 
 def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from core.contract import Finalizer, FramePostprocessor, MediaSigner, ResultFacts, ResultGate
 from core.errors import GenerationError
+from core.extend.soundtrack import source_soundtrack
 from core.generation.pipeline import GenerationCancelled, GenerationResult, PipelineSet
 from core.labelling.metadata import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
 from core.media.audio import PcmAudio, fit_to
@@ -234,8 +235,10 @@ class WorkerRuntime:
         ref = next((r for r in request.references if r.media_type == MediaType.VIDEO), None)
         if ref is None or not request.kind.is_video:
             return None
+        # Extend continues the whole source clip (every frame); restyling samples the reference to the clip.
+        count = None if request.kind == JobKind.EXTEND else request.num_frames
         frames, _fps = await UntrustedMedia(self.settings).video_frames(
-            await self._blob(ref.blob_key), count=request.num_frames, max_frames=self.settings.max_frames,
+            await self._blob(ref.blob_key), count=count, max_frames=self.settings.max_frames,
             size=(request.width, request.height))
         return frames
 
@@ -259,6 +262,8 @@ class WorkerRuntime:
         """The member's audio reference (or the model's own soundtrack), trimmed or looped to the clip."""
         ref = next((r for r in request.references if r.media_type == MediaType.AUDIO), None)
         audio = result.audio
+        if ref is None and request.kind == JobKind.EXTEND:  # the source clip's own soundtrack, if it had one
+            audio = await source_soundtrack(UntrustedMedia(self.settings), request, self._blob)
         if ref is not None:
             audio = await UntrustedMedia(self.settings).audio(await self._blob(ref.blob_key), duration_s + 1.0)
         return fit_to(audio, duration_s) if audio is not None else None
@@ -326,8 +331,11 @@ class WorkerRuntime:
         if request.meme_top or request.meme_bottom:
             result.frames = await loop.run_in_executor(self.encoders, render_meme, result.frames,
                                                        request.meme_top, request.meme_bottom)
+        # An extended clip's source part is labelled already: the steps label the new part only.
+        head, result.frames = result.frames[:result.labelled], result.frames[result.labelled:]
         for post in self.postprocessors:
             result.frames = await loop.run_in_executor(self.encoders, post, request, result.frames)
+        result.frames = head + result.frames
         if result.is_video:
             fps = float(result.fps or request.fps)
             duration = len(result.frames) / fps

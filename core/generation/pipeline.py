@@ -74,6 +74,7 @@ class GenerationResult:
     batch_size: int = 1  # jobs that shared the pipeline call
     notes: list[str] = field(default_factory=list)  # told to the member (e.g. references not used)
     audio: PcmAudio | None = None  # a soundtrack the model generated (LTX-2 audio-video pipelines)
+    labelled: int = 0  # leading frames that already carry their labels (an extended clip's source part)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Job:
     video: list[Image.Image] | None = None
     progress: ProgressFn | None = None
     should_stop: StopFn | None = None
+    continues: bool = False  # `video` is a clip's last frames to continue from (extend), not a clip to restyle
 
     def stopped(self) -> bool:
         return self.should_stop is not None and self.should_stop()
@@ -300,6 +302,10 @@ class PipelineSet:
             from core.generation.upscale import upscale  # it builds on this module's types
 
             return [upscale(self, job) for job in jobs]
+        if first.kind == JobKind.EXTEND:  # a continuation of the source clip, stitched to it (never batched)
+            from core.generation.extend import extend  # it builds on this module's types
+
+            return [extend(self, job) for job in jobs]
         entry = self.entry_for(first.kind, first.model)
         if len(jobs) > 1:
             key = batch_key(first)
@@ -346,7 +352,7 @@ class PipelineSet:
         first = jobs[0].request
         strength = self.settings.edit_strength
         steps, total = partial_steps(first.steps, strength if first.kind == JobKind.EDIT else 1.0)
-        denoise = self.settings.restyle_strength if jobs[0].video else 1.0
+        denoise = self.settings.restyle_strength if jobs[0].video and not jobs[0].continues else 1.0
         if conditions is not None and denoise < 1:
             steps, total = partial_steps(steps, denoise)
         gen_device = "cpu" if self.device == "mps" else self.device

@@ -29,6 +29,7 @@ class ProvenanceRecord:
     model: str
     prompt_sha256: str
     scope: str = ""  # where the job's chat moderators rule (Discord: the server); "" on older records: chat_id
+    source_job: str = ""  # the job whose clip this one continues (extend), else ""
 
     @property
     def moderated_in(self) -> str:
@@ -60,6 +61,7 @@ class ProvenanceRegistry:
             job_id=request.job_id, platform=rq.platform, user_id=rq.user_id, chat_id=rq.chat_id,
             display_name=rq.display_name, created_at=request.created_at, kind=request.kind.value,
             model=reply.model, prompt_sha256=prompt_hash(request.prompt), scope=rq.scope,
+            source_job=request.source_job,
         )
         ttl = self.settings.provenance_retention_s
         mark = self._mark_key(payload_for(request.job_id))
@@ -83,6 +85,7 @@ class ProvenanceRegistry:
                 chat_id=data["chat_id"], display_name=data.get("display_name", ""),
                 created_at=float(data["created_at"]), kind=data["kind"], model=data["model"],
                 prompt_sha256=data["prompt_sha256"], scope=data.get("scope", ""),
+                source_job=data.get("source_job", ""),
             )
         except (KeyError, ValueError):
             return None

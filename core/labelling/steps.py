@@ -13,7 +13,7 @@ from core.labelling.provenance import ProvenanceRegistry
 from core.labelling.verify import verify_command
 from core.labelling.watermark import WatermarkParams, embed, payload_for
 from core.settings import Settings
-from core.types import GenerationReply, GenerationRequest
+from core.types import GenerationReply, GenerationRequest, JobKind
 
 
 def badge_style(settings: Settings) -> BadgeStyle:
@@ -28,7 +28,8 @@ def badge_step(settings: Settings) -> FramePostprocessor:
     def badge(request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
         out = [draw_badge(f, style) for f in frames]
         card_frames = round(settings.video_label_card_s * request.fps)
-        if request.kind.is_video and card_frames > 0 and frames:
+        # An extended clip opens with its source's card already; its new part gets none.
+        if request.kind.is_video and request.kind != JobKind.EXTEND and card_frames > 0 and frames:
             card = draw_badge(label_card(frames[0], settings.label_text, f"made with {settings.service_name}"),
                               style)
             out = [card] * card_frames + out

@@ -120,16 +120,19 @@ class ModelAccess:
             return None
         usable = await self.usable(request.requester, ctx)
         if request.model:
-            return self._named(request.model, task, usable)
+            return self._named(request.model, task, usable, extend=request.kind == JobKind.EXTEND)
         entry = self.default_for(task, usable)
         if entry is None and task == Task.UPSCALE:
             # No upscaler: the image model refines a resized copy (core.generation.upscale).
             entry = self.default_for(Task.IMAGE_TO_IMAGE, usable)
+        if entry is None and request.kind == JobKind.EXTEND:
+            # No image-to-video model: one with a condition pipeline continues from the clip's last frames.
+            entry = self.default_for(Task.VIDEO_TO_VIDEO, usable)
         if entry is None:
             raise Refusal(self._none_for(task, usable), reason="model")
         return entry
 
-    def _named(self, name: str, task: Task, usable: Usable) -> ModelEntry:
+    def _named(self, name: str, task: Task, usable: Usable, *, extend: bool = False) -> ModelEntry:
         entry = self.catalog.entry(name)
         if entry is None:
             raise Refusal(f"There is no model called {name[:48]!r} here. Models you can use: {usable.names()} "
@@ -137,7 +140,8 @@ class ModelAccess:
         if entry.name in usable.why_not:
             raise Refusal(f"The model {entry.name!r} {usable.why_not[entry.name]}. Models you can use: "
                           f"{usable.names()} (see /models).", reason="model")
-        if not entry.serves(task) and not (task == Task.UPSCALE and entry.serves(Task.IMAGE_TO_IMAGE)):
+        if not entry.serves(task) and not (task == Task.UPSCALE and entry.serves(Task.IMAGE_TO_IMAGE)) and not (
+                extend and entry.serves(Task.VIDEO_TO_VIDEO)):
             able = [e.name for e in usable.models if e.serves(task)]
             if not able:
                 raise Refusal(self._none_for(task, usable), reason="model")
@@ -175,6 +179,11 @@ def apply_entry(settings: Settings, request: GenerationRequest, entry: ModelEntr
     changes: dict[str, object] = {"model": entry.name, "cost_factor": entry.cost}
     if request.kind == JobKind.UPSCALE:
         return request.model_copy(update=changes)  # its size is the member's picture times the scale
+    if request.kind == JobKind.EXTEND:  # the source clip's size and rate; the run (added + 1) a valid length
+        rule = None if entry.tiny else entry.spec.frames
+        if rule is not None:
+            changes["num_frames"] = max(1, rule.nearest(request.num_frames + 1) - 1)
+        return request.model_copy(update=changes)
     if not entry.tiny:
         family = entry.spec
         plain = service_defaults(settings, request.kind, request.aspect_ratio)

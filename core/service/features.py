@@ -11,6 +11,7 @@ from arq.connections import ArqRedis
 
 from core.clock import Clock, system_clock
 from core.contract import Feature
+from core.extend import extend_feature
 from core.labelling.steps import labelling_feature
 from core.model_access import ModelAccess, model_access_feature
 from core.moderation.feature import moderation_feature
@@ -36,6 +37,7 @@ def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_cl
         styles_feature(redis, mod),
         metrics_feature(settings, redis),
         labelling_feature(settings, redis),
+        extend_feature(),
     ]
 
 

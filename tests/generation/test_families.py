@@ -28,6 +28,7 @@ def test_every_model_kind_has_a_task_its_slot_can_load() -> None:
     assert {kind: task_of(kind) for kind in JobKind if kind.uses_model} == {
         JobKind.IMAGE: Task.TEXT_TO_IMAGE, JobKind.EDIT: Task.IMAGE_TO_IMAGE,
         JobKind.VIDEO: Task.TEXT_TO_VIDEO, JobKind.ANIMATE: Task.IMAGE_TO_VIDEO, JobKind.UPSCALE: Task.UPSCALE,
+        JobKind.EXTEND: Task.IMAGE_TO_VIDEO,  # from the last frame (or the last frames, where a model conditions)
     }
     upscaler = settle({"name": "x4", "source": "x", "family": "sd-upscale"})
     assert upscaler.tasks == (Task.UPSCALE,)

@@ -53,7 +53,7 @@ async def test_video_result_is_a_streamable_video(api: FakeBotAPI, bot: Telegram
     assert video.upload("video") == clip
     assert video.params["supports_streaming"] == "true"
     assert video.params["caption"].startswith("\U0001f916 AI-generated")
-    assert video.callback_data() == [button_data(a, request.job_id) for a in ("reroll", "vary", "report")]
+    assert video.callback_data() == [button_data(a, request.job_id) for a in ("reroll", "vary", "report", "extend")]
 
 
 async def test_error_reply_is_shown_in_the_status_message(api: FakeBotAPI, bot: TelegramBot,
