@@ -67,6 +67,9 @@ class Match:
 
 def _key(text: str) -> str:
     key = phrase_key(text)
+    if not key.startswith(NATIVE) and any(t.startswith(NATIVE) for r in skeletons(text) for t in r):
+        raise BlocklistError("Write an entry in one script: CJK characters and Latin letters are matched apart "
+                             "(give each as its own alias).")
     if len(key.removeprefix(NATIVE)) < 2:
         raise BlocklistError("That entry has no letters or digits left after folding; write a word or phrase.")
     return key
@@ -187,15 +190,32 @@ def index_for(entries: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
     return entries
 
 
-def _name_in(name: tuple[str, ...], positions: dict[str, list[int]]) -> bool:
-    """Whether every word of `name` occurs within a window of len(name) + NAME_SLACK tokens, in any order."""
+def _name_in(name: tuple[str, ...], tokens: list[str], positions: dict[str, list[int]]) -> bool:
+    """Whether `name`'s words occur in order with initials or one middle name between them, or reversed.
+
+    `elon r. musk`, `donald john trump` and `musk elon` match; `a bill at the gates` does not.
+    """
     if any(w not in positions for w in name):
         return False
-    window = len(name) + NAME_SLACK
     for start in positions[name[0]]:
-        if all(any(abs(p - start) < window for p in positions[w]) for w in name[1:]):
+        pos, ok = start, True
+        for word in name[1:]:
+            nxt = [p for p in positions[word] if p > pos and _skippable(tokens[pos + 1:p])]
+            if not nxt:
+                ok = False
+                break
+            pos = nxt[0]
+        if ok:
             return True
-    return False
+    # Surname first (`musk elon`, `trump, donald`): the words reversed and adjacent.
+    rev = name[::-1]
+    return any(all(p + j in positions[w] for j, w in enumerate(rev) if j) for p in positions[rev[0]]
+               if all(p + j < len(tokens) for j in range(len(rev))))
+
+
+def _skippable(between: list[str]) -> bool:
+    """What may sit between a name's words: up to NAME_SLACK initials, or one middle name."""
+    return len(between) <= 1 or (len(between) <= NAME_SLACK and all(len(t) == 1 for t in between))
 
 
 def find_match(prompt: str, entries: list[tuple[Entry, str]]) -> Match | None:
@@ -217,12 +237,13 @@ def find_match(prompt: str, entries: list[tuple[Entry, str]]) -> Match | None:
     if index.names:
         for tokens in readings:
             positions: dict[str, list[int]] = {}
-            for pos, tok in enumerate(collapsed(tokens)):
+            toks = collapsed(tokens)
+            for pos, tok in enumerate(toks):
                 positions.setdefault(tok, []).append(pos)
                 if tok.endswith("s"):
                     positions.setdefault(tok[:-1], []).append(pos)  # a possessive or plural
             for i, name in index.names:
-                if _name_in(name, positions):
+                if _name_in(name, toks, positions):
                     return Match(*entries[i])
     return _fuzzy(found, entries, index)
 
@@ -255,6 +276,7 @@ class Blocklists:
         self.redis = redis
         self.settings = settings
         self.protected = load_protected(settings.protected_list_file)
+        self._protected = index_for([(e, "protected") for e in self.protected])
 
     def _key(self, platform: str | None, chat_id: str | None) -> str:
         if platform is None or chat_id is None:
@@ -279,16 +301,27 @@ class Blocklists:
         raw = await self.redis.smembers(self._key(platform, chat_id))
         return sorted(as_text(r) for r in raw)
 
-    async def check(self, prompt: str, platform: str, chat_id: str, *, protected: bool = True) -> Match | None:
-        """The first entry the prompt matches: chat list, then global list, then protected names."""
+    async def check(self, prompt: str | list[str], platform: str, chat_id: str, *,
+                    protected: bool = True) -> Match | None:
+        """The first entry a text matches: chat list, then global list, then protected names.
+
+        `prompt` may be every text of one request (prompt, negative prompt, captions): each is checked on its
+        own, so words of two fields never join into a name.
+        """
+        texts = [prompt] if isinstance(prompt, str) else [t for t in prompt if t.strip()]
         entries: list[tuple[Entry, str]] = []
-        for scope, texts in (("chat", await self.entries(platform, chat_id)), ("global", await self.entries())):
+        for scope, stored in (("chat", await self.entries(platform, chat_id)), ("global", await self.entries())):
             category = "this chat's blocklist" if scope == "chat" else "the global blocklist"
-            for text in texts:
+            for text in stored:
                 try:
                     entries.append((make_entry(text, category), scope))
                 except BlocklistError:
                     continue  # stored before a rule changed; never let one bad entry break checking
+        for text in texts:
+            if entries and (match := find_match(text, entries)) is not None:
+                return match
         if protected:
-            entries += [(e, "protected") for e in self.protected]
-        return find_match(prompt, entries)
+            for text in texts:
+                if (match := find_match(text, self._protected)) is not None:
+                    return match
+        return None
