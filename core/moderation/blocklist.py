@@ -26,7 +26,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
 from redis.asyncio import Redis
 
-from core.moderation.normalize import NATIVE, collapsed, name_tokens, normalize, phrase_key, skeletons, spans
+from core.moderation.normalize import collapsed, is_native, name_tokens, normalize, phrase_key, skeletons, spans
 from core.queue.connection import as_text
 from core.settings import Settings
 
@@ -54,7 +54,7 @@ class Entry:
     category: str  # "protected franchise or character", "this chat's blocklist" ...
     key: str = ""  # phrase skeleton; empty for regexes
     pattern: re.Pattern[str] | None = None
-    keys: tuple[str, ...] = ()  # the entry's and its aliases' skeletons (`~`-marked for CJK ones)
+    keys: tuple[str, ...] = ()  # the entry's and its aliases' skeletons (marked for CJK ones)
     names: tuple[tuple[str, ...], ...] = ()  # multi-word names matched in any order (names sections only)
     exceptions: frozenset[str] = frozenset()  # skeletons fuzzy matching must not take for this entry
 
@@ -67,10 +67,10 @@ class Match:
 
 def _key(text: str) -> str:
     key = phrase_key(text)
-    if not key.startswith(NATIVE) and any(t.startswith(NATIVE) for r in skeletons(text) for t in r):
+    if not is_native(key) and any(is_native(t) for r in skeletons(text) for t in r):
         raise BlocklistError("Write an entry in one script: CJK characters and Latin letters are matched apart "
                              "(give each as its own alias).")
-    if len(key.removeprefix(NATIVE)) < 2:
+    if len(key[1:] if is_native(key) else key) < 2:
         raise BlocklistError("That entry has no letters or digits left after folding; write a word or phrase.")
     return key
 
@@ -163,7 +163,7 @@ def _index(entries: list[tuple[Entry, str]]) -> _Index:
             continue
         for key in _entry_keys(entry):
             by_key.setdefault(key, i)
-            if not key.startswith(NATIVE) and len(key) >= FUZZY_MIN_CHARS:
+            if not is_native(key) and len(key) >= FUZZY_MIN_CHARS:
                 fuzzy_keys.append(key)
                 owners.append(i)
         names += [(i, name) for name in entry.names]
@@ -252,7 +252,7 @@ def _fuzzy(found: set[str], entries: list[tuple[Entry, str]], index: _Index) -> 
     """Runs of the prompt within one or two edits of a long key, with the same first letter (one cdist call)."""
     if not index.fuzzy_keys:
         return None
-    candidates = [s for s in found if not s.startswith(NATIVE) and len(s) >= FUZZY_MIN_CHARS - FUZZY_MAX_EDITS]
+    candidates = [s for s in found if not is_native(s) and len(s) >= FUZZY_MIN_CHARS - FUZZY_MAX_EDITS]
     if not candidates:
         return None
     distances = cdist(index.fuzzy_keys, candidates, scorer=Levenshtein.distance, score_cutoff=FUZZY_MAX_EDITS,

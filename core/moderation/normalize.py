@@ -7,10 +7,10 @@ punctuation and spacing turned into token breaks. Ambiguities give several readi
 - Cyrillic/Greek letters as Latin look-alikes (`Тоm Сruisе`, `ΜUSK`) or transliterated by sound (`Илон Маск`
   -> `ilon mask`).
 
-Chinese, Japanese and Korean characters become one token per character, marked with a leading `~`
-(`皮卡丘` -> `~pi ~ka ~qiu`), because those scripts do not put spaces between words. Runs of marked tokens
-are only matched against entries written in those scripts, so an ordinary Japanese sentence cannot spell
-a Latin entry by accident.
+Chinese, Japanese and Korean characters become one token per character, marked with a leading `~` (Han and
+kana) or `` ` `` (hangul) (`皮卡丘` -> `~pi ~ka ~qiu`), because those scripts do not put spaces between
+words. Runs of marked tokens are only matched against entries written in the same script, so an ordinary
+Japanese sentence cannot spell a Latin entry (or a Chinese one) by accident.
 
 The skeleton is lossy on purpose (`1`, `l`, `!` and `i` all become `i`; doubled letters collapse), and
 blocklist entries go through the same folding, so both sides meet in the middle.
@@ -22,8 +22,11 @@ import unicodedata
 
 from anyascii import anyascii
 
-NATIVE = "~"  # prefix of a token transliterated from a CJK character
-_NATIVE_START = "\x01"  # in the folded text: a CJK character's transliteration follows, up to a space
+# Prefixes of tokens transliterated from one CJK character, so `芭比` (Chinese "babi") and `바비큐` (Korean
+# "barbecue") never meet: Han and kana (Japanese mixes them in one name: `ピーチ姫`), and hangul.
+NATIVE_MARKS = ("~", "`")
+NATIVE = NATIVE_MARKS[0]
+_NATIVE_START = "\x01"  # in the folded text: a mark and a CJK character's transliteration follow, up to a space
 # Capital Greek and Cyrillic letters that look like Latin capitals: folded before case folding, because
 # lower-casing changes their shape (capital Mu `Μ` looks like M, its lower case `μ` like u).
 CAPITAL_HOMOGLYPHS = {
@@ -51,12 +54,20 @@ MERGE = {"l": "i"}
 _SKIP = frozenset(("Mn", "Me", "Cf", "Cc", "Co", "Cs", "Cn"))  # accents, zalgo marks, zero-width, bidi
 
 
-def _is_cjk(ch: str) -> bool:
-    """Han, kana and hangul: scripts written without spaces between words."""
+def _cjk_mark(ch: str) -> str:
+    """The mark of a Han, kana or hangul character (scripts written without spaces), else ''."""
     o = ord(ch)
-    return (0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
-            or 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F or 0xFF66 <= o <= 0xFF9F
-            or 0x20000 <= o <= 0x2FA1F)
+    if 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FA1F:
+        return NATIVE_MARKS[0]
+    if 0x3040 <= o <= 0x30FF or 0xFF66 <= o <= 0xFF9F:
+        return NATIVE_MARKS[0]
+    if 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F:
+        return NATIVE_MARKS[1]
+    return ""
+
+
+def is_native(token: str) -> bool:
+    return token[:1] in NATIVE_MARKS
 
 
 def _fold(text: str, lookalikes: bool) -> str:
@@ -67,8 +78,8 @@ def _fold(text: str, lookalikes: bool) -> str:
     """
     out: list[str] = []
     for ch in unicodedata.normalize("NFC", text):
-        if _is_cjk(ch):
-            out.append(_NATIVE_START + anyascii(ch).lower() + " ")
+        if mark := _cjk_mark(ch):
+            out.append(_NATIVE_START + mark + anyascii(ch).lower() + " ")
             continue
         for c in unicodedata.normalize("NFKD", ch):
             if lookalikes and c in CAPITAL_HOMOGLYPHS:
@@ -107,7 +118,9 @@ def _tokens(folded: str, symbols_are_letters: bool) -> list[str]:
         if ch == _NATIVE_START:
             if current:
                 tokens.append("".join(current))
-            current = [NATIVE]
+            current = []
+        elif ch in NATIVE_MARKS and not current:
+            current = [ch]
         elif ch in LEET_DIGITS:
             current.append(LEET_DIGITS[ch])
         elif symbols_are_letters and ch in LEET_SYMBOLS and (nxt.isalnum() or nxt in LEET_SYMBOLS):
@@ -116,10 +129,10 @@ def _tokens(folded: str, symbols_are_letters: bool) -> list[str]:
         elif ch.isalnum():
             current.append(ch)
         elif current:
-            if current != [NATIVE]:
+            if len(current) > 1 or not is_native(current[0]):
                 tokens.append("".join(current))
             current = []
-    if current and current != [NATIVE]:
+    if current and (len(current) > 1 or not is_native(current[0])):
         tokens.append("".join(current))
     return tokens
 
@@ -148,15 +161,15 @@ def phrase_key(phrase: str) -> str:
     A phrase in CJK script gives a `~`-marked key; a phrase mixing it with other scripts keeps only the rest.
     """
     tokens = _tokens(_fold(phrase, False), False)
-    native = [t for t in tokens if t.startswith(NATIVE)]
-    if native and len(native) == len(tokens):
-        return NATIVE + _collapse("".join(t[1:] for t in native))
-    return _collapse("".join(t for t in tokens if not t.startswith(NATIVE)))
+    marks = {t[0] for t in tokens if is_native(t)}
+    if len(marks) == 1 and all(is_native(t) for t in tokens):
+        return marks.pop() + _collapse("".join(t[1:] for t in tokens))
+    return _collapse("".join(t for t in tokens if not is_native(t)))
 
 
 def name_tokens(phrase: str) -> tuple[str, ...]:
     """A name's collapsed tokens (its words), for order-free matching of people's names."""
-    return tuple(_collapse(t) for t in _tokens(_fold(phrase, False), False) if not t.startswith(NATIVE))
+    return tuple(_collapse(t) for t in _tokens(_fold(phrase, False), False) if not is_native(t))
 
 
 def _join(left: str, right: str) -> str:
@@ -169,7 +182,7 @@ def collapsed(tokens: list[str]) -> list[str]:
 
 
 def spans(tokens: list[str], max_len: int) -> set[str]:
-    """Every run of whole tokens of one kind (Latin, or `~` CJK), joined and collapsed, up to `max_len` characters.
+    """Every run of whole tokens of one kind (Latin, or one CJK mark), joined and collapsed, up to `max_len` chars.
 
     Matching whole runs keeps `tomato cruiser` clear of `tom cruise`, while joining tokens catches
     `tomcruise`, `t o m c r u i s e` and `tom cru ise`. Built once per prompt, then each entry is one lookup.
@@ -177,13 +190,13 @@ def spans(tokens: list[str], max_len: int) -> set[str]:
     toks = collapsed(tokens)
     out: set[str] = set()
     for i in range(len(toks)):
-        native = toks[i].startswith(NATIVE)
+        mark = toks[i][0] if is_native(toks[i]) else ""
         joined = ""
         for tok in toks[i:]:
-            if tok.startswith(NATIVE) != native:
+            if (tok[0] if is_native(tok) else "") != mark:
                 break
-            joined = _join(joined, tok[1:] if native else tok)
+            joined = _join(joined, tok[1:] if mark else tok)
             if len(joined) > max_len:
                 break
-            out.add(NATIVE + joined if native else joined)
+            out.add(mark + joined)
     return out
