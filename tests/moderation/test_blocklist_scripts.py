@@ -74,7 +74,7 @@ def test_tables_are_big_enough() -> None:
 
 def test_list_format() -> None:
     [entry] = parse_list("[mascot; names]\ngizmo gnome | ギズモ | Гизмо | !gizmos\n")
-    assert entry.category == "protected mascot" and entry.names == (("gizmo", "gnome"), ("gizmo",))[:1]
+    assert entry.category == "protected mascot" and entry.names == (("gizmo", "gnome"),)
     assert find_match("ギズモの絵", [(entry, "protected")]) is not None
     assert find_match("gnome gizmo", [(entry, "protected")]) is not None
     with pytest.raises(ValueError, match="one script"):
