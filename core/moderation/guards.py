@@ -13,7 +13,7 @@ from core.contract import ResultFacts
 from core.errors import MediaError, Refusal
 from core.media.untrusted import UnreadableMedia, UntrustedMedia
 from core.moderation.bans import Ban, describe_duration
-from core.moderation.blocklist import Entry, find_match, parse_list
+from core.moderation.blocklist import Entry, Match, find_match, index_for, parse_list
 from core.moderation.faces import count_faces
 from core.moderation.toolkit import Moderation
 from core.settings import Settings
@@ -76,28 +76,48 @@ class SwitchGuard(_Guard):
                           reason="channel_disabled")
 
 
+def request_texts(request: GenerationRequest) -> list[tuple[str, str]]:
+    """Every text of a request that reaches the model or the picture, with how a member would call it.
+
+    The prompt already carries an applied style's template, and the negative prompt its negative.
+    """
+    return [(what, text) for what, text in (
+        ("prompt", request.prompt), ("negative prompt (--no)", request.negative_prompt),
+        ("top caption", request.meme_top), ("bottom caption", request.meme_bottom)) if text.strip()]
+
+
 class PromptGuard(_Guard):
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
         who = request.requester
         flags = await self.mod.switches.chat(who.platform, who.scope)
-        match = await self.mod.blocklists.check(request.prompt, who.platform, who.scope,
-                                                protected="protected_off" not in flags)
-        if match is None:
-            return
+        for what, text in request_texts(request):
+            match = await self.mod.blocklists.check(text, who.platform, who.scope,
+                                                    protected="protected_off" not in flags)
+            if match is not None:
+                self._refuse(match, what)
+
+    @staticmethod
+    def _refuse(match: Match, what: str) -> None:
+        where_found = "Your prompt" if what == "prompt" else f"Your {what}"
         if match.scope == "protected":
             raise Refusal(
-                f"Your prompt names \u201c{match.entry.text}\u201d ({match.entry.category}); this service doesn't "
+                f"{where_found} names \u201c{match.entry.text}\u201d ({match.entry.category}); this service doesn't "
                 "generate protected characters, franchises or real public figures. Describe an original "
                 "subject instead.", reason="blocklist")
         shown = "a blocked pattern" if match.entry.pattern is not None else f"\u201c{match.entry.text}\u201d"
         where = "this chat's" if match.scope == "chat" else "the service's"
-        raise Refusal(f"Your prompt contains {shown}, which is on {where} blocklist. Rephrase without it.",
+        raise Refusal(f"{where_found} contains {shown}, which is on {where} blocklist. Rephrase without it.",
                       reason="blocklist")
 
 
 @lru_cache(maxsize=1)
 def nsfw_terms() -> tuple[Entry, ...]:
     return parse_list(resources.files("core.moderation").joinpath("data/nsfw.txt").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _nsfw_index() -> list[tuple[Entry, str]]:
+    return index_for([(e, "nsfw") for e in nsfw_terms()])
 
 
 class NsfwGuard(_Guard):
@@ -111,7 +131,7 @@ class NsfwGuard(_Guard):
         request.nsfw_allowed = await self.allowed(request, ctx)
         if request.nsfw_allowed:
             return
-        if find_match(request.prompt, [(e, "nsfw") for e in nsfw_terms()]) is not None:
+        if any(find_match(text, _nsfw_index()) is not None for _, text in request_texts(request)):
             raise Refusal("Age-restricted content isn't allowed in this channel. Moderators can allow it with "
                           "/mod nsfw on in a channel the platform marks as age-restricted.", reason="nsfw")
 
