@@ -204,6 +204,17 @@ class Settings(BaseSettings):
     )
     blocklist_max_entries: int = Field(default=500, description="Most blocklist entries one chat may add.")
     avatar_pending_ttl_s: int = Field(default=7 * 24 * 3600, description="How long a submitted selfie awaits review.")
+    consent_face_distance: float = Field(
+        default=0.6, gt=0, le=2, description="Largest face-embedding distance counted as the same person (dlib's "
+        "ResNet model: 0.6 is its usual threshold; lower is stricter).")
+    consent_min_face_fraction: float = Field(
+        default=0.05, gt=0, le=1, description="Smallest face the consent check looks for, as a share of a "
+        "picture's short side (upright faces; turned ones from 12.5%). Smaller costs more CPU per frame.")
+    consent_video_frames: int = Field(
+        default=16, ge=1, description="Frames of a video reference checked for faces, spread over the whole clip.")
+    consent_max_frames: int = Field(
+        default=32, ge=1, description="Most distinct frames of one animated image checked for faces (more are "
+        "sampled evenly); near-identical frames count once.")
 
     # --- worker performance -----------------------------------------------------------------
     batch_max_size: int = Field(default=4, ge=1, description="Most compatible jobs run as one pipeline call.")

@@ -20,7 +20,7 @@ from core.media.codecs import sniff
 from core.media.untrusted import UntrustedMedia
 from core.moderation.bans import parse_duration
 from core.moderation.blocklist import BlocklistError
-from core.moderation.faces import count_faces
+from core.moderation.identity import find_faces
 from core.moderation.queue_admin import QueueAdmin
 from core.moderation.reports import Reports
 from core.moderation.switches import CHANNEL_FLAGS, CHAT_FLAGS
@@ -98,7 +98,8 @@ class ModCommands:
     async def avatar(self, call: CommandCall) -> Outcome:
         """`/avatar` with a selfie: submit it for a moderator to verify."""
         who = call.requester
-        if await self.mod.avatars.verified(who.platform, who.user_id):
+        # An avatar verified before faces were kept may be sent again, to bind it to the member's face.
+        if await self.mod.avatars.embedding(who.platform, who.user_id) is not None:
             return Outcome("You already have a verified avatar; references with your face are accepted.",
                            ok=True, private=True)
         if await self.mod.avatars.pending_for(who.platform, who.user_id) is not None:
@@ -112,14 +113,15 @@ class ModCommands:
         if len(att.data) > s.max_reference_bytes:
             raise CommandError("That photo is too large; send a smaller selfie.")
         image = await UntrustedMedia(s).image(att.data)
-        faces = await asyncio.to_thread(count_faces, image)
-        if faces != 1:
+        faces = await asyncio.to_thread(find_faces, image, s.consent_min_face_fraction)
+        if len(faces) != 1:
             raise CommandError("I couldn't find a face in that photo. Send a clear, front-facing selfie."
-                               if faces == 0 else "That photo shows more than one face. Send a selfie of only you.")
+                               if not faces else "That photo shows more than one face. Send a selfie of only you.")
         kind = sniff(att.data)
         assert kind is not None
         blob = await self.mod.blobs.put(att.data, kind.mime, s.avatar_pending_ttl_s)
-        req = await self.mod.avatars.submit(who.platform, who.user_id, who.chat_id, blob, who.display_name, who.scope)
+        req = await self.mod.avatars.submit(who.platform, who.user_id, who.chat_id, blob, who.display_name, who.scope,
+                                            list(faces[0].embedding))
         media = MediaFile(blob_key=blob, mime=kind.mime, filename=f"avatar-{who.user_id}.{kind.extension}",
                           size=len(att.data), width=image.width, height=image.height)
         await self.reports.avatar_notice(who, req.request_id, media)

@@ -1,17 +1,19 @@
-"""Likeness and voice consent: verified avatars.
+"""Likeness and voice consent: verified avatars bound to a face, and members' grants of their likeness.
 
 A member sends `/avatar` with a selfie; a platform moderator approves it (a button in the review chat, or
 `/mod avatar approve <user>` by a configured owner/moderator or in the review chat), never the member
-themself. Only then may that member use references that show a face, and voice references (unless the chat
-allows audio references for everyone), in every chat. The selfie is kept only until it is reviewed; a
-verified avatar records who approved it, in which chat and when.
+themself. The approval keeps the selfie's face embedding (core/moderation/identity.py), not the selfie: a face
+in a reference must match it, or the avatar of a member who granted the requester their likeness
+(`/consent grant`). Voice references need a verified avatar (unless the chat allows audio references for
+everyone). The selfie is kept only until it is reviewed; a verified avatar records who approved it, in which
+chat and when.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -29,6 +31,7 @@ class AvatarRequest:
     blob_id: str
     display_name: str = ""
     scope: str = ""  # the chat/server it was sent in (Requester.scope)
+    embedding: list[float] = field(default_factory=list)  # the selfie's face (identity.find_faces)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Avatars:
         self.redis = redis
         self.settings = settings
         self.clock = clock
+        self.grants = Grants(redis, settings)
 
     def _verified_key(self, platform: str, user_id: str) -> str:
         return self.settings.key("mod", "avatar", platform, user_id)
@@ -59,10 +63,11 @@ class Avatars:
         return self.settings.key("mod", "avatar-pending", platform)
 
     async def submit(self, platform: str, user_id: str, chat_id: str, blob_id: str,
-                     display_name: str = "", scope: str = "") -> AvatarRequest:
-        """Record a selfie awaiting review; a newer submission replaces the member's older one."""
+                     display_name: str = "", scope: str = "",
+                     embedding: list[float] | None = None) -> AvatarRequest:
+        """Record a selfie (and its face's embedding) awaiting review; a newer one replaces the member's older one."""
         req = AvatarRequest(secrets.token_hex(8), platform, user_id, chat_id, blob_id, display_name[:64],
-                            scope or chat_id)
+                            scope or chat_id, list(embedding or []))
         ttl = self.settings.avatar_pending_ttl_s
         old = await self.redis.hget(self._pending_key(platform), user_id)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -104,7 +109,7 @@ class Avatars:
             if approve:
                 pipe.set(self._verified_key(req.platform, req.user_id),
                          json.dumps({"by": by, "platform": req.platform, "chat": chat, "at": self.clock(),
-                                     "selfie_chat": req.chat_id}))
+                                     "selfie_chat": req.chat_id, "embedding": req.embedding}))
             await pipe.execute()
         return True
 
@@ -114,6 +119,14 @@ class Avatars:
     async def verified(self, platform: str, user_id: str) -> bool:
         return bool(await self.redis.exists(self._verified_key(platform, user_id)))
 
+    async def embedding(self, platform: str, user_id: str) -> list[float] | None:
+        """The face of the member's verified avatar; None if unverified or verified before faces were kept."""
+        raw = await self.redis.get(self._verified_key(platform, user_id))
+        if raw is None:
+            return None
+        vector = json.loads(raw).get("embedding") or []
+        return [float(v) for v in vector] or None
+
     async def verification(self, platform: str, user_id: str) -> Verification | None:
         """Who approved the member's avatar, where and when; None if it is not verified."""
         raw = await self.redis.get(self._verified_key(platform, user_id))
@@ -122,3 +135,45 @@ class Avatars:
         data = json.loads(raw)
         return Verification(str(data.get("by", "")), str(data.get("platform", platform)), str(data.get("chat", "")),
                             float(data.get("at", 0)))
+
+
+class Grants:
+    """Who may use whose likeness: a member grants (and revokes) others the use of their own face.
+
+    Platform-wide like avatars. Stored both ways (granter -> grantees for /consent list, grantee -> granters
+    for the guard), and read per request, so a revocation stops the next job at once.
+    """
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.settings = settings
+
+    def _given_key(self, platform: str, granter: str) -> str:
+        return self.settings.key("mod", "consent-given", platform, granter)
+
+    def _held_key(self, platform: str, grantee: str) -> str:
+        return self.settings.key("mod", "consent-held", platform, grantee)
+
+    async def grant(self, platform: str, granter: str, grantee: str) -> bool:
+        """False if it was already granted."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._given_key(platform, granter), grantee)
+            pipe.sadd(self._held_key(platform, grantee), granter)
+            added, _ = await pipe.execute()
+        return bool(added)
+
+    async def revoke(self, platform: str, granter: str, grantee: str) -> bool:
+        """False if there was nothing to revoke."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self._given_key(platform, granter), grantee)
+            pipe.srem(self._held_key(platform, grantee), granter)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def given(self, platform: str, granter: str) -> list[str]:
+        """Members the granter lets use their likeness."""
+        return sorted(as_text(m) for m in await self.redis.smembers(self._given_key(platform, granter)))
+
+    async def granters(self, platform: str, grantee: str) -> list[str]:
+        """Members whose likeness the grantee may use."""
+        return sorted(as_text(m) for m in await self.redis.smembers(self._held_key(platform, grantee)))

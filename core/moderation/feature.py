@@ -1,10 +1,11 @@
-"""Moderation as a feature: its guards first in line, `/mod` and `/avatar`, the report and review buttons,
-the audit log as a refusal listener, and the worker's NSFW result gate."""
+"""Moderation as a feature: its guards first in line, `/mod` and `/avatar`, `/consent`, the report and
+review buttons, the audit log as a refusal listener, and the worker's NSFW result gate."""
 
 from __future__ import annotations
 
 from core.contract import LOOKING, CommandSpec, Feature, GuardSpec
 from core.moderation.commands import ModCommands
+from core.moderation.consent_commands import ConsentCommands
 from core.moderation.guards import BanGuard, ConsentGuard, NsfwGuard, PromptGuard, SwitchGuard, nsfw_gate
 from core.moderation.reports import Reports
 from core.moderation.toolkit import Moderation
@@ -31,6 +32,8 @@ def moderation_feature(mod: Moderation) -> Feature:
         commands=(
             CommandSpec("mod", commands.handle, "moderator tools (/mod help)"),
             CommandSpec("avatar", commands.avatar, "verify your likeness with a selfie (for references with faces)"),
+            CommandSpec("consent", ConsentCommands(mod).handle, "let another member use your likeness (/consent "
+                        "grant|revoke <user>, /consent list)"),
         ),
         actions=reports.actions(),
         refusal_listeners=(mod.log_refusal,),

@@ -4,19 +4,18 @@ each refusal says why and what to do. Their order is declared with the feature (
 
 from __future__ import annotations
 
-import asyncio
 from functools import lru_cache
 from importlib import resources
 
 from core.context import ChatContext
 from core.contract import ResultFacts
 from core.errors import MediaError, Refusal
-from core.media.untrusted import UnreadableMedia, UntrustedMedia
+from core.media.untrusted import UnreadableMedia
 from core.moderation.bans import Ban, describe_duration
 from core.moderation.blocklist import Entry, Match, find_match, index_for, parse_list
-from core.moderation.faces import count_faces
+from core.moderation.identity import matches
+from core.moderation.likeness import faces_in, reference_frames
 from core.moderation.toolkit import Moderation
-from core.settings import Settings
 from core.types import GenerationRequest, MediaType
 
 NSFW_FLAGGED_TEXT = ("The model's safety checker flagged this result as age-restricted, which isn't allowed in "
@@ -146,45 +145,69 @@ def nsfw_gate(request: GenerationRequest, facts: ResultFacts) -> str | None:
 
 
 class ConsentGuard(_Guard):
-    """Faces in reference images/videos need a verified avatar; voice references too, unless the chat allows them.
+    """Every face in reference images and videos must be the requester's own (their verified avatar) or that of a
+    member who granted them their likeness; voice references need a verified avatar, unless the chat allows them.
 
-    It reads the stored references, so it runs in the media stage, after they are stored.
+    It reads the stored references, so it runs in the media stage, after they are stored. Grants are read per
+    request: a revocation holds from the next one.
     """
 
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
         if not request.references:
             return
         who = request.requester
-        verified: bool | None = None
-        for ref in request.references:
+        known: list[tuple[str, list[float]]] | None = None  # whose faces may appear: the requester's first
+        for n, ref in enumerate(request.references, 1):
             if ref.media_type == MediaType.AUDIO:
-                verified = verified if verified is not None else await self.mod.avatars.verified(who.platform,
-                                                                                                 who.user_id)
-                if not verified and "audio_refs" not in await self.mod.switches.chat(who.platform, who.scope):
-                    raise Refusal(
-                        "Voice and audio references are only accepted from members with a verified avatar, "
-                        "to protect people's voices. Send /avatar with a selfie and ask a moderator to approve "
-                        "it.", reason="voice_consent")
+                await self._voice(request)
                 continue
             blob = await self.mod.blobs.get(ref.blob_key)
             if blob is None:
                 continue  # expired: the worker answers that
-            if await _has_face(blob[0], ref.media_type, self.mod.settings):
-                verified = verified if verified is not None else await self.mod.avatars.verified(who.platform,
-                                                                                                 who.user_id)
-                if not verified:
-                    raise Refusal(
-                        "That reference shows a face. To protect people's likeness, references with faces are "
-                        "only accepted from members with a verified avatar: send /avatar with a selfie and a "
-                        "moderator will approve it. Or use a reference without people.", reason="likeness")
+            try:
+                faces = await faces_in(await reference_frames(blob[0], ref.media_type, self.mod.settings),
+                                       self.mod.settings)
+            except UnreadableMedia as exc:
+                # It could not be checked within the limits: consent fails closed.
+                raise Refusal(f"I couldn't check reference {n} for faces: {exc}", reason="likeness") from None
+            except MediaError:
+                continue  # unreadable references were refused when stored
+            if not faces:
+                continue
+            if known is None:
+                known = await self._known(who.platform, who.user_id)
+            own = bool(known) and known[0][0] == who.user_id
+            threshold = self.mod.settings.consent_face_distance
+            for face in faces:
+                if matches(face.embedding, [vector for _, vector in known], threshold) is None:
+                    raise Refusal(self._not_allowed(n, ref.name, who.user_id, own), reason="likeness")
 
+    async def _known(self, platform: str, user_id: str) -> list[tuple[str, list[float]]]:
+        """The faces this member may use: their own avatar's, then those of members who granted them theirs."""
+        avatars = self.mod.avatars
+        known = []
+        for member in [user_id, *await avatars.grants.granters(platform, user_id)]:
+            if (vector := await avatars.embedding(platform, member)) is not None:
+                known.append((member, vector))
+        return known
 
-async def _has_face(data: bytes, media_type: MediaType, settings: Settings) -> bool:
-    """Whether a reference (an image, or a video's first frame) shows a face; decoded in the sandbox."""
-    try:
-        image = await UntrustedMedia(settings).picture(data, media_type)
-    except UnreadableMedia:
-        return True  # it could not be checked within the limits: consent fails closed
-    except MediaError:
-        return False  # unreadable references were refused when stored
-    return await asyncio.to_thread(count_faces, image) > 0
+    @staticmethod
+    def _not_allowed(n: int, name: str, user_id: str, own: bool) -> str:
+        where = f"reference {n}" + (f" ({name})" if name else "")
+        if not own:
+            return (f"Your {where} shows a face. To protect people's likeness, a face in a reference must be "
+                    "yours or belong to a member who granted you theirs: send /avatar with a selfie and a "
+                    f"moderator will approve it, or ask that person to /consent grant {user_id}. Or use a "
+                    "reference without people.")
+        return (f"A face in your {where} is not yours: ask that person to /consent grant {user_id} (they need "
+                "a verified /avatar), or use a reference without them.")
+
+    async def _voice(self, request: GenerationRequest) -> None:
+        """Voices are not compared (no offline speaker model ships here): a verified avatar, or the chat's switch."""
+        who = request.requester
+        if await self.mod.avatars.verified(who.platform, who.user_id):
+            return
+        if "audio_refs" not in await self.mod.switches.chat(who.platform, who.scope):
+            raise Refusal("Voice and audio references are only accepted from members with a verified avatar, "
+                          "to protect people's voices. Send /avatar with a selfie and ask a moderator to approve "
+                          "it.", reason="voice_consent")
