@@ -101,7 +101,7 @@ SMOKE: dict[str, dict[str, Any]] = {
     ),
     "ltx": dict(
         transformer=dict(in_channels=8, out_channels=8, num_attention_heads=4, attention_head_dim=8,
-                         cross_attention_dim=32, num_layers=1, caption_channels=32),
+                         cross_attention_dim=32, num_layers=2, caption_channels=32),
         vae=dict(latent_channels=8, block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
                  layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
                  spatio_temporal_scaling=(True, True, False, False),
@@ -110,7 +110,7 @@ SMOKE: dict[str, dict[str, Any]] = {
     ),
     "wan": dict(
         transformer=dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16,
-                         out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=1, cross_attn_norm=True,
+                         out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
                          qk_norm="rms_norm_across_heads", rope_max_seq_len=32),
         vae=dict(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
                  temperal_downsample=[False, True, True]),
@@ -262,7 +262,7 @@ def workloads(smoke: bool) -> list[Workload]:
             Workload("flux-dev", "flux", 32, 32, 2, "", guidance=3.5, extra=dict(max_sequence_length=16)),
             Workload("flux-schnell", "flux", 32, 32, 2, "", guidance=0.0, extra=dict(max_sequence_length=16)),
             Workload("ltx-video-2b", "ltx", 32, 32, 2, "", frames=9, guidance=3.0, extra=dict(max_sequence_length=16)),
-            Workload("wan-2.1-1.3b", "wan", 48, 32, 2, "", frames=9, guidance=5.0, extra=dict(max_sequence_length=16)),
+            Workload("wan-2.1-1.3b", "wan", 64, 32, 2, "", frames=9, guidance=5.0, extra=dict(max_sequence_length=16)),
         ]
     return [
         Workload("sdxl", "sdxl", 1024, 1024, 30, "2.43 s A100, compile+int8", guidance=5.0),
