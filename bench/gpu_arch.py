@@ -227,8 +227,9 @@ def table(rows: list[Row], title: str, startup: dict[str, float] | None, startup
         b4 = f"{4 / r.batch4.seconds:.2f}" if r.batch4 else "-"
         fbc = f"{s(r.cache)}†" if r.cache else "-"
         ovh = f"{r.overhead['ratio']:.3f}" if r.overhead else "-"
+        peak = f"{e.peak_gib:.1f}" if e and e.peak_gib == e.peak_gib else "-"  # nan on the CPU
         cells = [w.name, size, str(w.steps), s(e), f"{e.per_step:.4f}" if e and e.per_step else "-",
-                 f"{e.peak_gib:.1f}" if e else "-", s(r.compiled), s(r.fp8), b1, b4, fbc, ovh, w.anchor or "-"]
+                 peak, s(r.compiled), s(r.fp8), b1, b4, fbc, ovh, w.anchor or "-"]
         lines.append("| " + " | ".join(cells) + " |")
         if w.arch == "flux" and e is not None:
             flops = models.flux_step_flops(FLUX_CFG[0], w.width, w.height, w.extra.get("max_sequence_length", 512),
