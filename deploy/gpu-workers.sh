@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One Reelsmith worker process per GPU on this machine: worker i sees only GPU i (CUDA_VISIBLE_DEVICES=i, so
+# it runs on "cuda" = that GPU), has its own name (REELSMITH_WORKER_NAME=<prefix>-gpu<i>, in logs, metrics and
+# job records) and its own health port (REELSMITH_HEALTH_PORT = base + i). Every other setting (REDIS_URL,
+# models, queue) comes from the environment, the same for all. Stops all of them on Ctrl-C / SIGTERM.
+#
+#   REDIS_URL=redis://... deploy/gpu-workers.sh            # every GPU nvidia-smi lists
+#   GPUS="0 2" deploy/gpu-workers.sh                       # only these
+#   REELSMITH_BIN=.venv/bin/reelsmith WORKER_PREFIX=box2 HEALTH_PORT_BASE=9500 deploy/gpu-workers.sh
+set -euo pipefail
+
+bin="${REELSMITH_BIN:-reelsmith}"
+prefix="${WORKER_PREFIX:-$(hostname)}"
+port_base="${HEALTH_PORT_BASE:-9464}"
+if [[ -z "${GPUS:-}" ]]; then
+  if ! command -v nvidia-smi >/dev/null; then
+    echo "gpu-workers.sh: nvidia-smi not found; set GPUS=\"0 1 ...\" to say which GPUs to use." >&2
+    exit 2
+  fi
+  GPUS="$(nvidia-smi --query-gpu=index --format=csv,noheader | tr '\n' ' ')"
+fi
+[[ -n "${GPUS// /}" ]] || { echo "gpu-workers.sh: no GPU found; set GPUS." >&2; exit 2; }
+
+pids=()
+stop() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; }
+trap stop INT TERM
+for i in $GPUS; do
+  CUDA_VISIBLE_DEVICES="$i" REELSMITH_DEVICE=cuda REELSMITH_WORKER_NAME="${prefix}-gpu${i}" \
+    REELSMITH_HEALTH_PORT="$((port_base + i))" "$bin" worker &
+  pids+=("$!")
+  echo "gpu-workers.sh: worker ${prefix}-gpu${i} on GPU $i (pid $!, health port $((port_base + i)))"
+done
+# Wait for all; a worker that exits (e.g. a bad setting) leaves the others running, and its status is reported.
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+exit "$status"
