@@ -123,6 +123,9 @@ class GenerationRequest(BaseModel):
     # --- styles ---
     style: str = ""  # the style applied (its template, negative and aspect are already in the fields above)
     loras: list[LoraUse] = Field(default_factory=list)
+    # --- several images (core.variants) ---
+    n_images: int = Field(default=1, ge=1, le=4)  # images of one prompt, seeds seed..seed+n-1, one pipeline call
+    strength: float | None = Field(default=None, gt=0, le=1)  # image-to-image strength; None: edit_strength
 
 
 def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:
