@@ -155,6 +155,7 @@ class Shaping:
     request: GenerationRequest
     ctx: ChatContext
     aspect_given: bool = False  # the member typed --ar
+    n_given: bool = False  # the member typed --n (else the chat's default number of images applies)
 
 
 # Reshapes a member's new request from a typed command before the guards run (a style's template, negative,
@@ -201,8 +202,9 @@ class ResultButton:
     """A button every platform shows under finished results; pressing it runs the feature's action of that name.
 
     `row` places it (Discord: at most 5 rows of 5); `per_image` makes one per image of a several-image result
-    (labelled `U1`..`U4` from `label` "U", the ref naming that image: `image_ref`); `private` answers only the
-    presser (Discord ephemeral); `queues` says it queues a new job (adapters check they can post its result).
+    (labelled `U1`..`U4` from `short` "U", else from `label`; the ref naming that image: `image_ref`);
+    `private` answers only the presser (Discord ephemeral); `queues` says it queues a new job (adapters check
+    they can post its result).
     """
 
     action: str
@@ -213,6 +215,7 @@ class ResultButton:
     per_image: bool = False
     private: bool = False
     queues: bool = True
+    short: str = ""  # the per-image label's stem ("U" -> U1..U4); `label` stays for a one-image result
 
 
 @dataclass(frozen=True)

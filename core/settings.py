@@ -339,6 +339,9 @@ class Settings(BaseSettings):
     )
 
     # --- discord --------------------------------------------------------------------------
+    discord_grid: bool = Field(
+        default=False, description="Several images of one prompt as one numbered 2x2 grid image (each cell keeps its "
+        "label), instead of one attachment per image.")
     discord_sync_commands: bool = Field(default=True, description="Register slash commands with Discord at start-up.")
     discord_guild_ids: list[str] = Field(
         default_factory=list, description="Also register commands in these guilds (instant; global ones take a while)."

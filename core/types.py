@@ -129,6 +129,9 @@ class GenerationRequest(BaseModel):
     # --- extend (core.extend): `num_frames` counts the frames added to the source clip ---
     source_job: str = ""  # the job whose clip this one continues (provenance links it)
     source_frames: int = Field(default=0, ge=0)  # that clip's length in frames
+    # --- several images (core.variants) ---
+    n_images: int = Field(default=1, ge=1, le=4)  # images of one prompt, seeds seed..seed+n-1, one pipeline call
+    strength: float | None = Field(default=None, gt=0, le=1)  # image-to-image strength; None: edit_strength
 
 
 def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:

@@ -29,6 +29,7 @@ SCALE_CHOICES = [app_commands.Choice(name=f"{n}x", value=n) for n in UPSCALE_SCA
 Seed = app_commands.Range[int, 0, MAX_SEED]
 Positive = app_commands.Range[int, 1, 10_000]  # core checks the real limits and says what they are
 Seconds = app_commands.Range[float, 0.1, 600.0]
+Images = app_commands.Range[int, 1, 4]  # --n: images of one prompt (core.variants)
 MAX_MODAL_FILES = 10
 DESCRIPTION_LIMIT = 100  # Discord's limit on a command's description
 # How the forwarded commands present themselves here: what their text option asks for, and which ones are
@@ -86,15 +87,16 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         return complete
 
     @app_commands.command(name="imagine", description="Make an image from text")
-    @app_commands.describe(**COMMON, reference="An optional reference image")
+    @app_commands.describe(**COMMON, reference="An optional reference image", images="How many images (1-4)")
     @app_commands.choices(ar=AR_CHOICES)
     @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_IMAGE),
                                style=style_autocomplete)
     async def imagine(interaction: discord.Interaction[Any], prompt: str, ar: Optional[str] = None,
                       seed: Optional[Seed] = None, steps: Optional[Positive] = None, avoid: Optional[str] = None,
                       reference: Optional[discord.Attachment] = None, style: Optional[str] = None,
-                      model: Optional[str] = None) -> None:
-        text = command_text("imagine", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style, model=model)
+                      model: Optional[str] = None, images: Optional[Images] = None) -> None:
+        text = command_text("imagine", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style, model=model,
+                            extra=f"--n {images}" if images else "")
         await flow.text(interaction, text, _files(reference), prompt=prompt)
 
     @app_commands.command(name="video", description="Make a short video from text")
@@ -115,14 +117,16 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         await flow.text(interaction, text, _files(image, video, audio), prompt=prompt)
 
     @app_commands.command(name="edit", description="Change an image")
-    @app_commands.describe(image="The image to change", **COMMON)
+    @app_commands.describe(image="The image to change", **COMMON, images="How many images (1-4)")
     @app_commands.choices(ar=AR_CHOICES)
     @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_IMAGE),
                                style=style_autocomplete)
     async def edit(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
                    ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
-                   avoid: Optional[str] = None, style: Optional[str] = None, model: Optional[str] = None) -> None:
-        text = command_text("edit", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style, model=model)
+                   avoid: Optional[str] = None, style: Optional[str] = None, model: Optional[str] = None,
+                   images: Optional[Images] = None) -> None:
+        text = command_text("edit", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style, model=model,
+                            extra=f"--n {images}" if images else "")
         await flow.text(interaction, text, [image], prompt=prompt)
 
     @app_commands.command(name="animate", description="Bring an image to life as a short video")

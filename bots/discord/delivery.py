@@ -30,6 +30,7 @@ from core.media import UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, error_text, queued_text, rendering_text
 from core.types import DeleteResult, GenerationReply, Notice, Progress
+from core.variants import grid_image
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +222,8 @@ class Delivery:
         text = error_text(r.error) if r.error else r.caption
         files: list[tuple[bytes, str]] = []
         notes: list[str] = []
-        for media in [] if r.error else r.media[:1]:
+        several = not r.error and not r.kind.is_video and len(r.media) > 1  # --n: every image of the prompt
+        for media in [] if r.error else r.media if several else r.media[:1]:
             blob = await self.service.media(media.blob_key)
             if blob is None:
                 notes.append("The result file has expired.")
@@ -233,6 +235,12 @@ class Delivery:
             files.append((fitted.data, fitted.filename))
             if fitted.note:
                 notes.append(fitted.note)
+        if several and len(files) > 1:
+            seeds = ", ".join(str((r.seed + i) % 2**32) for i in range(len(r.media)))
+            notes.insert(0, f"{len(r.media)} images (1-{len(r.media)} as the buttons number them), seeds {seeds}")
+            if self.settings.discord_grid:  # one numbered 2x2 grid image instead of one attachment per image
+                grid = await asyncio.to_thread(grid_image, [data for data, _ in files])
+                files = [(grid, f"reelsmith-{r.job_id}-grid.png")]
         content = clip("\n".join([text, *notes]))
         view = result_view(self.service.result_buttons(r))
         ref = await self._post_result(r.job_id, status, content, files, view)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from PIL import Image
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -24,6 +24,7 @@ from core.media import Fitted, UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, error_text, queued_text, rendering_text
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice, Progress
+from core.variants import image_captions
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +217,9 @@ class Delivery:
 
     async def _deliver_media(self, r: GenerationReply, chat_id: int, done: dict[str, str] | None) -> None:
         sent = _ids(done.get("message_ids") if done else None)
+        if len(r.media) > 1 and not r.kind.is_video:
+            await self._deliver_album(r, chat_id, sent)
+            return
         markup = keyboard(self.service.result_buttons(r, emoji=True))
         reply, thread = self._reply_to(r)
         caption = r.caption[:CAPTION_LIMIT]
@@ -226,6 +230,46 @@ class Delivery:
             last = i == len(items) - 1
             buttons = markup if last else None
             msg = await self._post_one(chat_id, media, caption, buttons, reply, thread)
+            chat_id = msg.chat_id
+            sent.append(str(msg.message_id))
+            await self.state.mark_delivered(r.job_id, {"chat_id": str(chat_id), "message_ids": ",".join(sent),
+                                                       "complete": "1" if last else "0"})
+
+    async def _deliver_album(self, r: GenerationReply, chat_id: int, sent: list[str]) -> None:
+        """Several images of one prompt (core.variants): one album (sendMediaGroup, each photo with its own
+        caption and label), then one message with the keyboard (albums cannot carry one)."""
+        reply, thread = self._reply_to(r)
+        if not sent:
+            photos: list[InputMediaPhoto] = []
+            for media, caption in zip(r.media, image_captions(r, CAPTION_LIMIT), strict=True):
+                blob = await self.service.media(media.blob_key)
+                photo = None if blob is None else await asyncio.to_thread(
+                    fit_photo, blob[0], blob[1] or media.mime, media.filename, self.settings.telegram_max_photo_bytes)
+                if photo is None:  # expired or a shape sendPhoto never takes: one by one, as files if need be
+                    await self._deliver_one_by_one(r, chat_id, sent)
+                    return
+                photos.append(InputMediaPhoto(photo.data, caption=caption, filename=photo.filename))
+            album = await self._post(chat_id, lambda c: self.bot.send_media_group(
+                c, photos, reply_parameters=reply, message_thread_id=thread), "sendMediaGroup")
+            chat_id = album[0].chat_id
+            sent = [str(m.message_id) for m in album]
+            await self.state.mark_delivered(r.job_id, {"chat_id": str(chat_id), "message_ids": ",".join(sent),
+                                                       "complete": "0"})
+        markup = keyboard(self.service.result_buttons(r, emoji=True))
+        text = r.caption[:TEXT_LIMIT]
+        msg = await self._post(chat_id, lambda c: self.bot.send_message(
+            c, text, reply_markup=markup, reply_parameters=reply, message_thread_id=thread), "sendMessage")
+        sent.append(str(msg.message_id))
+        await self.state.mark_delivered(r.job_id, {"chat_id": str(msg.chat_id), "message_ids": ",".join(sent),
+                                                   "complete": "1"})
+
+    async def _deliver_one_by_one(self, r: GenerationReply, chat_id: int, sent: list[str]) -> None:
+        markup = keyboard(self.service.result_buttons(r, emoji=True))
+        reply, thread = self._reply_to(r)
+        captions = image_captions(r, CAPTION_LIMIT)
+        for i, media in enumerate(r.media):
+            last = i == len(r.media) - 1
+            msg = await self._post_one(chat_id, media, captions[i], markup if last else None, reply, thread)
             chat_id = msg.chat_id
             sent.append(str(msg.message_id))
             await self.state.mark_delivered(r.job_id, {"chat_id": str(chat_id), "message_ids": ",".join(sent),

@@ -30,6 +30,7 @@ from core.ops import ConfigError, HealthEndpoints, is_wildcard, process_metrics,
 from core.queue import ReplyConsumer, as_text
 from core.service import Attachment, Outcome, Reelsmith, error_text, rendering_text
 from core.types import DeleteResult, GenerationReply, Notice, Progress, Requester
+from core.variants import image_caption
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,8 @@ class WebPlayground:
         msg["error"] = r.error is not None
         msg["text"] = error_text(r.error) if r.error else r.caption
         msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
-                         "width": m.width, "height": m.height} for m in r.media]
+                         "width": m.width, "height": m.height, "caption": image_caption(r, i)}
+                        for i, m in enumerate(r.media, start=1)]  # several images: the page shows a grid
         buttons = self.service.result_buttons(r)
         if buttons:
             msg["buttons"] = [b.model_dump() for b in buttons]

@@ -19,4 +19,5 @@ def batch_key(request: GenerationRequest) -> tuple[Any, ...] | None:
     if request.kind != JobKind.EDIT and (refs or request.references):
         return None
     loras = tuple((lora.name, lora.weight) for lora in request.loras)  # one call runs one set of LoRAs
-    return (request.kind, request.model, request.width, request.height, request.steps, request.num_frames, loras)
+    return (request.kind, request.model, request.width, request.height, request.steps, request.num_frames, loras,
+            request.strength)  # one call runs one image-to-image strength

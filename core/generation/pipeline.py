@@ -336,7 +336,9 @@ class PipelineSet:
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
         seconds = time.perf_counter() - started
         # The model's safety checker, where it has one, flags each output of the batch separately.
-        flags = list(getattr(out, "nsfw_content_detected", None) or [False] * len(jobs))
+        flags = list(getattr(out, "nsfw_content_detected", None) or [False] * len(outputs))
+        # Several images per job (core.variants): the call made n outputs for it; they form its result.
+        outputs, flags = _per_job(outputs, flags, [_images_of(job) for job in jobs])
         return [
             GenerationResult(frames=[_to_pil(f) for f in frames], is_video=first.kind.is_video,
                              model=self.model_label(entry), seconds=seconds, flagged=bool(flag),
@@ -350,25 +352,28 @@ class PipelineSet:
         import torch
 
         first = jobs[0].request
-        strength = self.settings.edit_strength
+        strength = first.strength or self.settings.edit_strength  # Vary buttons choose theirs (core.variants)
         steps, total = partial_steps(first.steps, strength if first.kind == JobKind.EDIT else 1.0)
         denoise = self.settings.restyle_strength if jobs[0].video and not jobs[0].continues else 1.0
         if conditions is not None and denoise < 1:
             steps, total = partial_steps(steps, denoise)
         gen_device = "cpu" if self.device == "mps" else self.device
-        negatives = [job.request.negative_prompt for job in jobs]
+        # Each job's images in turn (`n_images`, seeds seed..seed+n-1): diffusers takes one list entry per output.
+        each = [(job, k) for job in jobs for k in range(_images_of(job))]
+        negatives = [job.request.negative_prompt for job, _ in each]
         call: dict[str, Any] = dict(
-            prompt=[model_prompt(job.request.prompt) for job in jobs],
+            prompt=[model_prompt(job.request.prompt) for job, _ in each],
             negative_prompt=negatives if any(negatives) else None,
             num_inference_steps=steps,
-            generator=[torch.Generator(device=gen_device).manual_seed(job.request.seed) for job in jobs],
+            generator=[torch.Generator(device=gen_device).manual_seed((job.request.seed + k) % 2**32)
+                       for job, k in each],
             callback_on_step_end=_step_callback(jobs, total),
         )
         if first.kind.needs_image and any(not job.images and not job.video for job in jobs):
             raise GenerationError(f"/{command_for(first.kind)} needs an image.")
         size = (first.width, first.height)
         if first.kind == JobKind.EDIT:
-            call.update(image=[job.images[0].convert("RGB").resize(size) for job in jobs], strength=strength)
+            call.update(image=[job.images[0].convert("RGB").resize(size) for job, _ in each], strength=strength)
         else:
             call.update(width=first.width, height=first.height)
         if first.kind.is_video:
@@ -401,6 +406,24 @@ class PipelineSet:
             notes.append(EXTRA_VIDEO_IMAGES_UNUSED)
             return None
         return video_conditions(request, job.images, job.video, notes)
+
+
+def _images_of(job: Job) -> int:
+    """How many outputs a job owns in the call: its `n_images` for images, one video otherwise."""
+    return 1 if job.request.kind.is_video else job.request.n_images
+
+
+def _per_job(outputs: list[list[Any]], flags: list[Any],
+             counts: list[int]) -> tuple[list[list[Any]], list[bool]]:
+    """The call's outputs (one per image) grouped back per job: its images, flagged if any of them is."""
+    grouped: list[list[Any]] = []
+    flagged: list[bool] = []
+    start = 0
+    for n in counts:
+        grouped.append([f for frames in outputs[start:start + n] for f in frames])
+        flagged.append(any(bool(f) for f in flags[start:start + n]))
+        start += n
+    return grouped, flagged
 
 
 def _weight_bytes(pipe: Any) -> int:

@@ -73,7 +73,7 @@ async def animate_result(service: Service, requester: Requester, ctx: ChatContex
         # The image model that made it can't animate: the chat's video default settles the model (model="").
         return _fresh(o, requester, kind=JobKind.ANIMATE, references=[ref.model_dump()], width=width,
                       height=height, num_frames=frames, fps=s.video_fps, meme_top="", meme_bottom="", model="",
-                      cost_factor=1.0)
+                      cost_factor=1.0, n_images=1, strength=None)
     return await _derived(service, requester, ctx, job_id, make)
 
 

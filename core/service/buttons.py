@@ -24,8 +24,8 @@ def result_buttons(declared: Iterable[ResultButton], reply: GenerationReply, *,
             continue
         label = f"{b.emoji} {b.label}" if emoji and b.emoji else b.label
         if b.per_image and images > 1:
-            out += [Button(label=f"{b.label}{i}", data=button_data(b.action, image_ref(reply.job_id, i)), row=b.row)
-                    for i in range(1, images + 1)]
+            out += [Button(label=f"{b.short or b.label}{i}", data=button_data(b.action, image_ref(reply.job_id, i)),
+                           row=b.row) for i in range(1, images + 1)]
         else:
             out.append(Button(label=label, data=button_data(b.action, reply.job_id), row=b.row))
     return _placed(out)

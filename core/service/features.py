@@ -23,11 +23,12 @@ from core.quotas.guard import quota_feature
 from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.styles.feature import styles_feature
+from core.variants import variants_feature
 
 
 def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_clock) -> list[Feature]:
     """Model choice (first: it settles each request's model), quotas, moderation (with `/mod quota` on the same
-    book), styles, metrics and labelling."""
+    book), styles, variants (several images, U/V buttons), metrics and labelling."""
     book = QuotaBook(redis, settings, clock)
     mod = Moderation.build(settings, redis, quota=ModeratorQuotas(book), clock=clock)
     return [
@@ -35,6 +36,7 @@ def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_cl
         quota_feature(book),
         moderation_feature(mod),
         styles_feature(redis, mod),
+        variants_feature(redis, mod),
         metrics_feature(settings, redis),
         labelling_feature(settings, redis),
         extend_feature(),

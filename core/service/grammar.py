@@ -63,7 +63,9 @@ FLAG_HELP = {
     "style": "a style of this chat (see /styles), e.g. --style watercolor",
     "model": "the model to use (see /models), e.g. --model wan-t2v",
     "scale": "how much larger /upscale makes the image: 2 or 4, e.g. --scale 4",
+    "n": "how many images of one prompt: 1 to 4, e.g. --n 4",
 }
+MAX_IMAGES = 4  # --n: images of one prompt (core.variants)
 VIDEO_ONLY_FLAGS = {"frames", "duration", "fit-audio"}
 MEME_ONLY_FLAGS = {"top", "bottom"}
 NOT_UPSCALE_FLAGS = {"ar"}  # /upscale keeps the image's shape
@@ -88,7 +90,7 @@ HELP_TEXT = """Reelsmith makes AI images and short videos. Every result is label
 
 Flags: --ar 16:9 (aspect ratio), --seed 42, --steps 20, --no <things to avoid>,
 videos also --frames 49 or --duration 3, --fit-audio (time it to an attached audio), --format gif;
---model NAME picks a model (/models lists them).
+--model NAME picks a model (/models lists them); /imagine and /edit also --n 4 (up to 4 images).
 Attach up to 9 images, 3 videos and 3 audio files and name them in the prompt: @image1, @video1, @audio1.
 Example: /imagine a corgi surfing at sunset --ar 16:9 --no text"""
 
@@ -114,6 +116,7 @@ class ParsedCommand:
     aspect_given: bool = False  # --ar was typed (a style's aspect applies only without it)
     model: str = ""  # --model, lower-cased; the service settles and checks it before queueing
     scale: int | None = None  # /upscale --scale
+    n_images: int | None = None  # --n: images of one prompt (None: the chat's default, core.variants)
 
 
 _COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
@@ -180,6 +183,9 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
             raise CommandError(f"--{flag} only works with /video and /animate.")
         if flag in MEME_ONLY_FLAGS and kind != JobKind.MEME:
             raise CommandError(f"--{flag} only works with /meme.")
+        if flag == "n" and name not in ("imagine", "edit"):
+            raise CommandError(f"--n (several images) only works with /imagine and /edit, not /{name}. "
+                               "Drop --n, or use /imagine.")
         if flag == "scale" and kind != JobKind.UPSCALE:
             raise CommandError("--scale only works with /upscale.")
         if flag in NOT_UPSCALE_FLAGS and kind == JobKind.UPSCALE:
@@ -246,7 +252,9 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         if flags["scale"].lower().removesuffix("x") not in {str(n) for n in UPSCALE_SCALES}:
             raise CommandError(f"--scale must be 2 or 4, not {flags['scale'][:20]!r}: {FLAG_HELP['scale']}.")
         scale = int(flags["scale"].lower().removesuffix("x"))
+    n_images = _parse_int("n", flags["n"], 1, MAX_IMAGES) if "n" in flags else None
     return ParsedCommand(
+        n_images=n_images,
         model=model,
         command=name,
         kind=kind,

@@ -109,6 +109,7 @@ def build_request(settings: Settings, parsed: ParsedCommand, requester: Requeste
         model=parsed.model,
         notes=notes,
         style=parsed.style,
+        n_images=parsed.n_images or 1,  # without --n, the chat's default applies (core.variants' command step)
     )
 
 

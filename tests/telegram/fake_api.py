@@ -23,7 +23,7 @@ ADMIN_RIGHTS = {
     "can_change_info": True, "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
     "can_delete_stories": False,
 }
-SEND_METHODS = {"sendMessage", "sendPhoto", "sendVideo", "sendAnimation", "sendDocument"}
+SEND_METHODS = {"sendMessage", "sendPhoto", "sendVideo", "sendAnimation", "sendDocument", "sendMediaGroup"}
 POSTING_METHODS = SEND_METHODS | {"sendChatAction", "editMessageText", "editMessageCaption"}
 # Telegram's sender of messages an anonymous group admin posts "as the group" (sender_chat is the group).
 GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
@@ -53,6 +53,11 @@ class Call:
         value = self.params.get(name, "")
         key = value[len("attach://"):] if value.startswith("attach://") else name
         return self.files[key]
+
+    def album(self) -> list[tuple[bytes, dict[str, Any]]]:
+        """sendMediaGroup: each item's uploaded bytes (`attach://<name>`) and its InputMedia fields."""
+        items = self.json("media") or []
+        return [(self.files[item["media"][len("attach://"):]], item) for item in items]
 
     def callback_data(self) -> list[str]:
         markup = self.json("reply_markup") or {}
@@ -348,6 +353,28 @@ class FakeBotAPI:
     async def _m_sendAnimation(self, call: Call) -> Any:
         f = self._uploaded(call, "animation")
         return self._new_message(call, animation={**f, "width": 64, "height": 64, "duration": 1}, document=f)
+
+    async def _m_sendMediaGroup(self, call: Call) -> Any:
+        """Bot API sendMediaGroup: 2-10 photos/videos (or documents/audios, not mixed) as one album; returns its
+        messages, which share a media_group_id; only items carry captions, an album takes no reply_markup."""
+        items = call.json("media") or []
+        if not 2 <= len(items) <= 10:
+            raise _ApiError(400, "Bad Request: wrong number of media in the album")
+        if "reply_markup" in call.params:
+            raise _ApiError(400, "Bad Request: albums can't have a reply markup")
+        group = f"g{len(self.calls)}"
+        out = []
+        for n, item in enumerate(items):
+            name = item["media"][len("attach://"):]
+            if item.get("type") != "photo" or name not in call.files:
+                raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            f = {"file_id": f"sent{len(self.calls)}_{n}", "file_unique_id": f"usent{len(self.calls)}_{n}",
+                 "file_size": len(call.files[name])}
+            msg = self._new_message(call, photo=[{**f, "width": 64, "height": 64}], media_group_id=group)
+            if item.get("caption"):
+                msg["caption"] = item["caption"]
+            out.append(msg)
+        return out
 
     async def _m_sendDocument(self, call: Call) -> Any:
         return self._new_message(call, document=self._uploaded(call, "document"))
