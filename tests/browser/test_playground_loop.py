@@ -22,14 +22,14 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None,
                                 reason="needs Debian's chromium (scripts/setup.sh installs it when root)")
 
 # How many results (images or videos) the page shows, loaded.
-SHOWN = """[...document.querySelectorAll('img[alt="AI-generated image"], video')]
+SHOWN = """[...document.querySelectorAll('img[alt^="AI-generated image"], video')]
   .filter(m => (m.tagName === 'IMG' ? m.complete && m.naturalWidth > 0 : true)).length"""
 
 
 def click(label: str, nth: int = -1) -> str:
     """JS pressing the `nth` button labelled `label` (the newest by default); true when there was one."""
     return f"""(() => {{
-  const all = [...document.querySelectorAll('button')].filter(b => b.textContent.trim().endsWith({label!r}));
+  const all = [...document.querySelectorAll('button')].filter(b => b.textContent.trim() === {label!r});
   const b = all.at({nth}); if (!b) return false; b.click(); return true;
 }})()"""
 
@@ -52,17 +52,38 @@ async def screenshot(tab: Tab, name: str) -> Path:
     return _save(name, base64.b64decode(shot["data"]))
 
 
+def shown_at_least(n: int) -> str:
+    return f"({SHOWN}) >= {n} ? ({SHOWN}) : 0"
+
+
+# The natural sizes of the newest single image and of the first grid's images.
+NEWEST_WIDTH = """[...document.querySelectorAll('img[alt="AI-generated image"]')].at(-1).naturalWidth"""
+GRID_WIDTH = """document.querySelector('.grid img').naturalWidth"""
+# Clip lengths in seconds, once their metadata has loaded (0 until then).
+DURATIONS = """[...document.querySelectorAll('video')].map(v => v.readyState >= 1 ? v.duration : 0)"""
+
+
 async def test_the_loop_in_a_real_browser(service: Reelsmith, worker: Any, tmp_path: Path) -> None:
     async with playground_server(service) as (server, playground), chromium(tmp_path / "chromium") as browser:
         link = f"http://127.0.0.1:{server.port}/?token={playground.access.new_link_nonce()}"
         tab = await browser.open(await browser.context(), link)
         assert await wait_for(lambda: tab.poll("location.pathname === '/' && !!document.getElementById('form')"))
-        await send(tab, "/imagine a lighthouse at dusk --seed 7")
-        assert await wait_for(lambda: tab.poll(SHOWN), timeout=90) == 1
-        # Each result button queues a new job whose result appears on the page.
-        for n, label in enumerate(("Variations", "Reroll", "Animate"), start=2):
-            assert await tab.js(click(label, nth=0)), label
-            assert await wait_for(lambda n=n: tab.poll(f"({SHOWN}) >= {n} ? ({SHOWN}) : 0"), timeout=90) == n
-        assert await tab.js("document.querySelectorAll('video').length") == 1  # Animate made a clip
+        # Four images of one prompt, in a grid.
+        await send(tab, "/imagine a lighthouse at dusk --n 4 --seed 7")
+        assert await wait_for(lambda: tab.poll(shown_at_least(4)), timeout=90) == 4
+        assert await tab.js("document.querySelectorAll('.grid img').length") == 4
+        # U2 upscales the second image 2x; V3 varies the third; each result appears on the page.
+        assert await tab.js(click("U2"))
+        assert await wait_for(lambda: tab.poll(shown_at_least(5)), timeout=90) == 5
+        assert await tab.js(NEWEST_WIDTH) == 2 * await tab.js(GRID_WIDTH)
+        assert await tab.js(click("V3"))
+        assert await wait_for(lambda: tab.poll(shown_at_least(6)), timeout=90) == 6
+        # The variation is one image with its own buttons: Animate it, then Extend the clip.
+        assert await tab.js(click("Animate"))
+        assert await wait_for(lambda: tab.poll(shown_at_least(7)), timeout=90) == 7
+        assert await tab.js(click("Extend"))
+        durations = await wait_for(lambda: tab.poll(f"(d => d.length === 2 && d.every(x => x > 0) ? d : null)"
+                                                    f"({DURATIONS})"), timeout=90)
+        assert durations[1] > durations[0], durations  # the extended clip is longer than its source
         path = await screenshot(tab, "playground-loop.png")
         assert len(path.read_bytes()) > 1000  # noqa: ASYNC240 (a small local file, once)
