@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from PIL import Image
 
 from core.context import ChatContext
-from core.types import GenerationReply, GenerationRequest, Requester
+from core.types import Button, GenerationReply, GenerationRequest, Requester
 
 if TYPE_CHECKING:
     from arq.connections import ArqRedis
@@ -52,6 +52,7 @@ class Outcome:
     request: GenerationRequest | None = None
     private: bool = False  # show only to the member (Discord ephemeral), where the platform can
     extra: dict[str, str] = field(default_factory=dict)
+    buttons: list[Button] = field(default_factory=list)  # under the answer (e.g. /history's Copy and Delete)
 
 
 BUTTON_PREFIX = "rs"
@@ -238,6 +239,7 @@ class Feature:
     commands: tuple[CommandSpec, ...] = ()
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
     result_buttons: tuple[ResultButton, ...] = ()
+    status_buttons: tuple[ResultButton, ...] = ()  # on a queued or running job's status message (Cancel)
     refusal_listeners: tuple[RefusalListener, ...] = ()
     finalizers: tuple[Finalizer, ...] = ()
     frame_steps: tuple[FramePostprocessor, ...] = ()
