@@ -99,7 +99,7 @@ async def test_result_buttons_work_from_the_page(web_client: TestClient[Any, Any
     sent = await send(web_client, "chatB", "/imagine a fox")
     msg = await finished(web_client, "chatB", sent["job_id"])
     labels = [b["label"] for b in msg["buttons"]]
-    assert labels == ["Reroll", "Variations", "Animate", "Report"]
+    assert labels == ["Reroll", "Variations", "Animate", "Report", "Copy", "Edit", "Delete"]
     animate = next(b for b in msg["buttons"] if b["label"] == "Animate")
     resp = await web_client.post("/api/button", json={"chat": "chatB", "data": animate["data"]})
     out = await resp.json()

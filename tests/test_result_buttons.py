@@ -44,8 +44,9 @@ def test_per_image_buttons_rows_and_refs() -> None:
 
 def test_the_service_shows_the_features_buttons(service: Reelsmith) -> None:
     labels = [b.label for b in service.result_buttons(_reply(1))]
-    assert labels == ["Reroll", "Variations", "Animate", "Report"]
-    assert [b.label for b in service.result_buttons(_reply(1, JobKind.VIDEO))] == ["Reroll", "Variations", "Report"]
+    assert labels == ["Reroll", "Variations", "Animate", "Report", "Copy", "Edit", "Delete"]
+    assert [b.label for b in service.result_buttons(_reply(1, JobKind.VIDEO))] == [
+        "Reroll", "Variations", "Report", "Copy", "Edit", "Delete"]
     report = service.result_button("report")
     assert report is not None and report.private and not report.queues
 

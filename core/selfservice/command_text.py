@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.service.grammar import command_for
 from core.types import GenerationRequest, JobKind
+
+# The chat command of each kind (the chat grammar's, which features do not import: they sit below the service).
+COMMAND_OF = {JobKind.IMAGE: "imagine", JobKind.EDIT: "edit", JobKind.VIDEO: "video", JobKind.ANIMATE: "animate",
+              JobKind.MEME: "meme", JobKind.UPSCALE: "upscale"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ def command_text(request: GenerationRequest, typed: Typed | None = None) -> str:
     elif r.meme_top or r.meme_bottom:  # a generated meme: its picture's prompt, captions as flags
         parts = ["/meme", prompt]
     else:
-        parts = [f"/{command_for(kind)}", prompt]
+        parts = [f"/{COMMAND_OF[kind]}", prompt]
     if kind.uses_model:
         parts += ["--seed", str(r.seed), "--steps", str(r.steps)]
         if r.model:

@@ -107,3 +107,9 @@ async def test_cancel_own_queued_job_refunds_once(service: Reelsmith) -> None:
 
     none_left = await service.handle(ALICE, "/cancel", ctx=MEMBER)
     assert not none_left.ok and "no job waiting" in none_left.text
+
+
+def test_every_kind_has_its_command() -> None:
+    from core.selfservice.command_text import COMMAND_OF
+    from core.service.grammar import COMMANDS
+    assert {f"{k}": name for k, name in COMMAND_OF.items()} == {f"{k}": n for n, k in COMMANDS.items() if k}
