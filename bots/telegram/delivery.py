@@ -158,8 +158,9 @@ class Delivery:
             text = ENCODING_TEXT
         else:
             text = rendering_text(p.step, p.total_steps)
-        try:
-            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=int(status["message_id"]))
+        try:  # an edit without the keyboard would drop the Cancel button
+            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=int(status["message_id"]),
+                                             reply_markup=keyboard(self.service.status_buttons(p.job_id, emoji=True)))
         except RetryAfter as exc:
             await self._hold_chat(chat_id, retry_after_seconds(exc))
         except (BadRequest, Forbidden, NetworkError) as exc:  # "not modified", deleted, offline: skip this one

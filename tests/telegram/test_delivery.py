@@ -36,7 +36,8 @@ async def test_image_result_replaces_the_status_message(api: FakeBotAPI, bot: Te
     assert photo.params["caption"].startswith("\U0001f916 AI-generated with Reelsmith")
     assert request.job_id in photo.params["caption"]
     assert photo.json("reply_parameters")["message_id"] == msg["message_id"]
-    assert photo.callback_data() == [button_data(a, request.job_id) for a in ("reroll", "vary", "animate", "report")]
+    assert photo.callback_data() == [button_data(a, request.job_id) for a in ("reroll", "vary", "animate", "report",
+                                                                        "copy", "edit", "delete")]
     # The status message goes once the result is there.
     deleted = await until(lambda: api.sent("deleteMessage"))
     assert deleted[0].params["message_id"] == str(status.result["message_id"])
@@ -53,7 +54,8 @@ async def test_video_result_is_a_streamable_video(api: FakeBotAPI, bot: Telegram
     assert video.upload("video") == clip
     assert video.params["supports_streaming"] == "true"
     assert video.params["caption"].startswith("\U0001f916 AI-generated")
-    assert video.callback_data() == [button_data(a, request.job_id) for a in ("reroll", "vary", "report")]
+    assert video.callback_data() == [button_data(a, request.job_id)
+                                     for a in ("reroll", "vary", "report", "copy", "edit", "delete")]
 
 
 async def test_error_reply_is_shown_in_the_status_message(api: FakeBotAPI, bot: TelegramBot,
