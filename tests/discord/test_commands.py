@@ -35,7 +35,7 @@ async def test_imagine_defers_then_edits_status_into_labelled_result(fake: FakeD
     assert DIGITAL_SOURCE_TYPE in img.info.get("XML:com.adobe.xmp", "")
     job_id = job_id_of(msg.content)
     assert msg.custom_ids == [f"rs:reroll:{job_id}", f"rs:vary:{job_id}", f"rs:animate:{job_id}",
-                              f"rs:report:{job_id}"]
+                              f"rs:report:{job_id}", f"rs:copy:{job_id}", f"rs:edit:{job_id}", f"rs:delete:{job_id}"]
     # One message, edited: "Queued (position N)", progress bars, then the result.
     assert "Queued (position" in msg.history[0]
     assert any("Rendering" in h and "%" in h for h in msg.history[1:-1])
