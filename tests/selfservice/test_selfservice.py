@@ -113,3 +113,19 @@ def test_every_kind_has_its_command() -> None:
     from core.selfservice.command_text import COMMAND_OF
     from core.service.grammar import COMMANDS
     assert {f"{k}": name for k, name in COMMAND_OF.items()} == {f"{k}": n for n, k in COMMANDS.items() if k}
+
+
+async def test_copy_of_a_styled_result_gives_what_was_typed(service: Reelsmith) -> None:
+    assert (await service.handle(ALICE, "/styles add noir {prompt}, film noir --no color --ar 16:9",
+                                 ctx=MODERATOR)).ok
+    queued = await service.handle(ALICE, "/imagine a detective --style noir --no rain --seed 3", ctx=MEMBER)
+    assert queued.ok and queued.request is not None
+    assert queued.request.prompt == "a detective, film noir" and queued.request.aspect_ratio == "16:9"
+    copied = await service.action(ALICE, MEMBER, button_data("copy", queued.request.job_id))
+    text = copied.extra["command"]
+    assert text.startswith("/imagine a detective --seed 3") and "--style noir" in text and text.endswith("--no rain")
+    assert "--ar" not in text and "film noir" not in text  # the style adds those again
+    again = await service.handle(ALICE, text, ctx=MEMBER)
+    assert again.request is not None
+    keep = {"prompt", "negative_prompt", "aspect_ratio", "seed", "style", "width", "height"}
+    assert again.request.model_dump(include=keep) == queued.request.model_dump(include=keep)
