@@ -129,3 +129,41 @@ async def test_copy_of_a_styled_result_gives_what_was_typed(service: Reelsmith) 
     assert again.request is not None
     keep = {"prompt", "negative_prompt", "aspect_ratio", "seed", "style", "width", "height"}
     assert again.request.model_dump(include=keep) == queued.request.model_dump(include=keep)
+
+
+async def test_cancel_own_running_job_stops_it(service: Reelsmith, settings: Settings) -> None:
+    import asyncio
+    import contextlib
+
+    from core.queue.finisher import CANCELLED_TEXT
+    from tests.moderation.test_reports_and_queue import BlockingPipelines
+    from workers.settings import build_worker
+
+    pipes = BlockingPipelines()
+    w = build_worker(settings, warm=False, pipelines=pipes, handle_signals=False)  # type: ignore[arg-type]
+    task = asyncio.create_task(w.async_run())
+    try:
+        queued = await service.handle(ALICE, "/imagine a slow fox", ctx=MEMBER)
+        assert queued.job_id
+        await wait_for(lambda: asyncio.to_thread(pipes.started.wait, 0.05), timeout=30)
+        await wait_for(lambda: _running(service, str(queued.job_id)), timeout=10)
+        stopped = await service.handle(ALICE, "/cancel", ctx=MEMBER)  # the member's own latest job
+        assert stopped.ok and "is running; it is being stopped" in stopped.text
+        reply = await wait_for(lambda: service.queue.load_reply(str(queued.job_id)), timeout=20)
+        assert reply.error == CANCELLED_TEXT
+        book = QuotaBook(service.redis, service.settings)
+        assert await wait_for(lambda: _refunded(book, str(queued.job_id)), timeout=10)
+    finally:
+        pipes.release.set()
+        await w.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def _running(service: Reelsmith, job_id: str) -> bool:
+    return await service.queue.state(job_id) == "running"
+
+
+async def _refunded(book: QuotaBook, job_id: str) -> bool:
+    return await book.reservation_state(job_id) == "refunded"
