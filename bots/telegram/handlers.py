@@ -21,7 +21,7 @@ from bots.telegram.delivery import TEXT_LIMIT, Delivery, keyboard
 from bots.telegram.files import AttachmentRefused, MediaItem, check_before_download, download, media_in
 from bots.telegram.members import ChatRoles, requester_for, thread_of
 from bots.telegram.retry import retrying
-from core.selfservice import PREFILL
+from core.selfservice import COMMAND, PREFILL
 from core.service import COMMANDS, Attachment, Outcome, Reelsmith, error_text, parse_button_data
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ HINT_TEXT = "Send /imagine <prompt> to make an image, /video <prompt> for a clip
 OOPS_TEXT = "Sorry, something went wrong on my side; nothing was charged. Try again in a moment."
 CALLBACK_TEXT_LIMIT = 200
 CANNOT_POST_TEXT = "I can't post in this chat any more, so I won't make that. Nothing was charged."
+COPY_TEXT = "The command for this result (tap it to copy):\n\n<code>{command}</code>"
 # HTML: the mention makes a selective ForceReply target the presser in groups; <code> copies on a tap.
 EDIT_TEXT = '<a href="tg://user?id={user_id}">{name}</a>, reply to this message with your edited command:\n\n' \
     "<code>{command}</code>"
@@ -234,6 +235,11 @@ class Handlers:
         if outcome.extra.get(PREFILL):
             await self._edit_prompt(query, chat.id, thread, outcome.extra[PREFILL])
             return
+        if outcome.extra.get(COMMAND):  # Copy: a toast can't be copied from, a <code> message can
+            await self._toast(query, None)
+            await self._say(query, chat.id, thread, COPY_TEXT.format(command=html.escape(outcome.extra[COMMAND])),
+                            message.message_id)
+            return
         if outcome.job_id is None and len(outcome.text) <= CALLBACK_TEXT_LIMIT:
             # A callback answer is shown only to whoever pressed: Telegram's one private reply.
             await self._toast(query, outcome.text, alert=not outcome.ok)
@@ -251,6 +257,17 @@ class Handlers:
             return
         if outcome.job_id:
             await self.delivery.status_posted(outcome.job_id, sent)
+
+    async def _say(self, query: CallbackQuery, chat_id: int, thread: int | None, html_text: str,
+                   reply_to: int) -> None:
+        s = self.settings
+        try:
+            await retrying(lambda: query.get_bot().send_message(
+                chat_id, html_text[:TEXT_LIMIT], message_thread_id=thread, parse_mode="HTML",
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)),
+                attempts=s.telegram_send_attempts, max_retry_after_s=s.telegram_max_retry_after_s, what="sendMessage")
+        except TelegramError as exc:
+            log.warning("could not answer a button in chat %s (%s)", chat_id, type(exc).__name__)
 
     async def _edit_prompt(self, query: CallbackQuery, chat_id: int, thread: int | None, command: str) -> None:
         """Edit: the command in a message with ForceReply (the input field can't hold it: placeholders are 64

@@ -5,7 +5,8 @@ results), `access` (only the requester and moderators delete or cancel), `action
 `feature` (the `Feature`).
 """
 
+from core.selfservice.actions import COMMAND, PREFILL
 from core.selfservice.command_text import command_text
-from core.selfservice.feature import PREFILL, selfservice_feature
+from core.selfservice.feature import selfservice_feature
 
-__all__ = ["PREFILL", "command_text", "selfservice_feature"]
+__all__ = ["COMMAND", "PREFILL", "command_text", "selfservice_feature"]

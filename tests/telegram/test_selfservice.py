@@ -64,6 +64,10 @@ async def test_edit_delete_and_history(api: FakeBotAPI, bot: TelegramBot, servic
             for j in await service.redis.zrange(service.settings.queue_name, 0, -1)]
     assert [(j.prompt, j.seed) for j in jobs if j] == [("a blue fox", 8)]
 
+    api.press(ALICE, ALICE, result, button_data("copy", request.job_id))
+    copied = await until(lambda: [c for c in api.sent("sendMessage") if "tap it to copy" in c.params["text"]])
+    assert "<code>/imagine a red fox --seed 7 --steps 2 --model " in copied[0].params["text"]
+
     history_cmd = api.message(ALICE, ALICE, "/history")
     [history] = await until(lambda: api.replies_to(history_cmd))
     assert "1. /imagine a red fox" in history.params["text"]
@@ -73,7 +77,7 @@ async def test_edit_delete_and_history(api: FakeBotAPI, bot: TelegramBot, servic
     await until(lambda: api.sent("deleteMessage") and (ALICE, result["message_id"]) not in api.messages)
     reply = await service.queue.load_reply(request.job_id)
     assert reply is not None and await service.media(reply.media[0].blob_key) is None
-    texts = [t.params.get("text", "") for t in await _toasts(api, 3)]
+    texts = [t.params.get("text", "") for t in await _toasts(api, 4)]
     assert any("Only the member who asked" in t for t in texts) and any("Deleted" in t for t in texts)
 
 
