@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from PIL import Image
 
 from core.context import ChatContext
-from core.types import GenerationReply, GenerationRequest, Requester
+from core.types import Button, GenerationReply, GenerationRequest, Requester
 
 if TYPE_CHECKING:
     from arq.connections import ArqRedis
@@ -52,6 +52,7 @@ class Outcome:
     request: GenerationRequest | None = None
     private: bool = False  # show only to the member (Discord ephemeral), where the platform can
     extra: dict[str, str] = field(default_factory=dict)
+    buttons: list[Button] = field(default_factory=list)  # under the answer (e.g. /history's Copy and Delete)
 
 
 BUTTON_PREFIX = "rs"
@@ -197,12 +198,27 @@ def _always(_reply: GenerationReply) -> bool:
 ReplyTest = Callable[[GenerationReply], bool]
 
 
+class Row:
+    """Where a result button goes, top to bottom: the row groups every feature places its buttons in. Groups
+    pack: a group joins the row above when it fits in it (five buttons), so a one-image result stays compact and
+    a four-image one gets its U, V and S rows."""
+
+    UPSCALE = 0  # U1..U4 (or one "Upscale")
+    VARY = 1  # V1..V4
+    VARY_STRONG = 2  # S1..S4
+    NEXT = 3  # what to make from it: Reroll, Animate, Extend
+    CANVAS = 4  # Zoom out, Vary (Region): one-image results
+    PAN = 5  # the four Pan arrows
+    MANAGE = 6  # Copy, Edit, Delete, Report
+
+
 @dataclass(frozen=True)
 class ResultButton:
     """A button every platform shows under finished results; pressing it runs the feature's action of that name.
 
-    `row` places it (Discord: at most 5 rows of 5); `per_image` makes one per image of a several-image result
-    (labelled `U1`..`U4` from `short` "U", else from `label`; the ref naming that image: `image_ref`);
+    `row` is its `Row` group (Discord shows at most 5 rows of 5); `per_image` makes one per image of a
+    several-image result (labelled `U1`..`U4` from `short` "U", else from `label`; the ref naming that image:
+    `image_ref`);
     `private` answers only the presser (Discord ephemeral); `queues` says it queues a new job (adapters check
     they can post its result).
     """
@@ -210,7 +226,7 @@ class ResultButton:
     action: str
     label: str
     emoji: str = ""
-    row: int = 0
+    row: int = Row.NEXT
     show: ReplyTest = _always
     per_image: bool = False
     private: bool = False
@@ -241,6 +257,7 @@ class Feature:
     commands: tuple[CommandSpec, ...] = ()
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
     result_buttons: tuple[ResultButton, ...] = ()
+    status_buttons: tuple[ResultButton, ...] = ()  # on a queued or running job's status message (Cancel)
     refusal_listeners: tuple[RefusalListener, ...] = ()
     finalizers: tuple[Finalizer, ...] = ()
     frame_steps: tuple[FramePostprocessor, ...] = ()

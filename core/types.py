@@ -200,7 +200,7 @@ class Button(BaseModel):
 
     label: str
     data: str
-    row: int = Field(default=0, ge=0, le=4)
+    row: int = Field(default=0, ge=0)
 
 
 class Notice(BaseModel):

@@ -11,6 +11,7 @@ from PIL import Image
 
 from core.labelling.metadata import DIGITAL_SOURCE_TYPE
 from tests.playground import finished, send
+from tests.result_buttons_expected import IMAGE_LABELS
 
 
 async def test_imagine_returns_labelled_png(web_client: TestClient[Any, Any], worker: Any) -> None:
@@ -99,7 +100,7 @@ async def test_result_buttons_work_from_the_page(web_client: TestClient[Any, Any
     sent = await send(web_client, "chatB", "/imagine a fox")
     msg = await finished(web_client, "chatB", sent["job_id"])
     labels = [b["label"] for b in msg["buttons"]]
-    assert labels == ["Reroll", "Animate", "Report", "Upscale", "Variations", "Vary (strong)"]
+    assert labels == IMAGE_LABELS
     animate = next(b for b in msg["buttons"] if b["label"] == "Animate")
     resp = await web_client.post("/api/button", json={"chat": "chatB", "data": animate["data"]})
     out = await resp.json()

@@ -75,8 +75,8 @@ async def test_later_features_replace_buttons_and_commands(settings: Settings) -
 
 
 async def test_the_feature_list_gives_the_commands_in_order(service: Reelsmith) -> None:
-    assert list(service.command_help) == ["models", "quota", "mod", "avatar", "consent", "styles", "images",
-                                         "verify"]
+    assert list(service.command_help) == ["models", "quota", "mod", "avatar", "consent", "history", "cancel",
+                                         "delete", "styles", "images", "verify"]
     assert [type(g.guard).__name__ for g in sorted(service.guards, key=lambda g: g.order)] == [
         "BanGuard", "SwitchGuard", "PromptGuard", "NsfwGuard", "ConsentGuard", "QuotaGuard"]
     assert {g.stage for g in service.guards if type(g.guard).__name__ == "ConsentGuard"} == {"media"}

@@ -13,6 +13,7 @@ from core.service.buttons import result_buttons
 from core.service.facade import Reelsmith
 from core.types import GenerationReply, JobKind, MediaFile, Requester
 from tests.conftest import wait_for
+from tests.result_buttons_expected import IMAGE_LABELS, VIDEO_LABELS
 
 ALICE = Requester(platform="web", user_id="alice", chat_id="room1")
 
@@ -27,14 +28,16 @@ def test_per_image_buttons_rows_and_refs() -> None:
     declared = [ResultButton("up", "U", row=0, per_image=True), ResultButton("vary", "V", row=1, per_image=True),
                 ResultButton("reroll", "Reroll", "\U0001f501", row=2)]
     buttons = result_buttons(declared, _reply(4))
+    # Groups pack: Reroll's fits in the V row's fifth place.
     assert [(b.label, b.row) for b in buttons] == [("U1", 0), ("U2", 0), ("U3", 0), ("U4", 0), ("V1", 1), ("V2", 1),
-                                                   ("V3", 1), ("V4", 1), ("Reroll", 2)]
+                                                   ("V3", 1), ("V4", 1), ("Reroll", 1)]
     parsed = parse_button_data(buttons[2].data)
     assert parsed is not None and parse_image_ref(parsed[1]) == ("0123456789abcdef", 3)
     assert all(len(b.data.encode()) <= 64 for b in buttons)  # Telegram's callback_data limit
     assert parse_image_ref("0123456789abcdef") == ("0123456789abcdef", 1) and image_ref("ab", 2) == "ab2"
     # One image: one plain button; a video: image-only buttons hidden; an error: none.
-    assert [b.label for b in result_buttons(declared, _reply(1))] == ["U", "V", "Reroll"]
+    single = result_buttons(declared, _reply(1))
+    assert [(b.label, b.row) for b in single] == [("U", 0), ("V", 0), ("Reroll", 0)]  # one compact row
     assert result_buttons(declared, _reply(1).model_copy(update={"error": "x"})) == []
     many = [ResultButton(f"a{i}", f"A{i}") for i in range(30)]
     placed = result_buttons(many, _reply(1))
@@ -45,9 +48,8 @@ def test_per_image_buttons_rows_and_refs() -> None:
 def test_the_service_shows_the_features_buttons(service: Reelsmith) -> None:
     labels = [b.label for b in service.result_buttons(_reply(1))]
     # core.variants makes Variations per image (V1..V4) and adds Upscale and Vary (strong) for images.
-    assert labels == ["Reroll", "Animate", "Report", "Upscale", "Variations", "Vary (strong)"]
-    assert [b.label for b in service.result_buttons(_reply(1, JobKind.VIDEO))] == ["Reroll", "Report", "Extend",
-                                                                            "Variations"]
+    assert labels == IMAGE_LABELS
+    assert [b.label for b in service.result_buttons(_reply(1, JobKind.VIDEO))] == VIDEO_LABELS
     report = service.result_button("report")
     assert report is not None and report.private and not report.queues
 

@@ -82,7 +82,8 @@ class ReelsmithBot(discord.Client):
         whether only the presser sees the answer."""
         pressed = parse_button_data(data)
         declared = self.service.result_button(pressed[0]) if pressed is not None else None
-        await self.flow.button(interaction, data, declared is not None and declared.private)
+        await self.flow.button(interaction, data, declared is not None and declared.private,
+                               quick=declared is not None and not declared.queues)
 
     async def _sync(self) -> None:
         try:

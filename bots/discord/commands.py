@@ -36,7 +36,7 @@ DESCRIPTION_LIMIT = 100  # Discord's limit on a command's description
 # answered only to whoever used them (deferred as ephemeral). A command not listed gets the defaults.
 TEXT_HINTS = {"meme": "Top text | bottom text, or a prompt", "mod": "What to do (see /mod help)",
               "models": "Empty to list; moderators: deny|allow|default|reset (see /models help)"}
-PRIVATE_COMMANDS = frozenset({"quota", "help", "avatar", "models"})
+PRIVATE_COMMANDS = frozenset({"quota", "help", "avatar", "models", "history", "cancel", "delete"})
 DEFAULT_HINT = "Arguments"
 
 COMMON = {

@@ -255,8 +255,9 @@ class Delivery:
         if hook is not None:
             try:
                 if status.get("message_id"):
+                    # The status message becomes the result: its Cancel button goes (an error keeps none).
                     msg = await hook.edit_message(int(status["message_id"]), content=content,
-                                                  attachments=make_files(), view=view or discord.utils.MISSING)
+                                                  attachments=make_files(), view=view)
                 else:
                     msg = await hook.send(content, files=make_files(), view=view or discord.utils.MISSING, wait=True)
                 return {"channel_id": status["channel_id"], "message_id": str(msg.id), "via": "interaction"}

@@ -12,9 +12,11 @@ import discord
 from bots.discord.delivery import PLATFORM, Delivery
 from bots.discord.files import Remote, download
 from bots.discord.texts import clip
+from bots.discord.views import EditModal, result_view
 from core.context import ChatContext, MemberCheck
 from core.errors import DownloadError
 from core.queue import as_text
+from core.selfservice import PREFILL
 from core.service import Attachment, Outcome, Reelsmith, error_text
 from core.types import Requester
 
@@ -125,26 +127,55 @@ class Interactions:
 
         await self.run(interaction, make, [remote(a) for a in attachments or []], ephemeral=ephemeral, prompt=prompt)
 
-    async def button(self, interaction: discord.Interaction[Any], data: str, private: bool) -> None:
+    async def button(self, interaction: discord.Interaction[Any], data: str, private: bool, *,
+                     quick: bool = False) -> None:
+        """A button press. One that queues nothing (`quick`: Copy, Edit, Delete, Report) is answered before the
+        defer, so Edit can open its modal (a modal must be the interaction's first response)."""
+        early: Outcome | None = None
+        if quick:
+            try:
+                early = await self.service.action(self.requester(interaction), self.context(interaction), data)
+            except Exception:
+                log.exception("button %s failed", data[:40])
+                early = Outcome(error_text(OOPS), ok=False, private=True)
+            if early.extra.get(PREFILL):
+                try:
+                    await interaction.response.send_modal(EditModal(early.extra[PREFILL], self._run_edited))
+                except discord.HTTPException:
+                    log.warning("could not open the edit modal for interaction %s", interaction.id)
+                return
+
         async def make(requester: Requester, ctx: ChatContext, _atts: list[Attachment]) -> Outcome:
-            return await self.service.action(requester, ctx, data)
+            return early if early is not None else await self.service.action(requester, ctx, data)
 
         await self.run(interaction, make, ephemeral=private)
 
-    async def answer(self, interaction: discord.Interaction[Any], outcome: Outcome, ephemeral: bool) -> None:
-        if outcome.private and not ephemeral:
-            await self._say_privately(interaction, outcome.text, ephemeral)
-            return
-        await interaction.edit_original_response(content=clip(outcome.text))
+    async def _run_edited(self, interaction: discord.Interaction[Any], text: str,
+                          _files: list[discord.Attachment]) -> None:
+        """The Edit modal was submitted: its text runs as the member's command."""
+        await self.text(interaction, text)
 
-    async def _say_privately(self, interaction: discord.Interaction[Any], text: str, ephemeral: bool) -> None:
+    def _view(self, outcome: Outcome) -> discord.ui.View | None:
+        """The answer's own buttons (/history), and a queued job's Cancel on its status message."""
+        return result_view([*outcome.buttons, *(self.service.status_buttons(outcome.job_id)
+                                                if outcome.job_id else [])])
+
+    async def answer(self, interaction: discord.Interaction[Any], outcome: Outcome, ephemeral: bool) -> None:
+        view = self._view(outcome)
+        if outcome.private and not ephemeral:
+            await self._say_privately(interaction, outcome.text, ephemeral, view)
+            return
+        await interaction.edit_original_response(content=clip(outcome.text), view=view)
+
+    async def _say_privately(self, interaction: discord.Interaction[Any], text: str, ephemeral: bool,
+                             view: discord.ui.View | None = None) -> None:
         """Errors a member can act on are for them alone: swap the public 'thinking' for an ephemeral note."""
         try:
             if ephemeral:
-                await interaction.edit_original_response(content=clip(text))
+                await interaction.edit_original_response(content=clip(text), view=view)
                 return
             await interaction.delete_original_response()
-            await interaction.followup.send(clip(text), ephemeral=True)
+            await interaction.followup.send(clip(text), ephemeral=True, view=view or discord.utils.MISSING)
         except discord.HTTPException:
             log.warning("could not answer interaction %s", interaction.id, exc_info=True)
 

@@ -11,6 +11,7 @@ import discord
 from core.service import button_data, parse_button_data
 from core.types import Button
 
+MODAL_TEXT_LIMIT = 4000  # Discord's longest text input
 ModalHandler = Callable[[discord.Interaction[Any], str, list[discord.Attachment]], Awaitable[None]]
 
 
@@ -87,3 +88,19 @@ class UploadModal(discord.ui.Modal):
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         text = " ".join(p for p in (f"/{self.command}", self.prompt.value.strip(), self.flags.value.strip()) if p)
         await self._on_submit(interaction, text, list(self.files.values))
+
+
+class EditModal(discord.ui.Modal):
+    """Edit: the result's command in a text box, pre-filled; on submit the text runs as a command."""
+
+    def __init__(self, command: str, on_submit: ModalHandler) -> None:
+        super().__init__(title="Edit the command", timeout=600)
+        self._on_submit = on_submit
+        self.command: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            style=discord.TextStyle.paragraph, default=command[:MODAL_TEXT_LIMIT], max_length=MODAL_TEXT_LIMIT,
+            required=True)
+        self.add_item(discord.ui.Label(text="Command", description="Change it, then submit to run it",
+                                       component=self.command))
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await self._on_submit(interaction, self.command.value.strip(), [])

@@ -34,7 +34,7 @@ TEXT_LIMIT = 4096
 PHOTO_MAX_SIDE_SUM = 10_000  # sendPhoto: width + height
 PHOTO_MAX_RATIO = 20.0  # sendPhoto: the longer side at most 20 times the shorter
 ENCODING_TEXT = "\U0001f39e\ufe0f Encoding\u2026 almost there."
-REMOVED_TEXT = "\U0001f5d1\ufe0f This result was removed by a moderator."
+REMOVED_TEXT = "\U0001f5d1\ufe0f This result was removed by a moderator or its author."
 EXPIRED_TEXT = "This result expired before I could post it. Send the command again."
 TOO_LARGE_TEXT = ("The result is too large to post on Telegram even after re-encoding. "
                   "Try fewer frames or a smaller --ar.")
@@ -159,8 +159,9 @@ class Delivery:
             text = ENCODING_TEXT
         else:
             text = rendering_text(p.step, p.total_steps)
-        try:
-            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=int(status["message_id"]))
+        try:  # an edit without the keyboard would drop the Cancel button
+            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=int(status["message_id"]),
+                                             reply_markup=keyboard(self.service.status_buttons(p.job_id, emoji=True)))
         except RetryAfter as exc:
             await self._hold_chat(chat_id, retry_after_seconds(exc))
         except (BadRequest, Forbidden, NetworkError) as exc:  # "not modified", deleted, offline: skip this one

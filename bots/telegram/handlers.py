@@ -7,20 +7,22 @@ Nothing here knows individual commands beyond platform translation: any command 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 
-from telegram import CallbackQuery, Message, ReplyParameters, Update
+from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bots.telegram.albums import AlbumCollector
-from bots.telegram.delivery import TEXT_LIMIT, Delivery
+from bots.telegram.delivery import TEXT_LIMIT, Delivery, keyboard
 from bots.telegram.files import AttachmentRefused, MediaItem, check_before_download, download, media_in
 from bots.telegram.members import ChatRoles, requester_for, thread_of
 from bots.telegram.retry import retrying
-from core.service import COMMANDS, Attachment, Reelsmith, error_text, parse_button_data
+from core.selfservice import COMMAND, PREFILL
+from core.service import COMMANDS, Attachment, Outcome, Reelsmith, error_text, parse_button_data
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,14 @@ HINT_TEXT = "Send /imagine <prompt> to make an image, /video <prompt> for a clip
 OOPS_TEXT = "Sorry, something went wrong on my side; nothing was charged. Try again in a moment."
 CALLBACK_TEXT_LIMIT = 200
 CANNOT_POST_TEXT = "I can't post in this chat any more, so I won't make that. Nothing was charged."
+COPY_TEXT = "The command for this result (tap it to copy):\n\n<code>{command}</code>"
+# HTML: the mention makes a selective ForceReply target the presser in groups; <code> copies on a tap.
+EDIT_TEXT = '<a href="tg://user?id={user_id}">{name}</a>, reply to this message with your edited command:\n\n' \
+    "<code>{command}</code>"
+EDIT_TOAST = "Reply to my message with your edited command."
+EDIT_PLACEHOLDER = "Your edited command"
+IN_PRIVATE_TEXT = "I sent you the answer in a private chat."
+NO_DM_NOTE = "\n\n(I can't message you privately yet: start a chat with me to get answers like this there.)"
 
 
 class Handlers:
@@ -57,7 +67,7 @@ class Handlers:
             if album is not None:
                 await self._album(album, context)
             return
-        found = self._command_in(message, context.bot.username)
+        found = self._command_in(message, context.bot.username) or await self._edited_command(message)
         if found is None:
             if chat.type == ChatType.PRIVATE and message.text and _COMMAND_RE.match(message.text) is None:
                 await self._answer(message, HINT_TEXT)
@@ -76,6 +86,24 @@ class Handlers:
         if message.chat.type != ChatType.PRIVATE and not target and not self.known(name):
             return None  # maybe another bot's command
         return text, name
+
+    def _edit_key(self, chat_id: int, message_id: int) -> str:
+        return self.settings.key("telegram", "edit-prompt", str(chat_id), str(message_id))
+
+    async def _edited_command(self, message: Message) -> tuple[str, str] | None:
+        """A reply to our Edit prompt runs as the command (the command's name is kept if the member dropped it)."""
+        replied = message.reply_to_message
+        if replied is None or not message.text:
+            return None
+        name = await self.service.redis.get(self._edit_key(message.chat_id, replied.message_id))
+        if name is None:
+            return None
+        command = name.decode() if isinstance(name, bytes) else str(name)
+        text = message.text.strip()
+        m = _COMMAND_RE.match(text)
+        if m is None:
+            text = f"/{command} {text}"
+        return text, (m.group("name").lower() if m else command)
 
     async def _album(self, album: list[Message], context: ContextTypes.DEFAULT_TYPE) -> None:
         """One request for a whole album: the item whose caption is the command carries it (usually the first)."""
@@ -124,9 +152,31 @@ class Handlers:
         requester = requester_for(message.chat, message.from_user, message.message_id, thread_of(message),
                                   sender_chat=message.sender_chat)
         outcome = await self.service.handle(requester, text, attachments, ctx)
-        sent = await self._answer(message, outcome.text)
+        if outcome.private and outcome.buttons and message.chat.type != ChatType.PRIVATE and message.from_user:
+            if await self._in_private(message, outcome):  # e.g. /history: the member's own, with its buttons
+                await self._answer(message, IN_PRIVATE_TEXT)
+                return
+            outcome.text += NO_DM_NOTE
+        sent = await self._answer(message, outcome.text, self._markup(outcome))
         if outcome.job_id and sent is not None:
             await self.delivery.status_posted(outcome.job_id, sent)
+
+    def _markup(self, outcome: Outcome) -> InlineKeyboardMarkup | None:
+        """The answer's own buttons, and a queued job's Cancel (kept through progress edits by the delivery)."""
+        buttons = [*outcome.buttons, *(self.service.status_buttons(outcome.job_id, emoji=True)
+                                       if outcome.job_id else [])]
+        return keyboard(buttons)
+
+    async def _in_private(self, message: Message, outcome: Outcome) -> bool:
+        """Send a private answer to the member's own chat with the bot; False if Telegram won't (never started)."""
+        assert message.from_user is not None
+        try:
+            await message.get_bot().send_message(message.from_user.id, outcome.text[:TEXT_LIMIT],
+                                                 reply_markup=keyboard(outcome.buttons))
+        except TelegramError as exc:
+            log.info("no private chat with user %s (%s)", message.from_user.id, type(exc).__name__)
+            return False
+        return True
 
     async def _download(self, context: ContextTypes.DEFAULT_TYPE, items: list[MediaItem]) -> list[Attachment]:
         """Every item's bytes, in order (concurrently); the first refusal, in order, if any item is refused."""
@@ -142,13 +192,14 @@ class Handlers:
             attachments.append(result)
         return attachments
 
-    async def _answer(self, message: Message, text: str) -> Message | None:
+    async def _answer(self, message: Message, text: str,
+                      markup: InlineKeyboardMarkup | None = None) -> Message | None:
         """Reply to the member's message (Telegram has no ephemeral messages); None if it could not be sent."""
         s = self.settings
         try:
             return await retrying(
                 lambda: message.get_bot().send_message(
-                    message.chat_id, text[:TEXT_LIMIT], message_thread_id=thread_of(message),
+                    message.chat_id, text[:TEXT_LIMIT], message_thread_id=thread_of(message), reply_markup=markup,
                     reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True)),
                 attempts=s.telegram_send_attempts, max_retry_after_s=s.telegram_max_retry_after_s, what="sendMessage")
         except TelegramError as exc:
@@ -181,6 +232,14 @@ class Handlers:
         ctx = await self.roles.context_for(chat, query.from_user)
         requester = requester_for(chat, query.from_user, message.message_id, thread)
         outcome = await self.service.action(requester, ctx, query.data[:100])
+        if outcome.extra.get(PREFILL):
+            await self._edit_prompt(query, chat.id, thread, outcome.extra[PREFILL])
+            return
+        if outcome.extra.get(COMMAND):  # Copy: a toast can't be copied from, a <code> message can
+            await self._toast(query, None)
+            await self._say(query, chat.id, thread, COPY_TEXT.format(command=html.escape(outcome.extra[COMMAND])),
+                            message.message_id)
+            return
         if outcome.job_id is None and len(outcome.text) <= CALLBACK_TEXT_LIMIT:
             # A callback answer is shown only to whoever pressed: Telegram's one private reply.
             await self._toast(query, outcome.text, alert=not outcome.ok)
@@ -190,7 +249,7 @@ class Handlers:
         try:
             sent = await retrying(
                 lambda: query.get_bot().send_message(
-                    chat.id, outcome.text[:TEXT_LIMIT], message_thread_id=thread,
+                    chat.id, outcome.text[:TEXT_LIMIT], message_thread_id=thread, reply_markup=self._markup(outcome),
                     reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True)),
                 attempts=s.telegram_send_attempts, max_retry_after_s=s.telegram_max_retry_after_s, what="sendMessage")
         except TelegramError as exc:
@@ -198,6 +257,39 @@ class Handlers:
             return
         if outcome.job_id:
             await self.delivery.status_posted(outcome.job_id, sent)
+
+    async def _say(self, query: CallbackQuery, chat_id: int, thread: int | None, html_text: str,
+                   reply_to: int) -> None:
+        s = self.settings
+        try:
+            await retrying(lambda: query.get_bot().send_message(
+                chat_id, html_text[:TEXT_LIMIT], message_thread_id=thread, parse_mode="HTML",
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)),
+                attempts=s.telegram_send_attempts, max_retry_after_s=s.telegram_max_retry_after_s, what="sendMessage")
+        except TelegramError as exc:
+            log.warning("could not answer a button in chat %s (%s)", chat_id, type(exc).__name__)
+
+    async def _edit_prompt(self, query: CallbackQuery, chat_id: int, thread: int | None, command: str) -> None:
+        """Edit: the command in a message with ForceReply (the input field can't hold it: placeholders are 64
+        characters), so the member's reply to it runs as the edited command."""
+        s = self.settings
+        who = query.from_user
+        text = EDIT_TEXT.format(user_id=who.id, name=html.escape(who.first_name or "You"),
+                                command=html.escape(command))
+        try:
+            sent = await retrying(
+                lambda: query.get_bot().send_message(
+                    chat_id, text[:TEXT_LIMIT], message_thread_id=thread, parse_mode="HTML",
+                    reply_markup=ForceReply(selective=True, input_field_placeholder=EDIT_PLACEHOLDER)),
+                attempts=s.telegram_send_attempts, max_retry_after_s=s.telegram_max_retry_after_s, what="sendMessage")
+        except TelegramError as exc:
+            log.warning("could not send the edit prompt in chat %s (%s)", chat_id, type(exc).__name__)
+            await self._toast(query, OOPS_TEXT, alert=True)
+            return
+        m = _COMMAND_RE.match(command)
+        await self.service.redis.set(self._edit_key(chat_id, sent.message_id), m.group("name") if m else "imagine",
+                                     ex=s.result_ttl_s)
+        await self._toast(query, EDIT_TOAST)
 
     async def _toast(self, query: CallbackQuery, text: str | None, alert: bool = False) -> None:
         try:

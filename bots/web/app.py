@@ -28,6 +28,7 @@ from bots.web.signin import SignIn
 from core.context import ChatContext
 from core.ops import ConfigError, HealthEndpoints, is_wildcard, process_metrics, url_host, web_bind_problem
 from core.queue import ReplyConsumer, as_text
+from core.selfservice import PREFILL
 from core.service import Attachment, Outcome, Reelsmith, error_text, rendering_text
 from core.types import DeleteResult, GenerationReply, Notice, Progress, Requester
 from core.variants import image_caption
@@ -101,7 +102,8 @@ class WebPlayground:
     async def delete(self, d: DeleteResult) -> None:
         msg = await self._status_of(d.job_id)
         if msg is not None:
-            msg.update(text="\U0001f5d1\ufe0f This result was removed by a moderator.", media=[])
+            msg.update(text="\U0001f5d1\ufe0f This result was removed by a moderator or its author.", media=[],
+                       buttons=[])
             await self._save(msg)
 
     async def progress(self, p: Progress) -> None:
@@ -125,9 +127,7 @@ class WebPlayground:
         msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
                          "width": m.width, "height": m.height, "caption": image_caption(r, i)}
                         for i, m in enumerate(r.media, start=1)]  # several images: the page shows a grid
-        buttons = self.service.result_buttons(r)
-        if buttons:
-            msg["buttons"] = [b.model_dump() for b in buttons]
+        msg["buttons"] = [b.model_dump() for b in self.service.result_buttons(r)]  # the Cancel button goes
         await self._save(msg)
 
     async def _status_of(self, job_id: str) -> dict[str, Any] | None:
@@ -189,12 +189,17 @@ class WebPlayground:
         return ChatContext(is_moderator=True, is_private=True, channel_id=chat, is_member=_anyone)
 
     async def _answer(self, chat: str, outcome: Outcome) -> web.Response:
+        # A queued job's status message carries its Cancel button until the result (or error) replaces it.
+        buttons = [*outcome.buttons, *(self.service.status_buttons(outcome.job_id) if outcome.job_id else [])]
         msg = await self.post(chat, "bot", outcome.text, job_id=outcome.job_id, error=not outcome.ok,
-                              done=outcome.job_id is None)
+                              done=outcome.job_id is None, buttons=[b.model_dump() for b in buttons])
         if outcome.job_id:
             await self.redis.set(self._job_key(outcome.job_id), msg["id"], ex=self.settings.result_ttl_s)
-        return _json({"ok": outcome.ok, "job_id": outcome.job_id, "position": outcome.position,
-                      "message": msg})
+        answer: dict[str, Any] = {"ok": outcome.ok, "job_id": outcome.job_id, "position": outcome.position,
+                                  "message": msg}
+        if outcome.extra.get(PREFILL):  # Edit: the page puts the command in its input box
+            answer["prefill"] = outcome.extra[PREFILL]
+        return _json(answer)
 
     async def list_messages(self, request: web.Request) -> web.Response:
         chat = request.query.get("chat", "")

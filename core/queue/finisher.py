@@ -19,7 +19,7 @@ from core.types import GenerationReply, GenerationRequest
 
 log = logging.getLogger(__name__)
 
-CANCELLED_TEXT = "This job was cancelled by a moderator. Nothing was charged."
+CANCELLED_TEXT = "This job was cancelled (by its author or a moderator). Nothing was charged."
 
 
 class JobFinisher:

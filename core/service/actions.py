@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.context import ChatContext
-from core.contract import Feature, Outcome, ResultButton, Service
+from core.contract import Feature, Outcome, ResultButton, Row, Service
 from core.errors import Refusal, error_text
 from core.service.grammar import frames_for
 from core.service.requests import random_seed
@@ -100,6 +100,6 @@ BUTTONS = Feature(
         ResultButton("reroll", "Reroll", "\U0001f501"),
         ResultButton("vary", "Variations", "\U0001f3b2"),
         ResultButton("animate", "Animate", "\U0001f3ac", show=_image),
-        ResultButton("report", "Report", "\U0001f6a9", private=True, queues=False),
+        ResultButton("report", "Report", "\U0001f6a9", row=Row.MANAGE, private=True, queues=False),
     ),
 )

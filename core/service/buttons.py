@@ -32,16 +32,21 @@ def result_buttons(declared: Iterable[ResultButton], reply: GenerationReply, *,
 
 
 def _placed(buttons: list[Button]) -> list[Button]:
-    """Rows as declared, each split into rows of at most MAX_PER_ROW (at most five rows in all)."""
+    """Row groups (`core.contract.Row`) in order, packed: a group joins the current row when it fits there whole,
+    else starts a new one (a group wider than a row is split); at most MAX_ROWS rows, the rest dropped."""
     placed: list[Button] = []
-    row = 0
-    for declared_row in sorted({b.row for b in buttons}):
-        in_row = [b for b in buttons if b.row == declared_row]
-        for start in range(0, len(in_row), MAX_PER_ROW):
+    row, used = -1, MAX_PER_ROW
+    for group in sorted({b.row for b in buttons}):
+        members = [b for b in buttons if b.row == group]
+        if used + len(members) > MAX_PER_ROW:
+            row, used = row + 1, 0
+        for button in members:
+            if used == MAX_PER_ROW:
+                row, used = row + 1, 0
             if row > MAX_ROWS - 1:
                 return placed  # Discord shows five rows at most
-            placed += [b.model_copy(update={"row": row}) for b in in_row[start:start + MAX_PER_ROW]]
-            row += 1
+            placed.append(button.model_copy(update={"row": row}))
+            used += 1
     return placed
 
 

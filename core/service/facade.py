@@ -39,6 +39,7 @@ from core.contract import (
     RequestStep,
     ResultButton,
     Shaping,
+    button_data,
     parse_button_data,
 )
 from core.errors import Refusal, UserError, error_text
@@ -73,12 +74,14 @@ class Reelsmith:
         self.command_help: dict[str, str] = {}
         self.actions: dict[str, ActionHandler] = {}
         self.buttons: dict[str, ResultButton] = {}
+        self.status: dict[str, ResultButton] = {}
         for feature in features:
             for command in feature.commands:
                 self.add_command(command.name, command.handler, command.help)
             self.actions.update(feature.actions)
             for button in feature.result_buttons:
                 self.buttons[button.action] = button  # a later feature's button of that name takes its place
+            self.status.update((b.action, b) for b in feature.status_buttons)
         self.refusal_listeners: list[RefusalListener] = [r for f in features for r in f.refusal_listeners]
         self.finisher = JobFinisher(redis, settings, [fin for f in features for fin in f.finalizers])
 
@@ -231,6 +234,11 @@ class Reelsmith:
     def result_buttons(self, reply: GenerationReply, *, emoji: bool = False) -> list[Button]:
         """The buttons under a finished result (none under an error), as the features declared them."""
         return result_buttons(self.buttons.values(), reply, emoji=emoji)
+
+    def status_buttons(self, job_id: str, *, emoji: bool = False) -> list[Button]:
+        """The buttons on a queued or running job's status message (Cancel), as the features declared them."""
+        return [Button(label=f"{b.emoji} {b.label}" if emoji and b.emoji else b.label,
+                       data=button_data(b.action, job_id), row=b.row) for b in self.status.values()]
 
     def result_button(self, action: str) -> ResultButton | None:
         """The declared button of an action (its placement, whether it is private or queues a job)."""

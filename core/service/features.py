@@ -20,6 +20,7 @@ from core.ops.metrics import metrics_feature
 from core.quotas.admin import ModeratorQuotas
 from core.quotas.book import QuotaBook
 from core.quotas.guard import quota_feature
+from core.selfservice import selfservice_feature
 from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.styles.feature import styles_feature
@@ -35,6 +36,7 @@ def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_cl
         model_access_feature(ModelAccess(settings, redis), mod),
         quota_feature(book),
         moderation_feature(mod),
+        selfservice_feature(mod),  # before styles: it records the command as typed
         styles_feature(redis, mod),
         variants_feature(redis, mod),
         metrics_feature(settings, redis),

@@ -15,6 +15,7 @@ from core.contract import (
     Feature,
     Outcome,
     ResultButton,
+    Row,
     Service,
     parse_image_ref,
 )
@@ -86,9 +87,11 @@ def variants_feature(redis: ArqRedis, mod: Moderation) -> Feature:
             "varyx": _action(lambda _s, o, r, i, who: varied(o, r, i, who, STRONG)),
         },
         result_buttons=(
-            ResultButton("upscale", "Upscale", "\U0001f50d", row=1, show=_is_image, per_image=True, short="U"),
-            ResultButton("vary", "Variations", "\U0001f3b2", row=2, per_image=True, short="V"),  # videos: rerolled
-            ResultButton("varyx", "Vary (strong)", "\U0001f300", row=3, show=_is_image, per_image=True,
+            ResultButton("upscale", "Upscale", "\U0001f50d", row=Row.UPSCALE, show=_is_image, per_image=True,
+                         short="U"),
+            ResultButton("vary", "Variations", "\U0001f3b2", row=Row.VARY, per_image=True,
+                         short="V"),  # videos: rerolled
+            ResultButton("varyx", "Vary (strong)", "\U0001f300", row=Row.VARY_STRONG, show=_is_image, per_image=True,
                          short="S"),
         ),
         finalizers=(image_provenance_step(mod.settings, redis),),

@@ -17,6 +17,7 @@ from core.types import JobKind
 from tests.conftest import wait_for
 from tests.discord.conftest import callback, finished, job_id_of, png, private_answer
 from tests.discord.fake_discord import DM_CHANNEL_ID, MANAGE_GUILD, MEMBER_PERMS, MOD_ROLE_ID, FakeDiscord
+from tests.result_buttons_expected import IMAGE_ACTIONS
 
 
 async def test_imagine_defers_then_edits_status_into_labelled_result(fake: FakeDiscord, bot: ReelsmithBot,
@@ -34,7 +35,7 @@ async def test_imagine_defers_then_edits_status_into_labelled_result(fake: FakeD
     assert img.format == "PNG" and img.size == (64, 32)
     assert DIGITAL_SOURCE_TYPE in img.info.get("XML:com.adobe.xmp", "")
     job_id = job_id_of(msg.content)
-    assert msg.custom_ids == [f"rs:{a}:{job_id}" for a in ("reroll", "animate", "report", "upscale", "vary", "varyx")]
+    assert msg.custom_ids == [f"rs:{a}:{job_id}" for a in IMAGE_ACTIONS]
     # One message, edited: "Queued (position N)", progress bars, then the result.
     assert "Queued (position" in msg.history[0]
     assert any("Rendering" in h and "%" in h for h in msg.history[1:-1])

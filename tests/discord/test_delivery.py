@@ -67,7 +67,7 @@ async def test_expired_token_falls_back_to_channel_messages(fake: FakeDiscord, b
     result = await _channel_result(fake, CHANNEL_ID)
     assert result.content.startswith("<@950000000000000001> \U0001f916 AI-generated")
     job_id = job_id_of(result.content)
-    assert result.custom_ids[0] == button_data("reroll", job_id)
+    assert button_data("reroll", job_id) in result.custom_ids
     original = fake.original(token)
     assert original is not None and not original.files  # the webhook edit was refused, not half-applied
     # The interim status message the bot posted after the token expired is cleaned up.

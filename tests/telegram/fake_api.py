@@ -328,7 +328,7 @@ class FakeBotAPI:
         chat_id = call.chat_id
         msg: dict[str, Any] = {"message_id": next(self._ids), "date": int(time.time()), "chat": self.chat(chat_id),
                                "from": self.bot_user(), **content}
-        if "reply_markup" in call.params:
+        if "inline_keyboard" in (call.json("reply_markup") or {}):  # a Message carries only inline keyboards
             msg["reply_markup"] = call.json("reply_markup")
         if "caption" in call.params:
             msg["caption"] = call.params["caption"]
@@ -391,6 +391,11 @@ class FakeBotAPI:
             raise _ApiError(400, "Bad Request: message is not modified: specified new message content and "
                                  "reply markup are exactly the same as a current content and reply markup")
         msg["text"] = call.params["text"]
+        # As the Bot API does: an edit without reply_markup drops the inline keyboard.
+        if "inline_keyboard" in (call.json("reply_markup") or {}):
+            msg["reply_markup"] = call.json("reply_markup")
+        else:
+            msg.pop("reply_markup", None)
         return msg
 
     async def _m_editMessageCaption(self, call: Call) -> Any:

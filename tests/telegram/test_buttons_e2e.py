@@ -16,6 +16,7 @@ from core.generation.pipeline import PipelineSet
 from core.service import button_data
 from core.service.facade import Reelsmith
 from core.settings import Settings
+from tests.result_buttons_expected import IMAGE_ACTIONS
 from tests.telegram.conftest import ALICE, GROUP, answer_to, make_bot, until
 from tests.telegram.fake_api import FakeBotAPI
 
@@ -30,8 +31,7 @@ async def test_imagine_then_animate_button(api: FakeBotAPI, bot: TelegramBot, se
     assert photo.params["caption"].startswith("\U0001f916 AI-generated with Reelsmith")
     assert "seed 7" in photo.params["caption"]
     job_id = photo.params["caption"].split("job ")[1].split(" ")[0]
-    assert photo.callback_data() == [button_data(a, job_id)
-                                     for a in ("reroll", "animate", "report", "upscale", "vary", "varyx")]
+    assert photo.callback_data() == [button_data(a, job_id) for a in IMAGE_ACTIONS]
     result_msg = photo.result
 
     # Animate turns the image into a streamable, labelled MP4, posted under the image.

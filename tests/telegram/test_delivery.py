@@ -14,6 +14,7 @@ from core.queue.replies import ReplyBus
 from core.service import button_data
 from core.service.facade import Reelsmith
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice
+from tests.result_buttons_expected import IMAGE_ACTIONS, VIDEO_ACTIONS
 from tests.telegram.conftest import ALICE, GROUP, answer_to, drained, noise_png, queue_job, reply_for, until
 from tests.telegram.fake_api import Call, FakeBotAPI
 
@@ -36,8 +37,7 @@ async def test_image_result_replaces_the_status_message(api: FakeBotAPI, bot: Te
     assert photo.params["caption"].startswith("\U0001f916 AI-generated with Reelsmith")
     assert request.job_id in photo.params["caption"]
     assert photo.json("reply_parameters")["message_id"] == msg["message_id"]
-    assert photo.callback_data() == [button_data(a, request.job_id)
-                                     for a in ("reroll", "animate", "report", "upscale", "vary", "varyx")]
+    assert photo.callback_data() == [button_data(a, request.job_id) for a in IMAGE_ACTIONS]
     # The status message goes once the result is there.
     deleted = await until(lambda: api.sent("deleteMessage"))
     assert deleted[0].params["message_id"] == str(status.result["message_id"])
@@ -54,7 +54,7 @@ async def test_video_result_is_a_streamable_video(api: FakeBotAPI, bot: Telegram
     assert video.upload("video") == clip
     assert video.params["supports_streaming"] == "true"
     assert video.params["caption"].startswith("\U0001f916 AI-generated")
-    assert video.callback_data() == [button_data(a, request.job_id) for a in ("reroll", "report", "extend", "vary")]
+    assert video.callback_data() == [button_data(a, request.job_id) for a in VIDEO_ACTIONS]
 
 
 async def test_error_reply_is_shown_in_the_status_message(api: FakeBotAPI, bot: TelegramBot,

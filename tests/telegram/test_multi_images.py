@@ -33,7 +33,9 @@ async def test_four_images_as_an_album_then_upscale_and_vary(api: FakeBotAPI, bo
         job_id = item["caption"].split("job ")[1].split(" ")[0]
     # Different seeds, different pictures.
     assert len({data for data, _ in items}) == 4
-    [keys] = await until(lambda: [c for c in api.sent("sendMessage") if c.json("reply_markup")], timeout=30)
+    # The keyboard message after the album (the status message's own keyboard is its Cancel button).
+    [keys] = await until(lambda: [c for c in api.sent("sendMessage") if c.json("reply_markup")
+                                  and any(d.startswith("rs:upscale:") for d in c.callback_data())], timeout=30)
     data = keys.callback_data()
     for action in ("upscale", "vary", "varyx"):
         assert [button_data(action, image_ref(job_id, i)) for i in range(1, 5)] == [d for d in data
