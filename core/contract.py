@@ -155,6 +155,8 @@ class Shaping:
     request: GenerationRequest
     ctx: ChatContext
     aspect_given: bool = False  # the member typed --ar
+    # The new attachments' bytes by their references' blob keys (not stored yet), for steps that read pixels.
+    media: Mapping[str, bytes] = field(default_factory=dict)
 
 
 # Reshapes a member's new request from a typed command before the guards run (a style's template, negative,

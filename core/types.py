@@ -17,6 +17,7 @@ class JobKind(StrEnum):
     ANIMATE = "animate"  # image-to-video
     MEME = "meme"  # captions on a member's image/video/GIF, no model
     UPSCALE = "upscale"  # a member's image, larger (an upscale model, or the image model's image-to-image)
+    INPAINT = "inpaint"  # a canvas and a mask (white: repaint): Zoom out, Pan, Vary (Region) (core.canvas)
 
     @property
     def family(self) -> str:
@@ -31,7 +32,7 @@ class JobKind(StrEnum):
 
     @property
     def needs_image(self) -> bool:
-        return self in (JobKind.EDIT, JobKind.ANIMATE, JobKind.MEME, JobKind.UPSCALE)
+        return self in (JobKind.EDIT, JobKind.ANIMATE, JobKind.MEME, JobKind.UPSCALE, JobKind.INPAINT)
 
     @property
     def uses_model(self) -> bool:
@@ -123,6 +124,9 @@ class GenerationRequest(BaseModel):
     # --- styles ---
     style: str = ""  # the style applied (its template, negative and aspect are already in the fields above)
     loras: list[LoraUse] = Field(default_factory=list)
+    # --- canvas (core.canvas) ---
+    # Pixels the job is priced by when not all of width x height are new (a zoom-out pays for its border).
+    billed_pixels: int | None = Field(default=None, ge=0)
 
 
 def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:

@@ -174,8 +174,9 @@ def apply_entry(settings: Settings, request: GenerationRequest, entry: ModelEntr
     counts as unsaid: the request alone cannot tell them apart.
     """
     changes: dict[str, object] = {"model": entry.name, "cost_factor": entry.cost}
-    if request.kind == JobKind.UPSCALE:
-        return request.model_copy(update=changes)  # its size is the member's picture times the scale
+    if request.kind in (JobKind.UPSCALE, JobKind.INPAINT):
+        # Its size is the member's picture times the scale, or the canvas (core.canvas) already built.
+        return request.model_copy(update=changes)
     if not entry.tiny:
         family = entry.spec
         plain = service_defaults(settings, request.kind, request.aspect_ratio)

@@ -25,6 +25,7 @@ _BY_KIND = {
     JobKind.VIDEO: Task.TEXT_TO_VIDEO,
     JobKind.ANIMATE: Task.IMAGE_TO_VIDEO,
     JobKind.UPSCALE: Task.UPSCALE,
+    JobKind.INPAINT: Task.INPAINT,
 }
 
 

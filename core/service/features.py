@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 
+from core.canvas.feature import canvas_feature
 from core.clock import Clock, system_clock
 from core.contract import Feature
 from core.labelling.steps import labelling_feature
@@ -36,6 +37,7 @@ def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_cl
         styles_feature(redis, mod),
         metrics_feature(settings, redis),
         labelling_feature(settings, redis),
+        canvas_feature(),
     ]
 
 

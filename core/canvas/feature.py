@@ -1,0 +1,34 @@
+"""Canvas as a feature: the Zoom out / Pan / Vary (Region) buttons under image results, and /edit with a mask."""
+
+from __future__ import annotations
+
+from core.canvas.actions import pan_to, region_help, zoom
+from core.canvas.region import mask_step
+from core.contract import Feature, ResultButton
+from core.types import GenerationReply
+
+ZOOM_ROW, PAN_ROW = 3, 4  # below the built-in row and any per-image rows
+
+
+def _image(reply: GenerationReply) -> bool:
+    return not reply.kind.is_video
+
+
+def canvas_feature() -> Feature:
+    """Zoom out 1.5x / 2x and Vary (Region) in one row, Pan in four directions in the next."""
+    return Feature(
+        "canvas",
+        command_steps=(mask_step,),
+        actions={"zoom15": zoom(1.5), "zoom2": zoom(2.0), "panl": pan_to("left"), "panr": pan_to("right"),
+                 "panu": pan_to("up"), "pand": pan_to("down"), "region": region_help},
+        result_buttons=(
+            ResultButton("zoom15", "Zoom out 1.5x", "\U0001f50d", row=ZOOM_ROW, show=_image),
+            ResultButton("zoom2", "Zoom out 2x", "\U0001f50e", row=ZOOM_ROW, show=_image),
+            ResultButton("region", "Vary (Region)", "\U0001f58c", row=ZOOM_ROW, show=_image, private=True,
+                         queues=False),
+            ResultButton("panl", "\u2b05", row=PAN_ROW, show=_image),
+            ResultButton("panr", "\u27a1", row=PAN_ROW, show=_image),
+            ResultButton("panu", "\u2b06", row=PAN_ROW, show=_image),
+            ResultButton("pand", "\u2b07", row=PAN_ROW, show=_image),
+        ),
+    )
