@@ -90,7 +90,7 @@ async def test_a_triple_press_queues_and_charges_once(service: Reelsmith, worker
 
     await wait_for(lambda: service.queue.load_reply(first.job_id or ""), timeout=60)
     before = await QuotaBook(service.redis, service.settings).usage("web", "alice")
-    presses = [await service.action(alice, ChatContext(), button_data("zoom15", first.job_id)) for _ in range(3)]
+    presses = [await service.action(alice, ChatContext(), button_data("zoom_half", first.job_id)) for _ in range(3)]
     assert [p.ok for p in presses] == [True, False, False]
     assert "Already on it" in presses[1].text
     queued = presses[0].request
