@@ -125,3 +125,30 @@ async def test_vary_region_button_says_how_to_send_a_mask(web_client: TestClient
     msg, _ = await _result(web_client, "help", "/imagine a cat")
     out = await _press(web_client, "help", msg, "Vary (Region)")
     assert out["ok"] and "black and white mask" in out["message"]["text"]
+
+
+async def test_no_inpaint_model_is_refused_before_anything_is_charged(settings: Settings, tmp_path: Any) -> None:
+    from core.queue.connection import connect
+    from core.service.features import build_service
+
+    models = tmp_path / "models.toml"
+    models.write_text('[[model]]\nname = "plain"\nsource = "twin:sd"\nfamily = "sd"\n'
+                      'tasks = ["text-to-image", "image-to-image"]\n')
+    redis = await connect(settings)
+    try:
+        service = build_service(settings.model_copy(update={"models_file": models}), redis)
+        mask = Image.new("L", (64, 64), 0)
+        mask.paste(255, (0, 0, 32, 64))
+        files = []
+        for image in (Image.effect_noise((64, 64), 80).convert("RGB"), mask):
+            buf = io.BytesIO()
+            image.save(buf, format="PNG")
+            files.append(buf.getvalue())
+        from core.contract import Attachment
+
+        alice = Requester(platform="web", user_id="nomodel", chat_id="nomodel")
+        out = await service.handle(alice, "/edit a door", [Attachment(f, f"{i}.png") for i, f in enumerate(files)])
+        assert not out.ok and "can't repaint part of a picture" in out.text and "an owner can add" in out.text
+        assert await service.queue.depth() == 0 and await _used(service, "nomodel") == 0
+    finally:
+        await redis.aclose()
