@@ -99,7 +99,8 @@ async def test_result_buttons_work_from_the_page(web_client: TestClient[Any, Any
     sent = await send(web_client, "chatB", "/imagine a fox")
     msg = await finished(web_client, "chatB", sent["job_id"])
     labels = [b["label"] for b in msg["buttons"]]
-    assert labels == ["Reroll", "Variations", "Animate", "Report"]
+    assert labels[:4] == ["Reroll", "Variations", "Animate", "Report"]
+    assert labels[4:] == ["Zoom out 1.5x", "Zoom out 2x", "Vary (Region)", "\u2b05", "\u27a1", "\u2b06", "\u2b07"]
     animate = next(b for b in msg["buttons"] if b["label"] == "Animate")
     resp = await web_client.post("/api/button", json={"chat": "chatB", "data": animate["data"]})
     out = await resp.json()

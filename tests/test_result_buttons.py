@@ -44,7 +44,10 @@ def test_per_image_buttons_rows_and_refs() -> None:
 
 def test_the_service_shows_the_features_buttons(service: Reelsmith) -> None:
     labels = [b.label for b in service.result_buttons(_reply(1))]
-    assert labels == ["Reroll", "Variations", "Animate", "Report"]
+    assert labels == ["Reroll", "Variations", "Animate", "Report", "Zoom out 1.5x", "Zoom out 2x", "Vary (Region)",
+                      "\u2b05", "\u27a1", "\u2b06", "\u2b07"]
+    rows = [b.row for b in service.result_buttons(_reply(1))]
+    assert rows == [0] * 4 + [1] * 3 + [2] * 4  # the canvas rows below the built-in one
     assert [b.label for b in service.result_buttons(_reply(1, JobKind.VIDEO))] == ["Reroll", "Variations", "Report"]
     report = service.result_button("report")
     assert report is not None and report.private and not report.queues

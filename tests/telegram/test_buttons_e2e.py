@@ -30,7 +30,9 @@ async def test_imagine_then_animate_button(api: FakeBotAPI, bot: TelegramBot, se
     assert photo.params["caption"].startswith("\U0001f916 AI-generated with Reelsmith")
     assert "seed 7" in photo.params["caption"]
     job_id = photo.params["caption"].split("job ")[1].split(" ")[0]
-    assert photo.callback_data() == [button_data(a, job_id) for a in ("reroll", "vary", "animate", "report")]
+    actions = ("reroll", "vary", "animate", "report", "zoom_half", "zoom_double", "region", "pan_left",
+               "pan_right", "pan_up", "pan_down")
+    assert photo.callback_data() == [button_data(a, job_id) for a in actions]
     result_msg = photo.result
 
     # Animate turns the image into a streamable, labelled MP4, posted under the image.

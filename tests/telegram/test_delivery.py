@@ -36,7 +36,9 @@ async def test_image_result_replaces_the_status_message(api: FakeBotAPI, bot: Te
     assert photo.params["caption"].startswith("\U0001f916 AI-generated with Reelsmith")
     assert request.job_id in photo.params["caption"]
     assert photo.json("reply_parameters")["message_id"] == msg["message_id"]
-    assert photo.callback_data() == [button_data(a, request.job_id) for a in ("reroll", "vary", "animate", "report")]
+    actions = ("reroll", "vary", "animate", "report", "zoom_half", "zoom_double", "region", "pan_left",
+               "pan_right", "pan_up", "pan_down")
+    assert photo.callback_data() == [button_data(a, request.job_id) for a in actions]
     # The status message goes once the result is there.
     deleted = await until(lambda: api.sent("deleteMessage"))
     assert deleted[0].params["message_id"] == str(status.result["message_id"])
