@@ -34,8 +34,9 @@ async def test_imagine_defers_then_edits_status_into_labelled_result(fake: FakeD
     assert img.format == "PNG" and img.size == (64, 32)
     assert DIGITAL_SOURCE_TYPE in img.info.get("XML:com.adobe.xmp", "")
     job_id = job_id_of(msg.content)
-    assert msg.custom_ids == [f"rs:reroll:{job_id}", f"rs:vary:{job_id}", f"rs:animate:{job_id}",
-                              f"rs:report:{job_id}"]
+    assert msg.custom_ids == [f"rs:{a}:{job_id}" for a in ("reroll", "vary", "animate", "report", "zoom_half",
+                                                            "zoom_double", "region", "pan_left", "pan_right",
+                                                            "pan_up", "pan_down")]
     # One message, edited: "Queued (position N)", progress bars, then the result.
     assert "Queued (position" in msg.history[0]
     assert any("Rendering" in h and "%" in h for h in msg.history[1:-1])
