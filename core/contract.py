@@ -157,6 +157,8 @@ class Shaping:
     ctx: ChatContext
     aspect_given: bool = False  # the member typed --ar
     n_given: bool = False  # the member typed --n (else the chat's default number of images applies)
+    # The new attachments' bytes by their references' blob keys (not stored yet), for steps that read pixels.
+    media: Mapping[str, bytes] = field(default_factory=dict)
 
 
 # Reshapes a member's new request from a typed command before the guards run (a style's template, negative,

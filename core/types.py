@@ -18,6 +18,7 @@ class JobKind(StrEnum):
     MEME = "meme"  # captions on a member's image/video/GIF, no model
     UPSCALE = "upscale"  # a member's image, larger (an upscale model, or the image model's image-to-image)
     EXTEND = "extend"  # a video result, continued from its last frame (core.extend)
+    INPAINT = "inpaint"  # a canvas and a mask (white: repaint): Zoom out, Pan, Vary (Region) (core.canvas)
 
     @property
     def family(self) -> str:
@@ -32,7 +33,7 @@ class JobKind(StrEnum):
 
     @property
     def needs_image(self) -> bool:
-        return self in (JobKind.EDIT, JobKind.ANIMATE, JobKind.MEME, JobKind.UPSCALE)
+        return self in (JobKind.EDIT, JobKind.ANIMATE, JobKind.MEME, JobKind.UPSCALE, JobKind.INPAINT)
 
     @property
     def uses_model(self) -> bool:
@@ -132,6 +133,9 @@ class GenerationRequest(BaseModel):
     # --- several images (core.variants) ---
     n_images: int = Field(default=1, ge=1, le=4)  # images of one prompt, seeds seed..seed+n-1, one pipeline call
     strength: float | None = Field(default=None, gt=0, le=1)  # image-to-image strength; None: edit_strength
+    # --- canvas (core.canvas) ---
+    # Pixels the job is priced by when not all of width x height are new (a zoom-out pays for its border).
+    billed_pixels: int | None = Field(default=None, ge=0)
 
 
 def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from core.service.buttons import result_buttons
 from core.service.facade import Reelsmith
 from core.types import GenerationReply, JobKind, MediaFile, Requester
 from tests.conftest import wait_for
-from tests.result_buttons_expected import IMAGE_LABELS, VIDEO_LABELS
+from tests.result_buttons_expected import IMAGE_LABELS, IMAGE_ROWS, VIDEO_LABELS
 
 ALICE = Requester(platform="web", user_id="alice", chat_id="room1")
 
@@ -49,6 +49,10 @@ def test_the_service_shows_the_features_buttons(service: Reelsmith) -> None:
     labels = [b.label for b in service.result_buttons(_reply(1))]
     # core.variants makes Variations per image (V1..V4) and adds Upscale and Vary (strong) for images.
     assert labels == IMAGE_LABELS
+    assert [b.row for b in service.result_buttons(_reply(1))] == IMAGE_ROWS
+    four = service.result_buttons(_reply(4))  # U, V and S rows, then the rest; zoom and pan come after picking one
+    assert max(b.row for b in four) <= 4 and all(sum(1 for b in four if b.row == r) <= 5 for r in range(5))
+    assert not any(parse_button_data(b.data)[0].startswith(("zoom", "pan")) for b in four)  # type: ignore[index]
     assert [b.label for b in service.result_buttons(_reply(1, JobKind.VIDEO))] == VIDEO_LABELS
     report = service.result_button("report")
     assert report is not None and report.private and not report.queues

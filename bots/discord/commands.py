@@ -117,17 +117,18 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         await flow.text(interaction, text, _files(image, video, audio), prompt=prompt)
 
     @app_commands.command(name="edit", description="Change an image")
-    @app_commands.describe(image="The image to change", **COMMON, images="How many images (1-4)")
+    @app_commands.describe(image="The image to change", **COMMON, images="How many images (1-4)",
+                           mask="Repaint part: a black and white mask of the image, white is repainted")
     @app_commands.choices(ar=AR_CHOICES)
     @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_IMAGE),
                                style=style_autocomplete)
     async def edit(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
                    ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                    avoid: Optional[str] = None, style: Optional[str] = None, model: Optional[str] = None,
-                   images: Optional[Images] = None) -> None:
+                   images: Optional[Images] = None, mask: Optional[discord.Attachment] = None) -> None:
         text = command_text("edit", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style, model=model,
                             extra=f"--n {images}" if images else "")
-        await flow.text(interaction, text, [image], prompt=prompt)
+        await flow.text(interaction, text, _files(image, mask), prompt=prompt)  # the mask second (Vary (Region))
 
     @app_commands.command(name="animate", description="Bring an image to life as a short video")
     @app_commands.describe(image="The image to animate", **COMMON, frames="Length in frames",

@@ -140,8 +140,9 @@ class Handlers:
                 found = [replied_media, *(media_in(m) for m in album)]
                 items = [item for item in found if item is not None]
             else:
-                item = media_in(message) or replied_media
-                items = [item] if item is not None else []
+                # A reply with a file of its own (a mask for the replied-to picture: Vary (Region)) keeps the
+                # same order: the replied-to message's media first.
+                items = [item for item in (replied_media, media_in(message)) if item is not None]
             try:
                 attachments = await self._download(context, items)
             except AttachmentRefused as exc:

@@ -23,6 +23,7 @@ from typing import Any
 
 from PIL import Image
 
+from core.canvas.compose import keep_unmasked
 from core.errors import GenerationError
 from core.generation.batch import batch_key
 from core.generation.calls import GUIDANCE, accepted, family_call, video_call
@@ -316,7 +317,7 @@ class PipelineSet:
         notes: list[list[str]] = [[] for _ in jobs]
         # A batch key admits no video reference and at most one image, so only a lone job has conditions.
         conditions = self._conditions(entry, jobs[0], notes[0]) if len(jobs) == 1 else None
-        if not first.kind.is_video:
+        if not first.kind.is_video and first.kind != JobKind.INPAINT:  # an inpaint's second image is its mask
             for job, said in zip(jobs, notes, strict=True):
                 if len(job.images) > 1:
                     said.append(EXTRA_IMAGES_UNUSED)
@@ -334,6 +335,9 @@ class PipelineSet:
         with self.loras.use(pipe, first.loras), torch.inference_mode():  # one batch, one LoRA set (batch_key)
             out = pipe(**call)
         outputs = [list(frames) for frames in out.frames] if first.kind.is_video else [[i] for i in out.images]
+        if first.kind == JobKind.INPAINT:  # canvas: what the mask keeps is pasted back exactly (core.canvas)
+            outputs = [[keep_unmasked(_to_pil(f), job.images[0], job.images[1]) for f in frames]
+                       for frames, job in zip(outputs, jobs, strict=True)]
         seconds = time.perf_counter() - started
         # The model's safety checker, where it has one, flags each output of the batch separately.
         flags = list(getattr(out, "nsfw_content_detected", None) or [False] * len(outputs))
@@ -374,6 +378,12 @@ class PipelineSet:
         size = (first.width, first.height)
         if first.kind == JobKind.EDIT:
             call.update(image=[job.images[0].convert("RGB").resize(size) for job, _ in each], strength=strength)
+        elif first.kind == JobKind.INPAINT:  # canvas: strength 1, so the masked area is drawn anew (core.canvas)
+            if any(len(job.images) < 2 for job in jobs):
+                raise GenerationError("Repainting needs the image and a black and white mask (white: repaint).")
+            call.update(image=[job.images[0].convert("RGB").resize(size) for job, _ in each],
+                        mask_image=[job.images[1].convert("L").resize(size) for job, _ in each],
+                        width=first.width, height=first.height, strength=1.0)
         else:
             call.update(width=first.width, height=first.height)
         if first.kind.is_video:

@@ -177,8 +177,9 @@ def apply_entry(settings: Settings, request: GenerationRequest, entry: ModelEntr
     Tiny twins keep the service's tiny defaults.
     """
     changes: dict[str, object] = {"model": entry.name, "cost_factor": entry.cost}
-    if request.kind == JobKind.UPSCALE:
-        return request.model_copy(update=changes)  # its size is the member's picture times the scale
+    if request.kind in (JobKind.UPSCALE, JobKind.INPAINT):
+        # Its size is the member's picture times the scale, or the canvas (core.canvas) already built.
+        return request.model_copy(update=changes)
     if request.kind == JobKind.EXTEND:  # the source clip's size and rate; the run (added + 1) a valid length
         rule = None if entry.tiny else entry.spec.frames
         if rule is not None:

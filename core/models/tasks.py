@@ -26,6 +26,7 @@ _BY_KIND = {
     JobKind.ANIMATE: Task.IMAGE_TO_VIDEO,
     JobKind.UPSCALE: Task.UPSCALE,
     JobKind.EXTEND: Task.IMAGE_TO_VIDEO,  # from the clip's last frame (a condition pipeline where the model has one)
+    JobKind.INPAINT: Task.INPAINT,
 }
 
 

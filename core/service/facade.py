@@ -138,7 +138,8 @@ class Reelsmith:
             request = self.build_request(parsed, requester, [ref for ref, _ in refs], seed=seed)
             for command_step in self.command_steps:
                 request = await command_step(Shaping(self, request, ctx, aspect_given=parsed.aspect_given,
-                                                       n_given=parsed.n_images is not None))
+                                                       n_given=parsed.n_images is not None,
+                                                       media={ref.blob_key: up.data for ref, up in refs}))
         except UserError as exc:
             return Outcome(error_text(exc.message), ok=False, private=True)
         return await self.enqueue(request, ctx, [upload for _, upload in refs])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 
+from core.canvas.feature import canvas_feature
 from core.clock import Clock, system_clock
 from core.contract import Feature
 from core.extend import extend_feature
@@ -42,6 +43,7 @@ def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_cl
         metrics_feature(settings, redis),
         labelling_feature(settings, redis),
         extend_feature(),
+        canvas_feature(),
     ]
 
 

@@ -46,6 +46,8 @@ COMMANDS: dict[str, JobKind | None] = {
 
 def command_for(kind: JobKind) -> str:
     """The chat command that makes `kind` (the inverse of COMMANDS)."""
+    if kind == JobKind.INPAINT:
+        return "edit"  # /edit with a mask (core.canvas)
     return next(name for name, k in COMMANDS.items() if k == kind)
 
 

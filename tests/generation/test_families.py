@@ -29,6 +29,7 @@ def test_every_model_kind_has_a_task_its_slot_can_load() -> None:
         JobKind.IMAGE: Task.TEXT_TO_IMAGE, JobKind.EDIT: Task.IMAGE_TO_IMAGE,
         JobKind.VIDEO: Task.TEXT_TO_VIDEO, JobKind.ANIMATE: Task.IMAGE_TO_VIDEO, JobKind.UPSCALE: Task.UPSCALE,
         JobKind.EXTEND: Task.IMAGE_TO_VIDEO,  # from the last frame (or the last frames, where a model conditions)
+        JobKind.INPAINT: Task.INPAINT,
     }
     upscaler = settle({"name": "x4", "source": "x", "family": "sd-upscale"})
     assert upscaler.tasks == (Task.UPSCALE,)

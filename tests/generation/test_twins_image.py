@@ -34,6 +34,11 @@ def _generic_call(task: Task, prompts: list[str], negative: str = "") -> dict[st
     )
     if task == Task.IMAGE_TO_IMAGE:
         call.update(image=[Image.new("RGB", (WIDTH, HEIGHT), (200, 40, 40))] * len(prompts), strength=0.6)
+    elif task == Task.INPAINT:  # the canvas, white where the model repaints, and its size
+        mask = Image.new("L", (WIDTH, HEIGHT), 0)
+        mask.paste(255, (0, 0, WIDTH // 2, HEIGHT))
+        call.update(image=[Image.new("RGB", (WIDTH, HEIGHT), (200, 40, 40))] * len(prompts),
+                    mask_image=[mask] * len(prompts), width=WIDTH, height=HEIGHT, strength=1.0)
     else:
         call.update(width=WIDTH, height=HEIGHT)
     return call

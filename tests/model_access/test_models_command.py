@@ -39,9 +39,9 @@ async def test_listing_says_what_each_model_does_here(make_service: MakeService,
     out = await service.handle(ALICE, "/models")
     assert out.ok and out.private
     lines = out.text.splitlines()
-    assert "\u2022 sd15 - text-to-image, image-to-image; default here for image-to-image, text-to-image; " \
-        "Stable Diffusion 1.5" in lines
-    assert "\u2022 sd-alt - text-to-image, image-to-image" in lines
+    assert "\u2022 sd15 - text-to-image, image-to-image, inpaint; default here for image-to-image, inpaint, " \
+        "text-to-image; Stable Diffusion 1.5" in lines
+    assert "\u2022 sd-alt - text-to-image, image-to-image, inpaint" in lines
     assert "\u2022 wan-t2v - text-to-video; default here for text-to-video; costs \u00d72.5" in lines
     assert "Nothing you can use here does: image-to-video." not in out.text  # nobody offers it at all
 
@@ -56,13 +56,14 @@ async def test_moderators_rules_are_scoped_to_their_chat(make_service: MakeServi
                                                                 ctx=MOD)).text
     here = await service.handle(ALICE, "/models")
     assert "\u2022 sd15" not in here.text and "Turned off here: sd15" in here.text
-    assert "\u2022 sd-alt - text-to-image, image-to-image; default here for image-to-image, text-to-image" in here.text
+    assert "\u2022 sd-alt - text-to-image, image-to-image, inpaint; default here for image-to-image, inpaint, " \
+        "text-to-image" in here.text
     made = await service.handle(ALICE, "/imagine a fox")
     assert made.request is not None and made.request.model == "sd-alt"
 
     # Another chat is unaffected.
     there = await service.handle(OTHER_CHAT, "/models")
-    assert "\u2022 sd15 - text-to-image, image-to-image; default here" in there.text
+    assert "\u2022 sd15 - text-to-image, image-to-image, inpaint; default here" in there.text
     other = await service.handle(OTHER_CHAT, "/imagine a fox")
     assert other.request is not None and other.request.model == "sd15"
 

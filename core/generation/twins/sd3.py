@@ -1,4 +1,5 @@
-"""Stable Diffusion 3 / 3.5: a tiny MMDiT twin with its three text encoders (two CLIPs and a T5)."""
+"""Stable Diffusion 3 / 3.5: a tiny MMDiT twin with its three text encoders (two CLIPs and a T5); 16 latent
+channels like the real model (its inpaint pipeline takes no other)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ def build_sd3(path: Path) -> None:
     from transformers import CLIPTextModelWithProjection
 
     transformer = SD3Transformer2DModel(
-        sample_size=32, patch_size=2, in_channels=4, num_layers=1, attention_head_dim=8, num_attention_heads=4,
-        caption_projection_dim=32, joint_attention_dim=_JOINT, pooled_projection_dim=2 * TEXT_DIM, out_channels=4,
+        sample_size=32, patch_size=2, in_channels=16, num_layers=1, attention_head_dim=8, num_attention_heads=4,
+        caption_projection_dim=32, joint_attention_dim=_JOINT, pooled_projection_dim=2 * TEXT_DIM, out_channels=16,
     )
     pipe = StableDiffusion3Pipeline(
-        transformer=transformer, vae=flat_vae(4), scheduler=FlowMatchEulerDiscreteScheduler(),
+        transformer=transformer, vae=flat_vae(16), scheduler=FlowMatchEulerDiscreteScheduler(),
         text_encoder=CLIPTextModelWithProjection(clip_config()), tokenizer=clip_tokenizer(),
         text_encoder_2=CLIPTextModelWithProjection(clip_config()), tokenizer_2=clip_tokenizer(),
         text_encoder_3=t5_encoder(_JOINT), tokenizer_3=t5_tokenizer(),
@@ -28,4 +29,4 @@ def build_sd3(path: Path) -> None:
     pipe.save_pretrained(str(path))
 
 
-TWINS = {"sd3": TwinSpec(family="sd3", kind="t2i", build=build_sd3)}
+TWINS = {"sd3": TwinSpec(family="sd3", kind="t2i", build=build_sd3, version=2)}  # 2: 16 latent channels

@@ -14,6 +14,7 @@ FLUX = Family(
         Checkpoint("t2i", "FluxPipeline", {
             Task.TEXT_TO_IMAGE: "FluxPipeline",
             Task.IMAGE_TO_IMAGE: "FluxImg2ImgPipeline",
+            Task.INPAINT: "FluxInpaintPipeline",
         }),
         # Kontext edits the image it is given by an instruction ("make it night"); without one it draws.
         Checkpoint("kontext", "FluxKontextPipeline", {

@@ -9,6 +9,7 @@ STABLE_DIFFUSION = Family(
     checkpoints=(Checkpoint("t2i", "StableDiffusionPipeline", {
         Task.TEXT_TO_IMAGE: "StableDiffusionPipeline",
         Task.IMAGE_TO_IMAGE: "StableDiffusionImg2ImgPipeline",
+        Task.INPAINT: "StableDiffusionInpaintPipeline",
     }),),
     notes=(
         "Native 512x512 (2.x 768x768); one CLIP text encoder, 77 tokens.",

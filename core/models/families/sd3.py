@@ -10,6 +10,7 @@ SD3 = Family(
     checkpoints=(Checkpoint("t2i", "StableDiffusion3Pipeline", {
         Task.TEXT_TO_IMAGE: "StableDiffusion3Pipeline",
         Task.IMAGE_TO_IMAGE: "StableDiffusion3Img2ImgPipeline",
+        Task.INPAINT: "StableDiffusion3InpaintPipeline",
     }),),
     notes=(
         "Three text encoders: CLIP-L, OpenCLIP bigG and T5-XXL (the T5 is most of the memory; prompts longer "

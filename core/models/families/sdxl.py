@@ -9,6 +9,7 @@ SDXL = Family(
     checkpoints=(Checkpoint("t2i", "StableDiffusionXLPipeline", {
         Task.TEXT_TO_IMAGE: "StableDiffusionXLPipeline",
         Task.IMAGE_TO_IMAGE: "StableDiffusionXLImg2ImgPipeline",
+        Task.INPAINT: "StableDiffusionXLInpaintPipeline",
     }),),
     notes=(
         "Two CLIP text encoders (ViT-L and OpenCLIP bigG); native 1024x1024.",
