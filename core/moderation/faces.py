@@ -1,4 +1,5 @@
-"""Offline face detection with the Haar cascades bundled in opencv-python-headless 4.x.
+"""Offline face detection with the Haar cascades bundled in opencv-python-headless 4.x: the second opinion on
+faces dlib finds (`core.moderation.identity`), and the benches' baseline.
 
 Blocking CPU work: call `count_faces` through `asyncio.to_thread`. Images are downscaled to a fixed
 long side first, so a huge upload costs the same as a small one.
@@ -37,3 +38,11 @@ def count_faces(image: Image.Image) -> int:
     with _lock:
         faces = _cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=6, minSize=(min_side, min_side))
     return len(faces)
+
+
+def confirm_cascade(gray: np.ndarray, min_side: int) -> bool:
+    """Whether the cascade finds a frontal face of at least `min_side` px in a (small, equalised) grey crop:
+    the second opinion on a face another detector found there (`core.moderation.identity`)."""
+    with _lock:
+        faces = _cascade().detectMultiScale(gray, scaleFactor=1.05, minNeighbors=3, minSize=(min_side, min_side))
+    return len(faces) > 0

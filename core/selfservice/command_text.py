@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from core.types import GenerationRequest, JobKind
 
 # The chat command of each kind (the chat grammar's, which features do not import: they sit below the service).
+# Kinds only buttons make have the command closest to them: a repaint is /edit with a mask (Zoom, Pan, Vary
+# (Region)), an extended clip's prompt is a /video prompt.
 COMMAND_OF = {JobKind.IMAGE: "imagine", JobKind.EDIT: "edit", JobKind.VIDEO: "video", JobKind.ANIMATE: "animate",
-              JobKind.MEME: "meme", JobKind.UPSCALE: "upscale"}
+              JobKind.MEME: "meme", JobKind.UPSCALE: "upscale", JobKind.INPAINT: "edit", JobKind.EXTEND: "video"}
 
 
 @dataclass(frozen=True)

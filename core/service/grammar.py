@@ -48,6 +48,8 @@ def command_for(kind: JobKind) -> str:
     """The chat command that makes `kind` (the inverse of COMMANDS)."""
     if kind == JobKind.INPAINT:
         return "edit"  # /edit with a mask (core.canvas)
+    if kind == JobKind.EXTEND:
+        return "video"  # made by the Extend button (core.extend); its prompt is a /video prompt
     return next(name for name, k in COMMANDS.items() if k == kind)
 
 

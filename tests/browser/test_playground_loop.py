@@ -59,6 +59,21 @@ def shown_at_least(n: int) -> str:
 # The natural sizes of the newest single image and of the first grid's images.
 NEWEST_WIDTH = """[...document.querySelectorAll('img[alt="AI-generated image"]')].at(-1).naturalWidth"""
 GRID_WIDTH = """document.querySelector('.grid img').naturalWidth"""
+# Whether the newest image's centre is, pixel for pixel, the image before it (a 2x zoom-out keeps its source).
+CENTRE_KEPT = """(() => {
+  const imgs = [...document.querySelectorAll('img[alt="AI-generated image"]')];
+  const [src, out] = imgs.slice(-2);
+  const read = (img, x, y, w, h) => {
+    const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const g = c.getContext('2d'); g.drawImage(img, 0, 0); return g.getImageData(x, y, w, h).data;
+  };
+  const w = src.naturalWidth, h = src.naturalHeight;
+  const a = read(src, 0, 0, w, h), b = read(out, (out.naturalWidth - w) / 2, (out.naturalHeight - h) / 2, w, h);
+  let diff = 0; for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  return {w, h, ow: out.naturalWidth, oh: out.naturalHeight, diff};
+})()"""
+# Button rows under the newest result.
+NEWEST_ROWS = """[...document.querySelectorAll('.msg')].at(-1).querySelectorAll('.buttons').length"""
 # Clip lengths in seconds, once their metadata has loaded (0 until then).
 DURATIONS = """[...document.querySelectorAll('video')].map(v => v.readyState >= 1 ? v.duration : 0)"""
 
@@ -78,9 +93,20 @@ async def test_the_loop_in_a_real_browser(service: Reelsmith, worker: Any, tmp_p
         assert await tab.js(NEWEST_WIDTH) == 2 * await tab.js(GRID_WIDTH)
         assert await tab.js(click("V3"))
         assert await wait_for(lambda: tab.poll(shown_at_least(6)), timeout=90) == 6
-        # The variation is one image with its own buttons: Animate it, then Extend the clip.
+        assert await tab.js(NEWEST_ROWS) == 4  # one image: make, canvas, pan and manage rows
+        # Zoom out 2x: twice the size, the variation kept exactly in the centre.
+        assert await tab.js(click("Zoom out 2x"))
+        assert await wait_for(lambda: tab.poll(shown_at_least(7)), timeout=90) == 7, "zoom"
+        kept = await tab.js(CENTRE_KEPT)
+        assert (kept["ow"], kept["oh"]) == (2 * kept["w"], 2 * kept["h"]) and kept["diff"] == 0, kept
+        # Edit fills the input box with the command that made it.
+        assert await tab.js(click("Edit"))
+        prefill = await wait_for(lambda: tab.poll("document.getElementById('text').value"), timeout=30)
+        assert prefill.startswith("/edit "), prefill
+        await tab.js("document.getElementById('text').value = ''; true")
+        # Animate the zoomed image, then Extend the clip.
         assert await tab.js(click("Animate"))
-        assert await wait_for(lambda: tab.poll(shown_at_least(7)), timeout=90) == 7
+        assert await wait_for(lambda: tab.poll(shown_at_least(8)), timeout=90) == 8, "animate"
         assert await tab.js(click("Extend"))
         durations = await wait_for(lambda: tab.poll(f"(d => d.length === 2 && d.every(x => x > 0) ? d : null)"
                                                     f"({DURATIONS})"), timeout=90)

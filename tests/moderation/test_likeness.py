@@ -143,3 +143,22 @@ async def test_refusal_charges_nothing(service: Reelsmith) -> None:
     assert (await _edit(service, "bob", NO_FACE))[0]
     usage = await book.usage("web", "bob")
     assert usage.used + usage.in_flight > 0
+
+
+def test_colour_noise_is_not_a_face() -> None:
+    """The tiny models draw colour noise; dlib's detector alone took about one in thirty such pictures for a
+    face, which refused Animate and Variations of harmless results. Both detectors must agree now."""
+    import numpy as np
+    from PIL import Image
+
+    from core.moderation.identity import find_faces
+
+    rng = np.random.default_rng(0)
+    found = []
+    for i in range(40):
+        blocks = Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).resize((128, 128))
+        grain = rng.integers(-20, 20, (128, 128, 3))
+        picture = Image.fromarray(np.clip(np.asarray(blocks).astype(int) + grain, 0, 255).astype(np.uint8))
+        if find_faces(picture):
+            found.append(i)
+    assert found == []

@@ -111,8 +111,9 @@ async def test_cancel_own_queued_job_refunds_once(service: Reelsmith) -> None:
 
 def test_every_kind_has_its_command() -> None:
     from core.selfservice.command_text import COMMAND_OF
-    from core.service.grammar import COMMANDS
-    assert {f"{k}": name for k, name in COMMAND_OF.items()} == {f"{k}": n for n, k in COMMANDS.items() if k}
+    from core.service.grammar import command_for
+    from core.types import JobKind
+    assert {k: COMMAND_OF[k] for k in JobKind} == {k: command_for(k) for k in JobKind}  # buttons' kinds too
 
 
 async def test_copy_of_a_styled_result_gives_what_was_typed(service: Reelsmith) -> None:
