@@ -87,7 +87,7 @@ def main() -> None:
 
         def after(img: Image.Image = img, req: GenerationRequest = req, xmp: bytes = xmp) -> bytes:
             frames = mark(req, badge(req, [img]))
-            return encode_image(frames[0], xmp, req.requester.platform).data
+            return encode_image(frames[0], xmp, req.requester.platform, s).data
 
         t_plain = median_s(lambda img=img: plain_png(img), args.n)  # type: ignore[misc]
         t_before, t_after = median_s(before, args.n), median_s(after, args.n)

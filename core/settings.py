@@ -385,6 +385,13 @@ class Settings(BaseSettings):
     watermark_enabled: bool = Field(default=True, description="Embed the invisible job watermark (>=256x256).")
     watermark_scale: float = Field(default=48.0, gt=0, description="Image watermark strength (quantisation step).")
     video_watermark_scale: float = Field(default=64.0, gt=0, description="Video watermark strength (H.264 is harsher).")
+    result_image_formats: dict[str, Literal["png", "jpeg"]] = Field(
+        default_factory=lambda: {"telegram": "jpeg"},
+        description='Image result format per platform (others: PNG), chosen once in the worker; e.g. '
+        '{"telegram": "jpeg"}: Telegram turns photos into JPEG anyway, so it gets one, XMP label inside.')
+    png_compress_level: int = Field(default=1, ge=0, le=9, description="zlib level of PNG results "
+                                    "(1: several times faster than 6 for about a sixth more bytes).")
+    jpeg_quality: int = Field(default=92, ge=50, le=100, description="Quality of JPEG image results.")
     provenance_retention_s: int = Field(default=180 * 24 * 3600, gt=0, description="How long job records live.")
     c2pa_cert_path: Path | None = Field(default=None, description="PEM certificate chain (leaf first) for C2PA.")
     c2pa_key_path: Path | None = Field(default=None, description="PEM private key for C2PA signing.")
