@@ -191,10 +191,13 @@ def embed_array(rgb: np.ndarray, payload: int, params: WatermarkParams = Waterma
     target = (s0 // params.scale + 0.25 + 0.5 * bits) * params.scale
     delta = (target - s0)[:, None, None] * u[:, :, None] * v[:, None, :]
     half = np.rint(delta.reshape(f, rows, cols, n, n).transpose(0, 1, 3, 2, 4) * 0.5).astype(np.int16)
+    # Up to pixels on the one plane first: contiguous adds over three channels beat strided ones.
+    change = np.repeat(np.repeat(half.reshape(f, rows * n, cols * n), 2, axis=1), 2, axis=2)
     out = rgb.copy()
-    area = out[:, : rows * n * 2, : cols * n * 2].reshape(f, rows * n, 2, cols * n, 2, 3)
-    marked = area.astype(np.int16) + half.reshape(f, rows * n, 1, cols * n, 1, 1)
-    area[...] = np.clip(marked, 0, 255).astype(np.uint8)
+    area = out[:, : rows * n * 2, : cols * n * 2]
+    marked = area.astype(np.int16)
+    marked += change[..., None]
+    area[...] = np.clip(marked, 0, 255, out=marked)
     return out
 
 
