@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A Discord role by id, optionally bound to one server: "role_id" or "guild_id:role_id".
 _ROLE_SPEC_RE = re.compile(r"^\d{1,20}(:\d{1,20})?$")
+# What an image result is encoded as for one platform (core/labelling/output.py).
+ResultImageFormat = Literal["png", "jpeg"]
 
 
 def _role_specs(name: str, specs: list[str]) -> list[str]:
@@ -385,8 +387,8 @@ class Settings(BaseSettings):
     watermark_enabled: bool = Field(default=True, description="Embed the invisible job watermark (>=256x256).")
     watermark_scale: float = Field(default=48.0, gt=0, description="Image watermark strength (quantisation step).")
     video_watermark_scale: float = Field(default=64.0, gt=0, description="Video watermark strength (H.264 is harsher).")
-    result_image_formats: dict[str, Literal["png", "jpeg"]] = Field(
-        default_factory=lambda: {"telegram": "jpeg"},
+    result_image_formats: dict[str, ResultImageFormat] = Field(
+        default_factory=lambda: dict[str, ResultImageFormat](telegram="jpeg"),
         description='Image result format per platform (others: PNG), chosen once in the worker; e.g. '
         '{"telegram": "jpeg"}: Telegram turns photos into JPEG anyway, so it gets one, XMP label inside.')
     png_compress_level: int = Field(default=1, ge=0, le=9, description="zlib level of PNG results "
