@@ -13,7 +13,9 @@ size it was written.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,26 +112,40 @@ def embed(img: Image.Image, payload: int, params: WatermarkParams = WatermarkPar
 
 def embed_frames(frames: list[Image.Image], payload: int,
                  params: WatermarkParams = WatermarkParams()) -> list[Image.Image]:
-    """Every frame with the payload embedded; frames of one size are marked together, a few at a time."""
+    """Every frame with the payload embedded; frames of one size are marked together, a few at a time.
+
+    A clip's batches run on a few threads (NumPy lets go of the GIL in its loops): small batches stay in
+    cache, and the worker's other cores are idle while one job's frames are labelled.
+    """
     out: list[Image.Image] = list(frames)
-    groups: dict[tuple[int, int], list[int]] = {}
+    batches: list[list[int]] = []
+    by_size: dict[tuple[int, int], list[int]] = {}
     for i, frame in enumerate(frames):
         if frame.width * frame.height >= MIN_PIXELS:
-            groups.setdefault(frame.size, []).append(i)
-    for (w, h), indices in groups.items():
-        chunk = max(1, FRAME_BATCH_PIXELS // (w * h))  # bounds the temporaries of one batch
-        for start in range(0, len(indices), chunk):
-            part = indices[start:start + chunk]
-            rgb = np.stack([np.asarray(frames[i] if frames[i].mode == "RGB" else frames[i].convert("RGB"))
-                            for i in part])
-            marked = embed_array(rgb, payload, params) if params.channel == 0 else np.stack(
-                [_embed_any_channel(one, payload, params) for one in rgb])
-            for i, arr in zip(part, marked, strict=True):
-                out[i] = Image.fromarray(arr)
+            by_size.setdefault(frame.size, []).append(i)
+    for (w, h), indices in by_size.items():
+        chunk = max(1, FRAME_BATCH_PIXELS // (w * h))
+        batches += [indices[start:start + chunk] for start in range(0, len(indices), chunk)]
+
+    def mark(part: list[int]) -> None:
+        rgb = np.stack([np.asarray(frames[i] if frames[i].mode == "RGB" else frames[i].convert("RGB"))
+                        for i in part])
+        marked = embed_array(rgb, payload, params) if params.channel == 0 else np.stack(
+            [_embed_any_channel(one, payload, params) for one in rgb])
+        for i, arr in zip(part, marked, strict=True):
+            out[i] = Image.fromarray(arr)
+
+    if len(batches) <= 1:
+        for part in batches:
+            mark(part)
+    else:
+        with ThreadPoolExecutor(max_workers=min(len(batches), FRAME_THREADS)) as pool:
+            list(pool.map(mark, batches))
     return out
 
 
-FRAME_BATCH_PIXELS = 8 * 1024 * 1024  # pixels marked in one NumPy batch
+FRAME_BATCH_PIXELS = 1_500_000  # pixels marked in one NumPy batch (a few frames: the temporaries stay in cache)
+FRAME_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _luma_ll(rgb: np.ndarray) -> np.ndarray:
