@@ -43,7 +43,9 @@ def test_fast_embed_matches_the_previous_implementation(name: str, scale: float)
 
 
 def test_frames_marked_together_equal_frames_marked_one_by_one() -> None:
-    frames = [picture(10 + i, (400, 272)) for i in range(3)] + [picture(20, (256, 256)), picture(21, (64, 64))]
+    # 30 frames of 400x272 make several batches (marked on threads), plus other sizes and a tiny one.
+    frames = [picture(10 + i, (400, 272)) for i in range(30)] + [picture(20, (256, 256)), picture(21, (64, 64))]
+    assert 30 * 400 * 272 > 2 * wm.FRAME_BATCH_PIXELS
     params = wm.WatermarkParams(scale=64)
     together = wm.embed_frames(frames, 99, params)
     assert together[-1] is frames[-1]  # too small to carry a mark: left alone
