@@ -387,6 +387,10 @@ class Settings(BaseSettings):
     watermark_enabled: bool = Field(default=True, description="Embed the invisible job watermark (>=256x256).")
     watermark_scale: float = Field(default=48.0, gt=0, description="Image watermark strength (quantisation step).")
     video_watermark_scale: float = Field(default=64.0, gt=0, description="Video watermark strength (H.264 is harsher).")
+    watermark_device: str = Field(
+        default="numpy", pattern=r"^(numpy|cpu|cuda(:\d+)?)$",
+        description="Where the invisible watermark is computed: numpy (CPU), or a torch device (cuda, cuda:1, "
+        "cpu): the same bits either way; on a GPU worker cuda leaves the CPU to the encoders.")
     result_image_formats: dict[str, ResultImageFormat] = Field(
         default_factory=lambda: dict[str, ResultImageFormat](telegram="jpeg"),
         description='Image result format per platform (others: PNG), chosen once in the worker; e.g. '

@@ -42,9 +42,15 @@ def watermark_step(settings: Settings) -> FramePostprocessor:
     image = WatermarkParams(scale=settings.watermark_scale)
     video = WatermarkParams(scale=settings.video_watermark_scale)
 
+    device = settings.watermark_device
+
     def watermark(request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
         payload = payload_for(request.job_id)
         params = video if request.kind.is_video else image
+        if device != "numpy":
+            from core.labelling.watermark_torch import embed_frames_torch  # torch only where it is asked for
+
+            return embed_frames_torch(frames, payload, params, device)
         return embed_frames(frames, payload, params)
 
     return watermark

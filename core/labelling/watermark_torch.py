@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
 from core.labelling.watermark import PAYLOAD_BITS, WatermarkParams, _dct_matrix
 
@@ -83,3 +84,23 @@ def embed_tensor(rgb: torch.Tensor, payload: int, params: WatermarkParams = Wate
     out[:, : rows * n * 2, : cols * n * 2] = marked.clamp(0, 255).to(torch.uint8).reshape(
         f, rows * n * 2, cols * n * 2, 3)
     return out[0] if single else out
+
+
+def embed_frames_torch(frames: list[Image.Image], payload: int, params: WatermarkParams,
+                       device: str) -> list[Image.Image]:
+    """`watermark.embed_frames` with the transform on a torch `device`: each size's frames go up once, marked
+    together, and come back as uint8 (a GPU worker's CPU stays free for encoding)."""
+    import torch
+
+    out: list[Image.Image] = list(frames)
+    by_size: dict[tuple[int, int], list[int]] = {}
+    for i, frame in enumerate(frames):
+        if frame.width * frame.height >= 256 * 256:
+            by_size.setdefault(frame.size, []).append(i)
+    for indices in by_size.values():
+        rgb = np.stack([np.asarray(frames[i] if frames[i].mode == "RGB" else frames[i].convert("RGB"))
+                        for i in indices])
+        marked = embed_tensor(torch.from_numpy(rgb).to(device), payload, params).cpu().numpy()
+        for i, arr in zip(indices, marked, strict=True):
+            out[i] = Image.fromarray(arr)
+    return out

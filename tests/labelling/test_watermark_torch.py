@@ -44,3 +44,21 @@ def test_torch_batch_of_frames_and_small_frames() -> None:
         assert np.abs(got.astype(int) - np.asarray(wm.embed(frame, 5, params), dtype=int)).max() <= 1
     small = torch.zeros((64, 64, 3), dtype=torch.uint8)
     assert embed_tensor(small, 5) is small
+
+
+def test_watermark_step_on_a_torch_device_marks_like_numpy() -> None:
+    from core.labelling.steps import watermark_step
+    from core.settings import Settings
+    from core.types import GenerationRequest, JobKind, Requester
+
+    request = GenerationRequest(requester=Requester(platform="p", user_id="u", chat_id="c"), kind=JobKind.VIDEO,
+                                prompt="x", width=320, height=256, seed=1, steps=1, num_frames=3)
+    frames = [picture(40 + i, (320, 256)) for i in range(3)] + [picture(50, (96, 96))]
+    on_torch = watermark_step(Settings(_env_file=None, watermark_device="cpu"))(request, frames)
+    on_numpy = watermark_step(Settings(_env_file=None))(request, frames)
+    assert on_torch[-1] is frames[-1]
+    for a, b in zip(on_torch, on_numpy, strict=True):
+        assert np.abs(np.asarray(a, dtype=int) - np.asarray(b, dtype=int)).max() <= 1
+    params = wm.WatermarkParams(scale=64)
+    assert wm.decode_frames(on_torch[:3], params=params) == wm.decode_frames(on_numpy[:3], params=params)
+    assert wm.matches(wm.decode_frames(on_torch[:3], params=params), wm.payload_for(request.job_id))
