@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A Discord role by id, optionally bound to one server: "role_id" or "guild_id:role_id".
 _ROLE_SPEC_RE = re.compile(r"^\d{1,20}(:\d{1,20})?$")
+# What an image result is encoded as for one platform (core/labelling/output.py).
+ResultImageFormat = Literal["png", "jpeg"]
 
 
 def _role_specs(name: str, specs: list[str]) -> list[str]:
@@ -403,6 +405,17 @@ class Settings(BaseSettings):
     watermark_enabled: bool = Field(default=True, description="Embed the invisible job watermark (>=256x256).")
     watermark_scale: float = Field(default=48.0, gt=0, description="Image watermark strength (quantisation step).")
     video_watermark_scale: float = Field(default=64.0, gt=0, description="Video watermark strength (H.264 is harsher).")
+    watermark_device: str = Field(
+        default="numpy", pattern=r"^(numpy|cpu|cuda(:\d+)?)$",
+        description="Where the invisible watermark is computed: numpy (CPU), or a torch device (cuda, cuda:1, "
+        "cpu): the same bits either way; on a GPU worker cuda leaves the CPU to the encoders.")
+    result_image_formats: dict[str, ResultImageFormat] = Field(
+        default_factory=lambda: dict[str, ResultImageFormat](telegram="jpeg"),
+        description='Image result format per platform (others: PNG), chosen once in the worker; e.g. '
+        '{"telegram": "jpeg"}: Telegram turns photos into JPEG anyway, so it gets one, XMP label inside.')
+    png_compress_level: int = Field(default=1, ge=0, le=9, description="zlib level of PNG results "
+                                    "(1: several times faster than 6 for about a sixth more bytes).")
+    jpeg_quality: int = Field(default=92, ge=50, le=100, description="Quality of JPEG image results.")
     provenance_retention_s: int = Field(default=180 * 24 * 3600, gt=0, description="How long job records live.")
     c2pa_cert_path: Path | None = Field(default=None, description="PEM certificate chain (leaf first) for C2PA.")
     c2pa_key_path: Path | None = Field(default=None, description="PEM private key for C2PA signing.")

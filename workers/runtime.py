@@ -19,8 +19,9 @@ from core.errors import GenerationError
 from core.extend.soundtrack import source_soundtrack
 from core.generation.pipeline import GenerationCancelled, GenerationResult, PipelineSet
 from core.labelling.metadata import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
+from core.labelling.output import encode_image
 from core.media.audio import PcmAudio, fit_to
-from core.media.codecs import encode_gif, encode_mp4, encode_png
+from core.media.codecs import encode_gif, encode_mp4
 from core.media.memes import render_meme
 from core.media.untrusted import UnreadableMedia, UntrustedMedia
 from core.ops.logs import ContextThreadPoolExecutor, bind_job_id
@@ -360,12 +361,13 @@ class WorkerRuntime:
             xmp = xmp_packet(kind=request.kind, producer=s.service_name, job_id=request.job_id,
                              model=result.model)
             for i, img in enumerate(result.frames):
-                data = await loop.run_in_executor(self.encoders, encode_png, img, xmp)
-                data = await self._signed(request, result.model, data, "image/png")
-                blob = await self.blobs.put(data, "image/png", s.result_ttl_s)
+                # The platform's format, once: the adapter sends it without encoding again (core/labelling/output.py).
+                out = await loop.run_in_executor(self.encoders, encode_image, img, xmp, request.requester.platform, s)
+                data = await self._signed(request, result.model, out.data, out.mime)
+                blob = await self.blobs.put(data, out.mime, s.result_ttl_s)
                 suffix = f"-{i + 1}" if len(result.frames) > 1 else ""
-                media.append(MediaFile(blob_key=blob, mime="image/png",
-                                       filename=f"reelsmith-{request.job_id}{suffix}.png",
+                media.append(MediaFile(blob_key=blob, mime=out.mime,
+                                       filename=f"reelsmith-{request.job_id}{suffix}.{out.extension}",
                                        size=len(data), width=img.width, height=img.height))
         return media
 

@@ -11,7 +11,7 @@ from core.labelling.badge import BadgeStyle, draw_badge, label_card
 from core.labelling.c2pa_signing import C2paSigner
 from core.labelling.provenance import ProvenanceRegistry
 from core.labelling.verify import verify_command
-from core.labelling.watermark import WatermarkParams, embed, payload_for
+from core.labelling.watermark import WatermarkParams, embed_frames, payload_for
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, JobKind
 
@@ -43,10 +43,16 @@ def watermark_step(settings: Settings) -> FramePostprocessor:
     image = WatermarkParams(scale=settings.watermark_scale)
     video = WatermarkParams(scale=settings.video_watermark_scale)
 
+    device = settings.watermark_device
+
     def watermark(request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
         payload = payload_for(request.job_id)
         params = video if request.kind.is_video else image
-        return [embed(f, payload, params) for f in frames]
+        if device != "numpy":
+            from core.labelling.watermark_torch import embed_frames_torch  # torch only where it is asked for
+
+            return embed_frames_torch(frames, payload, params, device)
+        return embed_frames(frames, payload, params)
 
     return watermark
 

@@ -13,7 +13,9 @@ size it was written.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,10 +107,119 @@ def _blocks(band: np.ndarray, n: int) -> tuple[np.ndarray, int, int]:
 
 def embed(img: Image.Image, payload: int, params: WatermarkParams = WatermarkParams()) -> Image.Image:
     """The image with the payload embedded; images under 256x256 are returned unchanged."""
-    rgb = np.asarray(img.convert("RGB"))
+    return embed_frames([img], payload, params)[0]
+
+
+def embed_frames(frames: list[Image.Image], payload: int,
+                 params: WatermarkParams = WatermarkParams()) -> list[Image.Image]:
+    """Every frame with the payload embedded; frames of one size are marked together, a few at a time.
+
+    A clip's batches run on a few threads (NumPy lets go of the GIL in its loops): small batches stay in
+    cache, and the worker's other cores are idle while one job's frames are labelled.
+    """
+    out: list[Image.Image] = list(frames)
+    batches: list[list[int]] = []
+    by_size: dict[tuple[int, int], list[int]] = {}
+    for i, frame in enumerate(frames):
+        if frame.width * frame.height >= MIN_PIXELS:
+            by_size.setdefault(frame.size, []).append(i)
+    for (w, h), indices in by_size.items():
+        chunk = max(1, FRAME_BATCH_PIXELS // (w * h))
+        batches += [indices[start:start + chunk] for start in range(0, len(indices), chunk)]
+
+    def mark(part: list[int]) -> None:
+        rgb = np.stack([np.asarray(frames[i] if frames[i].mode == "RGB" else frames[i].convert("RGB"))
+                        for i in part])
+        marked = embed_array(rgb, payload, params) if params.channel == 0 else np.stack(
+            [_embed_any_channel(one, payload, params) for one in rgb])
+        for i, arr in zip(part, marked, strict=True):
+            out[i] = Image.fromarray(arr)
+
+    if len(batches) <= 1:
+        for part in batches:
+            mark(part)
+    else:
+        with ThreadPoolExecutor(max_workers=min(len(batches), FRAME_THREADS)) as pool:
+            list(pool.map(mark, batches))
+    return out
+
+
+FRAME_BATCH_PIXELS = 1_500_000  # pixels marked in one NumPy batch (a few frames: the temporaries stay in cache)
+FRAME_THREADS = min(4, os.cpu_count() or 1)
+
+
+def _luma_ll(rgb: np.ndarray) -> np.ndarray:
+    """The Haar LL band of Y for uint8 RGB (..., H, W, 3) with even sides: half the sum of each 2x2 of Y."""
+    quad = (rgb[..., 0::2, 0::2, :].astype(np.uint16) + rgb[..., 0::2, 1::2, :]
+            + rgb[..., 1::2, 0::2, :] + rgb[..., 1::2, 1::2, :])
+    return np.asarray(quad @ _LUMA) * 0.5
+
+
+_LUMA = np.array([0.299, 0.587, 0.114])
+_POWER_STEPS = 4  # enough for image blocks (one value dominates); the rest go to LAPACK
+_POWER_TOL = 1e-9  # relative residual of the top singular vector; blocks above it get LAPACK's SVD
+
+
+def _top_singular(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Largest singular value and its vectors (s0, u0, v0) of each block in (K, n, n).
+
+    The DCT is orthonormal, so a block and its DCT share singular values and the change to the largest
+    maps straight back: the blocks' own SVD is the library's, without the two transforms. Power iteration
+    on B^T B converges in a few steps on image blocks (one value dominates: the block's mean); the blocks
+    it does not settle (flat black, textures with two near-equal values) are handed to LAPACK.
+    """
+    gram = np.matmul(blocks.transpose(0, 2, 1), blocks)
+    v = np.full(blocks.shape[:2], 1.0 / np.sqrt(blocks.shape[1]))
+    for _ in range(_POWER_STEPS):
+        w = np.einsum("kij,kj->ki", gram, v)
+        v = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-300)
+    gv = np.einsum("kij,kj->ki", gram, v)
+    lam = np.einsum("ki,ki->k", v, gv)
+    residual = np.linalg.norm(gv - lam[:, None] * v, axis=1)
+    bad = ~(residual <= _POWER_TOL * np.maximum(lam, 1e-300)) | (lam <= 1e-6)
+    s0 = np.sqrt(np.maximum(lam, 0.0))
+    u = np.einsum("kij,kj->ki", blocks, v) / np.maximum(s0, 1e-300)[:, None]
+    if bad.any():
+        # In the DCT domain, as the library does: a flat block's singular vectors are whatever LAPACK
+        # picks, and those differ between a block and its transform.
+        d = _dct_matrix(blocks.shape[1])
+        uu, ss, vt = np.linalg.svd(d @ blocks[bad] @ d.T)
+        s0[bad], u[bad], v[bad] = ss[:, 0], uu[:, :, 0] @ d, vt[:, 0, :] @ d
+    return s0, u, v
+
+
+def embed_array(rgb: np.ndarray, payload: int, params: WatermarkParams = WatermarkParams()) -> np.ndarray:
+    """The Y-channel mark on uint8 RGB frames (F, H, W, 3) of one size; the result is a new array.
+
+    Same transform as invisible-watermark's dwtDctSvd on Y, reduced to what changes: only the LL band
+    moves, so the other Haar bands are never formed; with U and V fixed a change of Y moves R, G and B
+    by exactly that much, and an LL change of d moves each of its 2x2 pixels by d / 2.
+    """
+    if params.channel != 0:
+        raise ValueError("embed_array marks the Y channel; use embed for U or V")
+    f, h, w = rgb.shape[:3]
+    n = params.block
+    rows, cols = h // 4 * 2 // n, w // 4 * 2 // n
+    ll = _luma_ll(rgb[:, : rows * n * 2, : cols * n * 2])
+    blocks = ll.reshape(f, rows, n, cols, n).transpose(0, 1, 3, 2, 4).reshape(-1, n, n)
+    s0, u, v = _top_singular(blocks)
+    bits = np.tile(np.resize(_bits(payload), rows * cols), f)
+    target = (s0 // params.scale + 0.25 + 0.5 * bits) * params.scale
+    delta = (target - s0)[:, None, None] * u[:, :, None] * v[:, None, :]
+    half = np.rint(delta.reshape(f, rows, cols, n, n).transpose(0, 1, 3, 2, 4) * 0.5).astype(np.int16)
+    # Up to pixels on the one plane first: contiguous adds over three channels beat strided ones.
+    change = np.repeat(np.repeat(half.reshape(f, rows * n, cols * n), 2, axis=1), 2, axis=2)
+    out = rgb.copy()
+    area = out[:, : rows * n * 2, : cols * n * 2]
+    marked = area.astype(np.int16)
+    marked += change[..., None]
+    area[...] = np.clip(marked, 0, 255, out=marked)
+    return out
+
+
+def _embed_any_channel(rgb: np.ndarray, payload: int, params: WatermarkParams) -> np.ndarray:
+    """The full transform on any YUV channel (U or V go through the colour round trip)."""
     h, w = rgb.shape[:2]
-    if w * h < MIN_PIXELS:
-        return img
     h4, w4 = h // 4 * 4, w // 4 * 4
     yuv = _yuv(rgb[:h4, :w4])
     plane = yuv[..., params.channel].copy()
@@ -116,23 +227,16 @@ def embed(img: Image.Image, payload: int, params: WatermarkParams = WatermarkPar
     n = params.block
     blocks, rows, cols = _blocks(ll, n)
     d = _dct_matrix(n)
-    coeffs = d @ blocks @ d.T
-    u, s, vt = np.linalg.svd(coeffs)
+    u, s, vt = np.linalg.svd(d @ blocks @ d.T)
     bits = np.resize(_bits(payload), len(blocks))
     s[:, 0] = (s[:, 0] // params.scale + 0.25 + 0.5 * bits) * params.scale
     marked = d.T @ (u @ (s[:, :, None] * vt)) @ d
     ll2 = ll.copy()
     ll2[: rows * n, : cols * n] = marked.reshape(rows, cols, n, n).transpose(0, 2, 1, 3).reshape(rows * n, cols * n)
-    changed = _ihaar(ll2, h1, h2, hh)
+    yuv[..., params.channel] = _ihaar(ll2, h1, h2, hh)
     out = rgb.copy()
-    if params.channel == 0:
-        # With U and V fixed, a change of Y moves R, G and B by exactly that much: skip the round trip.
-        delta = changed - plane
-        out[:h4, :w4] = np.clip(np.rint(rgb[:h4, :w4] + delta[..., None]), 0, 255).astype(np.uint8)
-    else:
-        yuv[..., params.channel] = changed
-        out[:h4, :w4] = _rgb(yuv)
-    return Image.fromarray(out)
+    out[:h4, :w4] = _rgb(yuv)
+    return out
 
 
 def _scores(img: Image.Image, params: WatermarkParams) -> np.ndarray | None:

@@ -311,7 +311,7 @@ def first_video_frame(data: bytes, limits: MediaLimits = MediaLimits(), mime: st
 
 
 # ---- encoding ---------------------------------------------------------------------------
-def encode_png(img: Image.Image, xmp: bytes | None = None) -> bytes:
+def encode_png(img: Image.Image, xmp: bytes | None = None, compress_level: int = 6) -> bytes:
     """PNG with an optional XMP packet (iTXt `XML:com.adobe.xmp`)."""
     from PIL.PngImagePlugin import PngInfo
 
@@ -319,7 +319,7 @@ def encode_png(img: Image.Image, xmp: bytes | None = None) -> bytes:
     if xmp:
         info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"))
     buf = io.BytesIO()
-    img.save(buf, format="PNG", pnginfo=info, optimize=False)
+    img.save(buf, format="PNG", pnginfo=info, optimize=False, compress_level=compress_level)
     return buf.getvalue()
 
 

@@ -27,7 +27,9 @@ async def test_imagine_then_animate_button(api: FakeBotAPI, bot: TelegramBot, se
     assert "Queued" in (await answer_to(api, msg)).params["text"]
     [photo] = await until(lambda: api.sent("sendPhoto"), timeout=90)
     image = Image.open(io.BytesIO(photo.upload("photo")))
-    assert image.format == "PNG" and image.size == (64, 32)
+    # Telegram gets a JPEG made by the worker (it turns photos into JPEG anyway), its XMP label inside.
+    assert image.format == "JPEG" and image.size == (64, 32)
+    assert b"trainedAlgorithmicMedia" in image.info.get("xmp", b"")
     assert photo.params["caption"].startswith("\U0001f916 AI-generated with Reelsmith")
     assert "seed 7" in photo.params["caption"]
     job_id = photo.params["caption"].split("job ")[1].split(" ")[0]

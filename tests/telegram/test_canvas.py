@@ -23,6 +23,15 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"badge_enabled": False, "watermark_enabled": False})  # pixels compared
 
 
+def _diff(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference per channel: Telegram gets JPEG results (the platform recompresses photos
+    anyway), so a kept area matches within JPEG's error, not bit for bit (the playground's PNGs do:
+    tests/canvas)."""
+    import numpy as np
+
+    return float(np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16)).mean())
+
+
 def _png(image: Image.Image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
@@ -40,7 +49,7 @@ async def test_zoom_out_button_centres_the_source(api: FakeBotAPI, bot: Telegram
     [_, zoomed_call] = await until(lambda: len(api.sent("sendPhoto")) == 2 and api.sent("sendPhoto"), timeout=90)
     zoomed = Image.open(io.BytesIO(zoomed_call.upload("photo"))).convert("RGB")
     assert zoomed.size == (128, 128)
-    assert zoomed.crop((32, 32, 96, 96)).tobytes() == source.tobytes()
+    assert _diff(zoomed.crop((32, 32, 96, 96)), source) < 6, _diff(zoomed.crop((32, 32, 96, 96)), source)
 
 
 async def test_reply_with_a_mask_repaints_only_its_white(api: FakeBotAPI, bot: TelegramBot, service: Reelsmith,
@@ -57,5 +66,5 @@ async def test_reply_with_a_mask_repaints_only_its_white(api: FakeBotAPI, bot: T
     request = await service.queue.load_request(job_id)
     assert request is not None and request.kind == JobKind.INPAINT
     out = Image.open(io.BytesIO(result.upload("photo"))).convert("RGB")
-    assert out.crop((0, 32, 64, 64)).tobytes() == picture.crop((0, 32, 64, 64)).tobytes()
-    assert out.crop((0, 0, 64, 32)).tobytes() != picture.crop((0, 0, 64, 32)).tobytes()
+    kept, repainted = (_diff(out.crop(box), picture.crop(box)) for box in ((0, 32, 64, 64), (0, 0, 64, 32)))
+    assert kept < 12 < repainted, (kept, repainted)

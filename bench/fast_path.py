@@ -1,0 +1,141 @@
+"""Post-render fast path: labelling overhead / plain encode, for 512² and 1024² images and a 97-frame clip.
+
+For each size it times, medians of N in one run:
+- plain: the unlabelled result saved as it would be without labels (Pillow's default PNG save; for the
+  clip, the same H.264 MP4 without tags);
+- before: the labelling as it was (tests/labelling/reference.py: full-frame badge overlay, full YUV
+  DWT-DCT-SVD embed, PNG at compress level 6 with XMP);
+- after: what the worker runs now (the labelling feature's frame steps, then the output encoder).
+and prints before/plain and after/plain with the goal (<= 1.5x).
+
+    .venv/bin/python bench/fast_path.py [--n 7] [--clip-n 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from core.labelling import watermark as wm  # noqa: E402
+from core.labelling.metadata import mp4_metadata, xmp_packet  # noqa: E402
+from core.labelling.output import encode_image  # noqa: E402
+from core.labelling.steps import badge_step, badge_style, watermark_step  # noqa: E402
+from core.media.codecs import encode_mp4  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.types import GenerationRequest, JobKind, Requester  # noqa: E402
+from tests.labelling import reference  # noqa: E402
+from tests.labelling.images import picture  # noqa: E402
+
+GOAL = 1.5
+
+
+def median_s(fn: Callable[[], object], n: int) -> float:
+    fn()  # warm: fonts, caches, first-call allocations
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def plain_png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def clip(w: int, h: int, frames: int) -> list[Image.Image]:
+    """A smooth picture panning sideways, so H.264 sees motion like a generated clip."""
+    base = np.asarray(picture(30, (w + frames * 2, h)))
+    return [Image.fromarray(np.ascontiguousarray(base[:, 2 * i:2 * i + w])) for i in range(frames)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=7, help="repeats per image size")
+    ap.add_argument("--clip-n", type=int, default=3, help="repeats for the clip")
+    ap.add_argument("--platform", default="playground", help="destination platform of the results")
+    args = ap.parse_args()
+    s = Settings(_env_file=None)
+    who = Requester(platform=args.platform, user_id="u", chat_id="c")
+    badge, mark = badge_step(s), watermark_step(s)
+    style = badge_style(s)
+    rows: list[tuple[str, float, float, float, int, int]] = []
+    same: list[str] = []
+
+    for side in (512, 1024):
+        img = picture(side, (side, side))
+        req = GenerationRequest(requester=who, kind=JobKind.IMAGE, prompt="bench", width=side, height=side, seed=1,
+                                steps=1)
+        xmp = xmp_packet(kind=req.kind, producer=s.service_name, job_id=req.job_id, model="bench")
+        params = wm.WatermarkParams(scale=s.watermark_scale)
+        payload = wm.payload_for(req.job_id)
+
+        def before(img: Image.Image = img, xmp: bytes = xmp, params: wm.WatermarkParams = params,
+                   payload: int = payload) -> bytes:
+            return reference.encode_png(reference.embed(reference.draw_badge(img, style), payload, params), xmp)
+
+        def after(img: Image.Image = img, req: GenerationRequest = req, xmp: bytes = xmp) -> bytes:
+            frames = mark(req, badge(req, [img]))
+            return encode_image(frames[0], xmp, req.requester.platform, s).data
+
+        t_plain = median_s(lambda img=img: plain_png(img), args.n)  # type: ignore[misc]
+        t_before, t_after = median_s(before, args.n), median_s(after, args.n)
+        rows.append((f"{side}x{side} image", t_plain, t_before, t_after, len(before()), len(after())))
+        # The same format and settings without the labels: what the labels alone add to this encoder.
+        t_same = median_s(lambda img=img: encode_image(img, b"", args.platform, s), args.n)  # type: ignore[misc]
+        same.append(f"{side}x{side}: after / plain {encode_image(img, b'', args.platform, s).mime} at the "
+                    f"same settings ({t_same * 1000:.1f} ms) = {t_after / t_same:.2f}x")
+
+    frames = clip(768, 432, 97)
+    vreq = GenerationRequest(requester=who, kind=JobKind.VIDEO, prompt="bench", width=768, height=432, seed=1,
+                             num_frames=97, fps=16, steps=1)
+    meta = mp4_metadata(kind=vreq.kind, producer=s.service_name, job_id=vreq.job_id, model="bench",
+                        label_text=s.label_text)
+    vparams = wm.WatermarkParams(scale=s.video_watermark_scale)
+    vpayload = wm.payload_for(vreq.job_id)
+
+    def v_before() -> bytes:
+        marked = [reference.embed(reference.draw_badge(f, style), vpayload, vparams) for f in frames]
+        return encode_mp4(marked, 16, meta)
+
+    def v_after() -> bytes:
+        return encode_mp4(mark(vreq, badge(vreq, frames)), 16, meta)
+
+    t_plain = median_s(lambda: encode_mp4(frames, 16), args.clip_n)
+    t_before, t_after = median_s(v_before, args.clip_n), median_s(v_after, args.clip_n)
+    rows.append(("97-frame 768x432 clip", t_plain, t_before, t_after, len(v_before()), len(v_after())))
+    # Where the clip's time goes now: the labelling itself, and x264's extra work on the marked pixels.
+    badged = badge(vreq, frames)
+    marked = mark(vreq, badged)
+    t_badge = median_s(lambda: badge(vreq, frames), args.clip_n)
+    t_mark = median_s(lambda: mark(vreq, badged), args.clip_n)
+    t_enc = median_s(lambda: encode_mp4(marked, 16, meta), args.clip_n)
+    clip_parts = (f"clip, after: badge {t_badge * 1000:.0f} ms + watermark {t_mark * 1000:.0f} ms + "
+                  f"encode of the labelled frames {t_enc * 1000:.0f} ms ({len(encode_mp4(marked, 16, meta)):,} B; "
+                  f"plain {t_plain * 1000:.0f} ms, {len(encode_mp4(frames, 16)):,} B)")
+
+    print(f"platform {args.platform}; medians of {args.n} (images) / {args.clip_n} (clip); goal after/plain <= {GOAL}x")
+    print(f"{'output':24s} {'plain ms':>9s} {'before ms':>10s} {'after ms':>9s} {'before/plain':>13s} "
+          f"{'after/plain':>12s} {'bytes before':>13s} {'bytes after':>12s}")
+    for name, p, b, a, nb, na in rows:
+        verdict = "ok" if a / p <= GOAL else "OVER"
+        print(f"{name:24s} {p * 1000:9.1f} {b * 1000:10.1f} {a * 1000:9.1f} {b / p:12.2f}x {a / p:11.2f}x "
+              f"{nb:13,d} {na:12,d}  {verdict}")
+    for line in (*same, clip_parts):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

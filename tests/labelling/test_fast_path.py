@@ -1,0 +1,91 @@
+"""The fast labelling path embeds what the previous implementation did (tests/labelling/reference.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.labelling import watermark as wm
+from core.labelling.badge import BadgeStyle, badge_frames, draw_badge
+from tests.labelling import reference
+from tests.labelling.images import picture
+
+
+def _cases() -> dict[str, Image.Image]:
+    rs = np.random.RandomState(7)
+    return {
+        "picture 512": picture(1, (512, 512)),
+        "picture 768x432": picture(2, (768, 432)),
+        "odd sides": picture(3, (301, 517)),
+        "noise": Image.fromarray((rs.rand(320, 320, 3) * 255).astype(np.uint8)),
+        "black corners": picture(4).rotate(20),
+        "flat white": Image.new("RGB", (300, 260), (255, 255, 255)),
+        "flat grey": Image.new("RGB", (260, 300), (128, 128, 128)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_cases()))
+@pytest.mark.parametrize("scale", [48.0, 64.0])
+def test_fast_embed_matches_the_previous_implementation(name: str, scale: float) -> None:
+    img = _cases()[name]
+    params = wm.WatermarkParams(scale=scale)
+    payload = wm.payload_for(name)
+    before, after = reference.embed(img, payload, params), wm.embed(img, payload, params)
+    diff = np.abs(np.asarray(before, dtype=int) - np.asarray(after, dtype=int))
+    # Equal but for rounding: a pixel change of exactly x.5 (flat areas) may round the other way.
+    assert diff.max() <= 1
+    assert np.asarray(before).shape == np.asarray(after).shape
+    assert wm.decode_at(before) == wm.decode_at(after)
+    if diff.max() == 0:
+        return
+    assert name.startswith("flat")  # only exact ties differ; textured pictures come out bit for bit
+
+
+def test_frames_marked_together_equal_frames_marked_one_by_one() -> None:
+    # 30 frames of 400x272 make several batches (marked on threads), plus other sizes and a tiny one.
+    frames = [picture(10 + i, (400, 272)) for i in range(30)] + [picture(20, (256, 256)), picture(21, (64, 64))]
+    assert 30 * 400 * 272 > 2 * wm.FRAME_BATCH_PIXELS
+    params = wm.WatermarkParams(scale=64)
+    together = wm.embed_frames(frames, 99, params)
+    assert together[-1] is frames[-1]  # too small to carry a mark: left alone
+    for one, frame in zip(together, frames, strict=True):
+        assert np.array_equal(np.asarray(one), np.asarray(wm.embed(frame, 99, params)))
+
+
+def test_u_channel_still_embeds_and_decodes() -> None:
+    params = wm.WatermarkParams(channel=1, scale=36)
+    img = picture(5, (320, 320))
+    marked = wm.embed(img, 1234, params)
+    assert np.abs(np.asarray(marked, dtype=int) - np.asarray(reference.embed(img, 1234, params), dtype=int)).max() <= 1
+    assert wm.matches(wm.decode_at(marked, params), 1234)
+
+
+@pytest.mark.parametrize("corner", ["bottom-right", "top-left"])
+@pytest.mark.parametrize("size", [(400, 300), (64, 40), (1024, 1024)])
+def test_badge_over_its_box_equals_the_full_frame_overlay(corner: str, size: tuple[int, int]) -> None:
+    style = BadgeStyle(text="AI \u00b7 Reelsmith", corner=corner)  # type: ignore[arg-type]
+    img = picture(6, size)
+    assert np.array_equal(np.asarray(draw_badge(img, style)), np.asarray(reference.draw_badge(img, style)))
+    frames = [img, picture(7, size)]
+    for got, frame in zip(badge_frames(frames, style), frames, strict=True):
+        assert np.array_equal(np.asarray(got), np.asarray(reference.draw_badge(frame, style)))
+
+
+@pytest.mark.parametrize("scale", [48.0, 64.0])
+def test_flat_frames_at_every_grey_decode_as_well_as_before(scale: float) -> None:
+    """A flat block whose singular value is an exact multiple of the step sits on the quantiser's edge: the
+    previous transform's float noise (DCT, LAPACK) and ours may floor it to neighbouring steps, which carry
+    the same bit. So pixels may differ there, but the mark reads the same (or, near white, where the old
+    one clipped away, better)."""
+    params = wm.WatermarkParams(scale=scale)
+    edges = 0
+    for grey in range(0, 256, 3):
+        img = Image.new("RGB", (256, 256), (grey, grey, grey))
+        before, after = reference.embed(img, 77, params), wm.embed(img, 77, params)
+        old, new = wm.decode_at(before, params), wm.decode_at(after, params)
+        assert new == old or wm.matches(new, 77), grey
+        diff = np.abs(np.asarray(before, dtype=int) - np.asarray(after, dtype=int)).max()
+        edges += diff > 1
+        assert diff <= 1 or diff == round(scale / 8), grey  # one quantiser step, spread over an 8x8 block
+    assert edges < 10
