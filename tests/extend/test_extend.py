@@ -142,3 +142,46 @@ async def test_extend_from_the_playground(web_client: Any, worker: Any, service:
     source = await (await web_client.get(msg["media"][0]["url"])).read()
     longer = await (await web_client.get(done["media"][0]["url"])).read()
     assert_extended(source, longer)
+
+
+async def test_extend_carries_the_soundtrack_on(settings: Settings, pipelines: Any) -> None:
+    """A clip made with a member's audio: the extended clip has sound over its whole, longer length."""
+    import io
+
+    import av
+
+    from core.contract import Attachment
+    from core.queue.connection import connect
+    from core.service.features import build_service
+    from tests.conftest import running_worker
+    from tests.media.helpers import wav
+
+    s = settings.model_copy(update={"extend_s": 0.3})
+    redis = await connect(s)
+    service = build_service(s, redis)
+
+    def sound_seconds(data: bytes) -> float:
+        with av.open(io.BytesIO(data)) as c:
+            assert c.streams.audio, "no soundtrack"
+            rate = c.streams.audio[0].rate
+            return sum(f.samples for f in c.decode(audio=0)) / rate
+
+    try:
+        async with running_worker(s, pipelines):
+            # Voice consent: this chat accepts audio references without a verified avatar.
+            assert (await service.handle(ALICE, "/mod audio on", ctx=ChatContext(is_moderator=True))).ok
+            out = await service.handle(ALICE, "/video waves with @audio1 --frames 9", [Attachment(wav(2.0), "sea.wav")])
+            assert out.ok and out.job_id, out.text
+            source = await _done(service, out.job_id)
+            assert source.error is None, source.error
+            press = await service.action(ALICE, ChatContext(), button_data("extend", source.job_id))
+            assert press.ok and press.request is not None, press.text
+            reply = await _done(service, press.request.job_id)
+            assert reply.error is None, reply.error
+            src, new = [await service.media(r.media[0].blob_key) for r in (source, reply)]
+            assert src is not None and new is not None
+            fps = press.request.fps
+            assert abs(sound_seconds(src[0]) - 9 / fps) < 0.05
+            assert abs(sound_seconds(new[0]) - (9 + ADDED) / fps) < 0.05  # the sound goes on with the picture
+    finally:
+        await redis.aclose()
