@@ -1,5 +1,6 @@
 """The playground's creative loop in a real headless browser (Debian's chromium over DevTools): sign in with the
-one-time link, make an image, press the result buttons and get new results on the page. A screenshot of the
+one-time link, make four images, then Upscale, Vary, Zoom out, Vary (Region) with the mask brush, Edit, Animate
+and Extend, each checked on the page by its pixels, sizes or length. A screenshot of the
 page at the end is kept under test-artifacts/ (or $REELSMITH_TEST_ARTIFACTS) for people to look at."""
 
 from __future__ import annotations
@@ -72,6 +73,30 @@ CENTRE_KEPT = """(() => {
   let diff = 0; for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
   return {w, h, ow: out.naturalWidth, oh: out.naturalHeight, diff};
 })()"""
+# Paint the top-left quarter of the open mask brush, name what goes there, press Repaint.
+BRUSH = """(() => {
+  const paint = document.querySelector('.brush canvas'); if (!paint) return false;
+  const r = paint.getBoundingClientRect();
+  const at = (type, fx, fy) => paint.dispatchEvent(new PointerEvent(type, {bubbles: true,
+    clientX: r.left + fx * r.width, clientY: r.top + fy * r.height}));
+  at('pointerdown', 0.05, 0.05);
+  for (let i = 0; i <= 20; i++) for (let j = 0; j <= 20; j++) at('pointermove', 0.02 + i * 0.02, 0.02 + j * 0.02);
+  window.dispatchEvent(new PointerEvent('pointerup'));
+  document.querySelector('.brush input').value = 'a red kite';
+  [...document.querySelectorAll('.brush button')].find(b => b.textContent === 'Repaint').click();
+  return true;
+})()"""
+# How far a band of the newest image below the painted area (above where the new badge goes) is from the image
+# before it (0: kept exactly).
+BOTTOM_KEPT = """(() => {
+  const [src, out] = [...document.querySelectorAll('img[alt="AI-generated image"]')].slice(-2);
+  const read = (img) => { const c = document.createElement('canvas'); c.width = img.naturalWidth;
+    c.height = img.naturalHeight; const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+    return g.getImageData(0, img.naturalHeight / 2, img.naturalWidth, img.naturalHeight / 4).data; };
+  const a = read(src), b = read(out); let diff = 0;
+  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  return [src.naturalWidth === out.naturalWidth, diff];
+})()"""
 # Button rows under the newest result.
 NEWEST_ROWS = """[...document.querySelectorAll('.msg')].at(-1).querySelectorAll('.buttons').length"""
 # Clip lengths in seconds, once their metadata has loaded (0 until then).
@@ -99,14 +124,20 @@ async def test_the_loop_in_a_real_browser(service: Reelsmith, worker: Any, tmp_p
         assert await wait_for(lambda: tab.poll(shown_at_least(7)), timeout=90) == 7, "zoom"
         kept = await tab.js(CENTRE_KEPT)
         assert (kept["ow"], kept["oh"]) == (2 * kept["w"], 2 * kept["h"]) and kept["diff"] == 0, kept
+        # Vary (Region): paint the top-left quarter in the brush; the repaint keeps the rest exactly.
+        assert await tab.js(click("Vary (Region)"))
+        assert await wait_for(lambda: tab.poll("!!document.querySelector('.brush canvas')"), timeout=30)
+        assert await tab.js(BRUSH)
+        assert await wait_for(lambda: tab.poll(shown_at_least(8)), timeout=90) == 8, "region"
+        assert await tab.js(BOTTOM_KEPT) == [True, 0]
         # Edit fills the input box with the command that made it.
         assert await tab.js(click("Edit"))
         prefill = await wait_for(lambda: tab.poll("document.getElementById('text').value"), timeout=30)
         assert prefill.startswith("/edit "), prefill
         await tab.js("document.getElementById('text').value = ''; true")
-        # Animate the zoomed image, then Extend the clip.
+        # Animate the repainted image, then Extend the clip.
         assert await tab.js(click("Animate"))
-        assert await wait_for(lambda: tab.poll(shown_at_least(8)), timeout=90) == 8, "animate"
+        assert await wait_for(lambda: tab.poll(shown_at_least(9)), timeout=90) == 9, "animate"
         assert await tab.js(click("Extend"))
         durations = await wait_for(lambda: tab.poll(f"(d => d.length === 2 && d.every(x => x > 0) ? d : null)"
                                                     f"({DURATIONS})"), timeout=90)
