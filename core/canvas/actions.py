@@ -3,7 +3,6 @@ its new pixels; and the Vary (Region) button, which says how to send a mask."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from io import BytesIO
 
@@ -13,34 +12,17 @@ from core.canvas.compose import canvas_and_mask
 from core.canvas.geometry import Placement, Side, pan, zoom_out
 from core.context import ChatContext
 from core.contract import ActionHandler, Outcome, Service
+from core.derive import fresh, result_image
 from core.errors import Refusal, error_text
 from core.media.untrusted import UntrustedMedia
 from core.models.catalog import catalog_for
 from core.models.tasks import Task
 from core.queue.blobs import Upload
-from core.types import GenerationReply, GenerationRequest, JobKind, MediaRef, MediaType, Requester
+from core.types import JobKind, MediaRef, MediaType, Requester
 
 REGION_TEXT = ("To repaint part of this picture, reply to it with /edit and what to draw there, attaching a black "
                "and white mask of the same shape (white: repaint, black: keep). In the web playground, paint "
                "the mask with the brush under the picture.")
-
-
-def _result_image(reply: GenerationReply | None) -> MediaRef:
-    if reply is None or reply.error or not reply.media or not reply.media[0].mime.startswith("image/"):
-        raise Refusal("This button needs a finished image result.", "invalid")
-    m = reply.media[0]
-    return MediaRef(blob_key=m.blob_key, mime=m.mime, media_type=MediaType.IMAGE, name=m.filename,
-                    size=m.size, width=m.width, height=m.height)
-
-
-def _fresh(original: GenerationRequest, requester: Requester, **changes: object) -> GenerationRequest:
-    """A new job from the original's settings (as the built-in buttons make them: core.service.actions)."""
-    data = original.model_dump()
-    for said_about_the_original in ("job_id", "created_at"):
-        data.pop(said_about_the_original)
-    data.update(requester=requester.model_dump(), seed=secrets.randbelow(2**32), notes=[], nsfw_allowed=False)
-    data.update(changes)
-    return GenerationRequest.model_validate(data)
 
 
 def _png(image: Image.Image) -> bytes:
@@ -55,7 +37,7 @@ def canvas_action(place: Callable[[int, int, int], Placement]) -> ActionHandler:
     async def handler(service: Service, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
         try:
             original, reply = await service.job_for_button(requester, job_id)
-            source_ref = _result_image(reply)
+            source_ref = result_image(reply)
             if original.kind.is_video:
                 raise Refusal("Zoom and Pan work on pictures.", "invalid")
             blob = await service.blobs.get(source_ref.blob_key)
@@ -73,7 +55,7 @@ def canvas_action(place: Callable[[int, int, int], Placement]) -> ActionHandler:
         # The model that made it keeps drawing where it can inpaint; else this chat's inpaint model decides.
         entry = catalog_for(service.settings).entry(original.model) if original.model else None
         model = original.model if entry is not None and entry.serves(Task.INPAINT) else ""
-        request = _fresh(original, requester, kind=JobKind.INPAINT, references=[r.model_dump() for r in refs],
+        request = fresh(original, requester, kind=JobKind.INPAINT, references=[r.model_dump() for r in refs],
                          width=placement.size[0], height=placement.size[1], billed_pixels=placement.new_pixels,
                          model=model, meme_top="", meme_bottom="")  # the source already shows its captions
         return await service.enqueue(request, ctx, uploads)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from core.context import ChatContext
 from core.contract import Feature, Outcome, ResultButton, Service
+from core.derive import kept_for
 from core.errors import Refusal, error_text
-from core.extend.request import extend_request, kept_for
+from core.extend.request import extend_request
 from core.types import GenerationReply, GenerationRequest, MediaRef, MediaType, Requester
 
 

@@ -15,15 +15,6 @@ STEP = 8  # added frames come in steps of 8 (one LTX latent frame), so every run
 MAX_SEED = 2**32 - 1
 
 
-def kept_for(seconds: int) -> str:
-    """How long results are kept, in words ("7 days", "12 hours")."""
-    if seconds >= 2 * 86400:
-        return f"{seconds / 86400:g} days"
-    if seconds >= 2 * 3600:
-        return f"{seconds / 3600:g} hours"
-    return f"{max(1, seconds // 60)} minutes"
-
-
 def added_frames(seconds: float, fps: int) -> int:
     """Frames `seconds` add at `fps`, in whole steps of STEP (at least one)."""
     return max(STEP, round(seconds * fps / STEP) * STEP)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from core.context import ChatContext
 from core.contract import Feature, Outcome, ResultButton, Row, Service
+from core.derive import fresh, result_image
 from core.errors import Refusal, error_text
 from core.service.grammar import frames_for
-from core.service.requests import random_seed
-from core.types import GenerationReply, GenerationRequest, JobKind, MediaRef, MediaType, Requester, size_for
+from core.types import GenerationReply, GenerationRequest, JobKind, Requester, size_for
 
 
 async def _derived(service: Service, requester: Requester, ctx: ChatContext, job_id: str,
@@ -26,38 +26,18 @@ async def _derived(service: Service, requester: Requester, ctx: ChatContext, job
     return await service.enqueue(request, ctx)
 
 
-def _fresh(original: GenerationRequest, requester: Requester, **changes: object) -> GenerationRequest:
-    data = original.model_dump()
-    data.pop("job_id")
-    data.pop("created_at")
-    data["requester"] = requester.model_dump()
-    data["seed"] = random_seed()
-    data["notes"] = []  # said about the original; the new job finds its own
-    data["nsfw_allowed"] = False  # decided about the original; the guards decide again for the new job
-    data.update(changes)
-    return GenerationRequest.model_validate(data)
-
-
-def _result_image(reply: GenerationReply | None) -> MediaRef:
-    if reply is None or reply.error or not reply.media or not reply.media[0].mime.startswith("image/"):
-        raise Refusal("This button needs a finished image result.", "invalid")
-    m = reply.media[0]
-    return MediaRef(blob_key=m.blob_key, mime=m.mime, media_type=MediaType.IMAGE, name=m.filename,
-                    size=m.size, width=m.width, height=m.height)
-
-
 async def reroll(service: Service, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
     """Same prompt and settings, new seed."""
-    return await _derived(service, requester, ctx, job_id, lambda o, _r: _fresh(o, requester))
+    return await _derived(service, requester, ctx, job_id, lambda o, _r: fresh(o, requester))
 
 
 async def vary(service: Service, requester: Requester, ctx: ChatContext, job_id: str) -> Outcome:
     """A close variation: the result re-rendered (image-to-image) with a new seed; videos are rerolled."""
     def make(o: GenerationRequest, r: GenerationReply | None) -> GenerationRequest:
         if o.kind.is_video:
-            return _fresh(o, requester)
+            return fresh(o, requester)
         # The result already shows any meme captions: do not draw them twice.
-        return _fresh(o, requester, kind=JobKind.EDIT, references=[_result_image(r).model_dump()],
+        return fresh(o, requester, kind=JobKind.EDIT, references=[result_image(r).model_dump()],
                       meme_top="", meme_bottom="")
     return await _derived(service, requester, ctx, job_id, make)
 
@@ -67,11 +47,11 @@ async def animate_result(service: Service, requester: Requester, ctx: ChatContex
     s = service.settings
 
     def make(o: GenerationRequest, r: GenerationReply | None) -> GenerationRequest:
-        ref = _result_image(r)
+        ref = result_image(r)
         width, height = size_for(o.aspect_ratio, s.video_size())
         frames = frames_for(None, None, s.video_fps, s.frames_default(), s.max_frames)
         # The image model that made it can't animate: the chat's video default settles the model (model="").
-        return _fresh(o, requester, kind=JobKind.ANIMATE, references=[ref.model_dump()], width=width,
+        return fresh(o, requester, kind=JobKind.ANIMATE, references=[ref.model_dump()], width=width,
                       height=height, num_frames=frames, fps=s.video_fps, meme_top="", meme_bottom="", model="",
                       cost_factor=1.0, n_images=1, strength=None)
     return await _derived(service, requester, ctx, job_id, make)

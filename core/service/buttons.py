@@ -48,12 +48,3 @@ def _placed(buttons: list[Button]) -> list[Button]:
             placed.append(button.model_copy(update={"row": row}))
             used += 1
     return placed
-
-
-def retention(seconds: int) -> str:
-    """`result_ttl_s` in words: "7 days", "12 hours"."""
-    if seconds >= 2 * 86400:
-        return f"{seconds / 86400:g} days"
-    if seconds >= 2 * 3600:
-        return f"{seconds / 3600:g} hours"
-    return f"{max(1, seconds // 60)} minutes"

@@ -42,13 +42,14 @@ from core.contract import (
     button_data,
     parse_button_data,
 )
+from core.derive import kept_for
 from core.errors import Refusal, UserError, error_text
 from core.queue.blobs import BlobStore, MediaBudgetExceeded, Upload
 from core.queue.finisher import JobFinisher
 from core.queue.jobs import JobQueue
 from core.service.actions import BUTTONS
 from core.service.attachments import blob_owner, check_references
-from core.service.buttons import result_buttons, retention
+from core.service.buttons import result_buttons
 from core.service.grammar import HELP_TEXT, ParsedCommand, parse_command
 from core.service.requests import build_request, resolve_media
 from core.service.texts import queued_text
@@ -251,7 +252,7 @@ class Reelsmith:
         original = await self.queue.load_request(job_id)
         if original is None:
             raise Refusal(f"That result is too old: results and their buttons are kept for "
-                          f"{retention(self.settings.result_ttl_s)}. Send a new command.", "expired")
+                          f"{kept_for(self.settings.result_ttl_s)}. Send a new command.", "expired")
         if (original.requester.platform, original.requester.chat_id) != (requester.platform, requester.chat_id):
             raise Refusal("That button belongs to another chat.", "foreign")
         return original, await self.queue.load_reply(job_id)

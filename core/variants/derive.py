@@ -6,39 +6,15 @@ new job id and seed, the guards decide again. Features sit below the service, so
 
 from __future__ import annotations
 
-import secrets
-
+from core.derive import fresh, result_image  # the variants' buttons derive their jobs as every button does
 from core.errors import Refusal
 from core.settings import Settings
-from core.types import GenerationReply, GenerationRequest, JobKind, MediaRef, MediaType, Requester
+from core.types import GenerationReply, GenerationRequest, JobKind, Requester
 
 UPSCALE_FACTOR = 2
 UPSCALE_MULTIPLE = 8  # upscale sides are multiples of the VAEs' factor (as /upscale's)
 SUBTLE = 0.35  # V: keeps the composition, changes details
 STRONG = 0.7  # S: keeps the idea and the palette, redraws most of it
-MAX_SEED = 2**32 - 1
-
-
-def result_image(reply: GenerationReply | None, index: int) -> MediaRef:
-    """Image `index` (1-based) of a finished image result, as a reference for a new job."""
-    if reply is None or reply.error or reply.kind.is_video or not reply.media:
-        raise Refusal("This button needs a finished image result.", "invalid")
-    if not 1 <= index <= len(reply.media) or not reply.media[index - 1].mime.startswith("image/"):
-        raise Refusal(f"That result has no image {index}. Use the buttons under it.", "invalid")
-    m = reply.media[index - 1]
-    return MediaRef(blob_key=m.blob_key, mime=m.mime, media_type=MediaType.IMAGE, name=m.filename,
-                    size=m.size, width=m.width, height=m.height)
-
-
-def fresh(original: GenerationRequest, requester: Requester, **changes: object) -> GenerationRequest:
-    """A new job from the original's settings: new id and seed, the original's notes and NSFW verdict dropped."""
-    data = original.model_dump()
-    for key in ("job_id", "created_at"):
-        data.pop(key)
-    data.update(requester=requester.model_dump(), seed=secrets.randbelow(MAX_SEED + 1), notes=[],
-                nsfw_allowed=False)
-    data.update(changes)
-    return GenerationRequest.model_validate(data)
 
 
 def upscaled(settings: Settings, original: GenerationRequest, reply: GenerationReply | None, index: int,

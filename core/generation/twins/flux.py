@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from core.generation.twins import TwinSpec
-from core.generation.twins.image_parts import TEXT_DIM, clip_config, clip_tokenizer, flat_vae, t5_encoder, t5_tokenizer
+from core.generation.twins.image_parts import TEXT_DIM, clip_config, flat_vae, t5_encoder
+from core.generation.twins.parts import clip_tokenizer, t5_tokenizer
 
 _T5_DIM = 32
 

@@ -2,36 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
-CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 TEXT_DIM = 32  # every tiny CLIP's hidden size and projection
-
-
-def clip_tokenizer() -> Any:
-    """A CLIPTokenizer over a character-level BPE vocabulary (no download; 77 tokens like the real ones)."""
-    from transformers import CLIPTokenizer
-
-    vocab: dict[str, int] = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for ch in CHARS:
-        vocab[ch] = len(vocab)
-        vocab[ch + "</w>"] = len(vocab)
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "vocab.json").write_text(json.dumps(vocab))
-        (Path(tmp) / "merges.txt").write_text("#version: 0.2\n")
-        return CLIPTokenizer(str(Path(tmp) / "vocab.json"), str(Path(tmp) / "merges.txt"), model_max_length=77)
-
-
-def t5_tokenizer() -> Any:
-    """A sentencepiece-free T5TokenizerFast from character pieces."""
-    from transformers import T5TokenizerFast
-
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
-    pieces += [(c, -3.0) for c in CHARS] + [("\u2581" + c, -2.5) for c in CHARS]
-    return T5TokenizerFast(vocab=pieces, extra_ids=0)
 
 
 def clip_config() -> Any:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.generation.twins import TwinSpec
-from core.generation.twins.image_parts import TEXT_DIM, clip_config, clip_tokenizer, flat_vae, t5_encoder, t5_tokenizer
+from core.generation.twins.image_parts import TEXT_DIM, clip_config, flat_vae, t5_encoder
+from core.generation.twins.parts import clip_tokenizer, t5_tokenizer
 
 # The joint width: the two CLIPs' hidden states side by side are padded to the T5's width.
 _JOINT = 2 * TEXT_DIM

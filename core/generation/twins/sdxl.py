@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.generation.twins import TwinSpec
-from core.generation.twins.image_parts import TEXT_DIM, clip_config, clip_tokenizer
+from core.generation.twins.image_parts import TEXT_DIM, clip_config
+from core.generation.twins.parts import clip_tokenizer
 
 _TIME_DIM = 8
 
