@@ -109,7 +109,7 @@ def decode(word: int) -> Reading:
     return Reading(raw >> (PARITY_BITS + CHECK_BITS), False, 0)
 
 
-CHASE_BITS = 6  # least reliable bits tried flipped before hard decoding (Chase-II: 64 trials)
+CHASE_BITS = 8  # least reliable bits tried flipped before hard decoding (Chase-II: 256 trials)
 SOFT_LIMIT = 0.7  # a soft decode may flip bits worth at most this many average bits of reliability
 
 
