@@ -2,7 +2,11 @@
 
 Three independent signals, strongest first: a C2PA manifest (cryptographic, lost on any re-encode),
 the XMP / MP4 metadata (lost when platforms strip it), and the invisible watermark (survives
-recompression and resizing). Metadata alone can be forged, so the answer says which signals agree.
+recompression and resizing). A file is said to be made here only when a signal names a job that
+has a provenance record: the watermark's reading must pass its check value and its payload resolve
+to a recorded job, metadata must name a recorded job, and a C2PA manifest must be signed with our key
+(or, with no key configured, name a recorded job). Anything else is "not recognised"; a file whose
+metadata claims us without a record is told that the claim could not be confirmed.
 """
 
 from __future__ import annotations
@@ -26,11 +30,6 @@ from core.media.sizes import human_limit, human_size
 from core.media.untrusted import UntrustedMedia, VerifyMedia, media_limits, read_for_verify
 from core.settings import Settings
 from core.types import MediaType, size_for
-
-# Confidence (0..1, how unanimous the watermark's repeated blocks are). Unmarked images read
-# about 0.1-0.2 at 256 px; marked ones after JPEG q75 and a 0.5x resize read far higher (bench/).
-CONFIDENT = 0.45  # a mark on its own
-CONFIRMED = 0.3  # a mark whose payload is also in the registry
 
 _DST_RE = re.compile(r"<Iptc4xmpExt:DigitalSourceType>([^<]*)</Iptc4xmpExt:DigitalSourceType>")
 _AIGC_RE = re.compile(r"<TC260:AIGC>([^<]*)</TC260:AIGC>")
@@ -56,24 +55,43 @@ class Verdict:
     metadata: Metadata | None = None
     c2pa: C2paInfo = field(default_factory=lambda: C2paInfo(present=False))
     watermark: Decoded | None = None
-    watermark_jobs: list[str] = field(default_factory=list)
+    watermark_jobs: list[str] = field(default_factory=list)  # recorded jobs the (valid) mark resolves to
+    records: dict[str, ProvenanceRecord] = field(default_factory=dict)  # the named jobs that are on record
     record: ProvenanceRecord | None = None
     producer_matches: bool = False
     producer_matches_c2pa: bool = False
+    signed_with_our_key: bool = False  # the manifest's leaf certificate is the configured one
 
     @property
     def has_watermark(self) -> bool:
-        if self.watermark is None:
-            return False
-        return self.watermark.confidence >= (CONFIRMED if self.watermark_jobs else CONFIDENT)
+        """A mark that passed its check value and resolves to a job on record."""
+        return self.watermark is not None and self.watermark.valid and bool(self.watermark_jobs)
 
     @property
-    def has_metadata(self) -> bool:
+    def metadata_claims_us(self) -> bool:
         return self.metadata is not None and self.metadata.ai_generated and self.producer_matches
 
     @property
+    def has_metadata(self) -> bool:
+        """Metadata naming us and a job that is on record (anyone can write our name into XMP)."""
+        return self.metadata_claims_us and self.metadata is not None and self.metadata.job_id in self.records
+
+    @property
     def has_c2pa(self) -> bool:
-        return self.c2pa.present and self.c2pa.valid and self.producer_matches_c2pa
+        if not (self.c2pa.present and self.c2pa.valid and self.producer_matches_c2pa):
+            return False
+        return self.signed_with_our_key or self.c2pa.job_id in self.records  # our signature is proof enough
+
+    @property
+    def unconfirmed_claim(self) -> str:
+        """The job id a file claims to be ours by, when nothing confirmed it ("" otherwise)."""
+        if self.labelled:
+            return ""
+        if self.metadata_claims_us and self.metadata is not None:
+            return self.metadata.job_id or "?"
+        if self.c2pa.present and self.producer_matches_c2pa:
+            return self.c2pa.job_id or "?"
+        return ""
 
     @property
     def labelled(self) -> bool:
@@ -164,6 +182,7 @@ def judge(media: VerifyMedia, data: bytes, settings: Settings) -> Verdict:
     if settings.c2pa_cert_path is not None:  # anyone can name us as generator; only our key signs as us
         verdict.producer_matches_c2pa = verdict.c2pa.present and verdict.c2pa.cert_serial == leaf_serial(
             settings.c2pa_cert_path)
+        verdict.signed_with_our_key = verdict.producer_matches_c2pa
     else:
         verdict.producer_matches_c2pa = verdict.c2pa.generator == settings.service_name
     return verdict
@@ -172,13 +191,28 @@ def judge(media: VerifyMedia, data: bytes, settings: Settings) -> Verdict:
 async def verify(data: bytes, settings: Settings, registry: ProvenanceRegistry) -> Verdict:
     """The verdict on a member's file: decoded in the sandbox (only the frames sampled), judged in a thread."""
     media = await UntrustedMedia(settings).for_verify(data, settings.verify_max_video_frames, max_side(settings))
-    verdict = await asyncio.to_thread(judge, media, data, settings)
-    if verdict.watermark is not None:
-        jobs = await registry.jobs_for_payload(verdict.watermark.payload)
+    return await resolve(await asyncio.to_thread(judge, media, data, settings), registry)
+
+
+async def verify_in_process(data: bytes, settings: Settings, registry: ProvenanceRegistry) -> Verdict:
+    """`verify` with the file decoded in this process (tests and benches: the same judge and registry)."""
+    return await resolve(await asyncio.to_thread(inspect, data, settings), registry)
+
+
+async def resolve(verdict: Verdict, registry: ProvenanceRegistry) -> Verdict:
+    """Look up the jobs the signals name; only jobs on record confirm an origin."""
+    mark = verdict.watermark
+    if mark is not None and mark.valid:
         # Only jobs whose id really hashes to the payload (the index is keyed by it, but be strict).
-        verdict.watermark_jobs = [j for j in jobs if payload_for(j) == verdict.watermark.payload]
-    if verdict.job_id:
-        verdict.record = await registry.get(verdict.job_id)
+        for job in await registry.jobs_for_payload(mark.payload):
+            if payload_for(job) == mark.payload and (rec := await registry.get(job)) is not None:
+                verdict.records[job] = rec
+                verdict.watermark_jobs.append(job)
+    named = [verdict.metadata.job_id if verdict.metadata else "", verdict.c2pa.job_id or ""]
+    for job in named:
+        if job and job not in verdict.records and (rec := await registry.get(job)) is not None:
+            verdict.records[job] = rec
+    verdict.record = verdict.records.get(verdict.job_id)
     return verdict
 
 
@@ -187,9 +221,15 @@ def answer(verdict: Verdict, settings: Settings, *, moderator: bool) -> str:
     what = "image" if verdict.media_type == MediaType.IMAGE else "video"
     name = settings.service_name
     if not verdict.labelled:
-        text = (f"\u274c I found no {name} watermark, metadata or C2PA manifest in this {what}. "
-                f"It was not made here, or it was changed too much to tell (it may still be AI-generated elsewhere).")
-        if verdict.metadata is not None and verdict.metadata.ai_generated:
+        text = (f"\u274c This {what} is not recognised as made with {name}: I found no {name} watermark, "
+                f"metadata or C2PA manifest that names a job made here. It was not made here, or it was changed "
+                f"too much to tell (it may still be AI-generated elsewhere).")
+        claim = verdict.unconfirmed_claim
+        if claim:
+            text += (f"\nIts metadata claims it was made with {name} (job {claim}), but no such job is on record "
+                     "here, so the claim could not be confirmed (metadata can be copied or forged, and records are "
+                     "kept only for a while).")
+        elif verdict.metadata is not None and verdict.metadata.ai_generated:
             text += f"\nIts metadata says it is AI-generated by \u201c{verdict.metadata.producer or 'unknown'}\u201d."
         return text
     found = []

@@ -1,13 +1,14 @@
-"""Invisible watermark carrying 32 bits derived from the job id (DWT-DCT-SVD, as in `invisible-watermark`).
+"""Invisible watermark carrying the job id's 32 bits in an error-corrected, checked codeword (DWT-DCT-SVD).
 
 The transform is invisible-watermark's `dwtDctSvd` (Haar DWT of one YUV channel, 4x4 DCT blocks of
 the low band, the block's largest singular value quantised to carry a bit, bits repeated across all
 blocks), vectorised with NumPy so a 1024 px frame takes milliseconds instead of a Python loop per
 block; with the same channel, scale and block size the library decodes our marks and we decode its.
-Decoding also returns a confidence (how unanimous the repeated blocks are), so an unmarked photo
-is told apart from a marked one without a registry, and tries the generation sizes an image may
-have been scaled from: Discord and Telegram recompress and resize, and the mark is read at the
-size it was written.
+The bits are `payload.encode`'s 62-bit codeword (32 job bits, a CRC-12 check value, BCH parity
+correcting 3 errors, whitened). Decoding returns whether the reading is a valid codeword (random
+readings almost never are) and a confidence (how unanimous the repeated blocks are), and tries the
+generation sizes an image may have been scaled from: Discord and Telegram recompress and resize, and
+the mark is read at the size it was written.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-PAYLOAD_BITS = 32
+from core.labelling import payload as codeword
+from core.labelling.payload import CODE_BITS
+
+PAYLOAD_BITS = codeword.JOB_BITS  # the job's bits; the image carries CODE_BITS (with check and parity)
 MIN_PIXELS = 256 * 256  # below this the repeated blocks are too few to survive recompression
 
 
@@ -36,9 +40,11 @@ class WatermarkParams:
 
 @dataclass(frozen=True)
 class Decoded:
-    payload: int  # the 32 bits as an unsigned int
+    payload: int  # the job's 32 bits as an unsigned int (meaningless unless `valid`)
     confidence: float  # 0 (coin flips, unmarked) .. 1 (every block agrees)
     size: tuple[int, int]  # the size the image was read at
+    valid: bool = False  # the reading is a codeword (after correction) whose check value matches
+    corrected: int = 0  # bit errors corrected
 
 
 def payload_for(job_id: str) -> int:
@@ -51,14 +57,8 @@ def payload_hex(payload: int) -> str:
 
 
 def _bits(payload: int) -> np.ndarray:
-    return np.array([(payload >> (PAYLOAD_BITS - 1 - i)) & 1 for i in range(PAYLOAD_BITS)], dtype=np.float64)
-
-
-def _payload(bits: np.ndarray) -> int:
-    value = 0
-    for b in bits:
-        value = (value << 1) | int(b)
-    return value
+    """The CODE_BITS bits the image carries for a 32-bit payload (repeated across its blocks)."""
+    return np.array(codeword.bits_of(codeword.encode(payload)), dtype=np.float64)
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -250,16 +250,23 @@ def _scores(img: Image.Image, params: WatermarkParams) -> np.ndarray | None:
     blocks, _rows, _cols = _blocks(ll, params.block)
     d = _dct_matrix(params.block)
     s = np.linalg.svd(d @ blocks @ d.T, compute_uv=False)[:, 0]
-    votes = (np.mod(s, params.scale) > params.scale * 0.5).astype(np.float64)
-    index = np.arange(len(votes)) % PAYLOAD_BITS
-    ones = np.bincount(index, weights=votes, minlength=PAYLOAD_BITS)
-    counts = np.bincount(index, minlength=PAYLOAD_BITS)
+    # Soft votes: a block read near the quantiser's edge (JPEG, H.264 moved it) counts for little.
+    votes = 0.5 - 0.5 * np.sin(2 * np.pi * np.mod(s, params.scale) / params.scale)
+    index = np.arange(len(votes)) % CODE_BITS
+    ones = np.bincount(index, weights=votes, minlength=CODE_BITS)
+    counts = np.bincount(index, minlength=CODE_BITS)
     return np.asarray(ones / np.maximum(counts, 1))
 
 
 def _from_scores(scores: np.ndarray, size: tuple[int, int]) -> Decoded:
-    bits = scores > 0.5
-    return Decoded(_payload(bits), float(np.mean(np.abs(2 * scores - 1))), size)
+    reading = codeword.decode_soft(scores)
+    return Decoded(reading.payload, float(np.mean(np.abs(2 * scores - 1))), size, reading.valid,
+                   reading.corrected)
+
+
+def _better(got: Decoded, best: Decoded | None) -> bool:
+    """A valid reading beats any invalid one; then the more confident."""
+    return best is None or (got.valid, got.confidence) > (best.valid, best.confidence)
 
 
 def decode_at(img: Image.Image, params: WatermarkParams = WatermarkParams()) -> Decoded | None:
@@ -270,7 +277,8 @@ def decode_at(img: Image.Image, params: WatermarkParams = WatermarkParams()) -> 
 
 def decode(img: Image.Image, sizes: Iterable[tuple[int, int]] = (),
            params: WatermarkParams = WatermarkParams(), max_side: int = 4096) -> Decoded | None:
-    """The most confident reading over the image's own size and `sizes` it may have been scaled from.
+    """The best reading (valid first, then most confident) over the image's own size and `sizes` it may
+    have been scaled from.
 
     Sizes with a side over `max_side` are skipped: nothing that large is generated, and reading
     it would cost seconds and gigabytes.
@@ -283,7 +291,7 @@ def decode(img: Image.Image, sizes: Iterable[tuple[int, int]] = (),
         seen.add(size)
         candidate = img if size == img.size else img.convert("RGB").resize(size, Image.Resampling.BICUBIC)
         got = decode_at(candidate, params)
-        if got is not None and (best is None or got.confidence > best.confidence):
+        if got is not None and _better(got, best):
             best = got
     return best
 
@@ -308,6 +316,6 @@ def decode_frames(frames: Iterable[Image.Image], sizes: Iterable[tuple[int, int]
     return None if total is None else _from_scores(total / count, size)
 
 
-def matches(decoded: Decoded | None, payload: int, max_bit_errors: int = 0) -> bool:
-    """True when the decoded bits equal `payload` (up to `max_bit_errors` flipped bits)."""
-    return decoded is not None and bin(decoded.payload ^ payload).count("1") <= max_bit_errors
+def matches(decoded: Decoded | None, payload: int) -> bool:
+    """True when the reading is valid (check value passed, errors corrected) and carries `payload`."""
+    return decoded is not None and decoded.valid and decoded.payload == payload

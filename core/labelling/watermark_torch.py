@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from core.labelling.watermark import PAYLOAD_BITS, WatermarkParams, _dct_matrix
+from core.labelling.watermark import WatermarkParams, _dct_matrix
+from core.labelling.watermark import _bits as _code_bits
 
 if TYPE_CHECKING:
     import torch
@@ -26,9 +27,8 @@ _POWER_TOL = 1e-9
 def _bits(payload: int, count: int, device: torch.device) -> torch.Tensor:
     import torch
 
-    bits = torch.tensor([(payload >> (PAYLOAD_BITS - 1 - i)) & 1 for i in range(PAYLOAD_BITS)],
-                        dtype=torch.float64, device=device)
-    return bits.repeat(count // PAYLOAD_BITS + 1)[:count]
+    bits = torch.from_numpy(_code_bits(payload)).to(device)  # the same codeword NumPy embeds
+    return bits.repeat(count // len(bits) + 1)[:count]
 
 
 def _top_singular(blocks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

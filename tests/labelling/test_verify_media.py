@@ -43,7 +43,8 @@ def test_labelled_video_with_card_is_detected_by_watermark_and_tags() -> None:
     meta = mp4_metadata(kind=request.kind, producer="Reelsmith", job_id=request.job_id, model="m",
                         label_text="AI-generated")
     verdict = inspect(encode_mp4(frames, fps=8, metadata=meta), settings)
-    assert verdict.has_metadata and verdict.metadata is not None and verdict.metadata.job_id == request.job_id
+    # inspect reads signals only; whether the job is on record is `resolve`'s (test_verify_origin.py)
+    assert verdict.metadata_claims_us and verdict.metadata is not None and verdict.metadata.job_id == request.job_id
     assert matches(verdict.watermark, payload_for(request.job_id))
 
     stripped = inspect(encode_mp4(frames, fps=8, crf=26), settings)  # re-encoded, tags gone

@@ -1,0 +1,100 @@
+"""/verify claims an origin only for a valid mark or metadata naming a job on record (real Redis)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from core.labelling import watermark as wm
+from core.labelling.metadata import xmp_packet
+from core.labelling.provenance import ProvenanceRegistry
+from core.labelling.verify import answer, verify_in_process
+from core.media.codecs import encode_mp4, encode_png
+from core.queue.connection import connect
+from core.settings import Settings
+from core.types import GenerationReply, GenerationRequest, JobKind, Requester
+from tests.labelling.images import half, jpeg, picture
+from tests.labelling.unmarked import inputs
+
+
+@pytest.fixture
+async def registry(settings: Settings) -> AsyncIterator[ProvenanceRegistry]:
+    redis = await connect(settings)
+    yield ProvenanceRegistry(redis, settings)
+    await redis.aclose()
+
+
+async def _recorded(registry: ProvenanceRegistry, prompt: str = "a boat") -> str:
+    who = Requester(platform="web", user_id="u1", chat_id="c1")
+    request = GenerationRequest(requester=who, kind=JobKind.IMAGE, prompt=prompt, width=256, height=256, seed=1,
+                                steps=1)
+    reply = GenerationReply(job_id=request.job_id, requester=who, kind=request.kind, prompt=prompt, seed=1,
+                            model="tiny")
+    await registry.record(request, reply)
+    return request.job_id
+
+
+def _marked(job_id: str, seed: int = 1) -> Image.Image:
+    return wm.embed(picture(seed, (512, 512)), wm.payload_for(job_id))
+
+
+async def test_a_recorded_result_is_found_with_its_job(registry: ProvenanceRegistry, settings: Settings) -> None:
+    job = await _recorded(registry)
+    for data in (encode_png(_marked(job)), jpeg(half(_marked(job)), 75)):
+        verdict = await verify_in_process(data, settings, registry)
+        assert verdict.has_watermark and verdict.job_id == job and verdict.record is not None
+        text = answer(verdict, settings, moderator=True)
+        assert text.startswith("\u2705") and "invisible watermark" in text and f"job {job}" in text
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (128, 128, 128), (255, 255, 255), (64, 64, 64)])
+async def test_flat_pictures_are_not_recognised(colour: tuple[int, int, int], registry: ProvenanceRegistry,
+                                                settings: Settings) -> None:
+    await _recorded(registry)
+    verdict = await verify_in_process(encode_png(Image.new("RGB", (512, 512), colour)), settings, registry)
+    assert not verdict.labelled and not verdict.has_watermark
+    assert answer(verdict, settings, moderator=True).startswith("\u274c This image is not recognised")
+
+
+async def test_a_grey_video_is_not_recognised(registry: ProvenanceRegistry, settings: Settings) -> None:
+    data = encode_mp4([Image.new("RGB", (320, 320), (128, 128, 128))] * 9, fps=8)
+    verdict = await verify_in_process(data, settings, registry)
+    assert not verdict.labelled
+    assert answer(verdict, settings, moderator=False).startswith("\u274c This video is not recognised")
+
+
+async def test_another_installs_result_is_not_vouched_for(registry: ProvenanceRegistry, settings: Settings) -> None:
+    job = "job-of-another-install"  # validly marked, but not on record here
+    xmp = xmp_packet(kind=JobKind.IMAGE, producer=settings.service_name, job_id=job, model="m")
+    verdict = await verify_in_process(encode_png(_marked(job), xmp), settings, registry)
+    assert verdict.watermark is not None and verdict.watermark.valid  # the mark reads ...
+    assert verdict.metadata_claims_us and not verdict.labelled  # ... but no record confirms it
+    text = answer(verdict, settings, moderator=True)
+    assert text.startswith("\u274c") and f"(job {job})" in text and "could not be confirmed" in text
+
+
+async def test_metadata_naming_a_recorded_job_is_confirmed(registry: ProvenanceRegistry,
+                                                           settings: Settings) -> None:
+    job = await _recorded(registry)
+    xmp = xmp_packet(kind=JobKind.IMAGE, producer=settings.service_name, job_id=job, model="m")
+    buf = io.BytesIO()
+    picture(8, (320, 240)).save(buf, format="JPEG", xmp=xmp)  # metadata copied onto an unmarked file
+    verdict = await verify_in_process(buf.getvalue(), settings, registry)
+    assert verdict.has_metadata and not verdict.has_watermark and verdict.job_id == job
+    assert "treat this as a claim" in answer(verdict, settings, moderator=False)
+
+
+async def test_no_unmarked_input_is_claimed(registry: ProvenanceRegistry, settings: Settings) -> None:
+    """A deterministic subset of bench/verify_fp.py's inputs (42 files): zero claimed origins."""
+    for _ in range(3):
+        await _recorded(registry)
+    claimed: list[Any] = []
+    for name, data in inputs(per_kind=6):
+        verdict = await verify_in_process(data, settings, registry)
+        if verdict.labelled or answer(verdict, settings, moderator=True).startswith("\u2705"):
+            claimed.append(name)
+    assert claimed == []
