@@ -23,4 +23,8 @@ def assert_extended(source: bytes, extended: bytes) -> None:
     """More frames (the added ones), and the join at the source's last frame (within codec tolerance)."""
     src, new = frames_of(source), frames_of(extended)
     assert len(new) == len(src) + ADDED, (len(src), len(new))
-    assert diff(new[len(src) - 1], src[-1]) < 6.0
+    # The join frame is the source's last one, re-encoded: far closer to it than to any other source frame (the
+    # tiny twin's frames are noise, so H.264's own error on them is a few levels and varies with the seed).
+    join = diff(new[len(src) - 1], src[-1])
+    others = min(diff(new[len(src) - 1], frame) for frame in src[:-1])
+    assert join < 12.0 and join < others / 2, (join, others)
