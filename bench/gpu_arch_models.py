@@ -136,7 +136,7 @@ def _t5(cfg: dict[str, Any], umt5: bool = False) -> Any:
 def _build_sdxl(c: dict[str, Any]) -> Any:
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
 
-    from core.generation.twins.image_parts import clip_tokenizer
+    from core.generation.twins.parts import clip_tokenizer
 
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, steps_offset=1,
                                        beta_schedule="scaled_linear", timestep_spacing="leading")
@@ -150,7 +150,7 @@ def _build_sdxl(c: dict[str, Any]) -> Any:
 def _build_flux(c: dict[str, Any]) -> Any:
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
 
-    from core.generation.twins.image_parts import clip_tokenizer, t5_tokenizer
+    from core.generation.twins.parts import clip_tokenizer, t5_tokenizer
 
     # FLUX.1-dev scheduler/scheduler_config.json: shifted, resolution-dependent.
     scheduler = FlowMatchEulerDiscreteScheduler(shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15)
