@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from PIL import Image
+
 from core.contract import CommandCall, Outcome
 from core.errors import MediaError
 from core.labelling.c2pa_signing import C2paInfo, leaf_serial, read_manifest
@@ -165,18 +167,42 @@ def inspect(data: bytes, settings: Settings) -> Verdict:
     return judge(media, data, settings)
 
 
+# A file turned or mirrored (a phone's rotation, a re-post flipped): the mark is read in each of the eight
+# orientations until one reading passes its check value.
+ORIENTATIONS: tuple[Image.Transpose | None, ...] = (
+    None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270,
+    Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.FLIP_TOP_BOTTOM, Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+)
+
+
+def _read_mark(media_type: MediaType, frames: list[Image.Image], settings: Settings) -> Decoded | None:
+    """The best watermark reading over the eight orientations: the first valid one, else the most confident."""
+    best: Decoded | None = None
+    for turn in ORIENTATIONS:
+        turned = frames if turn is None else [f.transpose(turn) for f in frames]
+        sizes = candidate_sizes(turned[0].size, settings)
+        if media_type == MediaType.IMAGE:
+            got = decode(turned[0], sizes, WatermarkParams(scale=settings.watermark_scale), max_side(settings))
+        else:
+            got = decode_frames(turned, sizes, WatermarkParams(scale=settings.video_watermark_scale),
+                                max_side(settings))
+        if got is not None and got.valid:
+            return got
+        if got is not None and (best is None or got.confidence > best.confidence):
+            best = got
+    return best
+
+
 def judge(media: VerifyMedia, data: bytes, settings: Settings) -> Verdict:
     """The verdict from what was read: watermark, metadata and C2PA (blocking: call it off the event loop)."""
     verdict = Verdict(media_type=media.media_type)
     frames = [f.image() for f in media.frames]
     if media.media_type == MediaType.IMAGE:
         verdict.metadata = metadata_from_xmp(media.xmp)
-        verdict.watermark = decode(frames[0], candidate_sizes(frames[0].size, settings),
-                                   WatermarkParams(scale=settings.watermark_scale), max_side(settings))
     else:
         verdict.metadata = metadata_from_tags(media.tags)
-        verdict.watermark = decode_frames(frames, candidate_sizes(frames[0].size, settings),
-                                          WatermarkParams(scale=settings.video_watermark_scale), max_side(settings))
+    verdict.watermark = _read_mark(media.media_type, frames, settings)
     verdict.c2pa = read_manifest(data, media.mime)
     verdict.producer_matches = verdict.metadata is not None and verdict.metadata.producer == settings.service_name
     if settings.c2pa_cert_path is not None:  # anyone can name us as generator; only our key signs as us

@@ -98,3 +98,13 @@ async def test_no_unmarked_input_is_claimed(registry: ProvenanceRegistry, settin
         if verdict.labelled or answer(verdict, settings, moderator=True).startswith("\u2705"):
             claimed.append(name)
     assert claimed == []
+
+
+@pytest.mark.parametrize("turn", [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270,
+                                  Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.TRANSPOSE],
+                         ids=["90", "180", "270", "mirror", "transpose"])
+async def test_a_turned_or_mirrored_result_is_still_found(turn: Image.Transpose, registry: ProvenanceRegistry,
+                                                          settings: Settings) -> None:
+    job = await _recorded(registry)
+    verdict = await verify_in_process(encode_png(_marked(job).transpose(turn)), settings, registry)
+    assert verdict.has_watermark and verdict.job_id == job and verdict.record is not None
