@@ -43,20 +43,9 @@ def task_for(request: GenerationRequest) -> Task | None:
     return task_of(request.kind)
 
 
-@dataclass(frozen=True)
-class Plain:
-    """What a request gets when the member says nothing (as `core.service.requests.build_request` fills it)."""
-
-    steps: int
-    size: tuple[int, int]
-    frames: int
-
-
-def service_defaults(settings: Settings, kind: JobKind, aspect_ratio: str) -> Plain:
-    s = settings
-    long_side = s.video_size() if kind.is_video else s.image_size()
-    n = max(1, min(s.frames_default(), s.max_frames))
-    return Plain(min(s.steps_default(), s.max_steps), size_for(aspect_ratio, long_side), ((n - 1) // 8) * 8 + 1)
+def service_size(settings: Settings, kind: JobKind, aspect_ratio: str) -> tuple[int, int]:
+    """The size `core.service.requests.build_request` gives a request of this kind and aspect by default."""
+    return size_for(aspect_ratio, settings.video_size() if kind.is_video else settings.image_size())
 
 
 def _article(word: str) -> str:
@@ -187,11 +176,11 @@ def apply_entry(settings: Settings, request: GenerationRequest, entry: ModelEntr
         return request.model_copy(update=changes)
     if not entry.tiny:
         family = entry.spec
-        plain = service_defaults(settings, request.kind, request.aspect_ratio)
         if "steps" not in request.typed:
             changes["steps"] = min(entry.steps or family.steps, settings.max_steps)
         long_side = max(request.width, request.height)
-        if (request.width, request.height) == plain.size and entry.long_side:
+        if (request.width, request.height) == service_size(settings, request.kind, request.aspect_ratio) and \
+                entry.long_side:
             long_side = entry.long_side
         changes["width"], changes["height"] = size_for(request.aspect_ratio, long_side, family.multiple)
         if request.kind.is_video:
