@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.moderation.blocklist import find_match, index_for, load_protected  # noqa: E402
 from core.moderation.faces import count_faces  # noqa: E402
 from core.service.grammar import parse_command  # noqa: E402
+from tests.moderation.near_misses import NEAR_MISSES  # noqa: E402  (the tests' table)
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "moderation" / "data"
 
@@ -48,18 +49,6 @@ VARIANTS = {
         "梅西", "メッシ", "lionel andres messi",
     ],
 }
-NEAR_MISSES = [
-    "a tomato cruiser", "a trumpet player", "musky elephant", "a tom cat on a cruise ship", "the musk of an elk",
-    "a minecart on rails", "a batsman at the crease", "a fortnight by the sea", "marvel at the sunset",
-    "a spider on a man's hat", "a man of iron will", "a duck named donald next to a trump card",
-    "a bill at the city gates", "a swift bird for taylor", "a super marionette", "harry the potter at his wheel",
-    "a woman full of wonder", "a baby eating yogurt", "a legolas-style elf archer", "star-shaped wars medal",
-    "a captain of the america's cup", "sonic boom over the hedge", "a pope's hat on a stand", "shreds of paper",
-    "a lion named leo", "the king of pop music", "西游记里的美猴王", "ポケットに手を入れる", "トランプで遊ぶ猫",
-    "マスクをつけた医者", "我的世界很大", "一只龙猫在睡觉", "바비큐 파티", "Кот на крыше", "Пицца с грибами",
-    "homer's odyssey, a greek epic", "bart the dog", "a musket on the wall", "gates of a castle",
-    "the elongated shadow of a tower",
-]
 
 
 def per_call(fn: Callable[[], object], min_s: float = 0.5) -> float:

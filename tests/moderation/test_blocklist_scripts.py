@@ -14,6 +14,7 @@ from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.styles.feature import styles_feature
 from tests.moderation.conftest import MEMBER_CTX, MOD_CTX, FakeClock, FakeQuota, person
+from tests.moderation.near_misses import NEAR_MISSES
 
 PROTECTED = [(e, "protected") for e in load_protected()]
 
@@ -41,19 +42,6 @@ EVASIONS = [
     ("leetspeak", "3l0n mu5k", "elon musk"),
 ]
 
-# Near misses chosen against the shipped entries: none may be refused.
-NEAR_MISSES = [
-    "a tomato cruiser", "a trumpet player", "musky elephant", "a tom cat on a cruise ship", "the musk of an elk",
-    "a minecart on rails", "a batsman at the crease", "a fortnight by the sea", "marvel at the sunset",
-    "a spider on a man's hat", "a man of iron will", "a duck named donald next to a trump card",
-    "a bill at the city gates", "a swift bird for taylor", "a super marionette", "harry the potter at his wheel",
-    "a woman full of wonder", "a baby eating yogurt", "a legolas-style elf archer", "star-shaped wars medal",
-    "a captain of the america's cup", "sonic boom over the hedge", "a pope's hat on a stand",
-    "shreds of paper", "a lion named leo", "a rock in the river, wet",
-    "the king of pop music", "西游记里的美猴王",
-    "ポケットに手を入れる", "トランプで遊ぶ猫", "マスクをつけた医者", "我的世界很大", "一只龙猫在睡觉", "바비큐 파티",
-    "Кот на крыше", "Пицца с грибами", "homer's odyssey, a greek epic", "bart the dog",
-]
 
 
 @pytest.mark.parametrize(("kind", "prompt", "expected"), EVASIONS)
