@@ -19,7 +19,9 @@ from core.generation.twins import build_twin, twins
 from core.labelling.metadata import COMPOSITE_SOURCE_TYPE, DIGITAL_SOURCE_TYPE
 from core.models import FAMILIES, Task
 from core.models.catalog import catalog_for
+from core.service.facade import Reelsmith
 from core.settings import Settings
+from core.types import JobKind
 from tests.conftest import running_worker, wait_for
 from tests.media.helpers import png, result_bytes
 from tests.playground import finished, send
@@ -88,3 +90,23 @@ async def test_concurrent_jobs_share_a_call(web_client: TestClient[Any, Any],
 
 async def _get(d: dict[str, Any], key: str) -> Any:
     return d.get(key)
+
+
+async def test_inpaint_with_a_mask(web_client: TestClient[Any, Any], service: Reelsmith,
+                                   family_worker: tuple[str, Any]) -> None:
+    """Every image family claims inpaint (Zoom, Pan, Vary (Region)): /edit with a black and white mask repaints
+    its white through the family's inpaint pipeline, on the worker."""
+    model, _ = family_worker
+    if Task.INPAINT not in FAMILIES[twins()[model].family].checkpoint(twins()[model].kind).tasks:
+        pytest.skip(f"{model}'s checkpoint kind claims no inpaint")
+    mask = Image.new("L", (32, 32), 0)
+    mask.paste(255, (16, 0, 32, 32))
+    buf = io.BytesIO()
+    mask.save(buf, format="PNG")
+    sent = await send(web_client, f"in-{model}", "/edit a red door --steps 2",
+                      [("photo.png", png(size=(32, 32))), ("mask.png", buf.getvalue())])
+    assert sent["ok"], sent["message"]["text"]
+    image = await _labelled_image(web_client, f"in-{model}", sent["job_id"], model, COMPOSITE_SOURCE_TYPE)
+    assert image.size == (32, 32)
+    request = await service.queue.load_request(sent["job_id"])
+    assert request is not None and request.kind == JobKind.INPAINT and request.model == model
