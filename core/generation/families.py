@@ -11,18 +11,6 @@ from __future__ import annotations
 from core.models import Task
 from core.models.catalog import AUTO_IMAGE, ModelEntry
 
-# What a model cannot do, in the member's words.
-CANNOT = {
-    Task.TEXT_TO_IMAGE: "make images from text",
-    Task.IMAGE_TO_IMAGE: "edit images",
-    Task.INPAINT: "repaint part of an image",
-    Task.UPSCALE: "upscale images",
-    Task.TEXT_TO_VIDEO: "make videos from text",
-    Task.IMAGE_TO_VIDEO: "animate images",
-    Task.VIDEO_TO_VIDEO: "restyle videos",
-    Task.AUDIO_VIDEO: "make videos with sound",
-}
-
 
 def loader_for(entry: ModelEntry) -> str:
     """The diffusers class whose `from_pretrained` loads the entry's base pipeline."""

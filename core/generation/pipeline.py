@@ -33,13 +33,14 @@ from core.generation.conditions import (
     partial_steps,
     video_conditions,
 )
-from core.generation.families import CANNOT, loader_for, pipeline_for
+from core.generation.families import loader_for, pipeline_for
 from core.generation.loras import LoraSwitch
 from core.generation.placement import place, resolve_device, resolve_dtype
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
 from core.media.audio import PcmAudio, from_waveform
 from core.models import FAMILIES, Task, task_of
 from core.models.catalog import AUTO_IMAGE, AUTO_VIDEO, TWIN_PREFIX, Catalog, ModelEntry, catalog_for
+from core.models.tasks import DOES
 from core.service.grammar import command_for, model_prompt
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind
@@ -136,7 +137,7 @@ class PipelineSet:
         if entry is None and task == Task.UPSCALE and not model:
             entry = self.catalog.default_for(Task.IMAGE_TO_IMAGE)  # refines a resized copy (upscale module)
         if entry is None:
-            what = f"model named {model!r} any more" if model else f"model that can {CANNOT[task]}"
+            what = f"model named {model!r} any more" if model else f"model that can {DOES[task]}"
             raise GenerationError(f"This server has no {what}; ask an owner, or see /models.")
         return entry
 
@@ -247,7 +248,7 @@ class PipelineSet:
         with self._lock:
             pipe = self._pipeline(entry, task)
             if pipe is None:
-                raise GenerationError(f"The model {entry.label} cannot {CANNOT[task]}. Choose another with "
+                raise GenerationError(f"The model {entry.label} cannot {DOES[task]}. Choose another with "
                                       "--model (see /models).")
             return pipe
 

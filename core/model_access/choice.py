@@ -15,22 +15,11 @@ from core.context import ChatContext
 from core.errors import Refusal
 from core.model_access.rules import ChatRules, ModelRules
 from core.models.catalog import Catalog, ModelEntry, catalog_for
-from core.models.tasks import Task, task_of
+from core.models.tasks import DOES, Task, task_of
 from core.quotas.book import TierMap
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind, MediaType, Requester, size_for
 
-# What a task does, in the words a refusal uses ("can't animate a picture").
-DOES = {
-    Task.TEXT_TO_IMAGE: "make a picture from text",
-    Task.IMAGE_TO_IMAGE: "change a picture",
-    Task.INPAINT: "repaint part of a picture",
-    Task.UPSCALE: "upscale a picture",
-    Task.TEXT_TO_VIDEO: "make a video from text",
-    Task.IMAGE_TO_VIDEO: "animate a picture",
-    Task.VIDEO_TO_VIDEO: "restyle a video",
-    Task.AUDIO_VIDEO: "make a video with its soundtrack",
-}
 VIDEO_TASKS = frozenset({Task.TEXT_TO_VIDEO, Task.IMAGE_TO_VIDEO, Task.VIDEO_TO_VIDEO, Task.AUDIO_VIDEO})
 
 

@@ -76,11 +76,11 @@ def test_a_model_without_a_task_says_so(tiny_dir: Path, tmp_path: Path) -> None:
                       '[[model]]\nname = "clips"\nsource = "tiny:video"\nfamily = "ltx-video"\n'
                       'tasks = ["text-to-video"]\n')
     ps = PipelineSet(Settings(_env_file=None, tiny_models_dir=tiny_dir, models_file=models))
-    with pytest.raises(GenerationError, match=r"^The model stills cannot edit images"):
+    with pytest.raises(GenerationError, match=r"^The model stills cannot change a picture"):
         ps.get(JobKind.EDIT, "stills")
     assert ps.condition_pipe("clips") is None
     assert type(ps.get(JobKind.VIDEO, "clips")).__name__ == "LTXPipeline"
-    with pytest.raises(GenerationError, match="has no model that can animate images"):
+    with pytest.raises(GenerationError, match="has no model that can animate a picture"):
         ps.get(JobKind.ANIMATE)
 
 
