@@ -87,7 +87,7 @@ class Stars:
             log.warning("answerPreCheckoutQuery failed (%s)", type(exc).__name__)
 
     async def on_paid(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Credit a successful payment (once per charge id) and thank the member."""
+        """Credit a successful payment (once per charge id) and thank the member (once)."""
         message = update.message
         if message is None or message.successful_payment is None:
             return
@@ -96,8 +96,12 @@ class Stars:
         if offer is None or paid.currency != CURRENCY_STARS:
             log.error("payment %s with an unknown payload; not credited", paid.telegram_payment_charge_id)
             return
-        if not await self.ledger.credit(PLATFORM, paid.telegram_payment_charge_id, offer, str(message.chat_id)):
-            return  # seen before (a redelivered update): credited then
+        charge = paid.telegram_payment_charge_id
+        await self.ledger.credit(PLATFORM, charge, offer, str(message.chat_id))  # a no-op for a charge seen before
+        # Thanked once per charge, whether this update, an earlier copy of it or reconciliation credited it.
+        thanked = self.settings.key("telegram", "thanked", charge)
+        if not await self.service.redis.set(thanked, "1", nx=True, ex=self.settings.credit_offer_ttl_s * 7):
+            return
         balance = await self.book.paid_balance(PLATFORM, offer.user_id)
         try:
             await self.bot.send_message(message.chat_id, THANKS_TEXT.format(credits=offer.credits, balance=balance))
