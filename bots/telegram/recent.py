@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from arq.connections import ArqRedis
 from telegram import Message
 
-from core.queue.connection import as_text
+from core.queue import as_text
 from core.settings import Settings
 
 

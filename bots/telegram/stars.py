@@ -19,9 +19,8 @@ from telegram.ext import ContextTypes
 from bots.telegram.members import PLATFORM
 from core.billing import CURRENCY_STARS, Offer, PurchaseLedger, check_offer, new_offer, pack_title
 from core.clock import Clock, system_clock
-from core.moderation.audit import AuditLog
-from core.moderation.bans import Bans
-from core.quotas.book import QuotaBook
+from core.moderation import Moderation
+from core.quotas import QuotaBook
 from core.service import Reelsmith
 
 log = logging.getLogger(__name__)
@@ -42,8 +41,9 @@ class Stars:
         self.clock = clock
         self.book = QuotaBook(service.redis, service.settings, clock)
         self.ledger = PurchaseLedger(service.redis, service.settings, self.book, clock)
-        self.bans = Bans(service.redis, service.settings, clock)
-        self.audit = AuditLog(service.redis, service.settings, clock)
+        mod = Moderation.build(service.settings, service.redis, clock=clock)
+        self.bans = mod.bans
+        self.audit = mod.audit
 
     # ---- /buy ---------------------------------------------------------------------------
     async def buy(self, message: Message) -> str | None:
