@@ -36,6 +36,16 @@ class QuotaTier(BaseModel):
     weight: float | None = Field(default=None, gt=0, description="Fair-queue share (2 = twice the default's).")
 
 
+class CreditPack(BaseModel):
+    """A pack of credits members can buy (Telegram Stars); bought credits never lapse with the window."""
+
+    model_config = {"extra": "forbid"}
+
+    credits: int = Field(gt=0, description="Credits the pack adds.")
+    stars: int = Field(gt=0, le=10000, description="Its price in Telegram Stars (XTR).")
+    title: str = Field(default="", max_length=32, description="Its name on the invoice (default: \"<n> credits\").")
+
+
 class Settings(BaseSettings):
     """Service settings. Build once at start-up and pass it down; nothing else reads the environment."""
 
@@ -173,6 +183,25 @@ class Settings(BaseSettings):
         "api.telegram.org).")
     telegram_base_file_url: str | None = Field(
         default=None, description="File download endpoint of that server (unset: api.telegram.org).")
+
+    telegram_inline_storage_chat_id: int | None = Field(
+        default=None, description="Chat (e.g. a private channel the bot posts in) where inline-mode results are "
+        "uploaded to get the file_id Telegram requires to edit an inline message; unset: the member's private chat "
+        "with the bot (they get a copy there).")
+    telegram_inline_recent: int = Field(
+        default=8, ge=0, le=49, description="How many of a member's recent results inline mode offers as cached "
+        "results (0: none).")
+
+    # --- payments (Telegram Stars) --------------------------------------------------------
+    credit_packs: dict[str, CreditPack] = Field(
+        default_factory=dict, description='Credit packs /buy offers, by id, e.g. {"small": {"credits": 50, '
+        '"stars": 25}}; none: /buy says purchases are off.')
+    credit_offer_ttl_s: int = Field(
+        default=24 * 3600, gt=0, description="How long a /buy invoice can be paid; older ones are declined at "
+        "checkout.")
+    stars_reconcile_count: int = Field(
+        default=100, ge=0, le=100, description="Star transactions the Telegram bot checks at start-up "
+        "(getStarTransactions) for payments whose update was lost, e.g. in a crash; 0: none.")
 
     # --- discord --------------------------------------------------------------------------
     discord_token: SecretStr | None = Field(

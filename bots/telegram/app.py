@@ -8,14 +8,25 @@ import logging
 
 from telegram import BotCommand, Message, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChosenInlineResultHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    PreCheckoutQueryHandler,
+    filters,
+)
 
 from bots.menus import command_menu
 from bots.replies import handler_for
 from bots.telegram import redaction
 from bots.telegram.delivery import Delivery
 from bots.telegram.handlers import Handlers
+from bots.telegram.inline import InlineMode
 from bots.telegram.members import PLATFORM, ChatRoles
+from bots.telegram.stars import Stars
 from core.queue import DeliveryState, ReplyConsumer
 from core.service import Reelsmith
 
@@ -60,22 +71,31 @@ class TelegramBot:
         bot = self.application.bot
         self.state = DeliveryState(service.redis, s, PLATFORM)
         self.delivery = Delivery(bot, service, self.state)
-        self.handlers = Handlers(service, ChatRoles(bot, s), self.delivery)
+        roles = ChatRoles(bot, s)
+        self.stars = Stars(bot, service)
+        self.handlers = Handlers(service, roles, self.delivery, self.stars)
+        self.inline = InlineMode(service, roles, self.delivery)
         self.consumer = ReplyConsumer(service.redis, s, PLATFORM, consumer_name or s.telegram_consumer_name)
         self._consumer_task: asyncio.Task[None] | None = None
         self.application.add_handler(MessageHandler(
             filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION | IN_ALBUM), self.handlers.on_message))
         self.application.add_handler(CallbackQueryHandler(self.handlers.on_button))
+        self.application.add_handler(InlineQueryHandler(self.inline.on_query))
+        self.application.add_handler(ChosenInlineResultHandler(self.inline.on_chosen))
+        self.application.add_handler(PreCheckoutQueryHandler(self.stars.on_pre_checkout))
+        self.application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, self.stars.on_paid))
         self.application.add_error_handler(self._on_error)
 
     async def start(self) -> None:
         app = self.application
         await app.initialize()  # getMe: fails fast on a bad token
         await self._publish_commands()
+        await self.stars.reconcile()  # payments whose update a crash lost
         await app.start()
         assert app.updater is not None
-        await app.updater.start_polling(timeout=self.settings.telegram_poll_timeout_s,
-                                        allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+        await app.updater.start_polling(timeout=self.settings.telegram_poll_timeout_s, allowed_updates=[
+            Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT,
+            Update.PRE_CHECKOUT_QUERY])
         await self.consumer.ensure_group()
         self._consumer_task = asyncio.create_task(self.consumer.run(handler_for(self.delivery)))
         log.info("telegram bot @%s running", app.bot.username)
@@ -102,6 +122,8 @@ class TelegramBot:
         """The command menu: every command core answers (the grammar's and the features'), as Telegram allows."""
         commands = [BotCommand(e.name, e.description[:256]) for e in command_menu(self.service)
                     if _menu_name(e.name)]
+        if self.settings.credit_packs:
+            commands.append(BotCommand("buy", "buy credits with Telegram Stars"))
         try:
             await self.application.bot.set_my_commands(commands[:MENU_LIMIT])
         except TelegramError as exc:  # cosmetic: the bot works without a menu

@@ -15,10 +15,21 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from PIL import Image
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaAnimation,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+    ReplyParameters,
+)
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bots.telegram.recent import RecentResults, file_of
 from bots.telegram.retry import retry_after_seconds, retrying
 from core.media import Fitted, UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
@@ -38,6 +49,10 @@ REMOVED_TEXT = "\U0001f5d1\ufe0f This result was removed by a moderator or its a
 EXPIRED_TEXT = "This result expired before I could post it. Send the command again."
 TOO_LARGE_TEXT = ("The result is too large to post on Telegram even after re-encoding. "
                   "Try fewer frames or a smaller --ar.")
+INLINE_NO_UPLOAD_TEXT = ("Your result is ready, but I couldn't upload it to put it here: Telegram lets me show a "
+                         "picture in an inline message only after uploading it elsewhere. Open a chat with me and "
+                         "press Start, then try again.")
+INLINE = "inline_message_id"  # the route key of a job asked for in inline mode
 # What Telegram answers when the bot may not post in a chat (blocked, kicked, muted, or the chat is gone).
 UNDELIVERABLE = ("chat not found", "not enough rights", "have no rights", "need administrator rights")
 
@@ -56,6 +71,13 @@ def keyboard(buttons: list[Button], per_row: int = 3) -> InlineKeyboardMarkup | 
         rows += [in_row[i:i + per_row] for i in range(0, len(in_row), per_row)]
     return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
                                  for row in rows])
+
+
+def again_keyboard() -> InlineKeyboardMarkup:
+    """Under an inline-mode message: a button that starts a new inline query in the same chat. (Telegram reports
+    the inline_message_id of a chosen result only when it carries a keyboard.)"""
+    button = InlineKeyboardButton("\u270f\ufe0f New prompt", switch_inline_query_current_chat="")
+    return InlineKeyboardMarkup([[button]])
 
 
 def undeliverable(exc: TelegramError) -> bool:
@@ -93,6 +115,7 @@ class Delivery:
         self.service = service
         self.settings = service.settings
         self.state = state
+        self.recent = RecentResults(service.redis, service.settings)
 
     # ---- sending ------------------------------------------------------------------------
     async def _retry(self, call: Callable[[], Awaitable[T]], what: str) -> T:
@@ -148,6 +171,9 @@ class Delivery:
         status = await self.state.status(p.job_id)
         if status is None or await self.state.delivered(p.job_id):
             return
+        if INLINE in status:
+            await self._inline_progress(p, status[INLINE])
+            return
         chat_id = int(status["chat_id"])
         s = self.settings
         interval = s.telegram_edit_interval_s if chat_id > 0 else s.telegram_group_edit_interval_s
@@ -167,8 +193,25 @@ class Delivery:
         except (BadRequest, Forbidden, NetworkError) as exc:  # "not modified", deleted, offline: skip this one
             log.debug("status edit for job %s skipped (%s)", p.job_id, type(exc).__name__)
 
+    async def _inline_progress(self, p: Progress, inline_id: str) -> None:
+        if not await self.state.claim_edit(p.job_id, self.settings.telegram_edit_interval_s):
+            return
+        text = (queued_text(p.position or 1) if p.state == "queued" else ENCODING_TEXT if p.state == "encoding"
+                else rendering_text(p.step, p.total_steps))
+        try:
+            await self.bot.edit_message_text(text, inline_message_id=inline_id, reply_markup=again_keyboard())
+        except TelegramError as exc:  # advisory, as in chats
+            log.debug("inline status edit for job %s skipped (%s)", p.job_id, type(exc).__name__)
+
+    async def inline_status(self, job_id: str, inline_id: str) -> None:
+        """Remember the inline message a job will become, so progress finds it."""
+        await self.state.remember_status(job_id, {INLINE: inline_id})
+
     # ---- results ------------------------------------------------------------------------
     async def reply(self, r: GenerationReply, entry_id: str = "") -> None:
+        if INLINE in r.requester.route:
+            await self._deliver_inline(r, r.requester.route[INLINE])
+            return
         done = await self.state.delivered(r.job_id)
         if done is None or done.get("complete") != "1":
             try:
@@ -233,8 +276,62 @@ class Delivery:
             msg = await self._post_one(chat_id, media, caption, buttons, reply, thread)
             chat_id = msg.chat_id
             sent.append(str(msg.message_id))
+            await self.recent.remember(r.requester.user_id, r.job_id, msg, caption)
             await self.state.mark_delivered(r.job_id, {"chat_id": str(chat_id), "message_ids": ",".join(sent),
                                                        "complete": "1" if last else "0"})
+
+    def inline_storage(self, user_id: str) -> int:
+        """Where inline results are uploaded first (Telegram edits inline messages only with a file_id)."""
+        return self.settings.telegram_inline_storage_chat_id or int(user_id)
+
+    async def _deliver_inline(self, r: GenerationReply, inline_id: str) -> None:
+        """A job asked for in inline mode: upload its (first) result to the storage chat for a file_id, then edit
+        the inline message into it, with the caption and label. Each step is recorded, so a redelivery resumes."""
+        done = await self.state.delivered(r.job_id) or {}
+        if done.get("complete") == "1":
+            return
+        edit_text = self.bot.edit_message_text
+        try:
+            if r.error or not r.media:
+                text = error_text(r.error)[:TEXT_LIMIT] if r.error else r.caption[:TEXT_LIMIT]
+                await self._retry(lambda: edit_text(text, inline_message_id=inline_id), "inline edit")
+                await self.state.mark_delivered(r.job_id, {INLINE: inline_id, "complete": "1"})
+                return
+            caption = r.caption[:CAPTION_LIMIT]
+            if "file_id" not in done:
+                media = r.media[0]
+                blob = await self.service.media(media.blob_key)
+                if blob is None:
+                    await self._retry(lambda: edit_text(error_text(EXPIRED_TEXT), inline_message_id=inline_id),
+                                      "inline edit")
+                    await self.state.mark_delivered(r.job_id, {INLINE: inline_id, "complete": "1"})
+                    return
+                storage = self.inline_storage(r.requester.user_id)
+                try:
+                    msg = await self._send_media(storage, media, blob[0], blob[1] or media.mime, caption, None, None,
+                                                 None)
+                except (Forbidden, CannotFit) as exc:
+                    log.warning("inline result of job %s not uploaded (%s)", r.job_id, type(exc).__name__)
+                    text = error_text(TOO_LARGE_TEXT if isinstance(exc, CannotFit) else INLINE_NO_UPLOAD_TEXT)
+                    await self._retry(lambda: edit_text(text, inline_message_id=inline_id), "inline edit")
+                    await self.state.mark_delivered(r.job_id, {INLINE: inline_id, "complete": "1"})
+                    return
+                found = file_of(msg)
+                assert found is not None
+                done = {INLINE: inline_id, "chat_id": str(msg.chat_id), "message_ids": str(msg.message_id),
+                        "kind": found[0], "file_id": found[1], "complete": "0"}
+                await self.state.mark_delivered(r.job_id, done)
+                await self.recent.remember(r.requester.user_id, r.job_id, msg, caption)
+            file_id, kind = done["file_id"], done["kind"]
+            new = (InputMediaPhoto(file_id, caption=caption) if kind == "photo"
+                   else InputMediaVideo(file_id, caption=caption, supports_streaming=True) if kind == "video"
+                   else InputMediaAnimation(file_id, caption=caption) if kind == "animation"
+                   else InputMediaDocument(file_id, caption=caption))
+            await self._retry(lambda: self.bot.edit_message_media(new, inline_message_id=inline_id,
+                                                                  reply_markup=again_keyboard()), "editMessageMedia")
+        except BadRequest as exc:  # the member deleted the inline message: the copy (if any) is all there is
+            log.warning("inline message of job %s not editable (%s)", r.job_id, exc.message)
+        await self.state.mark_delivered(r.job_id, {**done, INLINE: inline_id, "complete": "1"})
 
     async def _deliver_album(self, r: GenerationReply, chat_id: int, sent: list[str]) -> None:
         """Several images of one prompt (core.variants): one album (sendMediaGroup, each photo with its own
@@ -336,7 +433,7 @@ class Delivery:
         """Delete the "Queued/Rendering" message once the result is there (unless it became the result)."""
         status = await self.state.status(job_id)
         done = await self.state.delivered(job_id)
-        if status is None or done is None or status["message_id"] in _ids(done.get("message_ids")):
+        if status is None or done is None or INLINE in status or status["message_id"] in _ids(done.get("message_ids")):
             return
         try:
             await self._retry(lambda: self.bot.delete_message(int(status["chat_id"]), int(status["message_id"])),
@@ -385,6 +482,13 @@ class Delivery:
         if done is None:
             log.info("delete for job %s: nothing was posted", d.job_id)
             return
+        request = await self.service.queue.load_request(d.job_id)
+        if request is not None:
+            await self.recent.forget(request.requester.user_id, d.job_id)
+        if INLINE in done:
+            await self._blank_inline(done[INLINE])
+            if "chat_id" not in done:
+                return
         chat_id = int(done["chat_id"])
         for mid in map(int, _ids(done.get("message_ids"))):
             try:
@@ -393,6 +497,16 @@ class Delivery:
                 await self._blank(chat_id, mid)
             except Forbidden as exc:
                 log.warning("cannot delete result of job %s (%s)", d.job_id, exc.message)
+
+    async def _blank_inline(self, inline_id: str) -> None:
+        """An inline message can't be deleted by the bot: its text (or caption) says it was removed."""
+        try:
+            await self.bot.edit_message_caption(inline_message_id=inline_id, caption=REMOVED_TEXT, reply_markup=None)
+        except TelegramError:
+            try:
+                await self.bot.edit_message_text(REMOVED_TEXT, inline_message_id=inline_id)
+            except TelegramError as exc:
+                log.warning("could not blank inline message %s (%s)", inline_id[:40], type(exc).__name__)
 
     async def _blank(self, chat_id: int, message_id: int) -> None:
         """A media result can lose its caption, a text one its text; either way the buttons go."""

@@ -21,6 +21,7 @@ from bots.telegram.delivery import TEXT_LIMIT, Delivery, keyboard
 from bots.telegram.files import AttachmentRefused, MediaItem, check_before_download, download, media_in
 from bots.telegram.members import ChatRoles, requester_for, thread_of
 from bots.telegram.retry import retrying
+from bots.telegram.stars import Stars
 from core.selfservice import COMMAND, PREFILL
 from core.service import COMMANDS, Attachment, Outcome, Reelsmith, error_text, parse_button_data
 
@@ -43,15 +44,16 @@ NO_DM_NOTE = "\n\n(I can't message you privately yet: start a chat with me to ge
 
 
 class Handlers:
-    def __init__(self, service: Reelsmith, roles: ChatRoles, delivery: Delivery) -> None:
+    def __init__(self, service: Reelsmith, roles: ChatRoles, delivery: Delivery, stars: Stars) -> None:
         self.service = service
+        self.stars = stars
         self.settings = service.settings
         self.roles = roles
         self.delivery = delivery
         self.albums = AlbumCollector(self.settings.telegram_album_window_s)
 
     def known(self, name: str) -> bool:
-        return name in COMMANDS or name in self.service.commands or name == "start"
+        return name in COMMANDS or name in self.service.commands or name in ("start", "buy")
 
     # ---- commands -----------------------------------------------------------------------
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -125,6 +127,8 @@ class Handlers:
 
     async def _command(self, message: Message, text: str, name: str, context: ContextTypes.DEFAULT_TYPE,
                        album: list[Message] | None = None) -> None:
+        if await self._stars_command(message, text, name):
+            return
         if name == "start" and "start" not in self.service.commands:
             text = "/help"  # Telegram's "Start" button: show what the bot does
         if COMMANDS.get(name) is not None and not await self.delivery.can_post(message.chat_id, thread_of(message)):
@@ -161,6 +165,19 @@ class Handlers:
         sent = await self._answer(message, outcome.text, self._markup(outcome))
         if outcome.job_id and sent is not None:
             await self.delivery.status_posted(outcome.job_id, sent)
+
+    async def _stars_command(self, message: Message, text: str, name: str) -> bool:
+        """`/buy` and `/mod refund`: Telegram Stars invoices and refunds are this platform's own calls."""
+        tokens = text.split()
+        if name == "buy":
+            answer = await self.stars.buy(message)
+        elif name == "mod" and len(tokens) > 1 and tokens[1].lower() == "refund" and message.from_user is not None:
+            answer = await self.stars.refund(str(message.from_user.id), tokens[2:])
+        else:
+            return False
+        if answer:
+            await self._answer(message, answer)
+        return True
 
     def _markup(self, outcome: Outcome) -> InlineKeyboardMarkup | None:
         """The answer's own buttons, and a queued job's Cancel (kept through progress edits by the delivery)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+from core.billing.ledger import revenue_text
 from core.context import ChatContext
 from core.contract import CommandCall, Outcome
 from core.errors import CommandError, Refusal
@@ -42,7 +43,8 @@ MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
 /mod status - this chat's switches
 /models deny|allow <model> | default <model> [task] | reset - which models members may use here (/models help)
 Review chat and configured moderators (everywhere on this platform): /mod avatar approve|reject|revoke <user>,
-/mod ban|unban|bans global <user>, /mod quota set|grant|usage global <user> [n] (a member's overall credits)
+/mod ban|unban|bans global <user>, /mod quota set|grant|usage global <user> [n] (a member's overall credits),
+/mod usage (revenue per credit pack), /mod refund <charge id> (Telegram Stars; owners only)
 Owners only: /mod kill on|off (everywhere), /mod protected on|off (protected-names list here),
 /mod blocklist add|remove|list global ..."""
 
@@ -222,6 +224,15 @@ class ModCommands:
         return Outcome(text, ok=True, private=True)
 
     async def _sub_usage(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        """`/mod usage <user>`: a member's credits; `/mod usage` alone: revenue per pack (platform-wide)."""
+        if not tokens and "reply_user_id" not in call.ctx.extra:
+            who = call.requester
+            if not self.mod.is_platform_moderator(who, call.ctx):
+                raise Refusal("Revenue figures are for the service's owners and moderators, or moderators in its "
+                              "review chat. To see a member's credits: /mod usage <user>.",
+                              reason="not_platform_moderator")
+            return Outcome(await revenue_text(self.mod.redis, self.mod.settings, who.platform), ok=True,
+                           private=True)
         return await self._sub_quota(call, ["usage", *tokens])
 
     async def _chat_switch(self, who: Requester, flag: str, on: bool, text: str) -> Outcome:

@@ -56,7 +56,7 @@ RESERVATION_SLACK_S = 24 * 3600
 _RESERVE_LUA = """
 -- KEYS: 1 user spend zset, 2 user in-flight zset, 3 user last-job key, 4 chat spend zset,
 --       5 reservation hash, 6 user budget override, 7 chat budget override,
---       8 member-in-this-chat spend zset, 9 this chat's limit for the member
+--       8 member-in-this-chat spend zset, 9 this chat's limit for the member, 10 the member's bought credits
 -- ARGV: 1 now ms, 2 job id, 3 cost, 4 window ms, 5 tier credits, 6 max in flight, 7 cooldown ms,
 --       8 chat credits (-1: no cap), 9 in-flight expiry ms, 10 reservation ttl ms, 11 tier name
 local now = tonumber(ARGV[1])
@@ -101,10 +101,15 @@ end
 local in_flight = redis.call('ZCARD', KEYS[2])
 if in_flight >= tonumber(ARGV[6]) then return {'in_flight', in_flight, 0} end
 
--- The platform layer always applies; the chat's layers can only narrow it.
+-- The platform layer always applies; the chat's layers can only narrow it. A job the window's credits can't
+-- cover whole is paid from bought credits (which never lapse) when there are enough of them.
 local budget = tonumber(redis.call('GET', KEYS[6]) or ARGV[5])
+local paid = 0
 local refused = over(KEYS[1], budget, 'credits')
-if refused then return refused end
+if refused then
+  if tonumber(redis.call('GET', KEYS[10]) or '0') >= cost then paid = cost else return refused end
+end
+refused = nil
 local member_limit = redis.call('GET', KEYS[9])
 if member_limit then
   refused = over(KEYS[8], tonumber(member_limit), 'member')
@@ -119,7 +124,13 @@ end
 local member = ARGV[2] .. '|' .. ARGV[3]
 local keep = window + 60000
 local user_used = used(redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES'))
-for _, key in ipairs({KEYS[1], KEYS[4], KEYS[8]}) do
+local spend_keys = {KEYS[1], KEYS[4], KEYS[8]}
+if paid > 0 then
+  redis.call('DECRBY', KEYS[10], paid)
+  spend_keys = {KEYS[4], KEYS[8]}  -- bought credits: the window's credits stay as they were
+  user_used = user_used - cost
+end
+for _, key in ipairs(spend_keys) do
   redis.call('ZADD', key, now, member)
   redis.call('PEXPIRE', key, keep)
 end
@@ -127,14 +138,14 @@ redis.call('ZADD', KEYS[2], now, ARGV[2])
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[9]) + 60000)
 redis.call('SET', KEYS[3], tostring(now), 'PX', math.max(cooldown, 1000) + 60000)
 redis.call('HSET', KEYS[5], 'state', 'held', 'member', member, 'cost', ARGV[3], 'at', tostring(now),
-           'tier', ARGV[11])
+           'tier', ARGV[11], 'paid', tostring(paid))
 redis.call('PEXPIRE', KEYS[5], ARGV[10])
 return {'ok', budget - user_used - cost, 0}
 """
 
 _RELEASE_LUA = """
 -- KEYS: 1 reservation hash, 2 user spend zset, 3 user in-flight zset, 4 chat spend zset,
---       5 member-in-this-chat spend zset
+--       5 member-in-this-chat spend zset, 6 the member's bought credits
 -- ARGV: 1 job id, 2 'refund' or 'settle', 3 reason
 if redis.call('HGET', KEYS[1], 'state') ~= 'held' then return 0 end
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -143,6 +154,8 @@ if ARGV[2] == 'refund' then
   redis.call('ZREM', KEYS[2], member)
   redis.call('ZREM', KEYS[4], member)
   redis.call('ZREM', KEYS[5], member)
+  local paid = tonumber(redis.call('HGET', KEYS[1], 'paid') or '0')
+  if paid > 0 then redis.call('INCRBY', KEYS[6], paid) end
   redis.call('HSET', KEYS[1], 'state', 'refunded', 'reason', ARGV[3])
 else
   redis.call('HSET', KEYS[1], 'state', 'settled')
@@ -186,6 +199,7 @@ class Usage:
     chat_budget: int | None
     chat_used: int
     member: ChatLimit | None = None  # this chat's own limit for the member, where its moderators set one
+    paid: int = 0  # bought credits left (they never lapse; spent when the window's credits can't cover a job)
 
     @property
     def remaining(self) -> int:
@@ -269,6 +283,15 @@ class QuotaBook:
     def _member(self, platform: str, scope: str, user_id: str, what: str) -> str:
         return self.settings.key("quota", "member", platform, scope, user_id, what)
 
+    def paid_key(self, platform: str, user_id: str) -> str:
+        """The member's bought credits (an integer; `core.billing` adds and removes them)."""
+        return self._user(platform, user_id, "paid")
+
+    async def paid_balance(self, platform: str, user_id: str) -> int:
+        """Bought credits the member has left."""
+        raw = await self.redis.get(self.paid_key(platform, user_id))
+        return 0 if raw is None else max(0, int(raw))
+
     def _reservation(self, job_id: str) -> str:
         return self.settings.key("quota", "job", job_id)
 
@@ -286,7 +309,7 @@ class QuotaBook:
                   self._user(r.platform, r.user_id, "last"), self._chat(r.platform, r.scope, "spend"),
                   self._reservation(request.job_id), self._user(r.platform, r.user_id, "budget"),
                   self._chat(r.platform, r.scope, "budget"), self._member(r.platform, r.scope, r.user_id, "spend"),
-                  self._member(r.platform, r.scope, r.user_id, "limit")],
+                  self._member(r.platform, r.scope, r.user_id, "limit"), self.paid_key(r.platform, r.user_id)],
             args=[self._now_ms(), request.job_id, self.cost_of(request), window_ms, tier.credits,
                   tier.max_in_flight, int(tier.cooldown_s * 1000), chat_credits,
                   s.quota_in_flight_expiry_s * 1000, window_ms + (s.quota_in_flight_expiry_s + RESERVATION_SLACK_S)
@@ -317,7 +340,7 @@ class QuotaBook:
         done = await self._release(
             keys=[self._reservation(job_id), self._user(r.platform, r.user_id, "spend"),
                   self._user(r.platform, r.user_id, "inflight"), self._chat(r.platform, r.scope, "spend"),
-                  self._member(r.platform, r.scope, r.user_id, "spend")],
+                  self._member(r.platform, r.scope, r.user_id, "spend"), self.paid_key(r.platform, r.user_id)],
             args=[job_id, mode, reason[:200]],
         )
         return bool(done)
@@ -341,11 +364,12 @@ class QuotaBook:
                         "+inf")
             pipe.get(self._user(platform, user_id, "last"))
             pipe.get(self._user(platform, user_id, "budget"))
+            pipe.get(self.paid_key(platform, user_id))
             if scope is not None:
                 pipe.zrangebyscore(self._chat(platform, scope, "spend"), f"({since}", "+inf", withscores=True)
                 pipe.get(self._chat(platform, scope, "budget"))
             res = await pipe.execute()
-        spends, in_flight, last, budget_override = res[:4]
+        spends, in_flight, last, budget_override, paid = res[:5]
         times = [score / 1000 + s.quota_window_s for _m, score in spends]
         cooldown_left = 0.0
         if last is not None and tier.cooldown_s:
@@ -354,9 +378,9 @@ class QuotaBook:
         chat_used = 0
         member: ChatLimit | None = None
         if scope is not None:
-            chat_used = sum(_member_cost(m) for m, _ in res[4])
-            if res[5] is not None:
-                chat_budget = None if int(res[5]) < 0 else int(res[5])
+            chat_used = sum(_member_cost(m) for m, _ in res[5])
+            if res[6] is not None:
+                chat_budget = None if int(res[6]) < 0 else int(res[6])
             member = await self.chat_usage(platform, scope, user_id)
         return Usage(
             tier=tier,
@@ -369,6 +393,7 @@ class QuotaBook:
             chat_budget=chat_budget,
             chat_used=chat_used,
             member=member,
+            paid=0 if paid is None else max(0, int(paid)),
         )
 
     async def chat_usage(self, platform: str, scope: str, user_id: str) -> ChatLimit:

@@ -37,6 +37,8 @@ def quota_text(u: Usage, now: float) -> str:
     lines = [f"Credits: {u.remaining} of {u.budget} left"
              + (f" ({u.tier.name} tier)" if u.tier.name != DEFAULT_TIER else "") + "."]
     lines.append(f"Jobs in flight: {u.in_flight} of {u.tier.max_in_flight}.")
+    if u.paid:
+        lines.append(f"Bought credits: {u.paid} (they never lapse; used when a job doesn't fit in the above).")
     if u.next_credit_at is None:
         lines.append("Nothing spent in the current window: your full budget is available.")
     elif u.full_at is not None and u.full_at - u.next_credit_at < 1:

@@ -24,7 +24,7 @@ ADMIN_RIGHTS = {
     "can_delete_stories": False,
 }
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendVideo", "sendAnimation", "sendDocument", "sendMediaGroup"}
-POSTING_METHODS = SEND_METHODS | {"sendChatAction", "editMessageText", "editMessageCaption"}
+POSTING_METHODS = SEND_METHODS | {"sendChatAction", "editMessageText", "editMessageCaption", "sendInvoice"}
 # Telegram's sender of messages an anonymous group admin posts "as the group" (sender_chat is the group).
 GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
 
@@ -82,6 +82,13 @@ class FakeBotAPI:
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
+    # Inline mode: the messages members posted through the bot, by inline_message_id (no chat is known).
+    inline_messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inline_answers: dict[str, Call] = field(default_factory=dict)
+    bot_files: set[str] = field(default_factory=set)  # file_ids of what the bot uploaded
+    # Telegram Stars: each invoice's payment, by its charge id, and the pre-checkout answers by query id.
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checkout_answers: dict[str, Call] = field(default_factory=dict)
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -90,6 +97,7 @@ class FakeBotAPI:
         self._new_update = asyncio.Event()
         self._answered = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._pushed: list[dict[str, Any]] = []
 
     # ---- server -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -155,6 +163,7 @@ class FakeBotAPI:
     def push(self, body: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
         self.updates.append({"update_id": update_id, **body})
+        self._pushed.append(body)
         self._new_update.set()
         return update_id
 
@@ -203,6 +212,71 @@ class FakeBotAPI:
         self._joined(chat_id, user_id)
         self.push({"callback_query": {"id": str(next(self._ids)), "from": self.user(user_id),
                                       "chat_instance": f"ci{chat_id}", "data": data, "message": message}})
+
+    # ---- inline mode ----------------------------------------------------------------------
+    def inline_query(self, user_id: int, query: str, chat_type: str = "supergroup") -> str:
+        """A member typing `@Bot <query>` in some chat; returns the query id (answerInlineQuery answers it)."""
+        query_id = f"iq{next(self._ids)}"
+        self.push({"inline_query": {"id": query_id, "from": self.user(user_id), "query": query, "offset": "",
+                                    "chat_type": chat_type}})
+        return query_id
+
+    def choose(self, user_id: int, query_id: str, result_id: str) -> str | None:
+        """The member picking one result of an answered inline query: Telegram posts it in their chat and (with
+        inline feedback on, /setinlinefeedback) sends chosen_inline_result; the message gets an
+        inline_message_id only when the result carried an inline keyboard. Returns that id."""
+        answer = self.inline_answers[query_id]
+        result = next(r for r in answer.json("results") if r["id"] == result_id)
+        inline_id: str | None = None
+        if "reply_markup" in result:
+            inline_id = f"im{next(self._ids)}"
+            content = result.get("input_message_content") or {}
+            self.inline_messages[inline_id] = {"text": content.get("message_text", ""),
+                                               "reply_markup": result["reply_markup"], "from_result": result}
+        query = next(u["inline_query"] for u in self._pushed if u.get("inline_query", {}).get("id") == query_id)
+        chosen: dict[str, Any] = {"result_id": result_id, "from": self.user(user_id), "query": query["query"]}
+        if inline_id is not None:
+            chosen["inline_message_id"] = inline_id
+        self.push({"chosen_inline_result": chosen})
+        return inline_id
+
+    # ---- Telegram Stars -------------------------------------------------------------------
+    def pay(self, user_id: int, invoice: Call, *, amount: int | None = None) -> str:
+        """The member pressing Pay on an invoice: a pre_checkout_query (the bot must answer within 10 s)."""
+        query_id = f"pc{next(self._ids)}"
+        prices = invoice.json("prices") or []
+        self.push({"pre_checkout_query": {
+            "id": query_id, "from": self.user(user_id), "currency": invoice.params["currency"],
+            "total_amount": sum(p["amount"] for p in prices) if amount is None else amount,
+            "invoice_payload": invoice.params["payload"]}})
+        return query_id
+
+    def complete_payment(self, user_id: int, query_id: str, *, deliver: bool = True) -> str:
+        """Telegram takes the Stars after an ok pre-checkout answer and sends the successful_payment message
+        (unless `deliver` is False: the update was lost, e.g. confirmed by a bot that then crashed). Returns
+        the telegram_payment_charge_id."""
+        answer = self.checkout_answers[query_id]
+        assert answer.params.get("ok") == "true", "Telegram takes no payment the bot declined"
+        query = next(u["pre_checkout_query"] for u in self._pushed
+                     if u.get("pre_checkout_query", {}).get("id") == query_id)
+        charge = f"stxCharge{next(self._ids)}"
+        self.payments[charge] = {"user_id": user_id, "amount": query["total_amount"], "date": int(time.time()),
+                                 "payload": query["invoice_payload"], "refunded": False}
+        if deliver:
+            self.deliver_payment(charge)
+        return charge
+
+    def deliver_payment(self, charge: str) -> dict[str, Any]:
+        """(Re)send the successful_payment service message of a charge (a redelivered update)."""
+        p = self.payments[charge]
+        msg: dict[str, Any] = {"message_id": next(self._ids), "date": p["date"], "chat": self.chat(p["user_id"]),
+                               "from": self.user(p["user_id"]),
+                               "successful_payment": {"currency": "XTR", "total_amount": p["amount"],
+                                                      "invoice_payload": p["payload"],
+                                                      "telegram_payment_charge_id": charge,
+                                                      "provider_payment_charge_id": ""}}
+        self.push({"message": msg})
+        return msg
 
     # media payloads for `message(media=...)`
     def photo(self, data: bytes, thumb: bytes = b"\xff\xd8\xffthumb") -> dict[str, Any]:
@@ -309,7 +383,7 @@ class FakeBotAPI:
     # ---- Bot API methods ----------------------------------------------------------------
     async def _m_getMe(self, call: Call) -> Any:
         return {**self.bot_user(), "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}
+                "supports_inline_queries": True}
 
     async def _m_getUpdates(self, call: Call) -> Any:
         offset = int(call.params.get("offset", "0") or 0)
@@ -337,6 +411,7 @@ class FakeBotAPI:
 
     def _uploaded(self, call: Call, name: str) -> dict[str, Any]:
         data = call.upload(name)
+        self.bot_files.add(f"sent{len(self.calls)}")
         return {"file_id": f"sent{len(self.calls)}", "file_unique_id": f"usent{len(self.calls)}",
                 "file_size": len(data)}
 
@@ -385,7 +460,28 @@ class FakeBotAPI:
             raise _ApiError(400, f"Bad Request: message to {what} not found")
         return msg
 
+    def _inline(self, call: Call) -> dict[str, Any]:
+        msg = self.inline_messages.get(call.params["inline_message_id"])
+        if msg is None:
+            raise _ApiError(400, "Bad Request: MESSAGE_ID_INVALID")
+        return msg
+
+    @staticmethod
+    def _keep_keyboard(call: Call, msg: dict[str, Any]) -> None:
+        # As the Bot API does: an edit without reply_markup drops the inline keyboard.
+        if "inline_keyboard" in (call.json("reply_markup") or {}):
+            msg["reply_markup"] = call.json("reply_markup")
+        else:
+            msg.pop("reply_markup", None)
+
     async def _m_editMessageText(self, call: Call) -> Any:
+        if "inline_message_id" in call.params:  # an inline message: the answer is True, not the Message
+            msg = self._inline(call)
+            if msg.get("text") == call.params["text"]:
+                raise _ApiError(400, "Bad Request: message is not modified")
+            msg["text"] = call.params["text"]
+            self._keep_keyboard(call, msg)
+            return True
         msg = self._existing(call, "edit")
         if msg.get("text") == call.params["text"]:
             raise _ApiError(400, "Bad Request: message is not modified: specified new message content and "
@@ -398,7 +494,86 @@ class FakeBotAPI:
             msg.pop("reply_markup", None)
         return msg
 
+    async def _m_editMessageMedia(self, call: Call) -> Any:
+        """Bot API editMessageMedia. For an inline message "a new file can't be uploaded: use a previously uploaded
+        file via its file_id or specify a URL"; the fake knows only the file_ids it handed out."""
+        media = call.json("media") or {}
+        ref = str(media.get("media", ""))
+        if "inline_message_id" not in call.params:
+            raise _ApiError(400, "Bad Request: the fake edits media of inline messages only")
+        msg = self._inline(call)
+        if ref.startswith("attach://"):
+            raise _ApiError(400, "Bad Request: can't upload a new file when editing an inline message")
+        if ref not in self.bot_files:
+            raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        msg.pop("text", None)
+        msg["media"] = media
+        msg["caption"] = media.get("caption", "")
+        self._keep_keyboard(call, msg)
+        return True
+
+    async def _m_answerInlineQuery(self, call: Call) -> Any:
+        query_id = call.params["inline_query_id"]
+        if query_id in self.inline_answers:
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        results = call.json("results") or []
+        if len(results) > 50 or len({r["id"] for r in results}) != len(results):
+            raise _ApiError(400, "Bad Request: RESULT_ID_DUPLICATE or too many results")
+        self.inline_answers[query_id] = call
+        return True
+
+    async def _m_sendInvoice(self, call: Call) -> Any:
+        """Bot API sendInvoice; for Telegram Stars the currency is XTR, provider_token empty, one price."""
+        prices = call.json("prices") or []
+        if call.params.get("currency") == "XTR" and (call.params.get("provider_token") or len(prices) != 1):
+            raise _ApiError(400, "Bad Request: XTR invoices take an empty provider_token and exactly one price")
+        if not 1 <= len(call.params.get("payload", "").encode()) <= 128:
+            raise _ApiError(400, "Bad Request: INVOICE_PAYLOAD_INVALID")
+        return self._new_message(call, invoice={
+            "title": call.params["title"], "description": call.params["description"],
+            "start_parameter": call.params.get("start_parameter", ""), "currency": call.params["currency"],
+            "total_amount": sum(p["amount"] for p in prices)})
+
+    async def _m_answerPreCheckoutQuery(self, call: Call) -> Any:
+        query_id = call.params["pre_checkout_query_id"]
+        if query_id in self.checkout_answers:
+            raise _ApiError(400, "Bad Request: QUERY_ID_INVALID")
+        if call.params.get("ok") != "true" and not call.params.get("error_message"):
+            raise _ApiError(400, "Bad Request: an error_message is required when ok is false")
+        self.checkout_answers[query_id] = call
+        return True
+
+    async def _m_refundStarPayment(self, call: Call) -> Any:
+        p = self.payments.get(call.params["telegram_payment_charge_id"])
+        if p is None or p["user_id"] != int(call.params["user_id"]):
+            raise _ApiError(400, "Bad Request: CHARGE_NOT_FOUND")
+        if p["refunded"]:
+            raise _ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+        p["refunded"] = True
+        return True
+
+    async def _m_getStarTransactions(self, call: Call) -> Any:
+        """Incoming payments (source: the paying user, with the invoice payload) and refunds (receiver: the user;
+        the same id as the payment), newest first."""
+        out: list[dict[str, Any]] = []
+        for charge, p in self.payments.items():
+            user = self.user(p["user_id"])
+            out.append({"id": charge, "amount": p["amount"], "date": p["date"],
+                        "source": {"type": "user", "transaction_type": "invoice_payment", "user": user,
+                                   "invoice_payload": p["payload"]}})
+            if p["refunded"]:
+                out.append({"id": charge, "amount": p["amount"], "date": p["date"],
+                            "receiver": {"type": "user", "transaction_type": "invoice_payment", "user": user}})
+        out.reverse()
+        offset, limit = int(call.params.get("offset", "0") or 0), int(call.params.get("limit", "100") or 100)
+        return {"transactions": out[offset:offset + limit]}
+
     async def _m_editMessageCaption(self, call: Call) -> Any:
+        if "inline_message_id" in call.params:
+            msg = self._inline(call)
+            msg["caption"] = call.params.get("caption", "")
+            self._keep_keyboard(call, msg)
+            return True
         msg = self._existing(call, "edit")
         if "text" in msg:
             raise _ApiError(400, "Bad Request: there is no caption in the message to edit")
