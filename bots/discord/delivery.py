@@ -44,6 +44,7 @@ STILL_ONLY = "The video is too large for this channel's upload limit; here is it
 DONE_TEXT = "\u2705 Done: the result is in the reply below."
 DONE_DM_TEXT = "\u2705 Done: I sent the result to you directly (I may not post it here)."
 CONTINUED_TEXT = "\u23e9 Continued below."
+SPOILER_PREFIX = "SPOILER_"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,11 @@ def fit(data: bytes, mime: str, filename: str, limit: int) -> Upload | None:
     if fitted is None:
         return None
     return Upload(fitted.data, fitted.filename, STILL_ONLY if fitted.still else REENCODED if fitted.reencoded else "")
+
+
+def spoiler_name(filename: str) -> str:
+    """The attachment name Discord shows behind a spoiler."""
+    return filename if filename.startswith(SPOILER_PREFIX) else SPOILER_PREFIX + filename
 
 
 def retry_after(exc: discord.HTTPException | discord.RateLimited) -> float | None:
@@ -241,6 +247,8 @@ class Delivery:
             if self.settings.discord_grid:  # one numbered 2x2 grid image instead of one attachment per image
                 grid = await asyncio.to_thread(grid_image, [data for data, _ in files])
                 files = [(grid, f"reelsmith-{r.job_id}-grid.png")]
+        if r.spoiler:  # Discord hides an attachment whose name starts with SPOILER_ until it is clicked
+            files = [(data, spoiler_name(name)) for data, name in files]
         content = clip("\n".join([text, *notes]))
         view = result_view(self.service.result_buttons(r))
         ref = await self._post_result(r.job_id, status, content, files, view)

@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import resources
 
 from core.context import ChatContext
-from core.contract import ResultFacts
+from core.contract import RequestStep, ResultFacts
 from core.errors import MediaError, Refusal
 from core.media.untrusted import UnreadableMedia
 from core.moderation.bans import Ban, describe_duration
@@ -137,6 +137,18 @@ class NsfwGuard(_Guard):
     async def allowed(self, request: GenerationRequest, ctx: ChatContext) -> bool:
         who = request.requester
         return ctx.nsfw_allowed and "nsfw" in await self.mod.switches.channel(who.platform, who.scope, ctx.channel_id)
+
+
+def spoiler_step(mod: Moderation) -> RequestStep:
+    """A request step: in a chat whose moderators turned spoilers on (`/mod spoiler on`), every result is hidden
+    until clicked, as if the member had typed --spoiler."""
+    async def step(request: GenerationRequest, ctx: ChatContext) -> GenerationRequest:
+        who = request.requester
+        if not request.spoiler and "spoiler" in await mod.switches.chat(who.platform, who.scope):
+            request.spoiler = True
+        return request
+
+    return step
 
 
 def nsfw_gate(request: GenerationRequest, facts: ResultFacts) -> str | None:
