@@ -53,8 +53,10 @@ Completer = Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[a
 
 
 def _everywhere(cmd: Any) -> Any:
-    """Usable in servers and in DMs with the bot."""
-    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)(cmd)
+    """Usable in servers, DMs with the bot and group DMs, whether a server installed the app or a member installed
+    it to their account (a user install: `bots.discord.installs`)."""
+    cmd = app_commands.allowed_installs(guilds=True, users=True)(cmd)
+    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(cmd)
 
 
 def _files(*atts: Optional[discord.Attachment]) -> list[discord.Attachment]:
