@@ -9,11 +9,13 @@ from typing import Any
 import aiohttp
 import discord
 
+from bots.discord.billing import Billing
 from bots.discord.delivery import PLATFORM, Delivery
 from bots.discord.files import Remote, download
 from bots.discord.installs import placement, user_scope
 from bots.discord.texts import clip
 from bots.discord.views import EditModal, result_view
+from core.billing import EntitlementBook
 from core.context import ChatContext, MemberCheck
 from core.errors import DownloadError
 from core.queue import as_text
@@ -38,6 +40,7 @@ class Interactions:
         self.settings = service.settings
         self.delivery = delivery
         self.session: aiohttp.ClientSession | None = None  # for attachment downloads; opened by the bot
+        self.billing = Billing(EntitlementBook(service.redis, service.settings))
 
     # ---- who and where ------------------------------------------------------------------
     def requester(self, interaction: discord.Interaction[Any]) -> Requester:
@@ -110,6 +113,7 @@ class Interactions:
             except DownloadError as exc:
                 await self.answer(interaction, Outcome(error_text(str(exc)), ok=False, private=True), ephemeral)
                 return
+            await self.billing.sync(interaction)  # the member's bought tier, before the quota guard reads it
             outcome = await make(self.requester(interaction), self.context(interaction), attachments)
         except Exception:
             log.exception("interaction %s failed", interaction.id)
@@ -169,7 +173,7 @@ class Interactions:
                                                 if outcome.job_id else [])])
 
     async def answer(self, interaction: discord.Interaction[Any], outcome: Outcome, ephemeral: bool) -> None:
-        view = self._view(outcome)
+        view = self.billing.upgrade_view(outcome, self._view(outcome))
         if outcome.private and not ephemeral:
             await self._say_privately(interaction, outcome.text, ephemeral, view)
             return

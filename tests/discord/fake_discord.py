@@ -84,6 +84,12 @@ class Sent:
         return str(self.payload.get("content", ""))
 
     @property
+    def premium_skus(self) -> list[str]:
+        """The SKU ids of its premium buttons (style 6)."""
+        return [str(c["sku_id"]) for row in self.payload.get("components", []) for c in row.get("components", [])
+                if c.get("style") == 6 and "sku_id" in c]
+
+    @property
     def custom_ids(self) -> list[str]:
         return [c["custom_id"] for row in self.payload.get("components", []) for c in row.get("components", [])
                 if "custom_id" in c]
@@ -111,6 +117,7 @@ class FakeDiscord:
         # Servers the bot is in: id -> extra roles (besides @everyone); and who is a member of each.
         self.guild_roles: dict[int, list[dict[str, Any]]] = {GUILD_ID: [role(MOD_ROLE_ID, "Reelsmith Mods")]}
         self.members: dict[int, dict[int, dict[str, Any]]] = {GUILD_ID: {USER_ID: MEMBER_USER}}
+        self.entitlements: dict[str, dict[str, Any]] = {}  # active, by id (`entitlement_event`)
         self.unreachable: set[int] = set()  # channels the bot is not in (group DMs, servers of user installs)
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -192,6 +199,20 @@ class FakeDiscord:
         return {"id": str(entitlement_id or self.snowflake()), "sku_id": str(sku_id), "application_id": str(APP_ID),
                 "user_id": str(user_id), "type": kind, "deleted": deleted, "consumed": False,
                 "starts_at": TS, "ends_at": ends_at.isoformat() if ends_at else None}
+
+    async def entitlement_event(self, event: str, entitlement: dict[str, Any]) -> None:
+        """ENTITLEMENT_CREATE, _UPDATE or _DELETE through the gateway; later interactions of that member carry
+        their active entitlements, as Discord's do."""
+        if event == "ENTITLEMENT_DELETE" or entitlement["deleted"]:
+            self.entitlements.pop(entitlement["id"], None)
+        else:
+            self.entitlements[entitlement["id"]] = entitlement
+        await self.dispatch(event, entitlement)
+
+    def entitlements_of(self, user_id: str) -> list[dict[str, Any]]:
+        now = dt.datetime.now(dt.UTC)
+        return [e for e in self.entitlements.values() if e["user_id"] == user_id
+                and (e["ends_at"] is None or dt.datetime.fromisoformat(e["ends_at"]) > now)]
 
     def snowflake(self, when: dt.datetime | None = None) -> int:
         base = time_snowflake(when or dt.datetime.now(dt.UTC))
@@ -305,7 +326,8 @@ class FakeDiscord:
         payload: dict[str, Any] = {
             "id": str(iid), "application_id": str(APP_ID), "type": kind, "data": data, "token": token,
             "version": 1, "locale": "en-US", "attachment_size_limit": size_limit,
-            "entitlements": entitlements or [], "app_permissions": str(app_permissions),
+            "entitlements": self.entitlements_of(user["id"]) if entitlements is None else entitlements,
+            "app_permissions": str(app_permissions),
             "authorizing_integration_owners": owners,
         }
         if group_dm:
