@@ -25,6 +25,9 @@ class ChatContext:
     nsfw_allowed: bool = False
     reply_to_media: bool = False  # the command replies to a message that held media
     extra: dict[str, str] = field(default_factory=dict)
+    # Scopes whose bans and pause also hold here: the Discord server a member's own (user) install is used in,
+    # which is not the request's scope (`Requester.scope`, the install's own) but never a way around its bans.
+    outer_scopes: tuple[str, ...] = ()
     # Whether a user is a member of this chat/server; None where the adapter cannot tell (then only configured
     # owners/moderators may name a target).
     is_member: MemberCheck | None = field(default=None, compare=False)

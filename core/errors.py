@@ -48,9 +48,10 @@ class DownloadError(UserError):
 class Refusal(ReelsmithError):
     """A guard's (or a rule's) refusal; the message tells the member why and what they can do."""
 
-    def __init__(self, message: str, reason: str = "policy") -> None:
+    def __init__(self, message: str, reason: str = "policy", extra: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.extra = extra or {}  # for the adapter, e.g. the tiers an upgrade would give (`core.quotas.UPGRADE`)
 
 
 class CatalogError(ReelsmithError):

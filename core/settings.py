@@ -308,6 +308,11 @@ class Settings(BaseSettings):
     quota_tier_users: dict[str, str] = Field(
         default_factory=dict, description='"platform:user_id" -> tier name.'
     )
+    discord_sku_tiers: dict[str, str] = Field(
+        default_factory=dict, description='Discord SKU id (Developer Portal, Monetization) -> tier name: a member '
+        "with an active entitlement to the SKU (a subscription or a one-time purchase) gets that tier; refusals for "
+        "lack of credits offer it with a premium button.",
+    )
     quota_moderator_tier: str | None = Field(
         default=None, description="Tier for the configured REELSMITH_MODERATOR_IDS / REELSMITH_OWNER_IDS (not for "
         "chat admins: anyone can make a chat and be its admin); unset: none.",

@@ -136,6 +136,8 @@ class GenerationRequest(BaseModel):
     # --- canvas (core.canvas) ---
     # Pixels the job is priced by when not all of width x height are new (a zoom-out pays for its border).
     billed_pixels: int | None = Field(default=None, ge=0)
+    # --- spoilers: posted hidden (--spoiler, or the chat's default; moderation's request step) ---
+    spoiler: bool = False
 
 
 def size_for(aspect_ratio: str, long_side: int, multiple: int = 32) -> tuple[int, int]:
@@ -181,6 +183,9 @@ class GenerationReply(BaseModel):
     model: str = ""
     elapsed_s: float = 0.0
     notes: list[str] = Field(default_factory=list)  # e.g. "extra reference images were not used: ..."
+    # Post the media hidden until clicked (`core.queue.replies.spoiler_for`): Discord `SPOILER_` files,
+    # Telegram `has_spoiler`.
+    spoiler: bool = False
 
 
 class Progress(BaseModel):

@@ -30,7 +30,7 @@ from core.queue.blobs import BlobStore
 from core.queue.finisher import CANCELLED_TEXT, JobFinisher
 from core.queue.fleet import WorkerInfo
 from core.queue.jobs import JobQueue
-from core.queue.replies import ReplyBus
+from core.queue.replies import ReplyBus, spoiler_for
 from core.service.features import build_features
 from core.settings import Settings
 from core.types import Fault, GenerationReply, GenerationRequest, JobKind, MediaFile, MediaType, Progress
@@ -174,7 +174,7 @@ class WorkerRuntime:
             caption=caption(label_text=self.settings.label_text, service=self.settings.service_name,
                             model=result.model, job_id=request.job_id, seed=request.seed, prompt=request.prompt,
                             limit=CAPTION_LIMIT - len(note_text)) + note_text,
-            notes=notes,
+            notes=notes, spoiler=spoiler_for(request, flagged=result.flagged),
         )
         await self.finisher.finish(request, reply, "done")
         self.jobs_done += 1

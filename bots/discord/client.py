@@ -117,6 +117,16 @@ class ReelsmithBot(discord.Client):
     async def on_ready(self) -> None:
         log.info("discord: logged in as %s (%s guilds)", self.user, len(self.guilds))
 
+    # Subscriptions and purchases (Developer Portal SKUs) keep the member's tier (`REELSMITH_DISCORD_SKU_TIERS`).
+    async def on_entitlement_create(self, entitlement: discord.Entitlement) -> None:
+        await self.flow.billing.on_event(entitlement)
+
+    async def on_entitlement_update(self, entitlement: discord.Entitlement) -> None:
+        await self.flow.billing.on_event(entitlement)
+
+    async def on_entitlement_delete(self, entitlement: discord.Entitlement) -> None:
+        await self.flow.billing.on_event(entitlement, deleted=True)
+
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("discord event %s failed", event_method)  # logged, never fatal
 

@@ -47,13 +47,16 @@ COMMON = {
     "avoid": "Things to avoid, e.g. blurry, text",
     "style": "A style of this server (see /styles)",
     "model": "The model to use (see /models)",
+    "spoiler": "Hide the result behind a spoiler until it is clicked",
 }
 Completer = Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
 
 
 def _everywhere(cmd: Any) -> Any:
-    """Usable in servers and in DMs with the bot."""
-    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)(cmd)
+    """Usable in servers, DMs with the bot and group DMs, whether a server installed the app or a member installed
+    it to their account (a user install: `bots.discord.installs`)."""
+    cmd = app_commands.allowed_installs(guilds=True, users=True)(cmd)
+    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(cmd)
 
 
 def _files(*atts: Optional[discord.Attachment]) -> list[discord.Attachment]:
@@ -94,9 +97,10 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
     async def imagine(interaction: discord.Interaction[Any], prompt: str, ar: Optional[str] = None,
                       seed: Optional[Seed] = None, steps: Optional[Positive] = None, avoid: Optional[str] = None,
                       reference: Optional[discord.Attachment] = None, style: Optional[str] = None,
-                      model: Optional[str] = None, images: Optional[Images] = None) -> None:
+                      model: Optional[str] = None, images: Optional[Images] = None,
+                      spoiler: Optional[bool] = None) -> None:
         text = command_text("imagine", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style, model=model,
-                            extra=f"--n {images}" if images else "")
+                            extra=f"--n {images}" if images else "", spoiler=spoiler)
         await flow.text(interaction, text, _files(reference), prompt=prompt)
 
     @app_commands.command(name="video", description="Make a short video from text")
@@ -111,9 +115,10 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                     frames: Optional[Positive] = None, duration: Optional[Seconds] = None,
                     avoid: Optional[str] = None, image: Optional[discord.Attachment] = None,
                     video: Optional[discord.Attachment] = None, audio: Optional[discord.Attachment] = None,
-                    style: Optional[str] = None, model: Optional[str] = None) -> None:
+                    style: Optional[str] = None, model: Optional[str] = None,
+                    spoiler: Optional[bool] = None) -> None:
         text = command_text("video", prompt, ar=ar, seed=seed, steps=steps, frames=frames, duration=duration,
-                            avoid=avoid, style=style, model=model)
+                            avoid=avoid, style=style, model=model, spoiler=spoiler)
         await flow.text(interaction, text, _files(image, video, audio), prompt=prompt)
 
     @app_commands.command(name="edit", description="Change an image")
@@ -125,9 +130,10 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
     async def edit(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: str,
                    ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                    avoid: Optional[str] = None, style: Optional[str] = None, model: Optional[str] = None,
-                   images: Optional[Images] = None, mask: Optional[discord.Attachment] = None) -> None:
+                   images: Optional[Images] = None, mask: Optional[discord.Attachment] = None,
+                   spoiler: Optional[bool] = None) -> None:
         text = command_text("edit", prompt, ar=ar, seed=seed, steps=steps, avoid=avoid, style=style, model=model,
-                            extra=f"--n {images}" if images else "")
+                            extra=f"--n {images}" if images else "", spoiler=spoiler)
         await flow.text(interaction, text, _files(image, mask), prompt=prompt)  # the mask second (Vary (Region))
 
     @app_commands.command(name="animate", description="Bring an image to life as a short video")
@@ -140,9 +146,10 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                       ar: Optional[str] = None, seed: Optional[Seed] = None, steps: Optional[Positive] = None,
                       frames: Optional[Positive] = None, duration: Optional[Seconds] = None,
                       avoid: Optional[str] = None, audio: Optional[discord.Attachment] = None,
-                      style: Optional[str] = None, model: Optional[str] = None) -> None:
+                      style: Optional[str] = None, model: Optional[str] = None,
+                      spoiler: Optional[bool] = None) -> None:
         text = command_text("animate", prompt, ar=ar, seed=seed, steps=steps, frames=frames, duration=duration,
-                            avoid=avoid, style=style, model=model)
+                            avoid=avoid, style=style, model=model, spoiler=spoiler)
         await flow.text(interaction, text, _files(image, audio), prompt=prompt)
 
     @app_commands.command(name="upscale", description="Make an image larger (2x, or 4x)")

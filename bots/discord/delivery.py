@@ -23,7 +23,8 @@ from typing import Any
 
 import discord
 
-from bots.discord.texts import clip
+from bots.discord.installs import placement
+from bots.discord.texts import MESSAGE_LIMIT, clip
 from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
 from core.media import UploadLimits, fit_upload
@@ -44,6 +45,12 @@ STILL_ONLY = "The video is too large for this channel's upload limit; here is it
 DONE_TEXT = "\u2705 Done: the result is in the reply below."
 DONE_DM_TEXT = "\u2705 Done: I sent the result to you directly (I may not post it here)."
 CONTINUED_TEXT = "\u23e9 Continued below."
+SPOILER_PREFIX = "SPOILER_"
+DM_NOTE = ("\u2709\ufe0f Sent to you directly: I may not post in the channel you asked in, and Discord's 15 minutes "
+           "for answering there had run out.")
+DM_USER_INSTALL_NOTE = ("\u2709\ufe0f Sent to you directly: you used me through your own install, where I can "
+                        "answer only within Discord's 15 minutes, and this took longer. Add me to the server to "
+                        "get results there every time.")
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,11 @@ def fit(data: bytes, mime: str, filename: str, limit: int) -> Upload | None:
     if fitted is None:
         return None
     return Upload(fitted.data, fitted.filename, STILL_ONLY if fitted.still else REENCODED if fitted.reencoded else "")
+
+
+def spoiler_name(filename: str) -> str:
+    """The attachment name Discord shows behind a spoiler."""
+    return filename if filename.startswith(SPOILER_PREFIX) else SPOILER_PREFIX + filename
 
 
 def retry_after(exc: discord.HTTPException | discord.RateLimited) -> float | None:
@@ -119,8 +131,10 @@ class Delivery:
             await self.redis.set(self._token_key(job_id), self.tokens.seal(interaction.token, job_id), ex=ttl)
         channel = interaction.channel
         perms = interaction.app_permissions
-        can_post = interaction.guild_id is None or (perms.view_channel and perms.send_messages
-                                                    and perms.attach_files)
+        where = placement(interaction)
+        # Through a member's own install (a group DM, a server the bot is not in) only the token reaches the chat.
+        can_post = where.can_post_here and (interaction.guild_id is None or (
+            perms.view_channel and perms.send_messages and perms.attach_files))
         await self.state.remember_status(job_id, {
             "app_id": str(interaction.application_id),
             "channel_id": str(interaction.channel_id or (channel.id if channel else "")),
@@ -129,6 +143,7 @@ class Delivery:
             "user_id": str(interaction.user.id),
             "limit": str(interaction.filesize_limit or self.settings.discord_default_upload_limit),
             "can_post": "1" if can_post else "",
+            "user_install": "1" if where.user_install_only else "",
         })
 
     async def _webhook(self, job_id: str, status: dict[str, str]) -> discord.Webhook | None:
@@ -186,8 +201,8 @@ class Delivery:
         """The interaction's status message, once its token is gone: marked with `text` through the channel (the
         bot wrote it), or else deleted, so it does not stay at "Rendering" forever; left as it is where the bot
         cannot reach it."""
-        if not status.get("message_id"):
-            return
+        if not status.get("message_id") or status.get("user_install"):
+            return  # through a member's own install the bot cannot reach that channel at all
         channel = self.client.get_partial_messageable(int(status["channel_id"]))
         message = channel.get_partial_message(int(status["message_id"]))
         try:
@@ -241,6 +256,8 @@ class Delivery:
             if self.settings.discord_grid:  # one numbered 2x2 grid image instead of one attachment per image
                 grid = await asyncio.to_thread(grid_image, [data for data, _ in files])
                 files = [(grid, f"reelsmith-{r.job_id}-grid.png")]
+        if r.spoiler:  # Discord hides an attachment whose name starts with SPOILER_ until it is clicked
+            files = [(data, spoiler_name(name)) for data, name in files]
         content = clip("\n".join([text, *notes]))
         view = result_view(self.service.result_buttons(r))
         ref = await self._post_result(r.job_id, status, content, files, view)
@@ -282,7 +299,9 @@ class Delivery:
                 return {"channel_id": status["channel_id"], "message_id": str(sent.id), "via": "channel"}
             except (discord.NotFound, discord.Forbidden):
                 log.info("cannot post in channel %s; sending job %s by DM", status["channel_id"], job_id)
-        sent_ref = await self._direct(job_id, status, content, make_files(), kwargs)
+        note = DM_USER_INSTALL_NOTE if status.get("user_install") else DM_NOTE
+        sent_ref = await self._direct(job_id, status, clip(content, MESSAGE_LIMIT - len(note) - 1) + "\n" + note,
+                                      make_files(), kwargs)
         if sent_ref["via"] == "dm":
             await self._retire_original(status, DONE_DM_TEXT)
         return sent_ref

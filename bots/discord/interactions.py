@@ -9,10 +9,13 @@ from typing import Any
 import aiohttp
 import discord
 
+from bots.discord.billing import Billing
 from bots.discord.delivery import PLATFORM, Delivery
 from bots.discord.files import Remote, download
+from bots.discord.installs import placement, user_scope
 from bots.discord.texts import clip
 from bots.discord.views import EditModal, result_view
+from core.billing import EntitlementBook
 from core.context import ChatContext, MemberCheck
 from core.errors import DownloadError
 from core.queue import as_text
@@ -37,13 +40,17 @@ class Interactions:
         self.settings = service.settings
         self.delivery = delivery
         self.session: aiohttp.ClientSession | None = None  # for attachment downloads; opened by the bot
+        self.billing = Billing(EntitlementBook(service.redis, service.settings))
 
     # ---- who and where ------------------------------------------------------------------
     def requester(self, interaction: discord.Interaction[Any]) -> Requester:
         user = interaction.user
         chat = str(interaction.channel_id or user.id)
-        # Moderators rule their whole server: every channel, thread and (for bans) the DMs of its members.
-        scope = str(interaction.guild_id) if interaction.guild_id else chat
+        where = placement(interaction)
+        # Moderators rule their whole server: every channel, thread and (for bans) the DMs of its members. A
+        # member's own install (a group DM, a server the bot is not in) is its own scope.
+        scope = user_scope(user.id) if where.user_install_only else \
+            str(interaction.guild_id) if interaction.guild_id else chat
         return Requester(platform=PLATFORM, user_id=str(user.id), chat_id=chat, scope=scope,
                          display_name=user.display_name[:100],
                          route={"guild_id": str(interaction.guild_id or "")})
@@ -56,16 +63,20 @@ class Interactions:
             # By id only (optionally bound to the server): any server owner can name a role "Moderators".
             roles = tuple(x for r in user.roles if not r.is_default() for x in (str(r.id), f"{guild_id}:{r.id}"))
         mod_roles = set(self.settings.discord_moderator_roles)
+        where = placement(interaction)
         in_guild = guild_id is not None
-        is_moderator = (
-            (in_guild and interaction.permissions.manage_guild)
-            or bool(mod_roles.intersection(roles))
-            or self.settings.is_configured_moderator(PLATFORM, str(user.id))
-        )
+        configured = self.settings.is_configured_moderator(PLATFORM, str(user.id))
+        # Through their own install a member moderates nothing: the server (or group DM) never added the bot.
+        is_moderator = configured or (not where.user_install_only and (
+            (in_guild and interaction.permissions.manage_guild) or bool(mod_roles.intersection(roles))))
         channel = interaction.channel
         nsfw = bool(getattr(channel, "is_nsfw", lambda: False)()) if channel is not None else False
         # A thread follows its parent channel's on/off switches.
         switches = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
+        if where.user_install_only:
+            # The server's bans and pause still hold for a member's own install used there.
+            return ChatContext(is_moderator=configured, is_private=not in_guild, channel_id=str(switches or ""),
+                               nsfw_allowed=nsfw, outer_scopes=(str(guild_id),) if guild_id is not None else ())
         return ChatContext(is_moderator=bool(is_moderator), roles=roles, is_private=not in_guild,
                            channel_id=str(switches or ""), nsfw_allowed=nsfw,
                            is_member=self._member_check(interaction, guild_id) if guild_id is not None else None)
@@ -102,6 +113,7 @@ class Interactions:
             except DownloadError as exc:
                 await self.answer(interaction, Outcome(error_text(str(exc)), ok=False, private=True), ephemeral)
                 return
+            await self.billing.sync(interaction)  # the member's bought tier, before the quota guard reads it
             outcome = await make(self.requester(interaction), self.context(interaction), attachments)
         except Exception:
             log.exception("interaction %s failed", interaction.id)
@@ -161,7 +173,7 @@ class Interactions:
                                                 if outcome.job_id else [])])
 
     async def answer(self, interaction: discord.Interaction[Any], outcome: Outcome, ephemeral: bool) -> None:
-        view = self._view(outcome)
+        view = self.billing.upgrade_view(outcome, self._view(outcome))
         if outcome.private and not ephemeral:
             await self._say_privately(interaction, outcome.text, ephemeral, view)
             return

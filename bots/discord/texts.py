@@ -9,7 +9,7 @@ MESSAGE_LIMIT = 2000  # Discord's message content limit
 def command_text(command: str, prompt: str = "", *, ar: str | None = None, seed: int | None = None,
                  steps: int | None = None, avoid: str | None = None, frames: int | None = None,
                  duration: float | None = None, extra: str = "", style: str | None = None,
-                 model: str | None = None) -> str:
+                 model: str | None = None, spoiler: bool | None = None) -> str:
     """`/imagine` + options -> `/imagine a fox --ar 16:9 --seed 42`."""
     parts = [f"/{command}"]
     if prompt.strip():
@@ -22,6 +22,8 @@ def command_text(command: str, prompt: str = "", *, ar: str | None = None, seed:
                         ("style", style.strip() if style and style.strip() else None)):
         if value is not None:
             parts.append(f"--{flag} {value:g}" if isinstance(value, float) else f"--{flag} {value}")
+    if spoiler:
+        parts.append("--spoiler")
     if avoid and avoid.strip():
         parts.append(f"--no {avoid.strip()}")  # last: --no takes the words up to the next flag
     return " ".join(parts)

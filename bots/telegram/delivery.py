@@ -273,7 +273,7 @@ class Delivery:
                 continue  # posted before a crash or restart
             last = i == len(items) - 1
             buttons = markup if last else None
-            msg = await self._post_one(chat_id, media, caption, buttons, reply, thread)
+            msg = await self._post_one(chat_id, media, caption, buttons, reply, thread, spoiler=r.spoiler)
             chat_id = msg.chat_id
             sent.append(str(msg.message_id))
             await self.recent.remember(r.requester.user_id, r.job_id, msg, caption)
@@ -346,7 +346,8 @@ class Delivery:
                 if photo is None:  # expired or a shape sendPhoto never takes: one by one, as files if need be
                     await self._deliver_one_by_one(r, chat_id, sent)
                     return
-                photos.append(InputMediaPhoto(photo.data, caption=caption, filename=photo.filename))
+                photos.append(InputMediaPhoto(photo.data, caption=caption, filename=photo.filename,
+                                              has_spoiler=r.spoiler))
             album = await self._post(chat_id, lambda c: self.bot.send_media_group(
                 c, photos, reply_parameters=reply, message_thread_id=thread), "sendMediaGroup")
             chat_id = album[0].chat_id
@@ -367,7 +368,8 @@ class Delivery:
         captions = image_captions(r, CAPTION_LIMIT)
         for i, media in enumerate(r.media):
             last = i == len(r.media) - 1
-            msg = await self._post_one(chat_id, media, captions[i], markup if last else None, reply, thread)
+            msg = await self._post_one(chat_id, media, captions[i], markup if last else None, reply, thread,
+                                       spoiler=r.spoiler)
             chat_id = msg.chat_id
             sent.append(str(msg.message_id))
             await self.state.mark_delivered(r.job_id, {"chat_id": str(chat_id), "message_ids": ",".join(sent),
@@ -375,7 +377,7 @@ class Delivery:
 
     async def _post_one(self, chat_id: int, media: MediaFile | None, caption: str,
                         markup: InlineKeyboardMarkup | None, reply: ReplyParameters | None,
-                        thread: int | None) -> Message:
+                        thread: int | None, *, spoiler: bool = False) -> Message:
         if media is None:
             return await self._post(chat_id, lambda c: self.bot.send_message(
                 c, caption, reply_markup=markup, reply_parameters=reply, message_thread_id=thread), "sendMessage")
@@ -385,7 +387,8 @@ class Delivery:
                 c, error_text(EXPIRED_TEXT), reply_parameters=reply, message_thread_id=thread), "sendMessage")
         data, mime = blob
         try:
-            return await self._send_media(chat_id, media, data, mime or media.mime, caption, markup, reply, thread)
+            return await self._send_media(chat_id, media, data, mime or media.mime, caption, markup, reply, thread,
+                                          spoiler=spoiler)
         except CannotFit:
             log.warning("result %s too large for Telegram after re-encoding", media.filename)
             return await self._post(chat_id, lambda c: self.bot.send_message(
@@ -393,7 +396,7 @@ class Delivery:
 
     async def _send_media(self, chat_id: int, media: MediaFile, data: bytes, mime: str, caption: str | None,
                           markup: InlineKeyboardMarkup | None, reply: ReplyParameters | None,
-                          thread: int | None) -> Message:
+                          thread: int | None, *, spoiler: bool = False) -> Message:
         """Photo for images, streamable video for MP4s, animation for GIFs, a file otherwise."""
         s = self.settings
         name = media.filename or "result"
@@ -403,14 +406,14 @@ class Delivery:
                 try:
                     return await self._post(chat_id, lambda c: self.bot.send_photo(
                         c, photo.data, filename=photo.filename, caption=caption, reply_markup=markup,
-                        reply_parameters=reply, message_thread_id=thread), "sendPhoto")
+                        reply_parameters=reply, message_thread_id=thread, has_spoiler=spoiler), "sendPhoto")
                 except BadRequest as exc:  # e.g. dimensions Telegram rejects: a file always works
                     log.warning("sendPhoto refused (%s); sending the image as a file", exc.message)
         elif mime == "image/gif":
             if len(data) <= s.telegram_max_upload_bytes:
                 return await self._post(chat_id, lambda c: self.bot.send_animation(
                     c, data, filename=name, caption=caption, reply_markup=markup, reply_parameters=reply,
-                    message_thread_id=thread), "sendAnimation")
+                    message_thread_id=thread, has_spoiler=spoiler), "sendAnimation")
         elif mime.startswith("video/"):
             video = await asyncio.to_thread(fit_video, data, mime, name, s.telegram_max_upload_bytes)
             same = not video.reencoded
@@ -419,6 +422,7 @@ class Delivery:
                 return await self._post(chat_id, lambda c: self.bot.send_video(
                     c, video.data, filename=video.filename, caption=caption, reply_markup=markup,
                     reply_parameters=reply, message_thread_id=thread, supports_streaming=True, duration=duration,
+                    has_spoiler=spoiler,
                     width=media.width if same else None, height=media.height if same else None), "sendVideo")
             except BadRequest as exc:
                 log.warning("sendVideo refused (%s); sending the video as a file", exc.message)

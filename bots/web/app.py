@@ -127,6 +127,7 @@ class WebPlayground:
         msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
                          "width": m.width, "height": m.height, "caption": image_caption(r, i)}
                         for i, m in enumerate(r.media, start=1)]  # several images: the page shows a grid
+        msg["spoiler"] = r.spoiler  # the page blurs it until clicked
         msg["buttons"] = [b.model_dump() for b in self.service.result_buttons(r)]  # the Cancel button goes
         await self._save(msg)
 

@@ -36,6 +36,7 @@ MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
 /mod channel on|off - allow or stop generation in this channel
 /mod nsfw on|off - allow age-restricted prompts in this (age-restricted) channel
 /mod audio on|off - accept voice/audio references from members without a verified avatar
+/mod spoiler on|off - post every result here behind a spoiler (members can also add --spoiler)
 /mod blocklist add <word, phrase or re:regex> | remove <entry> | list
 /mod queue - waiting and running jobs;  /mod cancel <job> - cancel one (refunded)
 /mod delete <job> - delete a result;  /mod audit [n] - the last n actions and refusals
@@ -254,6 +255,13 @@ class ModCommands:
         return await self._chat_switch(
             who, "audio_refs", on, "Voice/audio references are now accepted from everyone here." if on
             else "Voice/audio references now need a verified avatar here.")
+
+    async def _sub_spoiler(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        who = call.requester
+        on = _on_off(tokens, "/mod spoiler on|off")
+        return await self._chat_switch(
+            who, "spoiler", on, "Results here are now posted behind a spoiler." if on
+            else "Results here are posted openly again (members can still add --spoiler).")
 
     async def _sub_protected(self, call: CommandCall, tokens: list[str]) -> Outcome:
         who = call.requester

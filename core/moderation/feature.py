@@ -6,7 +6,15 @@ from __future__ import annotations
 from core.contract import LOOKING, CommandSpec, Feature, GuardSpec
 from core.moderation.commands import ModCommands
 from core.moderation.consent_commands import ConsentCommands
-from core.moderation.guards import BanGuard, ConsentGuard, NsfwGuard, PromptGuard, SwitchGuard, nsfw_gate
+from core.moderation.guards import (
+    BanGuard,
+    ConsentGuard,
+    NsfwGuard,
+    PromptGuard,
+    SwitchGuard,
+    nsfw_gate,
+    spoiler_step,
+)
 from core.moderation.reports import Reports
 from core.moderation.toolkit import Moderation
 
@@ -35,6 +43,7 @@ def moderation_feature(mod: Moderation) -> Feature:
             CommandSpec("consent", ConsentCommands(mod).handle, "let another member use your likeness (/consent "
                         "grant|revoke <user>, /consent list)"),
         ),
+        request_steps=(spoiler_step(mod),),
         actions=reports.actions(),
         refusal_listeners=(mod.log_refusal,),
         result_gates=(nsfw_gate,),

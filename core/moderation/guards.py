@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import resources
 
 from core.context import ChatContext
-from core.contract import ResultFacts
+from core.contract import RequestStep, ResultFacts
 from core.errors import MediaError, Refusal
 from core.media.untrusted import UnreadableMedia
 from core.moderation.bans import Ban, describe_duration
@@ -34,8 +34,9 @@ class BanGuard(_Guard):
     """Platform bans hold everywhere, a chat's bans in its scope (every channel and thread of a Discord server).
 
     A private chat with the bot belongs to no community, so there a ban in *any* group or server holds: DMing
-    the bot never escapes a ban. (Only members can be banned by a chat's moderators, so strangers cannot do this
-    to you; leaving the chat does not lift it.)
+    the bot never escapes a ban. A member's own (user) install used inside a server is its own scope, yet that
+    server's bans hold there too (`ChatContext.outer_scopes`). (Only members can be banned by a chat's
+    moderators, so strangers cannot do this to you; leaving the chat does not lift it.)
     """
 
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
@@ -44,9 +45,10 @@ class BanGuard(_Guard):
         if (ban := await bans.get(who.platform, None, who.user_id)) is not None:
             raise Refusal(f"You are banned from generating with this service {self._span(ban)}.{self._why(ban)}",
                           reason="banned")
-        if (ban := await bans.get(who.platform, who.scope, who.user_id)) is not None:
-            raise Refusal(f"You are banned from generating in this chat {self._span(ban)}.{self._why(ban)}",
-                          reason="banned")
+        for scope in (who.scope, *ctx.outer_scopes):
+            if (ban := await bans.get(who.platform, scope, who.user_id)) is not None:
+                raise Refusal(f"You are banned from generating in this chat {self._span(ban)}.{self._why(ban)}",
+                              reason="banned")
         # The playground's console is "private" but moderated by its own user: that is not a DM with a stranger.
         if ctx.is_private and not ctx.is_moderator and await bans.banned_anywhere(who.platform, who.user_id):
             raise Refusal("You are banned from generating in a group or server this bot serves, so you can't use "
@@ -68,8 +70,9 @@ class SwitchGuard(_Guard):
         if await self.mod.switches.killed():
             raise Refusal("Generation is switched off everywhere by the service owner for now. Try again later.",
                           reason="killed")
-        if "paused" in await self.mod.switches.chat(who.platform, who.scope):
-            raise Refusal("Generation is paused in this chat by a moderator. Try again later.", reason="paused")
+        for scope in (who.scope, *ctx.outer_scopes):
+            if "paused" in await self.mod.switches.chat(who.platform, scope):
+                raise Refusal("Generation is paused in this chat by a moderator. Try again later.", reason="paused")
         if ctx.channel_id and "disabled" in await self.mod.switches.channel(who.platform, who.scope, ctx.channel_id):
             raise Refusal("Generation is turned off in this channel. Try another channel of this chat.",
                           reason="channel_disabled")
@@ -137,6 +140,18 @@ class NsfwGuard(_Guard):
     async def allowed(self, request: GenerationRequest, ctx: ChatContext) -> bool:
         who = request.requester
         return ctx.nsfw_allowed and "nsfw" in await self.mod.switches.channel(who.platform, who.scope, ctx.channel_id)
+
+
+def spoiler_step(mod: Moderation) -> RequestStep:
+    """A request step: in a chat whose moderators turned spoilers on (`/mod spoiler on`), every result is hidden
+    until clicked, as if the member had typed --spoiler."""
+    async def step(request: GenerationRequest, ctx: ChatContext) -> GenerationRequest:
+        who = request.requester
+        if not request.spoiler and "spoiler" in await mod.switches.chat(who.platform, who.scope):
+            request.spoiler = True
+        return request
+
+    return step
 
 
 def nsfw_gate(request: GenerationRequest, facts: ResultFacts) -> str | None:

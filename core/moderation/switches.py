@@ -16,6 +16,7 @@ CHAT_FLAGS = {
     "paused": "generation is paused",
     "protected_off": "the protected-names list is off (owner's decision)",
     "audio_refs": "voice/audio references are allowed without a verified avatar",
+    "spoiler": "results are posted behind a spoiler by default",
 }
 # Per-channel flags (a hash per channel).
 CHANNEL_FLAGS = {

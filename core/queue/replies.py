@@ -20,7 +20,7 @@ from redis.exceptions import ResponseError, TimeoutError
 from core.ops.metrics import process_metrics
 from core.queue.connection import as_text
 from core.settings import Settings
-from core.types import DeleteResult, GenerationReply, Notice, Progress
+from core.types import DeleteResult, GenerationReply, GenerationRequest, Notice, Progress
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,13 @@ class ReplyBus:
     async def publish_delete(self, request: DeleteResult) -> None:
         """Ask the platform's adapter to delete a job's result message(s)."""
         await self.redis.xadd(self.stream(request.platform), {"type": "delete", "data": request.model_dump_json()})
+
+
+def spoiler_for(request: GenerationRequest, *, flagged: bool) -> bool:
+    """Whether a result is posted behind a spoiler (`GenerationReply.spoiler`, read by every adapter): asked for
+    (`--spoiler`, or the chat's default), or flagged by the model's safety checker in a chat that allows NSFW
+    (the borderline case: delivered there, but never shown at a glance)."""
+    return request.spoiler or (flagged and request.nsfw_allowed)
 
 
 EventHandler = Callable[[Event], Awaitable[None]]

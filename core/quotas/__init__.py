@@ -5,7 +5,7 @@ and chat limits (`book`), its guard, `/quota` and refund finalizer (`guard`: the
 from core.quotas.admin import ModeratorQuotas
 from core.quotas.book import QuotaBook, TierMap, Usage
 from core.quotas.costs import job_cost
-from core.quotas.guard import QuotaGuard, quota_feature, refund_finalizer
+from core.quotas.guard import UPGRADE, EarnedTiers, QuotaGuard, member_tier, quota_feature, refund_finalizer
 
-__all__ = ["ModeratorQuotas", "QuotaBook", "QuotaGuard", "TierMap", "Usage", "job_cost", "quota_feature",
-           "refund_finalizer"]
+__all__ = ["UPGRADE", "EarnedTiers", "ModeratorQuotas", "QuotaBook", "QuotaGuard", "TierMap", "Usage", "job_cost",
+           "member_tier", "quota_feature", "refund_finalizer"]

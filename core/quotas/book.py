@@ -39,6 +39,7 @@ For moderation (call on a `QuotaBook(redis, settings)`; `core.quotas.admin.Moder
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
@@ -232,7 +233,8 @@ class TierMap:
         self.by_role = settings.quota_tier_roles
         self.by_user = settings.quota_tier_users
         self.moderator_tier = settings.quota_moderator_tier
-        named = [*self.by_role.values(), *self.by_user.values(), *filter(None, [self.moderator_tier])]
+        named = [*self.by_role.values(), *self.by_user.values(), *settings.discord_sku_tiers.values(),
+                 *filter(None, [self.moderator_tier])]
         unknown = sorted({n for n in named if n not in self.tiers})
         if unknown:
             raise ValueError(f"quota tier(s) {', '.join(unknown)} are mapped but not defined in "
@@ -248,10 +250,12 @@ class TierMap:
             weight=d.weight if spec.weight is None else spec.weight,
         )
 
-    def for_member(self, requester: Requester, ctx: ChatContext | None = None) -> Tier:
-        """The member's tier; role tiers come from the Discord role ids the adapter lists in `ctx.roles`."""
+    def for_member(self, requester: Requester, ctx: ChatContext | None = None, earned: Iterable[str] = ()) -> Tier:
+        """The member's tier; role tiers come from the Discord role ids the adapter lists in `ctx.roles`, `earned`
+        names the tiers their purchases give (`core.billing.EntitlementBook.tiers`)."""
         ctx = ctx or ChatContext()
         names = [self.by_role[r] for r in ctx.roles if r in self.by_role]
+        names += [n for n in earned if n in self.tiers]
         user_tier = self.by_user.get(f"{requester.platform}:{requester.user_id}")
         if user_tier:
             names.append(user_tier)
@@ -260,6 +264,11 @@ class TierMap:
             names.append(self.moderator_tier)
         candidates = [self.tiers[n] for n in names] or [self.default]
         return max(candidates, key=lambda t: (t.credits, t.weight))
+
+    def better_than(self, tier: Tier) -> list[str]:
+        """Tiers with more credits than `tier`, the smallest step first (what an upgrade could offer)."""
+        return [t.name for t in sorted(self.tiers.values(), key=lambda t: (t.credits, t.weight))
+                if t.credits > tier.credits]
 
 
 class QuotaBook:

@@ -3,26 +3,43 @@ finalizer that settles or refunds them when the job ends."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from arq.connections import ArqRedis
 
 from core.clock import Clock, system_clock
 from core.context import ChatContext
 from core.contract import TAKING, CommandCall, CommandSpec, Feature, Finalizer, GuardSpec, Outcome
 from core.errors import Refusal
-from core.quotas.book import QuotaBook
+from core.quotas.book import QuotaBook, Tier
 from core.quotas.texts import quota_text, refusal_text
 from core.settings import Settings
-from core.types import GenerationReply, GenerationRequest
+from core.types import GenerationReply, GenerationRequest, Requester
+
+UPGRADE = "upgrade_tiers"  # Outcome.extra of an out-of-credits refusal: tiers with more credits, comma-separated
+
+
+class EarnedTiers(Protocol):
+    """Where members' bought tiers come from (`core.billing.EntitlementBook`)."""
+
+    async def tiers(self, platform: str, user_id: str) -> list[str]: ...
+
+
+async def member_tier(book: QuotaBook, requester: Requester, ctx: ChatContext, earned: EarnedTiers | None) -> Tier:
+    """The member's tier here: configured (roles, users, moderators) and bought (entitlements)."""
+    bought = await earned.tiers(requester.platform, requester.user_id) if earned is not None else []
+    return book.tiers.for_member(requester, ctx, bought)
 
 
 class QuotaGuard:
     """The service guard: reserve before queueing, give back if the job is not queued after all."""
 
-    def __init__(self, book: QuotaBook) -> None:
+    def __init__(self, book: QuotaBook, earned: EarnedTiers | None = None) -> None:
         self.book = book
+        self.earned = earned
 
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
-        tier = self.book.tiers.for_member(request.requester, ctx)
+        tier = await member_tier(self.book, request.requester, ctx, self.earned)
         request.priority = tier.weight  # its fair-queue share (core/queue/fairness.py)
         if not self.book.settings.quota_enabled:
             return
@@ -30,19 +47,21 @@ class QuotaGuard:
         if not decision.ok:
             text = refusal_text(decision, self.book.cost_of(request), request, self.book.clock(),
                                 self.book.settings.quota_window_s)
-            raise Refusal(text, reason="quota")
+            # Out of overall credits: the adapter may offer a tier with more (a Discord premium button).
+            better = self.book.tiers.better_than(tier) if decision.reason == "credits" else []
+            raise Refusal(text, reason="quota", extra={UPGRADE: ",".join(better)} if better else None)
 
     async def undo(self, request: GenerationRequest) -> None:
         if self.book.settings.quota_enabled:
             await self.book.refund(request.job_id, request.requester, "not queued")
 
 
-def quota_command(book: QuotaBook) -> CommandSpec:
+def quota_command(book: QuotaBook, earned: EarnedTiers | None = None) -> CommandSpec:
     """`/quota`: the member's credits, jobs in flight and when credits come back, privately."""
 
     async def quota(call: CommandCall) -> Outcome:
         r = call.requester
-        tier = book.tiers.for_member(r, call.ctx)
+        tier = await member_tier(book, r, call.ctx, earned)
         usage = await book.usage(r.platform, r.user_id, tier, scope=r.scope)
         return Outcome(quota_text(usage, book.clock()), ok=True, private=True)
 
@@ -63,15 +82,15 @@ def refund_finalizer(redis: ArqRedis, settings: Settings, clock: Clock = system_
     return finalize
 
 
-def quota_feature(book: QuotaBook) -> Feature:
-    """Quotas' part of the service and the worker.
+def quota_feature(book: QuotaBook, earned: EarnedTiers | None = None) -> Feature:
+    """Quotas' part of the service and the worker; `earned` tells the tiers members bought.
 
     The guard takes credits, so it comes after every guard that only looks, and before anything is stored: a
     request refused elsewhere, or a member out of credits, costs and stores nothing.
     """
     return Feature(
         name="quotas",
-        guards=(GuardSpec(QuotaGuard(book), order=TAKING, stage="request"),),
-        commands=(quota_command(book),),
+        guards=(GuardSpec(QuotaGuard(book, earned), order=TAKING, stage="request"),),
+        commands=(quota_command(book, earned),),
         finalizers=(refund_finalizer(book.redis, book.settings, book.clock),),
     )

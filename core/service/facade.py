@@ -168,7 +168,7 @@ class Reelsmith:
         except Refusal as exc:
             await self._give_back(request, passed, stored)
             await self._refused(request.requester, exc)
-            return Outcome(error_text(exc.message), ok=False, private=True)
+            return Outcome(error_text(exc.message), ok=False, private=True, extra=dict(exc.extra))
         except BaseException:
             await self._give_back(request, passed, stored)
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 
+from core.billing.entitlements import EntitlementBook
 from core.canvas.feature import canvas_feature
 from core.clock import Clock, system_clock
 from core.contract import Feature
@@ -35,7 +36,7 @@ def build_features(settings: Settings, redis: ArqRedis, clock: Clock = system_cl
     mod = Moderation.build(settings, redis, quota=ModeratorQuotas(book), clock=clock)
     return [
         model_access_feature(ModelAccess(settings, redis), mod),
-        quota_feature(book),
+        quota_feature(book, EntitlementBook(redis, settings, clock)),  # bought tiers (Discord SKUs)
         moderation_feature(mod),
         selfservice_feature(mod),  # before styles: it records the command as typed
         styles_feature(redis, mod),

@@ -68,6 +68,7 @@ FLAG_HELP = {
     "model": "the model to use (see /models), e.g. --model wan-t2v",
     "scale": "how much larger /upscale makes the image: 2 or 4, e.g. --scale 4",
     "n": "how many images of one prompt: 1 to 4, e.g. --n 4",
+    "spoiler": "hide the result behind a spoiler until it is clicked (no value)",
 }
 MAX_IMAGES = 4  # --n: images of one prompt (core.variants)
 VIDEO_ONLY_FLAGS = {"frames", "duration", "fit-audio"}
@@ -75,7 +76,7 @@ MEME_ONLY_FLAGS = {"top", "bottom"}
 NOT_UPSCALE_FLAGS = {"ar"}  # /upscale keeps the image's shape
 UPSCALE_SCALES = (2, 4)
 TEXT_FLAGS = {"no", "top", "bottom"}  # take every word up to the next flag
-SWITCH_FLAGS = {"fit-audio"}  # take no value
+SWITCH_FLAGS = {"fit-audio", "spoiler"}  # take no value
 OUTPUT_FORMATS = ("gif", "mp4")
 MAX_MEME_TEXT = 200
 REFERENCE_RE = re.compile(r"(?<![\w@])@(?P<kind>image|video|audio)(?P<n>\d{1,3})\b", re.IGNORECASE)
@@ -94,7 +95,8 @@ HELP_TEXT = """Reelsmith makes AI images and short videos. Every result is label
 
 Flags: --ar 16:9 (aspect ratio), --seed 42, --steps 20, --no <things to avoid>,
 videos also --frames 49 or --duration 3, --fit-audio (time it to an attached audio), --format gif;
---model NAME picks a model (/models lists them); /imagine and /edit also --n 4 (up to 4 images).
+--model NAME picks a model (/models lists them); /imagine and /edit also --n 4 (up to 4 images);
+--spoiler hides the result until it is clicked.
 Attach up to 9 images, 3 videos and 3 audio files and name them in the prompt: @image1, @video1, @audio1.
 Example: /imagine a corgi surfing at sunset --ar 16:9 --no text"""
 
@@ -121,6 +123,7 @@ class ParsedCommand:
     model: str = ""  # --model, lower-cased; the service settles and checks it before queueing
     scale: int | None = None  # /upscale --scale
     n_images: int | None = None  # --n: images of one prompt (None: the chat's default, core.variants)
+    spoiler: bool = False  # --spoiler: the result is posted hidden (Discord SPOILER_, Telegram has_spoiler)
 
 
 _COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
@@ -277,6 +280,7 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         style=flags.get("style", "").lower(),
         aspect_given="ar" in flags,
         scale=scale,
+        spoiler="spoiler" in flags,
     )
 
 

@@ -110,6 +110,7 @@ def build_request(settings: Settings, parsed: ParsedCommand, requester: Requeste
         notes=notes,
         style=parsed.style,
         n_images=parsed.n_images or 1,  # without --n, the chat's default applies (core.variants' command step)
+        spoiler=parsed.spoiler,  # without --spoiler, the chat's default may still set it (moderation's step)
     )
 
 

@@ -32,6 +32,8 @@ DM_CHANNEL_ID = 940000000000000001
 USER_ID = 950000000000000001
 MOD_ROLE_ID = 960000000000000001
 THREAD_ID = 970000000000000001  # a public thread under CHANNEL_ID
+GROUP_DM_ID = 941000000000000001  # a group DM the bot is never in (reached through a member's own install)
+SKU_ID = 980000000000000001  # a subscription SKU of the app
 ALL_PERMS = (1 << 41) - 1
 MEMBER_PERMS = (1 << 10) | (1 << 11) | (1 << 15) | (1 << 31)  # view, send, attach, use app commands
 MANAGE_GUILD = 1 << 5
@@ -82,6 +84,12 @@ class Sent:
         return str(self.payload.get("content", ""))
 
     @property
+    def premium_skus(self) -> list[str]:
+        """The SKU ids of its premium buttons (style 6)."""
+        return [str(c["sku_id"]) for row in self.payload.get("components", []) for c in row.get("components", [])
+                if c.get("style") == 6 and "sku_id" in c]
+
+    @property
     def custom_ids(self) -> list[str]:
         return [c["custom_id"] for row in self.payload.get("components", []) for c in row.get("components", [])
                 if "custom_id" in c]
@@ -109,6 +117,8 @@ class FakeDiscord:
         # Servers the bot is in: id -> extra roles (besides @everyone); and who is a member of each.
         self.guild_roles: dict[int, list[dict[str, Any]]] = {GUILD_ID: [role(MOD_ROLE_ID, "Reelsmith Mods")]}
         self.members: dict[int, dict[int, dict[str, Any]]] = {GUILD_ID: {USER_ID: MEMBER_USER}}
+        self.entitlements: dict[str, dict[str, Any]] = {}  # active, by id (`entitlement_event`)
+        self.unreachable: set[int] = set()  # channels the bot is not in (group DMs, servers of user installs)
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def start(self) -> FakeDiscord:
@@ -182,6 +192,27 @@ class FakeDiscord:
         self.guild_roles[guild_id] = roles
         self.members.setdefault(guild_id, {})
         await self.dispatch("GUILD_CREATE", self._guild(guild_id))
+
+    def entitlement(self, user_id: int = USER_ID, sku_id: int = SKU_ID, *, ends_at: dt.datetime | None = None,
+                    deleted: bool = False, kind: int = 8, entitlement_id: int | None = None) -> dict[str, Any]:
+        """An entitlement object (type 8: an application subscription; 1: a one-time purchase)."""
+        return {"id": str(entitlement_id or self.snowflake()), "sku_id": str(sku_id), "application_id": str(APP_ID),
+                "user_id": str(user_id), "type": kind, "deleted": deleted, "consumed": False,
+                "starts_at": TS, "ends_at": ends_at.isoformat() if ends_at else None}
+
+    async def entitlement_event(self, event: str, entitlement: dict[str, Any]) -> None:
+        """ENTITLEMENT_CREATE, _UPDATE or _DELETE through the gateway; later interactions of that member carry
+        their active entitlements, as Discord's do."""
+        if event == "ENTITLEMENT_DELETE" or entitlement["deleted"]:
+            self.entitlements.pop(entitlement["id"], None)
+        else:
+            self.entitlements[entitlement["id"]] = entitlement
+        await self.dispatch(event, entitlement)
+
+    def entitlements_of(self, user_id: str) -> list[dict[str, Any]]:
+        now = dt.datetime.now(dt.UTC)
+        return [e for e in self.entitlements.values() if e["user_id"] == user_id
+                and (e["ends_at"] is None or dt.datetime.fromisoformat(e["ends_at"]) > now)]
 
     def snowflake(self, when: dt.datetime | None = None) -> int:
         base = time_snowflake(when or dt.datetime.now(dt.UTC))
@@ -269,25 +300,53 @@ class FakeDiscord:
                        app_permissions: int = ALL_PERMS, size_limit: int = 10 * 1024 * 1024,
                        created: dt.datetime | None = None, message: dict[str, Any] | None = None,
                        user: dict[str, Any] | None = None, guild_id: int = GUILD_ID,
-                       thread_of: int | None = None) -> str:
+                       thread_of: int | None = None, user_install: bool = False, group_dm: bool = False,
+                       entitlements: list[dict[str, Any]] | None = None) -> str:
         """Send INTERACTION_CREATE through the gateway; returns the interaction token.
 
         `user` sends it (default Alice), in server `guild_id` (who thereby is a member there) or by DM;
-        `thread_of`: `channel_id` is a public thread under that channel.
+        `thread_of`: `channel_id` is a public thread under that channel. `user_install`: authorised only by
+        the member's own install (`authorizing_integration_owners` {"1": user}), as in a server the bot is not
+        in; `group_dm`: used in a group DM (context 2, always a user install); `entitlements`: the member's.
         """
         user = user or MEMBER_USER
         iid = self.snowflake(created)
         token = "itok-" + secrets.token_hex(8)
-        self.tokens[token] = {"interaction_id": iid, "original": None, "expired": False,
-                              "channel_id": str(DM_CHANNEL_ID if dm else channel_id)}
+        where = GROUP_DM_ID if group_dm else DM_CHANNEL_ID if dm else channel_id
+        self.tokens[token] = {"interaction_id": iid, "original": None, "expired": False, "channel_id": str(where)}
+        # Both installs authorise it where both exist (the member's own install in a server that added the bot).
+        in_server = not dm and not group_dm and guild_id in self.guild_roles
+        owners = {"0": str(guild_id)} if in_server else {"0": "0"} if dm and not user_install else {}
+        if user_install or group_dm:
+            owners["1"] = user["id"]
+            if not in_server and not dm:
+                self.unreachable.add(where)  # the bot is no member there: only the interaction token reaches it
+        elif not owners:
+            owners["0"] = str(guild_id)
         payload: dict[str, Any] = {
             "id": str(iid), "application_id": str(APP_ID), "type": kind, "data": data, "token": token,
-            "version": 1, "locale": "en-US", "attachment_size_limit": size_limit, "entitlements": [],
-            "app_permissions": str(app_permissions), "authorizing_integration_owners": {"0": str(guild_id)},
+            "version": 1, "locale": "en-US", "attachment_size_limit": size_limit,
+            "entitlements": self.entitlements_of(user["id"]) if entitlements is None else entitlements,
+            "app_permissions": str(app_permissions),
+            "authorizing_integration_owners": owners,
         }
-        if dm:
+        if group_dm:
+            payload.update(channel_id=str(GROUP_DM_ID), user=user, context=2,
+                           channel={"id": str(GROUP_DM_ID), "type": 3, "name": "friends", "icon": None,
+                                    "owner_id": user["id"], "recipients": [user, person(USER_ID + 7, "Friend")]})
+        elif dm:
             payload.update(channel_id=str(DM_CHANNEL_ID), user=user, context=1,
                            channel={"id": str(DM_CHANNEL_ID), "type": 1, "recipients": [user]})
+        elif user_install and not in_server:
+            # A server the bot is not in: Discord sends only a partial guild, and nobody is a member for the bot.
+            payload.update(
+                guild_id=str(guild_id), channel_id=str(channel_id), context=0, guild_locale="en-US",
+                guild={"id": str(guild_id), "locale": "en-US", "features": []},
+                channel={"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general",
+                         "position": 0, "nsfw": False, "permission_overwrites": [], "parent_id": None,
+                         "permissions": str(permissions)},
+                member={"user": user, "roles": [], "permissions": str(permissions), "joined_at": TS, "deaf": False,
+                        "mute": False, "flags": 0, "nick": None, "avatar": None})
         else:
             self.add_member(user, guild_id)
             channel: dict[str, Any] = {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general",
@@ -421,7 +480,7 @@ class FakeDiscord:
                "timestamp": TS, "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
                "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": kind, "flags": flags,
                "components": payload.get("components") or []}
-        if guild and int(channel_id) != DM_CHANNEL_ID:
+        if guild and int(channel_id) not in (DM_CHANNEL_ID, GROUP_DM_ID):
             msg["guild_id"] = str(GUILD_ID)
         if via != "channel":
             msg["webhook_id"] = str(APP_ID)
@@ -516,11 +575,15 @@ class FakeDiscord:
         cid = request.match_info["cid"]
         if int(cid) == LOCKED_CHANNEL_ID:
             return _json({"message": "Missing Permissions", "code": 50013}, status=403)
+        if int(cid) in self.unreachable:
+            return _json({"message": "Missing Access", "code": 50001}, status=403)
         payload, files = await self._body(request)
         sent = self._message(cid, payload, files, "channel")
         return _json(sent.payload)
 
     async def _channel_edit(self, request: web.Request) -> web.Response:
+        if int(request.match_info["cid"]) in self.unreachable:
+            return _json({"message": "Missing Access", "code": 50001}, status=403)
         sent = self.messages.get(int(request.match_info["mid"]))
         if sent is None or sent.deleted:
             return _json({"message": "Unknown Message", "code": 10008}, status=404)
