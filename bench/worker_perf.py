@@ -253,7 +253,7 @@ async def main() -> None:
             if part in (None, "rss"):
                 await bench_rss(base, pipes, 100 if q else 500)
             if part in (None, "overlap"):
-                await bench_overlap(base, pipes, 6 if q else 16, 512, 2)
+                await bench_overlap(base, pipes, 6 if q else 12, 256 if q else 512, 1 if q else 2)
         finally:
             server.stop()
 
