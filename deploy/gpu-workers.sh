@@ -8,6 +8,8 @@
 #   GPUS="0 2" deploy/gpu-workers.sh                       # only these
 #   REELSMITH_BIN=.venv/bin/reelsmith WORKER_PREFIX=box2 HEALTH_PORT_BASE=9500 deploy/gpu-workers.sh
 #   GPUS="0 1" deploy/gpu-workers.sh --dry-run             # print what would start, start nothing
+#   WORKER_MODELS_GPU1='["wan-i2v"]' deploy/gpu-workers.sh  # GPU 1's worker keeps only that catalog model
+#                                                          # (its REELSMITH_WORKER_MODELS); the others as set
 set -euo pipefail
 
 dry_run=0
@@ -33,13 +35,15 @@ pids=()
 stop() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; }
 trap stop INT TERM
 for i in $GPUS; do
+  vars=("CUDA_VISIBLE_DEVICES=$i" "REELSMITH_DEVICE=cuda" "REELSMITH_WORKER_NAME=${prefix}-gpu${i}"
+        "REELSMITH_HEALTH_PORT=$((port_base + i))")
+  pin="WORKER_MODELS_GPU$i"
+  [[ -n "${!pin:-}" ]] && vars+=("REELSMITH_WORKER_MODELS=${!pin}")
   if (( dry_run )); then
-    echo "CUDA_VISIBLE_DEVICES=$i REELSMITH_DEVICE=cuda REELSMITH_WORKER_NAME=${prefix}-gpu${i}" \
-      "REELSMITH_HEALTH_PORT=$((port_base + i)) $bin worker"
+    echo "${vars[*]} $bin worker"
     continue
   fi
-  CUDA_VISIBLE_DEVICES="$i" REELSMITH_DEVICE=cuda REELSMITH_WORKER_NAME="${prefix}-gpu${i}" \
-    REELSMITH_HEALTH_PORT="$((port_base + i))" "$bin" worker &
+  env "${vars[@]}" "$bin" worker &
   pids+=("$!")
   echo "gpu-workers.sh: worker ${prefix}-gpu${i} on GPU $i (pid $!, health port $((port_base + i)))"
 done

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "deploy" / "gpu-workers.sh"
 
 RECORDER = """#!/usr/bin/env bash
-echo "$CUDA_VISIBLE_DEVICES $REELSMITH_DEVICE $REELSMITH_WORKER_NAME $REELSMITH_HEALTH_PORT $REDIS_URL $*" \\
-  > "$OUT/worker-$CUDA_VISIBLE_DEVICES.txt"
+echo "$CUDA_VISIBLE_DEVICES $REELSMITH_DEVICE $REELSMITH_WORKER_NAME $REELSMITH_HEALTH_PORT $REDIS_URL" \\
+  "${REELSMITH_WORKER_MODELS:-all} $*" > "$OUT/worker-$CUDA_VISIBLE_DEVICES.txt"
 if [[ -n "${STAY:-}" ]]; then
   trap 'echo stopped > "$OUT/stopped-$CUDA_VISIBLE_DEVICES"; exit 0' TERM
   while :; do sleep 0.05; done
@@ -46,11 +46,14 @@ def _records(tmp: Path) -> dict[str, list[str]]:
     return {p.stem.removeprefix("worker-"): p.read_text().split() for p in sorted((tmp / "out").glob("worker-*"))}
 
 
-def test_one_worker_per_listed_gpu_each_seeing_only_its_own(tmp_path: Path) -> None:
-    done = subprocess.run(["bash", str(LAUNCHER)], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+def test_one_worker_per_listed_gpu_each_seeing_only_its_own_and_its_pinned_models(tmp_path: Path) -> None:
+    env = _env(tmp_path, WORKER_MODELS_GPU1='["wan-i2v"]')
+    done = subprocess.run(["bash", str(LAUNCHER)], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+    pinned = {"1": '["wan-i2v"]'}  # GPU 1's worker keeps only its own model; the others every model
     assert _records(tmp_path) == {
-        i: [i, "cuda", f"box-gpu{i}", str(9464 + int(i)), "redis://shared:6379/0", "worker"] for i in ("0", "1", "2")}
+        i: [i, "cuda", f"box-gpu{i}", str(9464 + int(i)), "redis://shared:6379/0", pinned.get(i, "all"), "worker"]
+        for i in ("0", "1", "2")}
 
 
 def test_gpus_chooses_dry_run_starts_nothing_and_a_failing_worker_is_reported(tmp_path: Path) -> None:
