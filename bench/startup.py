@@ -4,7 +4,8 @@
 
 1. time to first job after worker start: a 1-step job is queued, then `reelsmith worker` starts as its own
    process (interpreter, imports, Redis, loading the catalog's default model from safetensors with
-   low_cpu_mem_usage, the job) until its reply is published; done `--rounds` times, medians;
+   low_cpu_mem_usage, the job) until its reply is published; done `--rounds` times, medians; and the
+   share of that spent importing (a fresh interpreter importing the same modules);
 2. cold load in this process: `from_pretrained` of each entry (PipelineSet.get), and its first 1-step job;
 3. model switch with room for one model (`REELSMITH_WORKER_MAX_MODELS=1`), end to end through that worker:
    a job on the other entry (evict, load, render) vs a job on the model already warm; medians of `--rounds`.
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.generation.pipeline import PipelineSet  # noqa: E402
-from core.generation.twins import build_twin  # noqa: E402
+from core.generation.twins import build_twin, twins  # noqa: E402
 from core.queue.connection import connect  # noqa: E402
 from core.queue.embedded_redis import EmbeddedRedis  # noqa: E402
 from core.service.facade import Reelsmith  # noqa: E402
@@ -42,7 +43,9 @@ WHO = Requester(platform="web", user_id="bench", chat_id="bench")
 
 def models_file(path: Path, names: list[str]) -> Path:
     rows = [f'[defaults]\ntext-to-image = "{names[0]}"\n']
-    rows += [f'[[model]]\nname = "{n}"\nsource = "twin:{n}"\n' for n in names]
+    specs = twins()
+    rows += [f'[[model]]\nname = "{n}"\nsource = "twin:{n}"\nfamily = "{specs[n].family}"\nkind = "{specs[n].kind}"\n'
+             for n in names]
     path.write_text("\n".join(rows))
     return path
 
@@ -107,6 +110,18 @@ async def through_worker(settings: Settings, names: list[str], rounds: int, devi
     return out
 
 
+def import_seconds(rounds: int) -> float:
+    """Median seconds for a fresh interpreter to import what a worker imports before it loads anything."""
+    code = "import reelsmith, workers.settings, core.generation.pipeline, torch, diffusers, transformers"
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"},
+                       check=True)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def in_process(settings: Settings, names: list[str]) -> dict[str, tuple[float, float]]:
     """Cold `from_pretrained` and the first 1-step job of each entry, in a fresh PipelineSet each."""
     out = {}
@@ -141,6 +156,7 @@ def main() -> None:
             settings = Settings(_env_file=None, redis_url=server.url, tiny_models_dir=tiny, data_dir=tmp,
                                 models_file=models_file(tmp / "models.toml", names), quota_enabled=False,
                                 device=args.device, key_prefix="bs", queue_name="bs:queue")
+            imports = import_seconds(args.rounds)
             loads = in_process(settings, names)
             e2e = asyncio.run(through_worker(settings, names, args.rounds, args.device, tmp / "worker.log"))
         finally:
@@ -150,6 +166,7 @@ def main() -> None:
           f"{names[1]}, medians of {args.rounds}")
     print("| measure | seconds |\n| --- | --- |")
     print(f"| worker process start -> first job's reply ({names[0]}, 1 step) | {med['first']:.2f} |")
+    print(f"| of which: a fresh interpreter importing the worker's modules (torch, diffusers ...) | {imports:.2f} |")
     for name, (load, job) in loads.items():
         print(f"| cold from_pretrained of {name} (safetensors, low_cpu_mem_usage), in process | {load:.2f} |")
         print(f"| its first 1-step job | {job:.3f} |")
