@@ -6,6 +6,8 @@
 2. throughput with micro-batching vs one job at a time (jobs per minute ratio)
 3. enqueue-to-start latency, median and p95, on an idle worker (wake-up vs plain 0.5 s arq polling)
 4. worker RSS after 500 jobs vs after 10
+5. overlap: N image jobs back to back; how much of the post-render work (labels, encode, store) runs while
+   the accelerator thread renders the next job (one job per render), vs one job at a time
 """
 
 from __future__ import annotations
@@ -165,10 +167,71 @@ async def bench_rss(base: Settings, pipes: PipelineSet, total: int) -> None:
           f"growth {growth * 100:+.1f}%")
 
 
+def _overlapped(post: tuple[float, float], renders: list[tuple[float, float]]) -> float:
+    """Seconds of the interval `post` during which some render interval ran (renders never overlap each other:
+    one accelerator thread)."""
+    a, b = post
+    return sum(max(0.0, min(b, d) - max(a, c)) for c, d in renders)
+
+
+async def _overlap_run(base: Settings, pipes: PipelineSet, max_jobs: int, jobs: int, size: int,
+                       steps: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Render intervals (accelerator thread) and post-render intervals (labels, encode, sign, store) of `jobs`
+    jobs queued at once, after one warm-up job; one job per render (no batching) so each render is one job's."""
+    renders: list[tuple[float, float]] = []
+    posts: list[tuple[float, float]] = []
+    async with Stack(base, pipes, 30 + max_jobs, image_base_size=size, batch_max_size=1,
+                     worker_max_jobs=max_jobs) as st:
+        generate, store = pipes.generate, st.runtime._encode_and_store
+
+        def timed_generate(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return generate(*args, **kwargs)
+            finally:
+                renders.append((t, time.perf_counter()))
+
+        async def timed_store(*args: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return await store(*args)
+            finally:
+                posts.append((t, time.perf_counter()))
+
+        pipes.generate = timed_generate  # type: ignore[method-assign]
+        st.runtime._encode_and_store = timed_store
+        try:
+            who = Requester(platform="web", user_id="u", chat_id="c")
+            warm = await st.service.handle(who, f"/imagine warm-up --steps {steps} --seed 998")  # first calls
+            await st.wait_reply(warm.job_id or "", 0.01)
+            renders.clear()
+            posts.clear()
+            ids = [(await st.service.handle(who, f"/imagine fox {i} --steps {steps} --seed {i}")).job_id
+                   for i in range(jobs)]
+            for job_id in ids:
+                await st.wait_reply(job_id or "", 0.01)
+        finally:
+            del pipes.generate
+    return renders, posts
+
+
+async def bench_overlap(base: Settings, pipes: PipelineSet, jobs: int, size: int, steps: int) -> None:
+    """How much post-render time is hidden behind the next job's render: worker_max_jobs 1 vs the default 4."""
+    for label, max_jobs in (("one job at a time", 1), ("default (4 jobs held)", 4)):
+        renders, posts = await _overlap_run(base, pipes, max_jobs, jobs, size, steps)
+        render_s = sum(d - c for c, d in renders)
+        post_s = sum(b - a for a, b in posts)
+        wall = max(b for _, b in posts) - min(c for c, _ in renders)
+        hidden = sum(_overlapped(p, renders) for p in posts)
+        print(f"5. overlap, {label}, {jobs} jobs at {size}px/{steps} steps: wall {wall:.2f} s; renders "
+              f"{render_s:.2f} s + post-render {post_s:.2f} s = {render_s + post_s:.2f} s; post-render beside "
+              f"a render: {hidden:.2f} s = {hidden / post_s * 100:.0f}%; wall / sum = "
+              f"{wall / (render_s + post_s):.3f}; accelerator busy {render_s / wall * 100:.0f}% of the wall")
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--only", choices=["overhead", "throughput", "latency", "rss"], help="run one part")
+    parser.add_argument("--only", choices=["overhead", "throughput", "latency", "rss", "overlap"], help="run one part")
     args = parser.parse_args()
     q = args.quick
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,6 +252,8 @@ async def main() -> None:
                 await bench_latency(base, pipes, 20 if q else 60)
             if part in (None, "rss"):
                 await bench_rss(base, pipes, 100 if q else 500)
+            if part in (None, "overlap"):
+                await bench_overlap(base, pipes, 6 if q else 12, 256 if q else 512, 1 if q else 2)
         finally:
             server.stop()
 

@@ -197,6 +197,9 @@ class Progress(BaseModel):
     step: int = 0
     total_steps: int = 0
     position: int | None = None
+    # While a job's several images are being encoded: the files ready so far (state "encoding", `step` of
+    # `total_steps` ready). Advisory like all progress: the final reply still carries every file.
+    media: list[MediaFile] = Field(default_factory=list)
 
     @property
     def fraction(self) -> float:

@@ -324,52 +324,80 @@ class WorkerRuntime:
         except Exception:  # progress is advisory; never fail a job over it
             log.warning("could not publish progress for %s", update.job_id, exc_info=True)
 
+    async def _label(self, request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
+        """Every feature's frame steps (badge, then watermark), in order, off the event loop."""
+        loop = asyncio.get_running_loop()
+        for post in self.postprocessors:
+            frames = await loop.run_in_executor(self.encoders, post, request, frames)
+        return frames
+
     async def _encode_and_store(self, request: GenerationRequest, result: GenerationResult) -> list[MediaFile]:
         loop = asyncio.get_running_loop()
         s = self.settings
-        media: list[MediaFile] = []
         # Captions go on before the postprocessors, so the visible AI badge is drawn over them, never under.
         if request.meme_top or request.meme_bottom:
             result.frames = await loop.run_in_executor(self.encoders, render_meme, result.frames,
                                                        request.meme_top, request.meme_bottom)
+        if not result.is_video:
+            return await self._store_images(request, result)
         # An extended clip's source part is labelled already: the steps label the new part only.
         head, result.frames = result.frames[:result.labelled], result.frames[result.labelled:]
-        for post in self.postprocessors:
-            result.frames = await loop.run_in_executor(self.encoders, post, request, result.frames)
-        result.frames = head + result.frames
-        if result.is_video:
-            fps = float(result.fps or request.fps)
-            duration = len(result.frames) / fps
-            audio = await self._soundtrack(request, result, duration)
-            w, h = result.frames[0].size
-            if self._video_format(request, result, audio) == "gif":
-                label = f"{s.label_text} by {s.service_name} ({result.model}), job {request.job_id}"
-                data = await loop.run_in_executor(self.encoders, encode_gif, result.frames, max(1, round(fps)), label)
-                mime, ext, w2, h2 = "image/gif", "gif", w, h
-            else:
-                meta = mp4_metadata(kind=request.kind, producer=s.service_name, job_id=request.job_id,
-                                    model=result.model, label_text=s.label_text)
-                encode = functools.partial(encode_mp4, result.frames, max(1, round(fps)), meta, audio=audio,
-                                           audio_bitrate=s.audio_bitrate)
-                data = await loop.run_in_executor(self.encoders, encode)
-                mime, ext, w2, h2 = "video/mp4", "mp4", w - w % 2, h - h % 2
-            data = await self._signed(request, result.model, data, mime)
-            blob = await self.blobs.put(data, mime, s.result_ttl_s)
-            media.append(MediaFile(blob_key=blob, mime=mime, filename=f"reelsmith-{request.job_id}.{ext}",
-                                   size=len(data), width=w2, height=h2, duration_s=duration))
+        result.frames = head + await self._label(request, result.frames)
+        fps = float(result.fps or request.fps)
+        duration = len(result.frames) / fps
+        audio = await self._soundtrack(request, result, duration)
+        w, h = result.frames[0].size
+        if self._video_format(request, result, audio) == "gif":
+            label = f"{s.label_text} by {s.service_name} ({result.model}), job {request.job_id}"
+            data = await loop.run_in_executor(self.encoders, encode_gif, result.frames, max(1, round(fps)), label)
+            mime, ext, w2, h2 = "image/gif", "gif", w, h
         else:
-            xmp = xmp_packet(kind=request.kind, producer=s.service_name, job_id=request.job_id,
-                             model=result.model)
-            for i, img in enumerate(result.frames):
-                # The platform's format, once: the adapter sends it without encoding again (core/labelling/output.py).
-                out = await loop.run_in_executor(self.encoders, encode_image, img, xmp, request.requester.platform, s)
-                data = await self._signed(request, result.model, out.data, out.mime)
-                blob = await self.blobs.put(data, out.mime, s.result_ttl_s)
-                suffix = f"-{i + 1}" if len(result.frames) > 1 else ""
-                media.append(MediaFile(blob_key=blob, mime=out.mime,
-                                       filename=f"reelsmith-{request.job_id}{suffix}.{out.extension}",
-                                       size=len(data), width=img.width, height=img.height))
-        return media
+            meta = mp4_metadata(kind=request.kind, producer=s.service_name, job_id=request.job_id,
+                                model=result.model, label_text=s.label_text)
+            encode = functools.partial(encode_mp4, result.frames, max(1, round(fps)), meta, audio=audio,
+                                       audio_bitrate=s.audio_bitrate)
+            data = await loop.run_in_executor(self.encoders, encode)
+            mime, ext, w2, h2 = "video/mp4", "mp4", w - w % 2, h - h % 2
+        data = await self._signed(request, result.model, data, mime)
+        blob = await self.blobs.put(data, mime, s.result_ttl_s)
+        return [MediaFile(blob_key=blob, mime=mime, filename=f"reelsmith-{request.job_id}.{ext}",
+                          size=len(data), width=w2, height=h2, duration_s=duration)]
+
+    async def _store_images(self, request: GenerationRequest, result: GenerationResult) -> list[MediaFile]:
+        """Each image labelled, encoded, signed and stored on its own, side by side on the encoder pool.
+
+        With several images (--n) the first one stored is published at once as an "encoding" progress event
+        carrying it, so an adapter that can show it early does; the final reply still carries them all, in order.
+        """
+        loop = asyncio.get_running_loop()
+        s = self.settings
+        xmp = xmp_packet(kind=request.kind, producer=s.service_name, job_id=request.job_id, model=result.model)
+        count = len(result.frames)
+        ready: list[MediaFile] = []
+
+        async def one(index: int, frame: Image.Image) -> MediaFile:
+            (img,) = await self._label(request, [frame])  # an image's steps see it alone: one in, one out
+            # The platform's format, once: the adapter sends it without encoding again (core/labelling/output.py).
+            out = await loop.run_in_executor(self.encoders, encode_image, img, xmp, request.requester.platform, s)
+            data = await self._signed(request, result.model, out.data, out.mime)
+            blob = await self.blobs.put(data, out.mime, s.result_ttl_s)
+            suffix = f"-{index + 1}" if count > 1 else ""
+            name = f"reelsmith-{request.job_id}{suffix}.{out.extension}"
+            file = MediaFile(blob_key=blob, mime=out.mime, filename=name, size=len(data), width=img.width,
+                             height=img.height)
+            ready.append(file)
+            if count > 1 and len(ready) == 1:
+                await self._publish_progress(Progress(job_id=request.job_id, requester=request.requester,
+                                                      state="encoding", step=1, total_steps=count, media=[file]))
+            return file
+
+        tasks = [asyncio.ensure_future(one(i, frame)) for i, frame in enumerate(result.frames)]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:  # one image failed (or the job's time ran out): the others stop too
+                task.cancel()
+            raise
 
     async def _signed(self, request: GenerationRequest, model: str, data: bytes, mime: str) -> bytes:
         """The encoded file after every signer (C2PA), each off the event loop."""

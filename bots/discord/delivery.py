@@ -29,7 +29,7 @@ from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
 from core.media import UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
-from core.service import Reelsmith, error_text, queued_text, rendering_text
+from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
 from core.types import DeleteResult, GenerationReply, Notice, Progress
 from core.variants import grid_image
 
@@ -171,7 +171,7 @@ class Delivery:
         if p.state == "queued" and p.position is not None:
             text = queued_text(p.position)
         elif p.state == "encoding":
-            text = "\U0001f39e\ufe0f Encoding\u2026"
+            text = encoding_text(len(p.media), p.total_steps)  # the files go in the one result message
         else:
             text = rendering_text(p.step, p.total_steps)
         await self._edit_status(p.job_id, status, text)

@@ -33,7 +33,7 @@ from bots.telegram.recent import RecentResults, file_of
 from bots.telegram.retry import retry_after_seconds, retrying
 from core.media import Fitted, UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
-from core.service import Reelsmith, error_text, queued_text, rendering_text
+from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice, Progress
 from core.variants import image_captions
 
@@ -44,7 +44,6 @@ CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
 PHOTO_MAX_SIDE_SUM = 10_000  # sendPhoto: width + height
 PHOTO_MAX_RATIO = 20.0  # sendPhoto: the longer side at most 20 times the shorter
-ENCODING_TEXT = "\U0001f39e\ufe0f Encoding\u2026 almost there."
 REMOVED_TEXT = "\U0001f5d1\ufe0f This result was removed by a moderator or its author."
 EXPIRED_TEXT = "This result expired before I could post it. Send the command again."
 TOO_LARGE_TEXT = ("The result is too large to post on Telegram even after re-encoding. "
@@ -182,7 +181,7 @@ class Delivery:
         if p.state == "queued":
             text = queued_text(p.position or 1)
         elif p.state == "encoding":
-            text = ENCODING_TEXT
+            text = encoding_text(len(p.media), p.total_steps)  # an album goes out whole: the count only
         else:
             text = rendering_text(p.step, p.total_steps)
         try:  # an edit without the keyboard would drop the Cancel button

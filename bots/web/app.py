@@ -29,7 +29,7 @@ from core.context import ChatContext
 from core.ops import ConfigError, HealthEndpoints, is_wildcard, process_metrics, url_host, web_bind_problem
 from core.queue import ReplyConsumer, as_text
 from core.selfservice import PREFILL
-from core.service import Attachment, Outcome, Reelsmith, error_text, rendering_text
+from core.service import Attachment, Outcome, Reelsmith, encoding_text, error_text, rendering_text
 from core.types import DeleteResult, GenerationReply, Notice, Progress, Requester
 from core.variants import image_caption
 
@@ -111,8 +111,15 @@ class WebPlayground:
         msg = await self._status_of(p.job_id)
         if msg is None or msg.get("done"):
             return
-        msg["text"] = rendering_text(p.step, p.total_steps)
-        msg["progress"] = {"step": p.step, "total": p.total_steps, "percent": int(p.fraction * 100)}
+        if p.state == "encoding":
+            # The page shows each image as soon as it is ready; the final reply replaces them with all of them.
+            msg["text"] = encoding_text(len(p.media), p.total_steps)
+            msg["progress"] = None
+            msg["media"] = [{"url": f"/media/{m.blob_key}", "mime": m.mime, "name": m.filename,
+                             "width": m.width, "height": m.height, "caption": ""} for m in p.media]
+        else:
+            msg["text"] = rendering_text(p.step, p.total_steps)
+            msg["progress"] = {"step": p.step, "total": p.total_steps, "percent": int(p.fraction * 100)}
         await self._save(msg)
 
     async def reply(self, r: GenerationReply, entry_id: str) -> None:

@@ -178,7 +178,17 @@ class PipelineSet:
         source = self.model_source(entry)
         log.info("loading model %s (%s) from %s on %s", entry.name, entry.family, source, self.device)
         with _LOADING:
-            pipe = getattr(diffusers, loader_for(entry)).from_pretrained(source, torch_dtype=self.dtype)
+            # Safetensors only: mapped from disk, never unpickled (a pickled checkpoint can run code as it loads);
+            # low_cpu_mem_usage builds the modules empty and fills them from the file, with no second copy in RAM.
+            try:
+                pipe = getattr(diffusers, loader_for(entry)).from_pretrained(
+                    source, torch_dtype=self.dtype, use_safetensors=True, low_cpu_mem_usage=True)
+            except OSError as exc:
+                if "safetensors" not in str(exc):
+                    raise
+                raise GenerationError(
+                    f"The model {entry.label} has no safetensors weights (only pickled ones, which are never "
+                    "loaded here). Nothing was charged; an owner must convert it to safetensors.") from exc
         loaded = type(pipe).__name__
         if entry.family != AUTO_IMAGE.name and entry.family != AUTO_VIDEO.name and not entry.checkpoint.loads(loaded):
             raise GenerationError(

@@ -21,11 +21,11 @@ from core.service.facade import Reelsmith
 from core.service.features import build_features, build_service
 from core.service.grammar import COMMANDS, HELP_TEXT, MAX_SEED, UPSCALE_SCALES, parse_command
 from core.service.requests import primary_first
-from core.service.texts import progress_bar, queued_text, rendering_text
+from core.service.texts import encoding_text, progress_bar, queued_text, rendering_text
 
 __all__ = [
     "COMMANDS", "HELP_TEXT", "MAX_SEED", "Attachment", "CommandCall", "Outcome", "Reelsmith", "build_features",
     "build_service", "button_data", "error_text", "parse_button_data", "parse_command", "primary_first",
-    "progress_bar", "queued_text", "rendering_text", "UPSCALE_SCALES", "ResultButton", "image_ref",
+    "encoding_text", "progress_bar", "queued_text", "rendering_text", "UPSCALE_SCALES", "ResultButton", "image_ref",
     "parse_image_ref",
 ]

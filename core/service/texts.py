@@ -16,3 +16,10 @@ def queued_text(position: int) -> str:
 
 def rendering_text(step: int, total: int) -> str:
     return f"\U0001f3a8 Rendering\u2026 {progress_bar(step, total)}"
+
+
+def encoding_text(ready: int, total: int) -> str:
+    """A job's files are being labelled and encoded; with several images, how many are ready."""
+    if total > 1 and ready:
+        return f"\U0001f39e\ufe0f Encoding\u2026 {ready} of {total} images ready."
+    return "\U0001f39e\ufe0f Encoding\u2026 almost there."

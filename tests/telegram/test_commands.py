@@ -11,7 +11,7 @@ from core.errors import Refusal
 from core.queue.replies import ReplyBus
 from core.service import CommandCall, Outcome
 from core.service.facade import Reelsmith
-from core.types import GenerationRequest, JobKind, Progress
+from core.types import GenerationRequest, JobKind, MediaFile, Progress
 from tests.telegram.conftest import ALICE, BOB, GROUP, answer_to, until
 from tests.telegram.fake_api import FakeBotAPI
 
@@ -179,6 +179,23 @@ async def test_progress_edits_the_status_message(api: FakeBotAPI, bot: TelegramB
     assert edits[0].params["message_id"] == str(status.result["message_id"])
     assert "30%" in edits[0].params["text"] and "step 3/10" in edits[0].params["text"]
     assert "[######" in edits[0].params["text"]
+
+
+async def test_first_of_several_images_ready_is_said_while_the_album_waits(api: FakeBotAPI, bot: TelegramBot,
+                                                                          service: Reelsmith) -> None:
+    """An album goes out whole (sendMediaGroup), so the first ready image is announced, not posted alone."""
+    status = await answer_to(api, api.message(ALICE, ALICE, "/imagine a fox --n 4"))
+    [job_id] = [j.decode() for j in await service.redis.zrange(service.settings.queue_name, 0, -1)]
+    request = await service.queue.load_request(job_id)
+    assert request is not None
+    first = MediaFile(blob_key="b1", mime="image/jpeg", filename=f"reelsmith-{job_id}-1.jpg", size=1, width=64,
+                      height=64)
+    await ReplyBus(service.redis, service.settings).publish_progress(Progress(
+        job_id=job_id, requester=request.requester, state="encoding", step=1, total_steps=4, media=[first]))
+    edits = await until(lambda: api.sent("editMessageText"))
+    assert edits[0].params["message_id"] == str(status.result["message_id"])
+    assert "1 of 4 images ready" in edits[0].params["text"]
+    assert not api.sent("sendPhoto") and not api.sent("sendMediaGroup")
 
 
 async def test_progress_edits_are_throttled_per_chat(api: FakeBotAPI, bot: TelegramBot,
