@@ -195,8 +195,12 @@ class Delivery:
     async def _inline_progress(self, p: Progress, inline_id: str) -> None:
         if not await self.state.claim_edit(p.job_id, self.settings.telegram_edit_interval_s):
             return
-        text = (queued_text(p.position or 1) if p.state == "queued" else ENCODING_TEXT if p.state == "encoding"
-                else rendering_text(p.step, p.total_steps))
+        if p.state == "queued":
+            text = queued_text(p.position or 1)
+        elif p.state == "encoding":
+            text = encoding_text(len(p.media), p.total_steps)
+        else:
+            text = rendering_text(p.step, p.total_steps)
         try:
             await self.bot.edit_message_text(text, inline_message_id=inline_id, reply_markup=again_keyboard())
         except TelegramError as exc:  # advisory, as in chats
