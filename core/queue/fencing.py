@@ -21,6 +21,7 @@ import logging
 from redis.asyncio import Redis
 
 from core.ops.metrics import process_metrics
+from core.queue.connection import replicated
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Fence:
             pipe.incr(key)
             pipe.expire(key, self.settings.result_ttl_s)
             token, _ = await pipe.execute()
+        await replicated(self.redis, self.settings, "fencing token")
         _held.set((job_id, int(token)))
         self.tokens[job_id] = int(token)
         return int(token)

@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, TimeoutError
 
 from core.ops.metrics import process_metrics
-from core.queue.connection import as_text
+from core.queue.connection import as_text, replicated
 from core.queue.fencing import epoch_key
 from core.settings import Settings
 from core.types import DeleteResult, GenerationReply, Notice, Progress
@@ -80,7 +80,10 @@ class ReplyBus:
         )
         if entry is None:
             return "duplicate"
-        return "stale" if entry == 0 else "sent"
+        if entry == 0:
+            return "stale"
+        await replicated(self.redis, self.settings, "reply posted")
+        return "sent"
 
     async def already_replied(self, job_id: str) -> bool:
         return bool(await self.redis.exists(self.sent_marker(job_id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -60,9 +61,14 @@ async def fservice(fsettings: Settings) -> AsyncIterator[Reelsmith]:
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a real reelsmith process using `settings` (nothing inherited from ours)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REELSMITH_") and k != "REDIS_URL"}
-    assert settings.redis_url is not None
+    if settings.redis_url is not None:
+        env["REDIS_URL"] = settings.redis_url.get_secret_value()
+    if settings.redis_sentinels:  # Redis through Sentinel (tests/faults/test_failover.py)
+        env.update({"REELSMITH_REDIS_SENTINELS": json.dumps(settings.redis_sentinels),
+                    "REELSMITH_REDIS_SENTINEL_MASTER": settings.redis_sentinel_master,
+                    "REELSMITH_REDIS_WAIT_REPLICAS": str(settings.redis_wait_replicas),
+                    "REELSMITH_REDIS_WAIT_TIMEOUT_MS": str(settings.redis_wait_timeout_ms)})
     env.update({
-        "REDIS_URL": settings.redis_url.get_secret_value(),
         "REELSMITH_TINY_MODELS_DIR": str(settings.resolved_tiny_dir()),
         "REELSMITH_DATA_DIR": str(settings.data_dir),
         "REELSMITH_KEY_PREFIX": settings.key_prefix,
