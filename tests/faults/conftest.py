@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,17 +123,19 @@ class Procs:
     tmp: Path
     started: list[Proc] = field(default_factory=list)
 
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> Proc:
+    def start(self, name: str, args: list[str], env: dict[str, str], prefix: Sequence[str] = ()) -> Proc:
+        """`sys.executable` with `args`, behind `prefix` (e.g. `ip netns exec NS`, tests/faults/netns.py)."""
         log_path = self.tmp / f"{name}.log"
         out = log_path.open("wb")
-        popen = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        popen = subprocess.Popen([*prefix, sys.executable, *args], cwd=ROOT, env=env, stdout=out,
+                                 stderr=subprocess.STDOUT)
         out.close()
         proc = Proc(name, popen, log_path)
         self.started.append(proc)
         return proc
 
-    def worker(self, name: str, settings: Settings, **extra: str) -> Proc:
-        return self.start(name, ["tests/faults/worker_main.py"], child_env(settings, **extra))
+    def worker(self, name: str, settings: Settings, prefix: Sequence[str] = (), **extra: str) -> Proc:
+        return self.start(name, ["tests/faults/worker_main.py"], child_env(settings, **extra), prefix)
 
     def stop_all(self) -> None:
         for proc in self.started:
