@@ -60,6 +60,33 @@ class Settings(BaseSettings):
         description="Redis to use (rediss:// for TLS across networks); unset starts an embedded redis-server "
         "under REELSMITH_DATA_DIR.",
     )
+    redis_sentinels: list[str] = Field(
+        default=[], description='Redis Sentinel addresses ("host:port"), e.g. ["10.0.0.5:26379", "10.0.0.6:26379", '
+        '"10.0.0.7:26379"]: bots, workers and the quota book follow the master they name through failovers. '
+        "Set, it replaces redis_url's host (the URL may still give the password, database and rediss://).")
+    redis_sentinel_master: str = Field(
+        default="mymaster", description="The master's name in the sentinels' configuration (`sentinel monitor`).")
+    redis_sentinel_password: SecretStr | None = Field(
+        default=None, description="The sentinels' own password (`requirepass` in sentinel.conf), if they have one.")
+    redis_password: SecretStr | None = Field(
+        default=None, description="Redis's password when it is not in redis_url (always needed with sentinels "
+        "if the master has `requirepass`).")
+    redis_tls: bool = Field(
+        default=False, description="TLS to Redis (and to the sentinels) without a rediss:// URL, e.g. with sentinels.")
+    redis_tls_ca_file: Path | None = Field(
+        default=None, description="CA bundle that signed Redis's certificate (managed Redis with a private CA).")
+    redis_tls_cert_file: Path | None = Field(
+        default=None, description="Client certificate for Redis servers that require one (mutual TLS).")
+    redis_tls_key_file: Path | None = Field(default=None, description="The client certificate's private key.")
+    redis_tls_check_hostname: bool = Field(
+        default=True, description="Check that Redis's certificate names the host connected to.")
+    redis_wait_replicas: int = Field(
+        default=0, ge=0, description="Replicas that must hold an accepted job, a credit charge or refund, a run's "
+        "fencing token and a posted reply before the service goes on (Redis WAIT), so a failover cannot lose them. "
+        "0: asynchronous replication (a failover may lose the last moment's writes).")
+    redis_wait_timeout_ms: int = Field(
+        default=1000, ge=1, description="How long one WAIT for replicas lasts; past it the write stands on the master "
+        "alone (logged).")
     data_dir: Path = Field(
         default=Path(".reelsmith"), description="Embedded Redis data, the tiny models, the playground's per-install "
         "token.")

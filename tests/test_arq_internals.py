@@ -1,7 +1,7 @@
 """The arq internals the worker overrides or calls still exist as they were written against.
 
 workers/lease.py, workers/settings.py and workers/wakeup.py subclass arq's Worker and override private
-methods (`_poll_iteration`, `start_jobs`, `finish_failed_job`, `close`, `main`), repeat parts of their
+methods (`_poll_iteration`, `start_jobs`, `finish_job`, `finish_failed_job`, `close`, `main`), repeat parts of their
 bodies and use its private state (`tasks`, `job_counter`, `sem`, `_pool` ...). An arq upgrade that changes
 any of it fails here, naming what to re-check, instead of quietly in production.
 """
@@ -32,6 +32,9 @@ METHODS: dict[str, tuple[list[str], bool]] = {
     "start_jobs": (["self", "job_ids"], True),  # lease.py (never twice at once), settings.py (routing)
     "finish_failed_job": (["self", "job_id", "result_data"], True),  # settings.py: answer unreadable jobs
     "close": (["self"], True),  # settings.py repeats it
+    # settings.py: a fenced-off run leaves arq's bookkeeping to the run holding the lease
+    "finish_job": (["self", "job_id", "finish", "result_data", "result_timeout_s", "keep_result_forever",
+                    "incr_score", "keep_in_progress"], True),
     "main": (["self"], True),  # wakeup.py replaces it
     "handle_sig": (["self", "signum"], False),  # settings.py's close calls it
     "_jobs_started": (["self"], False),  # wakeup.py's burst check

@@ -17,6 +17,13 @@ log = logging.getLogger(__name__)
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 MAX_BACKOFF_S = 10.0
 
+# KEYS: in-progress key[, fencing epoch].  ARGV: lease ms, token ('' when unfenced).
+# PEXPIRE never creates a key: a job that just finished is not re-locked.
+_RENEW_IF_CURRENT = """
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+"""
+
 
 class LeasedWorker(Worker):
     """An arq Worker whose running jobs hold a short, renewed lease, and that outlives Redis outages.
@@ -63,13 +70,21 @@ class LeasedWorker(Worker):
                     self.sem.release()
                 raise
 
+    def lease_fence(self, job_id: str) -> tuple[str, int] | None:
+        """The (epoch key, token) of this worker's run of `job_id`, when runs are fenced (workers/settings.py)."""
+        return None
+
     async def _renew_leases(self) -> None:
         now = time.monotonic()
         if not self.tasks or now - self._renewed_at < self.lease_s / 4:
             return
         self._renewed_at = now
+        renew = self.pool.register_script(_RENEW_IF_CURRENT)
         async with self.pool.pipeline(transaction=False) as pipe:
             for job_id in self.tasks:
-                # PEXPIRE never creates a key: a job that just finished is not re-locked.
-                pipe.pexpire(in_progress_key_prefix + job_id, int(self.lease_s * 1000))
+                # A run that lost its lease to a later run (fenced) must not keep that run's lease alive:
+                # the in-progress key is the job's, not this worker's.
+                epoch_key, token = self.lease_fence(job_id) or ("", "")
+                keys = [in_progress_key_prefix + job_id, *([epoch_key] if epoch_key else [])]
+                await renew(keys=keys, args=[int(self.lease_s * 1000), token], client=pipe)
             await pipe.execute()

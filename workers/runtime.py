@@ -25,7 +25,7 @@ from core.media.codecs import encode_gif, encode_mp4
 from core.media.memes import render_meme
 from core.media.untrusted import UnreadableMedia, UntrustedMedia
 from core.ops.logs import ContextThreadPoolExecutor, bind_job_id
-from core.queue import fleet
+from core.queue import fencing, fleet
 from core.queue.blobs import BlobStore
 from core.queue.finisher import CANCELLED_TEXT, JobFinisher
 from core.queue.fleet import WorkerInfo
@@ -119,8 +119,10 @@ class WorkerRuntime:
             log.info("job %s already answered; skipping retry", request.job_id)
             await self.finisher.finalize_once(request)
             return {"skipped": True}
+        # This run holds the lease now: any earlier run of the job (cut off, stalled) is fenced off from here.
+        token = await self.finisher.fence.take(request.job_id)
         started = time.perf_counter()
-        log.info("job %s try %d started", request.job_id, job_try)
+        log.info("job %s try %d started (fencing token %d)", request.job_id, job_try, token)
         await self.queue.set_state(request.job_id, "running")
         try:
             async with asyncio.timeout(self.settings.job_timeout_s):
@@ -187,6 +189,8 @@ class WorkerRuntime:
         if await self.finisher.already_replied(request.job_id):
             await self.finisher.finalize_once(request)
             return
+        if fencing.held(request.job_id) is None:  # a run of its own (tries used up), not a failed run's end
+            await self.finisher.fence.take(request.job_id)
         text = repeatable_text(reason) if repeatable else (
             f"Sorry, generating this failed {tries} times ({reason}). "
             "Nothing was charged; try again later or with other settings.")

@@ -15,7 +15,8 @@ from arq.worker import Worker, func
 from core.generation.pipeline import PipelineSet
 from core.ops.metrics import worker_name
 from core.queue import fleet, job_codec
-from core.queue.connection import redis_settings
+from core.queue.connection import connect, redis_settings
+from core.queue.fencing import Fence, epoch_key
 from core.queue.jobs import JOB_FUNCTION
 from core.settings import Settings
 from workers.jobs import answer_unreadable, generate
@@ -72,6 +73,35 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
             else:
                 self.skipped_for_routing += 1
         await super().start_jobs(mine)
+
+    def _fence(self) -> Fence | None:
+        runtime: WorkerRuntime | None = self.ctx.get("runtime")
+        return runtime.finisher.fence if runtime is not None else None
+
+    def lease_fence(self, job_id: str) -> tuple[str, int] | None:
+        fence = self._fence()
+        token = fence.tokens.get(job_id) if fence is not None else None
+        return None if token is None else (epoch_key(self.settings, job_id), token)
+
+    async def main(self) -> None:
+        if self._pool is None:
+            # The one way to Redis (a URL, TLS, or Sentinel's current master): core/queue/connection.py.
+            self._pool = await connect(self.settings)
+        await super().main()
+
+    async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None,
+                         result_timeout_s: float | None, keep_result_forever: bool, incr_score: int | None,
+                         keep_in_progress: float | None) -> None:
+        """arq's end of a run, except for a fenced-off (stale) run: the job, its in-progress key and its
+        queue entry belong to the run holding the lease now, so a stale run leaves them alone."""
+        fence = self._fence()
+        token = fence.tokens.pop(job_id, None) if fence is not None else None
+        if fence is not None and token is not None and not await fence.is_current(job_id, token):
+            log.warning("job %s: stale run (fencing token %d) leaves the job to the run holding it now",
+                        job_id, token)
+            return
+        await super().finish_job(job_id, finish, result_data, result_timeout_s, keep_result_forever,
+                                 incr_score, keep_in_progress)
 
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
         raw = await self.pool.get(job_key_prefix + job_id)

@@ -236,7 +236,7 @@ def check_or_exit(settings: Settings, environ: Mapping[str, str], *, bots: Itera
                   loads_models: bool = False, check_redis: bool = True) -> None:
     """Raise `ConfigError` (a SystemExit with the message) if anything is wrong."""
     problems = static_problems(settings, environ, bots=bots, loads_models=loads_models)
-    if not problems and check_redis and settings.redis_url is not None:
+    if not problems and check_redis and settings.redis_url is not None and not settings.redis_sentinels:
         problem = redis_problem(settings.redis_url.get_secret_value(), settings.startup_redis_timeout_s)
         if problem:
             problems.append(problem)

@@ -95,6 +95,9 @@ class Metrics:
         self.replies = Counter("reelsmith_replies",
                                "Reply-stream messages an adapter delivered, failed to deliver (retried), or dropped.",
                                ["platform", "type", "outcome"], registry=r)
+        self.stale_results = Counter("reelsmith_stale_results",
+                                     "Results dropped because their run had lost its lease to a later run "
+                                     "(fencing: never posted, never charged).", registry=r)
         self.quota_refusals = Counter("reelsmith_quota_refusals", "Requests refused for quota.",
                                       ["platform"], registry=r)
         self.moderation_refusals = Counter("reelsmith_moderation_refusals",

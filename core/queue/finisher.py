@@ -12,6 +12,7 @@ import logging
 from arq.connections import ArqRedis
 
 from core.contract import Finalizer
+from core.queue import fencing
 from core.queue.jobs import JobQueue
 from core.queue.replies import ReplyBus
 from core.settings import Settings
@@ -30,15 +31,30 @@ class JobFinisher:
         self.settings = settings
         self.queue = JobQueue(redis, settings)
         self.bus = ReplyBus(redis, settings)
+        self.fence = fencing.Fence(redis, settings)
         self.finalizers = finalizers
 
-    async def finish(self, request: GenerationRequest, reply: GenerationReply, state: str) -> None:
-        """Record and publish the final reply, then run the finalizers once (refunds, provenance, metrics)."""
-        await self.queue.save_reply(reply)
-        published = await self.bus.publish_reply(reply)
+    async def finish(self, request: GenerationRequest, reply: GenerationReply, state: str) -> bool:
+        """Record and publish the final reply, then run the finalizers once (refunds, provenance, metrics).
+
+        In a worker's run the reply is fenced (core/queue/fencing.py): a run whose lease passed to a later
+        run records nothing, posts nothing and settles nothing. Returns False for such a stale run.
+        """
+        token = fencing.held(request.job_id)
+        if token is None:
+            await self.queue.save_reply(reply)
+        elif not await self.fence.save_if_current(self.queue.record_key(request.job_id), request.job_id, token,
+                                                  "reply", reply.model_dump_json()):
+            fencing.dropped_stale(request.job_id, token, "reply")
+            return False
+        published = await self.bus.publish_fenced(reply, token)
+        if published == "stale":  # the lease passed on between the record write and the publish
+            fencing.dropped_stale(request.job_id, token or 0, "reply")
+            return False
         await self.queue.set_state(request.job_id, state)
-        if published:
+        if published == "sent":
             await self.finalize_once(request, reply)
+        return True
 
     async def already_replied(self, job_id: str) -> bool:
         """Whether a final reply was published for the job (by any worker, or by a moderator's cancel)."""

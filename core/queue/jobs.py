@@ -5,7 +5,7 @@ from __future__ import annotations
 from arq.connections import ArqRedis
 
 from core.queue import job_codec
-from core.queue.connection import as_text
+from core.queue.connection import as_text, replicated
 from core.queue.fairness import FairScheduler
 from core.quotas.costs import job_cost
 from core.settings import Settings
@@ -57,6 +57,7 @@ class JobQueue:
             )
             if rank is None:
                 raise RuntimeError(f"job {request.job_id} already exists")
+            await replicated(self.arq, self.settings, "job accepted")
             await self.wake_workers()
             return rank + 1
         job = await self.arq.enqueue_job(
@@ -67,6 +68,7 @@ class JobQueue:
         )
         if job is None:
             raise RuntimeError(f"job {request.job_id} already exists")
+        await replicated(self.arq, self.settings, "job accepted")
         await self.wake_workers()
         return await self.position(request.job_id) or 1
 

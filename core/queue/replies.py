@@ -12,13 +12,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, TimeoutError
 
 from core.ops.metrics import process_metrics
-from core.queue.connection import as_text
+from core.queue.connection import as_text, replicated
+from core.queue.fencing import epoch_key
 from core.settings import Settings
 from core.types import DeleteResult, GenerationReply, GenerationRequest, Notice, Progress
 
@@ -27,13 +29,17 @@ log = logging.getLogger(__name__)
 GROUP = "bots"
 MAX_DELIVERIES = 20
 
-# KEYS: marker, stream.  ARGV: payload, marker ttl.  Returns the entry id, or false if already sent.
+# KEYS: marker, stream, fencing epoch.  ARGV: payload, marker ttl, fencing token ('' when unfenced).
+# Returns the entry id, false if already sent, or 0 if the token is not the job's epoch (a stale run).
 _PUBLISH_ONCE = """
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[2])) then
   return redis.call('XADD', KEYS[2], '*', 'type', 'reply', 'data', ARGV[1])
 end
 return false
 """
+
+Published = Literal["sent", "duplicate", "stale"]
 
 
 @dataclass(frozen=True)
@@ -62,11 +68,22 @@ class ReplyBus:
 
     async def publish_reply(self, reply: GenerationReply) -> bool:
         """Publish a job's final reply; False if one was already published for this job."""
+        return await self.publish_fenced(reply, None) == "sent"
+
+    async def publish_fenced(self, reply: GenerationReply, token: int | None) -> Published:
+        """Publish a job's final reply once, and only while `token` is the job's fencing epoch
+        (core/queue/fencing.py); `None` publishes unfenced (a moderator's cancel from a bot)."""
         entry = await self._publish_once(
-            keys=[self.sent_marker(reply.job_id), self.stream(reply.requester.platform)],
-            args=[reply.model_dump_json(), self.settings.result_ttl_s],
+            keys=[self.sent_marker(reply.job_id), self.stream(reply.requester.platform),
+                  epoch_key(self.settings, reply.job_id)],
+            args=[reply.model_dump_json(), self.settings.result_ttl_s, "" if token is None else token],
         )
-        return entry is not None
+        if entry is None:
+            return "duplicate"
+        if entry == 0:
+            return "stale"
+        await replicated(self.redis, self.settings, "reply posted")
+        return "sent"
 
     async def already_replied(self, job_id: str) -> bool:
         return bool(await self.redis.exists(self.sent_marker(job_id)))

@@ -46,7 +46,7 @@ from arq.connections import ArqRedis
 
 from core.clock import Clock, system_clock
 from core.context import ChatContext
-from core.queue.connection import as_text
+from core.queue.connection import as_text, replicated
 from core.quotas.costs import job_cost
 from core.settings import QuotaTier, Settings
 from core.types import GenerationRequest, Requester
@@ -326,6 +326,7 @@ class QuotaBook:
         )
         reason = as_text(reason)
         if reason == "ok":
+            await replicated(self.redis, s, "credits reserved")
             return Decision(True, remaining=int(a))
         if reason == "cooldown":
             return Decision(False, reason, wait_s=float(as_text(a)) / 1000)
@@ -352,6 +353,8 @@ class QuotaBook:
                   self._member(r.platform, r.scope, r.user_id, "spend"), self.paid_key(r.platform, r.user_id)],
             args=[job_id, mode, reason[:200]],
         )
+        if done:
+            await replicated(self.redis, self.settings, f"credits ({mode})")
         return bool(done)
 
     async def reservation_state(self, job_id: str) -> str | None:

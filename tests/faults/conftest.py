@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,14 @@ async def fservice(fsettings: Settings) -> AsyncIterator[Reelsmith]:
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a real reelsmith process using `settings` (nothing inherited from ours)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REELSMITH_") and k != "REDIS_URL"}
-    assert settings.redis_url is not None
+    if settings.redis_url is not None:
+        env["REDIS_URL"] = settings.redis_url.get_secret_value()
+    if settings.redis_sentinels:  # Redis through Sentinel (tests/faults/test_failover.py)
+        env.update({"REELSMITH_REDIS_SENTINELS": json.dumps(settings.redis_sentinels),
+                    "REELSMITH_REDIS_SENTINEL_MASTER": settings.redis_sentinel_master,
+                    "REELSMITH_REDIS_WAIT_REPLICAS": str(settings.redis_wait_replicas),
+                    "REELSMITH_REDIS_WAIT_TIMEOUT_MS": str(settings.redis_wait_timeout_ms)})
     env.update({
-        "REDIS_URL": settings.redis_url.get_secret_value(),
         "REELSMITH_TINY_MODELS_DIR": str(settings.resolved_tiny_dir()),
         "REELSMITH_DATA_DIR": str(settings.data_dir),
         "REELSMITH_KEY_PREFIX": settings.key_prefix,
@@ -117,17 +123,19 @@ class Procs:
     tmp: Path
     started: list[Proc] = field(default_factory=list)
 
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> Proc:
+    def start(self, name: str, args: list[str], env: dict[str, str], prefix: Sequence[str] = ()) -> Proc:
+        """`sys.executable` with `args`, behind `prefix` (e.g. `ip netns exec NS`, tests/faults/netns.py)."""
         log_path = self.tmp / f"{name}.log"
         out = log_path.open("wb")
-        popen = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        popen = subprocess.Popen([*prefix, sys.executable, *args], cwd=ROOT, env=env, stdout=out,
+                                 stderr=subprocess.STDOUT)
         out.close()
         proc = Proc(name, popen, log_path)
         self.started.append(proc)
         return proc
 
-    def worker(self, name: str, settings: Settings, **extra: str) -> Proc:
-        return self.start(name, ["tests/faults/worker_main.py"], child_env(settings, **extra))
+    def worker(self, name: str, settings: Settings, prefix: Sequence[str] = (), **extra: str) -> Proc:
+        return self.start(name, ["tests/faults/worker_main.py"], child_env(settings, **extra), prefix)
 
     def stop_all(self) -> None:
         for proc in self.started:

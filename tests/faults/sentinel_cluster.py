@@ -1,0 +1,144 @@
+"""A real Redis master, one replica and three sentinels on loopback, for failover tests.
+
+Every server is a `redis-server` child with its own generated config in a temporary directory and a free
+port; sentinels get short `down-after-milliseconds` and `failover-timeout`, so a killed master is replaced
+within seconds. Waits are by condition (the sentinels' answer), bounded.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from core.queue.embedded_redis import _free_port, redis_server_binary
+
+MASTER_NAME = "reelsmith"
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """SIGKILL: no AOF flush, no goodbye to the replicas, like a host that died."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class SentinelCluster:
+    root: Path
+    servers: list[Server] = field(default_factory=list)
+    sentinels: list[Server] = field(default_factory=list)
+
+    @property
+    def sentinel_addresses(self) -> list[str]:
+        return [f"127.0.0.1:{s.port}" for s in self.sentinels]
+
+    def _start(self, name: str, config: str, *extra: str) -> Server:
+        port = _free_port()
+        workdir = self.root / name
+        workdir.mkdir(parents=True)
+        conf = workdir / "redis.conf"
+        conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {workdir}\nlogfile {workdir / 'log'}\n"
+                        f"save \"\"\n{config}")
+        process = subprocess.Popen([redis_server_binary(), str(conf), *extra], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        server = Server(name, port, process)
+        _wait(lambda: _pings(port), f"{name} answering on {port}")
+        return server
+
+    def start(self) -> SentinelCluster:
+        master = self._start("master", "appendonly yes\nappendfsync everysec\n")
+        self.servers.append(master)
+        replica = self._start("replica", f"appendonly yes\nappendfsync everysec\nreplicaof 127.0.0.1 {master.port}\n")
+        self.servers.append(replica)
+        _wait(lambda: _replica_in_sync(replica.port), "replica in sync")
+        for i in range(3):
+            self.sentinels.append(self._start(
+                f"sentinel{i}",
+                f"sentinel monitor {MASTER_NAME} 127.0.0.1 {master.port} 2\n"
+                f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
+                f"sentinel failover-timeout {MASTER_NAME} 5000\n"
+                f"sentinel parallel-syncs {MASTER_NAME} 1\n", "--sentinel"))
+        _wait(lambda: all(_sentinel_sees_replica(s.port) for s in self.sentinels), "sentinels see the replica")
+        return self
+
+    def master_port(self) -> int | None:
+        """The master the sentinels agree on now (None while they do not)."""
+        ports = {_sentinel_master_port(s.port) for s in self.sentinels if s.process.poll() is None}
+        return ports.pop() if len(ports) == 1 else None
+
+    def server_on(self, port: int) -> Server:
+        return next(s for s in self.servers if s.port == port)
+
+    def wait_for_promotion(self, old_port: int, timeout_s: float = 60.0) -> int:
+        """Poll the sentinels until they agree on a new master that answers as one; returns its port."""
+        def promoted() -> bool:
+            port = self.master_port()
+            return port is not None and port != old_port and _role(port) == "master"
+
+        _wait(promoted, "a replica promoted", timeout_s)
+        port = self.master_port()
+        assert port is not None
+        return port
+
+    def stop(self) -> None:
+        for server in [*self.sentinels, *self.servers]:
+            server.kill()
+
+
+def _wait(check: object, what: str, timeout_s: float = 30.0) -> None:
+    assert callable(check)
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s}s: {what}")
+        time.sleep(0.05)
+
+
+def _client(port: int) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=1.0)
+
+
+def _pings(port: int) -> bool:
+    try:
+        with _client(port) as c:
+            return bool(c.ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+def _role(port: int) -> str:
+    try:
+        with _client(port) as c:
+            return str(c.info("replication")["role"])
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return "down"
+
+
+def _replica_in_sync(port: int) -> bool:
+    with _client(port) as c:
+        return c.info("replication").get("master_link_status") == "up"
+
+
+def _sentinel_sees_replica(port: int) -> bool:
+    with _client(port) as c:
+        return bool(c.execute_command("SENTINEL", "REPLICAS", MASTER_NAME))
+
+
+def _sentinel_master_port(port: int) -> int | None:
+    try:
+        with _client(port) as c:
+            addr = c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return None
+    return int(addr[1]) if addr else None
