@@ -367,6 +367,11 @@ class WorkerRuntime:
         return [MediaFile(blob_key=blob, mime=mime, filename=f"reelsmith-{request.job_id}.{ext}",
                           size=len(data), width=w2, height=h2, duration_s=duration)]
 
+    async def _still_current(self, job_id: str) -> bool:
+        """Whether this run still holds the job's fencing token: a stale run shows no early file either."""
+        token = fencing.held(job_id)
+        return token is None or await self.finisher.fence.is_current(job_id, token)
+
     async def _store_images(self, request: GenerationRequest, result: GenerationResult) -> list[MediaFile]:
         """Each image labelled, encoded, signed and stored on its own, side by side on the encoder pool.
 
@@ -390,7 +395,7 @@ class WorkerRuntime:
             file = MediaFile(blob_key=blob, mime=out.mime, filename=name, size=len(data), width=img.width,
                              height=img.height)
             ready.append(file)
-            if count > 1 and len(ready) == 1:
+            if count > 1 and len(ready) == 1 and await self._still_current(request.job_id):
                 await self._publish_progress(Progress(job_id=request.job_id, requester=request.requester,
                                                       state="encoding", step=1, total_steps=count, media=[file]))
             return file
