@@ -59,6 +59,17 @@ def media_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     return {}
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def _close_media_clients() -> AsyncIterator[None]:
+    """Close the S3 store's shared clients when the session ends (when any test used one)."""
+    yield
+    import sys
+
+    s3 = sys.modules.get("core.storage.s3")
+    if s3 is not None:
+        await s3.close_shared()
+
+
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_models(tmp_path_factory.mktemp("models") / "tiny")

@@ -25,6 +25,7 @@ from core.storage.media_store import CHUNK_BYTES, MediaObject, valid_id
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_s3.type_defs import LifecycleRuleTypeDef
 
     from core.settings import Settings
 
@@ -120,12 +121,12 @@ class S3Store:
                 if _code(exc) != "NoSuchLifecycleConfiguration":
                     raise
                 rules = []
-            ours = {"ID": rule_id, "Status": "Enabled", "Filter": {"Prefix": self.prefix},
+            ours: LifecycleRuleTypeDef = {"ID": rule_id, "Status": "Enabled", "Filter": {"Prefix": self.prefix},
                     "Expiration": {"Days": self.backstop_days},
                     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}
             others = [r for r in rules if r.get("ID") != rule_id]
             await client.put_bucket_lifecycle_configuration(
-                Bucket=self.bucket, LifecycleConfiguration={"Rules": [*others, ours]})  # type: ignore[typeddict-item]
+                Bucket=self.bucket, LifecycleConfiguration={"Rules": [*others, ours]})  # type: ignore[list-item]
         except ClientError as exc:
             log.warning("media bucket %s: no lifecycle rule set (%s); expired media are deleted by the sweeper only",
                         self.bucket, _code(exc) or exc)
