@@ -7,7 +7,7 @@ also deletes expired objects through its expiry index (the sweeper). Ids are the
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,6 +32,8 @@ class MediaObject:
 
     size: int
     chunks: AsyncIterator[bytes]
+    release: Callable[[], None] | None = None
+    """Frees what the open object holds (a file, a connection), read to the end or not; called by aclose."""
 
     async def read(self) -> bytes:
         """All of it, at once (for consumers that need the whole file, such as decoders)."""
@@ -41,6 +43,8 @@ class MediaObject:
         aclose = getattr(self.chunks, "aclose", None)
         if aclose is not None:
             await aclose()
+        if self.release is not None:  # a stream never started runs no finally of its own
+            self.release()
 
 
 class MediaStore(Protocol):

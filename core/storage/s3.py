@@ -180,7 +180,8 @@ class S3Store:
             if _code(exc) in _MISSING:
                 return None
             raise
-        return MediaObject(size=int(resp["ContentLength"]), chunks=_chunks(resp["Body"]))
+        body = resp["Body"]
+        return MediaObject(size=int(resp["ContentLength"]), chunks=_chunks(body), release=body.close)
 
     async def exists(self, object_id: str) -> bool:
         if not valid_id(object_id):

@@ -80,3 +80,14 @@ async def test_presigned_urls_fetch_the_object_where_the_store_has_them(store: M
     async with aiohttp.ClientSession() as http, http.get(url) as resp:
         assert resp.status == 200 and await resp.read() == b"presigned bytes"
         assert resp.headers["Content-Type"] == "image/png"
+
+
+async def test_an_object_opened_and_left_unread_can_be_closed_and_deleted(store: MediaStore) -> None:
+    await store.put("u1", b"z" * 1000, "image/png")
+    obj = await store.open("u1")
+    assert obj is not None
+    await obj.aclose()  # a client that went away before the first byte: the file or connection is let go
+    await store.delete(["u1"])
+    assert await store.open("u1") is None
+    if isinstance(store, FilesystemStore):
+        assert [p for p in store.root.rglob("*") if p.is_file()] == []
