@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
@@ -140,26 +141,27 @@ async def main_async(args: argparse.Namespace) -> None:
         pipelines = PipelineSet(Settings(_env_file=None, tiny_models_dir=tiny, image_base_size=args.size))
         pipelines.warm_up()
         modes = args.modes.split(",")
-        rows = []
-        if "s3" in modes:
-            from tests.storage.s3_server import moto_server
+        print(f"{args.jobs} image jobs ({args.size}px tiny model) through the playground, {CHATS} chats")
+        print("| media in | used_memory before | after | growth | growth per job | media bytes served | wall |")
+        print("| --- | --- | --- | --- | --- | --- | --- |", flush=True)
+        with contextlib.ExitStack() as stack:
+            endpoint = None
+            if "s3" in modes:
+                from tests.storage.s3_server import moto_server
 
-            with moto_server() as endpoint:
-                for mode in modes:
-                    rows.append(await run_mode(mode, args.jobs, args.size, work, tiny, pipelines, endpoint))
+                endpoint = stack.enter_context(moto_server())
+            for mode in modes:
+                _row(await run_mode(mode, args.jobs, args.size, work, tiny, pipelines, endpoint), args.jobs)
+            if endpoint is not None:
                 from core.storage.s3 import close_shared
 
                 await close_shared()
-        else:
-            for mode in modes:
-                rows.append(await run_mode(mode, args.jobs, args.size, work, tiny, pipelines, None))
-    print(f"{args.jobs} image jobs ({args.size}px tiny model) through the playground, {CHATS} chats")
-    print("| media in | used_memory before | after | growth | growth per job | media bytes served | wall |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        growth = r["after"] - r["before"]
-        print(f"| {r['mode']} | {r['before'] / 1e6:.2f} MB | {r['after'] / 1e6:.2f} MB | {growth / 1e6:.2f} MB | "
-              f"{growth / args.jobs / 1e3:.1f} kB | {r['media'] / 1e6:.2f} MB | {r['elapsed']:.0f} s |")
+
+
+def _row(r: dict[str, Any], jobs: int) -> None:
+    growth = r["after"] - r["before"]
+    print(f"| {r['mode']} | {r['before'] / 1e6:.2f} MB | {r['after'] / 1e6:.2f} MB | {growth / 1e6:.2f} MB | "
+          f"{growth / jobs / 1e3:.1f} kB | {r['media'] / 1e6:.2f} MB | {r['elapsed']:.0f} s |", flush=True)
 
 
 def main() -> None:
