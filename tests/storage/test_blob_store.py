@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from core.clock import ManualClock
 from core.queue.blobs import BlobStore, MediaBudgetExceeded, Upload
 from core.queue.connection import connect
+from core.service.facade import Reelsmith
 from core.settings import Settings
 from core.storage import MediaStore, build_media_store
 
@@ -127,12 +130,8 @@ async def test_a_failed_write_leaves_neither_metadata_nor_bytes(redis: Redis, se
     assert await _redis_values(redis, settings) == b""
 
 
-async def test_the_playground_streams_media_from_the_store(service: object, web_client: object) -> None:
-    from aiohttp.test_utils import TestClient
-
-    from core.service.facade import Reelsmith
-
-    assert isinstance(service, Reelsmith) and isinstance(web_client, TestClient)
+async def test_the_playground_streams_media_from_the_store(service: Reelsmith,
+                                                          web_client: TestClient[Any, Any]) -> None:
     data = os.urandom(700_000)
     blob = await service.blobs.put(data, "video/mp4")
     resp = await web_client.get(f"/media/{blob}")
