@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from core.generation.pipeline import PipelineSet
 from core.generation.tiny_models import build_tiny_models
@@ -46,7 +47,8 @@ def s3_endpoint() -> Iterator[str]:
 def s3_media_settings(endpoint: str, prefix: str = "media/") -> dict[str, Any]:
     """Settings fields selecting the s3 media store on a test S3 server (moto takes any credentials)."""
     return {"media_store": "s3", "media_s3_endpoint_url": endpoint, "media_s3_bucket": "reelsmith-test",
-            "media_s3_prefix": prefix, "media_s3_access_key_id": "testing", "media_s3_secret_access_key": "testing"}
+            "media_s3_prefix": prefix, "media_s3_access_key_id": SecretStr("testing"),
+            "media_s3_secret_access_key": SecretStr("testing")}
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from core.clock import ManualClock
@@ -140,3 +140,34 @@ async def test_the_playground_streams_media_from_the_store(service: Reelsmith,
     await service.blobs.delete([blob])
     assert (await web_client.get(f"/media/{blob}")).status == 404
     assert (await web_client.get("/media/..%2F..%2Fetc")).status == 404
+
+
+async def test_the_playground_redirects_to_a_presigned_url_when_set(settings: Settings, s3_endpoint: str) -> None:
+    import aiohttp
+
+    from bots.web.app import WebPlayground
+    from core.service.features import build_service
+    from tests.conftest import s3_media_settings
+
+    s = settings.model_copy(update={**s3_media_settings(s3_endpoint), "media_presign_ttl_s": 300})
+    redis = await connect(s)
+    try:
+        service = build_service(s, redis)
+        playground = WebPlayground(service)
+        client = TestClient(TestServer(playground.build_app(), host="127.0.0.1"),
+                            headers=playground.access.bearer_header())
+        await client.start_server()
+        try:
+            blob = await service.blobs.put(b"a presigned picture", "image/png")
+            resp = await client.get(f"/media/{blob}", allow_redirects=False)
+            assert resp.status == 302
+            url = resp.headers["Location"]
+            assert url.startswith(s3_endpoint) and "X-Amz-Expires=300" in url
+            async with aiohttp.ClientSession() as browser, browser.get(url) as fetched:
+                assert fetched.status == 200 and await fetched.read() == b"a presigned picture"
+            await service.blobs.delete([blob])
+            assert (await client.get(f"/media/{blob}", allow_redirects=False)).status == 404  # gone: no URL
+        finally:
+            await client.close()
+    finally:
+        await redis.aclose()
