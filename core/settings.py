@@ -96,6 +96,38 @@ class Settings(BaseSettings):
         default="reelsmith", description="Prefix of every other Redis key; change it and REELSMITH_QUEUE_NAME to "
         "run two independent installs on one Redis.")
 
+    # --- media store (docs/media-storage.md) ------------------------------------------------
+    media_store: Literal["filesystem", "s3"] = Field(
+        default="filesystem", description="Where references and results are kept: filesystem (under "
+        "REELSMITH_MEDIA_DIR; one host, or a shared volume) or s3 (any S3-API service: MinIO, AWS S3 ...). Redis "
+        "keeps only their ids and metadata.")
+    media_dir: Path | None = Field(
+        default=None, description="Folder of the filesystem media store (default: REELSMITH_DATA_DIR/media); every "
+        "bot and worker must see the same folder.")
+    media_s3_bucket: str = Field(default="reelsmith-media", description="Bucket of the s3 media store.")
+    media_s3_prefix: str = Field(
+        default="media/", description="Key prefix of stored objects in the bucket (the lifecycle rule covers it).")
+    media_s3_endpoint_url: str | None = Field(
+        default=None, description="S3 API endpoint, e.g. http://minio:9000 (unset: AWS S3 for the region).")
+    media_s3_region: str = Field(default="us-east-1", description="Region of the bucket.")
+    media_s3_access_key_id: SecretStr | None = Field(
+        default=None, description="Access key (unset: the default AWS credential chain: environment, profile, "
+        "instance or pod role).")
+    media_s3_secret_access_key: SecretStr | None = Field(default=None, description="Secret key of the access key.")
+    media_s3_addressing_style: Literal["path", "virtual", "auto"] = Field(
+        default="path", description="path (MinIO, emulators; works without wildcard DNS) or virtual (bucket in the "
+        "host name).")
+    media_s3_create_bucket: bool = Field(
+        default=True, description="Create the bucket at first use when it does not exist.")
+    media_s3_lifecycle: bool = Field(
+        default=True, description="Set a backstop expiry rule on the prefix (a day past the longest TTL; other "
+        "rules are kept). Objects are deleted on time by the sweeper either way.")
+    media_presign_ttl_s: int = Field(
+        default=0, ge=0, description="s3 store: the playground redirects browsers to a presigned URL valid this "
+        "long instead of streaming media itself (the endpoint must be reachable from browsers). 0: stream.")
+    media_sweep_interval_s: float = Field(
+        default=60.0, gt=0, description="How often each worker deletes expired media from the store.")
+
     # --- models ---------------------------------------------------------------------------
     image_model: str | None = Field(
         default=None, description="Local path or hub id of a text-to-image diffusers model (unset: tiny)."
@@ -175,7 +207,7 @@ class Settings(BaseSettings):
         default=100_000_000, ge=0,
         description="Bytes of attachments one member may have stored at once (each counts until it expires, "
         "REELSMITH_BLOB_TTL_S); a request over it is refused before anything is stored or charged. 0: no cap. "
-        "Size Redis's maxmemory for about active members x this + a week of results + state.")
+        "Counted from metadata in Redis; the bytes live in the media store (REELSMITH_MEDIA_STORE).")
     result_ttl_s: int = Field(
         default=7 * 24 * 3600, description="How long results, job records and reply state (buttons, delivery "
         "markers) are kept (seconds).")
@@ -514,6 +546,10 @@ class Settings(BaseSettings):
     def resolved_tiny_dir(self) -> Path:
         """Folder of the tiny random-weight model set."""
         return self.tiny_models_dir or (self.data_dir / "models" / "tiny")
+
+    def resolved_media_dir(self) -> Path:
+        """Folder of the filesystem media store."""
+        return self.media_dir or (self.data_dir / "media")
 
     def resolved_loras_dir(self) -> Path:
         """Folder of the LoRA files styles name."""

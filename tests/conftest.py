@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from core.generation.pipeline import PipelineSet
 from core.generation.tiny_models import build_tiny_models
@@ -30,6 +31,47 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.stop()
 
 
+TEST_MEDIA_STORE = os.environ.get("REELSMITH_TEST_MEDIA_STORE", "filesystem")
+"""Which media store the suite runs on: filesystem (default, nothing to install) or s3 (a moto server)."""
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3-protocol server (moto's server mode) on a free loopback port, for the whole session."""
+    from tests.storage.s3_server import moto_server
+
+    with moto_server() as url:
+        yield url
+
+
+def s3_media_settings(endpoint: str, prefix: str = "media/") -> dict[str, Any]:
+    """Settings fields selecting the s3 media store on a test S3 server (moto takes any credentials)."""
+    return {"media_store": "s3", "media_s3_endpoint_url": endpoint, "media_s3_bucket": "reelsmith-test",
+            "media_s3_prefix": prefix, "media_s3_access_key_id": SecretStr("testing"),
+            "media_s3_secret_access_key": SecretStr("testing")}
+
+
+@pytest.fixture(scope="session")
+def media_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The media store fields every test's settings get (REELSMITH_TEST_MEDIA_STORE selects the store)."""
+    if TEST_MEDIA_STORE == "s3":
+        return s3_media_settings(request.getfixturevalue("s3_endpoint"))
+    if TEST_MEDIA_STORE != "filesystem":
+        raise pytest.UsageError(f"REELSMITH_TEST_MEDIA_STORE is filesystem or s3, not {TEST_MEDIA_STORE!r}")
+    return {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _close_media_clients() -> AsyncIterator[None]:
+    """Close the S3 store's shared clients when the session ends (when any test used one)."""
+    yield
+    import sys
+
+    s3 = sys.modules.get("core.storage.s3")
+    if s3 is not None:
+        await s3.close_shared()
+
+
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_models(tmp_path_factory.mktemp("models") / "tiny")
@@ -39,8 +81,8 @@ _counter = iter(range(1_000_000))
 
 
 @pytest.fixture
-def settings(redis_server: EmbeddedRedis, tiny_dir: Path, tmp_path: Path) -> Settings:
-    """Settings isolated per test by a unique key prefix and queue name."""
+def settings(redis_server: EmbeddedRedis, tiny_dir: Path, tmp_path: Path, media_settings: dict[str, Any]) -> Settings:
+    """Settings isolated per test by a unique key prefix and queue name (and data dir: the filesystem media)."""
     n = next(_counter)
     return Settings(
         _env_file=None,
@@ -51,6 +93,7 @@ def settings(redis_server: EmbeddedRedis, tiny_dir: Path, tmp_path: Path) -> Set
         queue_name=f"t{n}:queue",
         progress_min_interval_s=0.0,
         poll_delay_s=0.01,
+        **media_settings,
     )
 
 
@@ -121,6 +164,7 @@ def process_env(settings: Settings, tiny_dir: Path, data_dir: Path, **extra: str
     """The environment of a separate Reelsmith process sharing the test's Redis and key prefix."""
     assert settings.redis_url is not None
     return {
+        **media_env(settings),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(data_dir.parent),
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
@@ -135,3 +179,17 @@ def process_env(settings: Settings, tiny_dir: Path, data_dir: Path, **extra: str
         "REELSMITH_PROGRESS_MIN_INTERVAL_S": "0",
         **extra,
     }
+
+
+def media_env(settings: Settings) -> dict[str, str]:
+    """The environment that points another process at the same media store as `settings`."""
+    if settings.media_store == "filesystem":
+        return {"REELSMITH_MEDIA_DIR": str(settings.resolved_media_dir())}
+    env = {"REELSMITH_MEDIA_STORE": "s3", "REELSMITH_MEDIA_S3_BUCKET": settings.media_s3_bucket,
+           "REELSMITH_MEDIA_S3_PREFIX": settings.media_s3_prefix,
+           "REELSMITH_MEDIA_S3_ENDPOINT_URL": settings.media_s3_endpoint_url or ""}
+    for name in ("media_s3_access_key_id", "media_s3_secret_access_key"):
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"REELSMITH_{name.upper()}"] = value.get_secret_value()
+    return env

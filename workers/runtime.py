@@ -100,6 +100,17 @@ class WorkerRuntime:
                 log.warning("could not announce worker %s (%s)", name, type(exc).__name__)
             await asyncio.sleep(every_s)
 
+    async def sweep_forever(self) -> None:
+        """Delete expired media from the store by their Redis expiry index, every `media_sweep_interval_s`."""
+        while True:
+            try:
+                swept = await self.blobs.sweep_all()
+                if swept:
+                    log.info("swept %d expired media objects", swept)
+            except Exception as exc:  # Redis or the store away: the next round catches up
+                log.warning("media sweep failed (%s)", type(exc).__name__)
+            await asyncio.sleep(self.settings.media_sweep_interval_s)
+
     def close(self) -> None:
         self.gpu.shutdown(wait=False, cancel_futures=True)
         self.encoders.shutdown(wait=False, cancel_futures=True)

@@ -137,6 +137,7 @@ def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSe
             await runtime.warm_up()
         ctx["ready"] = True  # the health endpoint reports ready from here on
         ctx["heartbeat"] = asyncio.create_task(runtime.announce_forever(worker_name(settings)))
+        ctx["sweeper"] = asyncio.create_task(runtime.sweep_forever())
         log.info("worker ready on %s (device %s)", settings.queue_name, runtime.pipelines.device)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
@@ -145,6 +146,9 @@ def build_worker(settings: Settings, *, warm: bool = True, pipelines: PipelineSe
             heartbeat.cancel()
             with contextlib.suppress(Exception):
                 await fleet.withdraw(ctx["redis"], settings, worker_name(settings))
+        sweeper: asyncio.Task[None] | None = ctx.get("sweeper")
+        if sweeper is not None:
+            sweeper.cancel()
         runtime: WorkerRuntime | None = ctx.get("runtime")
         if runtime is not None:
             runtime.close()

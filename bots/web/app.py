@@ -216,12 +216,26 @@ class WebPlayground:
         return _json({"messages": await self.messages(chat)})
 
     async def media(self, request: web.Request) -> web.StreamResponse:
-        blob = await self.service.media(request.match_info["blob"])
-        if blob is None:
+        """A stored medium, streamed from the media store (or a redirect to a presigned URL, when set)."""
+        blob_id = request.match_info["blob"]
+        url = await self.service.media_url(blob_id)
+        if url is not None:
+            raise web.HTTPFound(url, headers={"Cache-Control": "no-store"})
+        opened = await self.service.open_media(blob_id)
+        if opened is None:
             raise web.HTTPNotFound(text="This file has expired.")
-        data, mime = blob
-        return web.Response(body=data, content_type=mime or "application/octet-stream",
-                            headers={"Cache-Control": "private, max-age=86400"})
+        info, obj = opened
+        response = web.StreamResponse(headers={"Cache-Control": "private, max-age=86400"})
+        response.content_type = info.mime or "application/octet-stream"
+        response.content_length = obj.size
+        try:
+            await response.prepare(request)
+            async for chunk in obj.chunks:
+                await response.write(chunk)
+            await response.write_eof()
+        finally:
+            await obj.aclose()
+        return response
 
     async def healthz(self, _request: web.Request) -> web.Response:
         try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from core.clock import Clock, system_clock
+from core.queue.blobs import BlobStore
 from core.queue.connection import as_text
 from core.settings import Settings
 
@@ -105,12 +106,12 @@ class Avatars:
             return False
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self._pending_key(req.platform), req.user_id)
-            pipe.delete(self.settings.key("blob", req.blob_id))  # the selfie itself (core.queue.blobs layout)
             if approve:
                 pipe.set(self._verified_key(req.platform, req.user_id),
                          json.dumps({"by": by, "platform": req.platform, "chat": chat, "at": self.clock(),
                                      "selfie_chat": req.chat_id, "embedding": req.embedding}))
             await pipe.execute()
+        await BlobStore(self.redis, self.settings).delete([req.blob_id])  # the selfie itself
         return True
 
     async def revoke(self, platform: str, user_id: str) -> bool:

@@ -1,7 +1,7 @@
 """Everything that moves through Redis: the job queue and its fair ordering (`jobs`, `fairness`), job records'
-JSON codec (`job_codec`), blobs, the reply bus (`replies`), the job finisher (`finisher`: the one way a job
-ends), adapters' delivery state (`delivery`), the worker fleet, and the Redis connection (`connection`,
-`embedded_redis`)."""
+JSON codec (`job_codec`), blob metadata and expiry (`blobs`; the bytes live in core/storage), the reply bus
+(`replies`), the job finisher (`finisher`: the one way a job ends), adapters' delivery state (`delivery`), the
+worker fleet, and the Redis connection (`connection`, `embedded_redis`)."""
 
 from core.queue import fleet, job_codec
 from core.queue.blobs import BlobStore, MediaBudgetExceeded, Upload

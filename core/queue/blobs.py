@@ -1,24 +1,29 @@
-"""Blob store: media bytes in Redis under random keys with a TTL (references in, results out).
+"""Blob store: media metadata in Redis (ids, size, type, expiry), bytes in the media store (core/storage).
 
-A member's attachments are stored against their byte budget (`media_user_bytes`): a sorted set per member
-holds `<blob id>|<bytes>` scored by the blob's expiry, so an entry stops counting exactly when its blob
-expires, and deleting a blob gives its bytes back at once.
+References come in and results go out through here. Redis holds per blob a small hash (`blob:<id>`: mime, size,
+expiry; its TTL is the blob's), an expiry index (`blob-expiry`, a sorted set of ids scored by expiry in ms) from
+which the sweeper deletes expired objects, and per member a byte budget (`media_user_bytes`): a sorted set holding
+`<blob id>|<bytes>` scored by the blob's expiry, so an entry stops counting exactly when its blob expires, and
+deleting a blob gives its bytes back at once. The bytes never enter Redis.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.clock import Clock, system_clock
 from core.media.sizes import human_limit, human_size
 from core.queue.connection import as_text
 from core.settings import Settings
+from core.storage.media_store import MediaObject, MediaStore, build_media_store, valid_id
 
+log = logging.getLogger(__name__)
 # KEYS: 1 the owner's budget zset. ARGV: 1 now ms, 2 expiry ms of the new blobs, 3 budget bytes,
 # 4.. blob id, bytes pairs. Returns {1, used after} when reserved, {0, used, ms until enough is free or -1}.
 _RESERVE_LUA = """
@@ -66,6 +71,16 @@ class Upload:
     mime: str
 
 
+@dataclass(frozen=True)
+class BlobInfo:
+    """What Redis knows of a stored blob."""
+
+    blob_id: str
+    mime: str
+    size: int
+    expires_at: float
+
+
 class MediaBudgetExceeded(Exception):
     """Storing these attachments would take the member over `media_user_bytes`; `message` says what to do."""
 
@@ -75,9 +90,14 @@ class MediaBudgetExceeded(Exception):
 
 
 class BlobStore:
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    """Media by blob id: bytes in `store`, metadata and expiry in Redis."""
+
+    def __init__(self, redis: Redis, settings: Settings, store: MediaStore | None = None,
+                 clock: Clock = system_clock) -> None:
         self.redis = redis
         self.settings = settings
+        self.store = store or build_media_store(settings)
+        self.clock = clock
         self._reserve = redis.register_script(_RESERVE_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
 
@@ -87,15 +107,26 @@ class BlobStore:
     def _budget_key(self, owner: str) -> str:
         return self.settings.key("blob-bytes", owner)
 
+    @property
+    def _index_key(self) -> str:
+        return self.settings.key("blob-expiry")
+
     @staticmethod
     def new_id() -> str:
         """A fresh blob id (random, alphanumeric)."""
         return uuid.uuid4().hex
 
-    async def put(self, data: bytes, mime: str, ttl_s: int | None = None) -> str:
-        """Store bytes; returns the blob id."""
+    async def put(self, data: bytes | AsyncIterable[bytes], mime: str, ttl_s: int | None = None) -> str:
+        """Store bytes (or a stream of them); returns the blob id."""
         blob_id = self.new_id()
-        await self._write([Upload(blob_id, data, mime)], ttl_s or self.settings.blob_ttl_s)
+        ttl = ttl_s or self.settings.blob_ttl_s
+        await self._index([blob_id], ttl)
+        try:
+            size = await self.store.put(blob_id, data, mime)
+            await self._describe([(blob_id, mime, size)], ttl)
+        except BaseException:
+            await self.delete([blob_id])
+            raise
         return blob_id
 
     async def put_owned(self, owner: str, uploads: Sequence[Upload]) -> None:
@@ -108,7 +139,7 @@ class BlobStore:
         ttl = self.settings.blob_ttl_s
         budget = self.settings.media_user_bytes
         if budget:
-            now_ms = int(time.time() * 1000)
+            now_ms = int(self.clock() * 1000)
             pairs = [str(x) for u in uploads for x in (u.blob_id, len(u.data))]
             ok, used, *wait = await self._reserve(keys=[self._budget_key(owner)],
                                                   args=[now_ms, now_ms + ttl * 1000, budget, *pairs])
@@ -116,37 +147,98 @@ class BlobStore:
                 raise MediaBudgetExceeded(budget_text(sum(len(u.data) for u in uploads), int(used), budget,
                                                       int(wait[0]) / 1000))
         try:
-            await self._write(uploads, ttl)
+            await self._index([u.blob_id for u in uploads], ttl)
+            for u in uploads:
+                await self.store.put(u.blob_id, u.data, u.mime)
+            await self._describe([(u.blob_id, u.mime, len(u.data)) for u in uploads], ttl)
         except BaseException:
             await self.delete([u.blob_id for u in uploads], owner=owner)
             raise
 
-    async def _write(self, uploads: Sequence[Upload], ttl_s: int) -> None:
+    async def _index(self, blob_ids: list[str], ttl_s: int) -> None:
+        # Indexed before the bytes are written: an object whose writer dies is still swept when it expires.
+        expires_ms = int((self.clock() + ttl_s) * 1000)
+        await self.redis.zadd(self._index_key, dict.fromkeys(blob_ids, expires_ms))
+
+    async def _describe(self, blobs: Sequence[tuple[str, str, int]], ttl_s: int) -> None:
+        # Written after the bytes: a reader that finds the metadata finds the whole object.
+        expires = self.clock() + ttl_s
         async with self.redis.pipeline(transaction=True) as pipe:
-            for u in uploads:
-                pipe.hset(self._key(u.blob_id), mapping={"data": u.data, "mime": u.mime})
-                pipe.expire(self._key(u.blob_id), ttl_s)
+            for blob_id, mime, size in blobs:
+                pipe.hset(self._key(blob_id), mapping={"mime": mime, "size": size, "expires": f"{expires:.3f}"})
+                pipe.expire(self._key(blob_id), ttl_s)
             await pipe.execute()
+
+    async def info(self, blob_id: str) -> BlobInfo | None:
+        """Metadata of a live blob, or None when it has expired, been deleted or never existed."""
+        if not valid_id(blob_id):
+            return None
+        mime, size, expires = await self.redis.hmget(self._key(blob_id), ["mime", "size", "expires"])
+        if size is None:
+            return None
+        return BlobInfo(blob_id, as_text(mime or ""), int(size), float(expires or 0))
 
     async def get(self, blob_id: str) -> tuple[bytes, str] | None:
         """Bytes and mime type, or None when the blob has expired or never existed."""
-        if not blob_id.isalnum():
+        opened = await self.open(blob_id)
+        if opened is None:
             return None
-        data, mime = await self.redis.hmget(self._key(blob_id), ["data", "mime"])
-        if data is None:
+        info, obj = opened
+        try:
+            return await obj.read(), info.mime
+        finally:
+            await obj.aclose()
+
+    async def open(self, blob_id: str) -> tuple[BlobInfo, MediaObject] | None:
+        """Metadata and the bytes as a stream (close it when not read to the end), or None."""
+        info = await self.info(blob_id)
+        if info is None:
             return None
-        return bytes(data), as_text(mime or "")
+        obj = await self.store.open(blob_id)
+        return None if obj is None else (info, obj)
+
+    async def url(self, blob_id: str, ttl_s: int) -> str | None:
+        """A presigned URL for a live blob when the store hands them out, else None."""
+        info = await self.info(blob_id)
+        return None if info is None else await self.store.presign(blob_id, ttl_s, info.mime)
 
     async def delete(self, blob_ids: list[str], owner: str | None = None) -> None:
         """Drop blobs that are no longer needed (e.g. the attachments of a refused request); with `owner`,
         their bytes count against that member's budget no more."""
-        ids = [b for b in blob_ids if b.isalnum()]
+        ids = [b for b in blob_ids if valid_id(b)]
         if not ids:
             return
         if owner is None:
             await self.redis.delete(*[self._key(b) for b in ids])
         else:
             await self._release(keys=[self._budget_key(owner), *[self._key(b) for b in ids]], args=ids)
+        await self.store.delete(ids)
+        await self.redis.zrem(self._index_key, *ids)
+
+    async def sweep(self, limit: int = 500) -> int:
+        """Delete the objects of blobs whose expiry has passed (by the injected clock); returns how many.
+
+        Objects go before their index entries, so a sweep that dies halfway is finished by the next one; two
+        workers sweeping at once only delete the same objects twice.
+        """
+        now_ms = int(self.clock() * 1000)
+        raw = await self.redis.zrangebyscore(self._index_key, "-inf", now_ms, start=0, num=limit)
+        ids = [as_text(r) for r in raw]
+        if not ids:
+            return 0
+        await self.store.delete(ids)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*[self._key(b) for b in ids])
+            pipe.zrem(self._index_key, *ids)
+            await pipe.execute()
+        return len(ids)
+
+    async def sweep_all(self) -> int:
+        """Sweep until nothing expired is left; returns how many objects were deleted."""
+        total = 0
+        while n := await self.sweep():
+            total += n
+        return total
 
 
 def budget_text(adding: int, used: int, budget: int, wait_s: float) -> str:

@@ -44,7 +44,7 @@ from core.contract import (
 )
 from core.derive import kept_for
 from core.errors import Refusal, UserError, error_text
-from core.queue.blobs import BlobStore, MediaBudgetExceeded, Upload
+from core.queue.blobs import BlobInfo, BlobStore, MediaBudgetExceeded, Upload
 from core.queue.finisher import JobFinisher
 from core.queue.jobs import JobQueue
 from core.service.actions import BUTTONS
@@ -54,6 +54,7 @@ from core.service.grammar import HELP_TEXT, ParsedCommand, parse_command
 from core.service.requests import build_request, resolve_media
 from core.service.texts import queued_text
 from core.settings import Settings
+from core.storage.media_store import MediaObject
 from core.types import Button, GenerationReply, GenerationRequest, MediaRef, Requester
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,15 @@ class Reelsmith:
     async def media(self, blob_id: str) -> tuple[bytes, str] | None:
         """Bytes and mime of a stored result or reference."""
         return await self.blobs.get(blob_id)
+
+    async def open_media(self, blob_id: str) -> tuple[BlobInfo, MediaObject] | None:
+        """A stored result or reference as a stream (close it when not read to the end), or None."""
+        return await self.blobs.open(blob_id)
+
+    async def media_url(self, blob_id: str) -> str | None:
+        """A presigned URL for a stored medium when `media_presign_ttl_s` is set and the store hands them out."""
+        ttl = self.settings.media_presign_ttl_s
+        return await self.blobs.url(blob_id, ttl) if ttl else None
 
     # ---- result buttons -----------------------------------------------------------------
     async def action(self, requester: Requester, ctx: ChatContext, data: str) -> Outcome:

@@ -43,7 +43,7 @@ def _healthcheck_port(service: dict[str, Any]) -> int:
 
 def test_compose_services_and_redis(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"redis", "playground", "telegram", "discord", "worker"} <= set(services)
+    assert {"redis", "minio", "playground", "telegram", "discord", "worker"} <= set(services)
     redis = services["redis"]
     command = " ".join(redis["command"])
     assert "--appendonly yes" in command and "--requirepass ${REDIS_PASSWORD" in command
@@ -51,9 +51,23 @@ def test_compose_services_and_redis(compose: dict[str, Any]) -> None:
     assert "ports" not in redis  # never published by default
     for name, service in services.items():
         assert "healthcheck" in service, name
-        if name != "redis":
+        if name not in ("redis", "minio"):
             assert service["depends_on"]["redis"]["condition"] == "service_healthy", name
             assert service["environment"]["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD}@redis:6379")
+
+
+def test_compose_media_go_to_minio_with_its_keys(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    minio = services["minio"]
+    assert "ports" not in minio and any(v.endswith(":/data") for v in minio["volumes"])
+    for name, service in services.items():
+        if name in ("redis", "minio"):
+            continue
+        env = service["environment"]
+        assert service["depends_on"]["minio"]["condition"] == "service_healthy", name
+        assert env["REELSMITH_MEDIA_STORE"] == "s3" and env["REELSMITH_MEDIA_S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert env["REELSMITH_MEDIA_S3_ACCESS_KEY_ID"] == "${MINIO_ROOT_USER}", name
+        assert env["REELSMITH_MEDIA_S3_SECRET_ACCESS_KEY"] == "${MINIO_ROOT_PASSWORD}", name
 
 
 def test_compose_worker_has_a_gpu_and_a_model_cache(compose: dict[str, Any]) -> None:
@@ -89,7 +103,7 @@ def test_compose_settings_and_variables_are_known(path: str) -> None:
         dockerfile = ROOT / "deploy" / ".." / service["build"]["dockerfile"] if "build" in service else None
         assert dockerfile is None or dockerfile.is_file(), (path, name)
     # Every ${VAR} compose substitutes is documented in the example env file.
-    for var in set(re.findall(r"\$\{([A-Z_]+)", text)):
+    for var in set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text)):
         assert var in env_example, f"{path} uses ${{{var}}}, not in deploy/.env.example"
 
 
@@ -251,6 +265,22 @@ def test_k8s_settings_are_known(k8s: list[dict[str, Any]]) -> None:
         assert names.index("REDIS_PASSWORD") < names.index("REDIS_URL"), "$(VAR) needs VAR defined first"
         if name in ("telegram", "discord"):
             assert f"REELSMITH_{name.upper()}_TOKEN" in env and c["args"] == ["reelsmith", "bot", name]
+
+
+def test_k8s_media_go_to_minio_with_the_secret_keys(k8s: list[dict[str, Any]]) -> None:
+    config = _one(k8s, "ConfigMap", "reelsmith-config")["data"]
+    service = _one(k8s, "Service", "minio")
+    assert config["REELSMITH_MEDIA_STORE"] == "s3"
+    assert config["REELSMITH_MEDIA_S3_ENDPOINT_URL"] == f"http://minio:{service['spec']['ports'][0]['port']}"
+    secret = _one(k8s, "Secret", "reelsmith-secrets")["stringData"]
+    keys = ("REELSMITH_MEDIA_S3_ACCESS_KEY_ID", "REELSMITH_MEDIA_S3_SECRET_ACCESS_KEY")
+    for name, c in _deployment_containers(k8s):
+        refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in c["env"] if "valueFrom" in e
+                and "secretKeyRef" in e["valueFrom"]}
+        assert all(refs.get(k) == k and k in secret for k in keys), name
+    [minio] = _one(k8s, "StatefulSet", "minio")["spec"]["template"]["spec"]["containers"]
+    root = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in minio["env"]}
+    assert (root["MINIO_ROOT_USER"], root["MINIO_ROOT_PASSWORD"]) == keys  # the same keys on both sides
 
 
 def test_k8s_pods_get_no_service_link_variables(k8s: list[dict[str, Any]]) -> None:

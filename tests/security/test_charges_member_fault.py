@@ -39,8 +39,8 @@ async def test_member_input_failing_in_the_worker_is_charged_once_and_says_why(
     assert cost >= 1
     # The member's stored audio turns to noise before the job runs (their file, failing only in the worker);
     # the other job's audio is simply gone (storage lost it: the service's side).
-    await service.redis.hset(settings.key("blob", audio_blob), "data", b"\x00garbage, not audio" * 64)
-    await service.redis.delete(settings.key("blob", gone_blob))
+    await service.blobs.store.put(audio_blob, b"\x00garbage, not audio" * 64, "audio/wav")
+    await service.blobs.delete([gone_blob])
 
     async with running_worker(settings, pipelines):
         charged = await finished(web_client, chat, tampered)

@@ -19,7 +19,7 @@ from core.settings import Settings
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "k8s"
 NAMESPACE = "reelsmith"
-REDIS, WEB, HEALTH = 6379, 8080, 9464
+REDIS, WEB, HEALTH, MINIO = 6379, 8080, 9464, 9000
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _container_ports(k8s: list[dict[str, Any]], name: str) -> set[int]:
 def test_network_policies_let_in_only_what_needs_each_port(k8s: list[dict[str, Any]]) -> None:
     policies = [d for d in k8s if d["kind"] == "NetworkPolicy"]
     pods = _pods(k8s)
-    assert set(pods) == {"redis", "worker", "playground", "telegram", "discord"}
+    assert set(pods) == {"redis", "minio", "worker", "playground", "telegram", "discord"}
     app = ["worker", "playground", "telegram", "discord"]
     keda = Pod("keda-operator", {"app": "keda-operator"}, "keda")
     ingress = Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx",
@@ -108,13 +108,15 @@ def test_network_policies_let_in_only_what_needs_each_port(k8s: list[dict[str, A
 
     ours = {f"{NAMESPACE}/{n}" for n in app}
     assert who("redis", REDIS) == ours | {"keda/keda-operator"}
+    assert who("minio", MINIO) == ours  # the media store: Reelsmith's pods only
     assert who("playground", WEB) == {"ingress-nginx/ingress-nginx"}
     for name in app:
         assert who(name, HEALTH) == {"monitoring/prometheus"}, name
-    for name in ("redis", *app):
-        for port in {REDIS, WEB, HEALTH, 22} - _container_ports(k8s, name):
+    for name in ("redis", "minio", *app):
+        for port in {REDIS, MINIO, WEB, HEALTH, 22} - _container_ports(k8s, name):
             assert who(name, port) == set(), (name, port)  # default deny for everything else
     # The policies' ports are the ones the pods serve.
+    assert _container_ports(k8s, "minio") == {MINIO}
     assert _container_ports(k8s, "redis") == {REDIS} and _container_ports(k8s, "playground") == {WEB, HEALTH}
     assert all(_container_ports(k8s, name) == {HEALTH} for name in ("worker", "telegram", "discord"))
 
