@@ -49,6 +49,7 @@ METRIC_NAMES = (
 )
 # Platforms whose purchases are read into `reelsmith_revenue_stars` at each scrape.
 REVENUE_PLATFORMS = ("telegram", "discord")
+ALL_PACKS = "all"  # the `pack` label of a platform's total revenue
 
 
 def worker_name(settings: Settings) -> str:
@@ -117,7 +118,7 @@ class Metrics:
                                    "tier (relax: the relax lane).", ["platform", "tier"], registry=r)
         # Net revenue per pack, all time, read from the purchases ledger (core/billing/ledger.py) at each scrape.
         self.revenue = Gauge("reelsmith_revenue_stars", "Net revenue per credit pack in Telegram Stars, all time "
-                             "(sold minus refunded).", ["platform", "pack"], registry=r)
+                             "(sold minus refunded); pack=\"all\": the platform's total.", ["platform", "pack"], registry=r)
         r.register(GpuMemoryCollector())
         for kind in JobKind:  # zero series from the start, so rates and dashboards are not empty
             self.job_duration.labels(kind.value)
@@ -171,11 +172,16 @@ class Metrics:
                 self.model_loads.labels(info.name, event).set(count)
 
     def _set_revenue(self, platform: str, fields: dict[str, int]) -> None:
-        """Net stars per pack from the ledger's `<pack>:stars` and `<pack>:refunded_stars` fields."""
+        """Net stars per pack from the ledger's `<pack>:stars` and `<pack>:refunded_stars` fields, and their sum
+        as pack `all` (0 before the first sale, so the series exists)."""
+        total = 0
         for name, value in fields.items():
             pack, _, what = name.rpartition(":")
             if what == "stars":
-                self.revenue.labels(platform, pack).set(value - fields.get(f"{pack}:refunded_stars", 0))
+                net = value - fields.get(f"{pack}:refunded_stars", 0)
+                self.revenue.labels(platform, pack).set(net)
+                total += net
+        self.revenue.labels(platform, ALL_PACKS).set(total)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

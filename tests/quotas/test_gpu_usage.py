@@ -80,5 +80,8 @@ async def test_revenue_per_pack_is_exposed_as_a_metric(settings: Settings) -> No
     assert await ledger.refund("telegram", "charge-2", by="9") is not None
     metrics = Metrics()
     await metrics.refresh(redis, settings)
-    assert metrics.registry.get_sample_value("reelsmith_revenue_stars", {"platform": "telegram", "pack": "small"}) == 10
+    value = metrics.registry.get_sample_value
+    assert value("reelsmith_revenue_stars", {"platform": "telegram", "pack": "small"}) == 10
+    assert value("reelsmith_revenue_stars", {"platform": "telegram", "pack": "all"}) == 10
+    assert value("reelsmith_revenue_stars", {"platform": "discord", "pack": "all"}) == 0
     await redis.aclose()
