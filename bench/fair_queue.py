@@ -7,8 +7,11 @@ job every LIGHT_EVERY_S. Printed: the light user's mean wait (enqueue -> start) 
 
 Relax scenario: the same heavy and light users on Reelsmith's own worker class (its relax-lane rule: a relax
 job starts only while the worker runs nothing and no other job waits), once alone and once with RELAX_FLOOD
-relax-lane jobs (one per member, as the lane allows) queued before them. Printed: both normal users' mean
-waits without and with the flood, and when the relax jobs ran.
+relax-lane jobs (one per member, as the lane allows) queued before them; the light user keeps coming for
+RELAX_LIGHT jobs, so after the heavy backlog the relax jobs fill the gaps between theirs. Printed: both
+normal users' mean waits (the light user's worst too) without and with the flood, how many relax jobs ran
+before the last normal one, and how many normal jobs arrived while a relax job was being started (it is
+not preempted: they wait for that one job).
 
     .venv/bin/python bench/fair_queue.py
 """
@@ -30,8 +33,8 @@ from arq.worker import Worker, func  # noqa: E402
 
 from core.queue import job_codec  # noqa: E402
 from core.queue.connection import connect, redis_settings  # noqa: E402
-from core.queue.fairness import RELAX_TIER  # noqa: E402
 from core.queue.embedded_redis import EmbeddedRedis  # noqa: E402
+from core.queue.fairness import RELAX_TIER  # noqa: E402
 from core.queue.jobs import JOB_FUNCTION, JobQueue  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.types import GenerationRequest, JobKind, Requester  # noqa: E402
@@ -42,6 +45,7 @@ HEAVY = 60
 LIGHT = 8
 LIGHT_EVERY_S = 0.15
 RELAX_FLOOD = 40
+RELAX_LIGHT = 40  # light jobs in the relax scenario: they outlast the heavy backlog
 
 
 def _burn(seconds: float) -> None:
@@ -93,9 +97,8 @@ async def run(redis_url: str, fair: bool, tag: str) -> tuple[float, float]:
     return light, heavy
 
 
-async def run_relax(redis_url: str, flood: bool, tag: str) -> tuple[float, float, float]:
-    """Light and heavy users' mean waits on Reelsmith's worker, with or without a relax flood queued first;
-    and the mean time from the last normal job's start to each relax job's start (0 without a flood)."""
+async def run_relax(redis_url: str, flood: bool, tag: str) -> dict[str, float]:
+    """Normal users' waits on Reelsmith's worker, with or without a relax flood queued first."""
     settings = Settings(_env_file=None, redis_url=redis_url, key_prefix=f"bench{tag}",
                         queue_name=f"bench{tag}:queue", poll_delay_s=0.005)
     redis = await connect(settings)
@@ -108,8 +111,9 @@ async def run_relax(redis_url: str, flood: bool, tag: str) -> tuple[float, float
 
     worker = ReelsmithWorker(settings=settings, functions=[func(generate, name=JOB_FUNCTION)],
                              queue_name=settings.queue_name, redis_settings=redis_settings(settings), max_jobs=1,
-                             poll_delay=0.005, idle_poll_s=0.005, lease_s=30, handle_signals=False, burst=True)
+                             poll_delay=0.005, idle_poll_s=0.005, lease_s=30, handle_signals=False)
     queued: dict[str, float] = {}
+    listed: dict[str, float] = {}  # when enqueue returned: the job is on the queue from then on
     relax_ids: list[str] = []
     for i in range(RELAX_FLOOD if flood else 0):
         r = _request(f"relax{i}", i)
@@ -117,31 +121,40 @@ async def run_relax(redis_url: str, flood: bool, tag: str) -> tuple[float, float
         queued[r.job_id] = time.perf_counter()
         relax_ids.append(r.job_id)
         await queue.enqueue(r)
+        listed[r.job_id] = time.perf_counter()
     heavy_ids: list[str] = []
     for i in range(HEAVY):
         r = _request("heavy", i)
         queued[r.job_id] = time.perf_counter()
         heavy_ids.append(r.job_id)
         await queue.enqueue(r)
+        listed[r.job_id] = time.perf_counter()
     task = asyncio.create_task(worker.async_run())
     light_ids = []
-    for i in range(LIGHT):
+    for i in range(RELAX_LIGHT):
         await asyncio.sleep(LIGHT_EVERY_S)
         r = _request("light", i)
         queued[r.job_id] = time.perf_counter()
         light_ids.append(r.job_id)
         await queue.enqueue(r)
-    await task
+        listed[r.job_id] = time.perf_counter()
+    # Not burst mode: the queue may run empty between two light jobs once the backlog is gone.
+    while len(started) < len(queued):
+        await asyncio.sleep(0.01)
     await worker.close()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
     await redis.aclose()
-    light = statistics.mean(started[j] - queued[j] for j in light_ids)
-    heavy = statistics.mean(started[j] - queued[j] for j in heavy_ids)
-    last_normal = max(started[j] for j in light_ids + heavy_ids)
-    after = [started[j] - last_normal for j in relax_ids]
-    early = sum(a < 0 for a in after)
-    if early:
-        print(f"note: {early} relax job(s) started before the last normal job (while nothing else waited)")
-    return light, heavy, statistics.mean(after) if after else 0.0
+    normal = light_ids + heavy_ids
+    last_normal = max(started[j] for j in normal)
+    light_waits = [started[j] - queued[j] for j in light_ids]
+    return {
+        "light": statistics.mean(light_waits), "light_max": max(light_waits),
+        "heavy": statistics.mean(started[j] - queued[j] for j in heavy_ids),
+        "relax_early": sum(started[j] < last_normal for j in relax_ids),
+        "relax_over_waiting": sum(any(listed[n] < started[j] < started[n] for n in normal) for j in relax_ids),
+    }
 
 
 async def main() -> None:
@@ -150,8 +163,8 @@ async def main() -> None:
         try:
             fifo_light, fifo_heavy = await run(server.url, fair=False, tag="fifo")
             fair_light, fair_heavy = await run(server.url, fair=True, tag="fair")
-            calm_light, calm_heavy, _ = await run_relax(server.url, flood=False, tag="calm")
-            flood_light, flood_heavy, relax_after = await run_relax(server.url, flood=True, tag="flood")
+            calm = await run_relax(server.url, flood=False, tag="calm")
+            flood = await run_relax(server.url, flood=True, tag="flood")
         finally:
             with contextlib.suppress(Exception):
                 server.stop()
@@ -162,13 +175,16 @@ async def main() -> None:
     print(f"heavy user's mean wait: FIFO {fifo_heavy:.3f}s, fair {fair_heavy:.3f}s "
           f"-> fair/FIFO = {fair_heavy / fifo_heavy:.2f}x")
 
-    print(f"relax lane: {RELAX_FLOOD} relax jobs queued before the same load, Reelsmith's worker, one slot")
-    print(f"light user's mean wait: without {calm_light:.3f}s, with the flood {flood_light:.3f}s "
-          f"-> with/without = {flood_light / calm_light:.2f}x")
-    print(f"heavy user's mean wait: without {calm_heavy:.3f}s, with the flood {flood_heavy:.3f}s "
-          f"-> with/without = {flood_heavy / calm_heavy:.2f}x")
-    print(f"relax jobs started on average {relax_after:.3f}s after the last normal job started")
-
+    print(f"relax lane: {RELAX_FLOOD} relax jobs queued first, then the heavy user's {HEAVY} and {RELAX_LIGHT} light "
+          f"jobs every {LIGHT_EVERY_S}s; Reelsmith's worker, one slot")
+    for who in ("light", "heavy"):
+        print(f"{who} user's mean wait: without {calm[who]:.3f}s, with the flood {flood[who]:.3f}s "
+              f"-> with/without = {flood[who] / calm[who]:.2f}x")
+    print(f"light user's worst wait: without {calm['light_max']:.3f}s, with the flood {flood['light_max']:.3f}s "
+          f"(one job is {JOB_S}s)")
+    print(f"relax jobs run before the last normal job (in idle gaps): {flood['relax_early']:.0f} of {RELAX_FLOOD}; "
+          f"normal jobs that arrived while one was being started (they waited for that one job): "
+          f"{flood['relax_over_waiting']:.0f}")
 
 if __name__ == "__main__":
     asyncio.run(main())
