@@ -118,7 +118,8 @@ class Metrics:
                                    "tier (relax: the relax lane).", ["platform", "tier"], registry=r)
         # Net revenue per pack, all time, read from the purchases ledger (core/billing/ledger.py) at each scrape.
         self.revenue = Gauge("reelsmith_revenue_stars", "Net revenue per credit pack in Telegram Stars, all time "
-                             "(sold minus refunded); pack=\"all\": the platform's total.", ["platform", "pack"], registry=r)
+                             "(sold minus refunded); pack=\"all\": the platform's total.", ["platform", "pack"],
+                             registry=r)
         r.register(GpuMemoryCollector())
         for kind in JobKind:  # zero series from the start, so rates and dashboards are not empty
             self.job_duration.labels(kind.value)

@@ -12,7 +12,7 @@ from core.contract import TAKING, CommandCall, CommandSpec, Feature, Finalizer, 
 from core.errors import Refusal
 from core.queue.fairness import RELAX_TIER
 from core.quotas.book import Decision, QuotaBook
-from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_REASONS, RelaxLane
+from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_QUOTA_NOTE, RELAX_REASONS, RelaxLane
 from core.quotas.texts import quota_text, refusal_text
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
@@ -59,11 +59,16 @@ class QuotaGuard:
 def quota_command(book: QuotaBook) -> CommandSpec:
     """`/quota`: the member's credits, jobs in flight and when credits come back, privately."""
 
+    relax = RelaxLane(book.redis, book.settings, book.clock)
+
     async def quota(call: CommandCall) -> Outcome:
         r = call.requester
         tier = book.tiers.for_member(r, call.ctx)
         usage = await book.usage(r.platform, r.user_id, tier, scope=r.scope)
-        return Outcome(quota_text(usage, book.clock()), ok=True, private=True)
+        text = quota_text(usage, book.clock())
+        if book.settings.quota_enabled and await relax.enabled(r.platform, r.scope):
+            text += f"\n{RELAX_QUOTA_NOTE}"
+        return Outcome(text, ok=True, private=True)
 
     return CommandSpec("quota", quota, "your credits left, jobs in flight and when they come back")
 

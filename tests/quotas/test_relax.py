@@ -11,7 +11,7 @@ from core.generation.pipeline import PipelineSet
 from core.queue.fairness import RELAX_BASE, RELAX_TIER, VIRTUAL_CEILING
 from core.queue.replies import ReplyBus
 from core.quotas.book import QuotaBook
-from core.quotas.relax import RELAX_BUSY_TEXT, RelaxLane
+from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_QUOTA_NOTE, RelaxLane
 from core.service.facade import Reelsmith
 from core.service.texts import RELAX_QUEUED_TEXT
 from core.types import Requester
@@ -90,6 +90,13 @@ async def test_out_of_credits_where_the_lane_is_off_is_refused_as_before(make_se
     out_of_credits = await service.handle(BOB, "/imagine f")
     assert not out_of_credits.ok and RELAX_QUEUED_TEXT not in out_of_credits.text
     assert await service.queue.depth() == depth + 2
+
+
+async def test_quota_tells_members_of_the_lane_where_it_is_on(make_service: MakeService) -> None:
+    service, _ = await make_service(quota_credits=1)
+    assert RELAX_QUOTA_NOTE not in (await service.handle(ALICE, "/quota")).text
+    await _relax_chat(service)
+    assert RELAX_QUOTA_NOTE in (await service.handle(ALICE, "/quota")).text
 
 
 async def test_a_chat_limit_for_the_member_still_refuses(make_service: MakeService) -> None:
