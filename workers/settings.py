@@ -63,7 +63,8 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
         if not job_ids:
             await super().start_jobs(job_ids)
             return
-        routing = not (not self.models and self.families >= {"image", "video"})
+        # Every batch is looked up: routing needs the family and model, the relax lane the lane.
+        routing = bool(self.models) or not self.families >= {"image", "video"}
         async with self.pool.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.hmget(self.settings.key("job", job_id.decode()), ["family", "model", "queued_at", "lane"])
