@@ -327,8 +327,8 @@ class Settings(BaseSettings):
         default=0.05, gt=0, description="Fair-queue share among relax-lane jobs (they run after every other "
         "tier's jobs in any case).")
     relax_job_ttl_s: int = Field(
-        default=7 * 24 * 3600, gt=0, description="How long a relax-lane job may wait for idle GPUs before its queue "
-        "entry expires (keep it at most REELSMITH_RESULT_TTL_S).")
+        default=6 * 24 * 3600, gt=0, description="How long a relax-lane job may wait for idle GPUs; then its queue "
+        "entry expires and its member is told (keep it below REELSMITH_RESULT_TTL_S, which keeps the job record).")
     fair_queueing: bool = Field(
         default=True, description="Order the queue by per-user virtual time (fair share) instead of arrival."
     )

@@ -19,7 +19,7 @@ from core.queue.connection import redis_settings
 from core.queue.fairness import RELAX_LANE, FairScheduler
 from core.queue.jobs import JOB_FUNCTION
 from core.settings import Settings
-from workers.jobs import answer_unreadable, generate
+from workers.jobs import answer_expired, answer_unreadable, generate
 from workers.lease import LeasedWorker
 from workers.runtime import WorkerRuntime
 from workers.wakeup import WakeupWorker
@@ -100,6 +100,8 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
         if raw is not None and not job_codec.decodes(raw):
             # arq has already logged why; the author is told here (and refunded by the finalizers).
             await answer_unreadable(self.ctx, job_id)
+        elif raw is None:
+            await answer_expired(self.ctx, job_id)
 
     async def close(self) -> None:
         """arq's close, except that a job cancelled while it was being claimed cannot abort the shutdown."""

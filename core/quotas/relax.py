@@ -29,6 +29,8 @@ ENQUEUE_GRACE_MS = 60_000  # a slot whose job is not on the queue yet counts as 
 
 RELAX_QUOTA_NOTE = ("This chat has the relax lane on: when you're out of credits, a job is queued at no charge "
                     "and runs when the GPUs are idle (one at a time).")
+RELAX_EXPIRED_TEXT = ("Sorry, your relax-lane job waited so long for idle GPUs that it expired without running. "
+                      "Nothing was charged; send it again, or wait for your credits to come back (/quota).")
 RELAX_BUSY_TEXT = ("You already have a job waiting in the relax lane (one at a time). It runs when the GPUs are "
                    "idle; send this again once it's done, or when your credits come back (/quota).")
 

@@ -7,11 +7,12 @@ import json
 
 from arq.constants import job_key_prefix
 
+from core.contract import Outcome
 from core.generation.pipeline import PipelineSet
 from core.queue.fairness import RELAX_BASE, RELAX_TIER, VIRTUAL_CEILING
 from core.queue.replies import ReplyBus
 from core.quotas.book import QuotaBook
-from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_QUOTA_NOTE, RelaxLane
+from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_EXPIRED_TEXT, RELAX_QUOTA_NOTE, RelaxLane
 from core.service.facade import Reelsmith
 from core.service.texts import RELAX_QUEUED_TEXT
 from core.types import Requester
@@ -65,7 +66,7 @@ async def test_out_of_credits_in_a_relax_chat_is_queued_free_and_answered(
     assert (await book.usage("telegram", "1")).used == 1
 
 
-async def _queued_relax(service: Reelsmith) -> object:
+async def _queued_relax(service: Reelsmith) -> Outcome | None:
     out = await service.handle(ALICE, "/imagine one more fox")
     return out if out.ok else None
 
@@ -146,3 +147,18 @@ async def test_queue_position_and_book_unchanged_for_relax(make_service: MakeSer
     assert out.ok
     assert (await book.usage("telegram", "1")).in_flight == 0
     assert await QuotaBook(service.redis, service.settings).reservation_state(out.job_id or "") is None
+
+
+async def test_an_expired_relax_entry_is_answered_not_dropped(
+        make_service: MakeService, pipelines: PipelineSet) -> None:
+    service, _ = await make_service(quota_credits=0)
+    await _relax_chat(service)
+    out = await service.handle(ALICE, "/imagine waited too long")
+    assert out.ok and out.job_id
+    # What relax_job_ttl_s does to an entry that never found idle GPUs: arq's job data is gone.
+    await service.redis.delete(job_key_prefix + out.job_id)
+    async with running_worker(service.settings, pipelines):
+        reply = await wait_for(lambda: service.queue.load_reply(out.job_id or ""), timeout=60)
+        assert reply.error == RELAX_EXPIRED_TEXT
+        # The member's relax slot is free again.
+        assert (await wait_for(lambda: _queued_relax(service), timeout=30)).text == RELAX_QUEUED_TEXT
