@@ -7,14 +7,18 @@ import json
 
 from arq.constants import job_key_prefix
 
+from core.context import ChatContext
 from core.contract import Outcome
 from core.generation.pipeline import PipelineSet
+from core.queue.connection import connect
 from core.queue.fairness import RELAX_BASE, RELAX_TIER, VIRTUAL_CEILING
 from core.queue.replies import ReplyBus
 from core.quotas.book import QuotaBook
 from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_EXPIRED_TEXT, RELAX_QUOTA_NOTE, RelaxLane
 from core.service.facade import Reelsmith
+from core.service.features import build_service
 from core.service.texts import RELAX_QUEUED_TEXT
+from core.settings import Settings
 from core.types import Requester
 from tests.conftest import running_worker, wait_for
 from tests.quotas.conftest import MakeService
@@ -162,3 +166,25 @@ async def test_an_expired_relax_entry_is_answered_not_dropped(
         assert reply.error == RELAX_EXPIRED_TEXT
         # The member's relax slot is free again.
         assert (await wait_for(lambda: _queued_relax(service), timeout=30)).text == RELAX_QUEUED_TEXT
+
+
+async def test_mod_relax_turns_the_lane_on_and_off_for_this_chat_only(settings: Settings) -> None:
+    s = settings.model_copy(update={"quota_credits": 0})
+    redis = await connect(s)
+    service = build_service(s, redis)
+    mod_ctx = ChatContext(is_moderator=True)
+    denied = await service.handle(BOB, "/mod relax on")
+    assert not denied.ok and "moderators" in denied.text
+    assert not (await service.handle(ALICE, "/imagine a")).ok
+    on = await service.handle(BOB, "/mod relax on", ctx=mod_ctx)
+    assert on.ok and "Relax lane on" in on.text
+    assert "relax lane is on" in (await service.handle(BOB, "/mod status", ctx=mod_ctx)).text
+    assert (await service.handle(ALICE, "/imagine a")).text == RELAX_QUEUED_TEXT
+    other_chat = Requester(platform="telegram", user_id="1", chat_id="-300")
+    assert not (await service.handle(other_chat, "/imagine a")).ok  # another chat's choice is its own
+    assert (await service.handle(BOB, "/mod relax off", ctx=mod_ctx)).ok
+    assert not (await service.handle(BOB, "/imagine b")).ok
+    s.relax_lane_allowed = False
+    refused = await service.handle(BOB, "/mod relax on", ctx=mod_ctx)
+    assert not refused.ok and "REELSMITH_RELAX_LANE_ALLOWED" in refused.text
+    await redis.aclose()
