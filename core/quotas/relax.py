@@ -8,7 +8,8 @@ releases it, when the guard gives it back (not queued), or when its job is no lo
 cancelled or expired) once a short grace for the enqueue itself has passed.
 
 Where the lane applies: chats whose moderators ran `/mod relax on`, or, where they never chose, the
-`relax_lane_default` setting; `relax_lane_allowed=false` keeps it off everywhere. Only running out of credits
+`relax_lane_default` setting; `relax_lane_allowed=false` keeps it off everywhere, and so does
+`fair_queueing=false` (the lane is a band of the fair queue). Only running out of credits
 (the member's own, or the chat's shared budget) leads there: a chat's own limit for one member, cooldowns and
 jobs-in-flight caps refuse as before.
 """
@@ -74,8 +75,8 @@ class RelaxLane:
 
     async def enabled(self, platform: str, scope: str) -> bool:
         """Whether members out of credits in this chat are queued in the relax lane."""
-        if not self.settings.relax_lane_allowed:
-            return False
+        if not self.settings.relax_lane_allowed or not self.settings.fair_queueing:
+            return False  # without fair queueing there is no band to put relax jobs behind everyone else
         raw = await self.redis.get(self._chat_key(platform, scope))
         return self.settings.relax_lane_default if raw is None else as_text(raw) == "on"
 

@@ -88,6 +88,9 @@ async def test_out_of_credits_where_the_lane_is_off_is_refused_as_before(make_se
     # Another chat, where nobody chose: the default applies.
     elsewhere = Requester(platform="telegram", user_id="1", chat_id="-200")
     assert (await service.handle(elsewhere, "/imagine d")).text == RELAX_QUEUED_TEXT
+    service.settings.fair_queueing = False  # no band to queue it behind everyone else: refused as before
+    assert not (await service.handle(Requester(platform="telegram", user_id="1", chat_id="-400"), "/imagine x")).ok
+    service.settings.fair_queueing = True
     # The owners' switch wins over every chat's choice.
     service.settings.relax_lane_allowed = False
     await _relax_chat(service)
