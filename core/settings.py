@@ -382,6 +382,17 @@ class Settings(BaseSettings):
     quota_in_flight_expiry_s: int = Field(
         default=6 * 3600, gt=0, description="A job that never reports back stops counting as in flight after this."
     )
+    relax_lane_allowed: bool = Field(
+        default=True, description="Whether chats may turn on the relax lane (/mod relax on): members out of "
+        "credits there are queued at no charge, one job each, and run only while no other job waits.")
+    relax_lane_default: bool = Field(
+        default=False, description="The relax lane in chats whose moderators have not chosen (/mod relax on|off).")
+    relax_weight: float = Field(
+        default=0.05, gt=0, description="Fair-queue share among relax-lane jobs (they run after every other "
+        "tier's jobs in any case).")
+    relax_job_ttl_s: int = Field(
+        default=6 * 24 * 3600, gt=0, description="How long a relax-lane job may wait for idle GPUs; then its queue "
+        "entry expires and its member is told (keep it below REELSMITH_RESULT_TTL_S, which keeps the job record).")
     fair_queueing: bool = Field(
         default=True, description="Order the queue by per-user virtual time (fair share) instead of arrival."
     )

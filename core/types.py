@@ -110,6 +110,8 @@ class GenerationRequest(BaseModel):
     created_at: float = Field(default_factory=time.time)
     # Fair-queue share of the requester's quota tier (set by the quota guard; 2 = twice the default's share).
     priority: float = Field(default=1.0, gt=0)
+    # The quota tier it was admitted under (set by the quota guard); "relax": the relax lane (core/quotas/relax.py).
+    tier: str = ""
     # Set by the NSFW guard where the channel allows age-restricted results; elsewhere the worker refuses a result
     # the model's own safety checker flagged (moderation's result gate).
     nsfw_allowed: bool = False
@@ -182,6 +184,7 @@ class GenerationReply(BaseModel):
     fault: Fault | None = None  # set with `error`; unset counts as "service"
     model: str = ""
     elapsed_s: float = 0.0
+    gpu_s: float = 0.0  # the pipeline's render time (0 when nothing was rendered): GPU time per tier
     notes: list[str] = Field(default_factory=list)  # e.g. "extra reference images were not used: ..."
     # Post the media hidden until clicked (`core.queue.replies.spoiler_for`): Discord `SPOILER_` files,
     # Telegram `has_spoiler`.

@@ -9,6 +9,8 @@ from typing import Any
 from arq.worker import Retry
 from pydantic import ValidationError
 
+from core.queue.fairness import RELAX_TIER
+from core.quotas.relax import RELAX_EXPIRED_TEXT
 from core.types import GenerationRequest
 from workers.runtime import WorkerRuntime
 
@@ -36,6 +38,23 @@ async def answer_unreadable(ctx: dict[str, Any], job_id: str) -> None:
         await runtime._reply_error(request, UNREADABLE_TEXT, time.perf_counter())
     except Exception:  # Redis trouble here must not take the worker's job loop with it
         log.exception("job %s: could not answer the unreadable entry", job_id)
+
+
+async def answer_expired(ctx: dict[str, Any], job_id: str) -> None:
+    """Answer a relax-lane job whose queue entry expired before idle GPUs came (`relax_job_ttl_s`), from its
+    job record, so a member who waited is told instead of the job vanishing. Other expired entries: arq's log."""
+    runtime: WorkerRuntime | None = ctx.get("runtime")
+    try:
+        request = await runtime.queue.load_request(job_id) if runtime is not None else None
+    except ValidationError:
+        request = None
+    if runtime is None or request is None or request.tier != RELAX_TIER:
+        return
+    log.warning("job %s: relax-lane entry expired before it could run; answering its author", job_id)
+    try:
+        await runtime._reply_error(request, RELAX_EXPIRED_TEXT, time.perf_counter())
+    except Exception:  # Redis trouble here must not take the worker's job loop with it
+        log.exception("job %s: could not answer the expired relax job", job_id)
 
 
 async def generate(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:

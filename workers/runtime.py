@@ -184,6 +184,7 @@ class WorkerRuntime:
         reply = GenerationReply(
             job_id=request.job_id, requester=request.requester, kind=request.kind, prompt=request.prompt,
             seed=request.seed, media=media, model=result.model, elapsed_s=time.perf_counter() - started,
+            gpu_s=result.seconds / max(1, result.batch_size),  # a batch's render time, shared by its jobs
             caption=caption(label_text=self.settings.label_text, service=self.settings.service_name,
                             model=result.model, job_id=request.job_id, seed=request.seed, prompt=request.prompt,
                             limit=CAPTION_LIMIT - len(note_text)) + note_text,

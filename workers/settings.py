@@ -16,10 +16,11 @@ from core.generation.pipeline import PipelineSet
 from core.ops.metrics import worker_name
 from core.queue import fleet, job_codec
 from core.queue.connection import connect, redis_settings
+from core.queue.fairness import RELAX_LANE, FairScheduler
 from core.queue.fencing import Fence, epoch_key
 from core.queue.jobs import JOB_FUNCTION
 from core.settings import Settings
-from workers.jobs import answer_unreadable, generate
+from workers.jobs import answer_expired, answer_unreadable, generate
 from workers.lease import LeasedWorker
 from workers.runtime import WorkerRuntime
 from workers.wakeup import WakeupWorker
@@ -38,6 +39,9 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
     Job records are JSON (core/queue/job_codec.py), never pickle. arq drops a record that does not decode
     (logging it, storing a failure result); this worker then answers the job's author from the job's
     own record, so a damaged or crafted entry is never run and nobody waits forever.
+
+    Relax-lane jobs (core/quotas/relax.py) take idle time only: one starts only when this worker runs no job and
+    no other job waits on the queue (then it finishes, even if other jobs arrive meanwhile).
     """
 
     def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
@@ -46,6 +50,7 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
         self.families = frozenset(settings.worker_families)
         self.models = frozenset(m.lower() for m in settings.worker_models)
         self.skipped_for_routing = 0
+        self._fair: FairScheduler | None = None  # for the relax lane's check (made once the pool exists)
 
     def holds(self, family: str, model: str) -> bool:
         """Whether jobs of this family (image, video, none) and catalog model are this worker's to take."""
@@ -56,23 +61,39 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
         return family in self.families
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        if not job_ids or (not self.models and self.families >= {"image", "video"}):
+        if not job_ids:
             await super().start_jobs(job_ids)
             return
+        # Every batch is looked up: routing needs the family and model, the relax lane the lane.
+        routing = bool(self.models) or not self.families >= {"image", "video"}
         async with self.pool.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
-                pipe.hmget(self.settings.key("job", job_id.decode()), ["family", "model", "queued_at"])
+                pipe.hmget(self.settings.key("job", job_id.decode()), ["family", "model", "queued_at", "lane"])
             records = await pipe.execute()
         now = time.time()
-        mine = []
-        for job_id, (family, model, queued_at) in zip(job_ids, records, strict=True):
+        mine, relax = [], []
+        for job_id, (family, model, queued_at, lane) in zip(job_ids, records, strict=True):
             waited = now - float(queued_at) if queued_at else 0.0
-            if self.holds(family.decode() if family else "none", model.decode() if model else "") or (
-                    waited >= self.settings.route_grace_s):
-                mine.append(job_id)
-            else:
+            if routing and not self.holds(family.decode() if family else "none", model.decode() if model else "") \
+                    and waited < self.settings.route_grace_s:
                 self.skipped_for_routing += 1
+            elif lane == RELAX_LANE.encode():
+                relax.append(job_id)
+            else:
+                mine.append(job_id)
         await super().start_jobs(mine)
+        if relax:
+            await self._start_relax(relax)
+
+    async def _start_relax(self, job_ids: list[bytes]) -> None:
+        """Start one relax-lane job, only while this worker runs nothing and no other job waits anywhere."""
+        if self.job_counter > 0 or not self.allow_pick_jobs:
+            return
+        if self._fair is None:
+            self._fair = FairScheduler(self.pool, self.settings)
+        if await self._fair.normal_waiting():
+            return
+        await super().start_jobs(job_ids[:1])
 
     def _fence(self) -> Fence | None:
         runtime: WorkerRuntime | None = self.ctx.get("runtime")
@@ -109,6 +130,8 @@ class ReelsmithWorker(LeasedWorker, WakeupWorker):
         if raw is not None and not job_codec.decodes(raw):
             # arq has already logged why; the author is told here (and refunded by the finalizers).
             await answer_unreadable(self.ctx, job_id)
+        elif raw is None:
+            await answer_expired(self.ctx, job_id)
 
     async def close(self) -> None:
         """arq's close, except that a job cancelled while it was being claimed cannot abort the shutdown."""

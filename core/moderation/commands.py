@@ -26,6 +26,8 @@ from core.moderation.queue_admin import QueueAdmin
 from core.moderation.reports import Reports
 from core.moderation.switches import CHANNEL_FLAGS, CHAT_FLAGS
 from core.moderation.toolkit import Moderation
+from core.ops.usage import gpu_text
+from core.quotas.relax import RelaxLane
 from core.types import DeleteResult, MediaFile, MediaType, Requester
 
 MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
@@ -37,6 +39,7 @@ MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
 /mod nsfw on|off - allow age-restricted prompts in this (age-restricted) channel
 /mod audio on|off - accept voice/audio references from members without a verified avatar
 /mod spoiler on|off - post every result here behind a spoiler (members can also add --spoiler)
+/mod relax on|off - members out of credits here are queued free in the relax lane (runs when GPUs are idle)
 /mod blocklist add <word, phrase or re:regex> | remove <entry> | list
 /mod queue - waiting and running jobs;  /mod cancel <job> - cancel one (refunded)
 /mod delete <job> - delete a result;  /mod audit [n] - the last n actions and refusals
@@ -45,7 +48,7 @@ MOD_HELP = """Moderator commands (this chat only; on Discord, this server):
 /models deny|allow <model> | default <model> [task] | reset - which models members may use here (/models help)
 Review chat and configured moderators (everywhere on this platform): /mod avatar approve|reject|revoke <user>,
 /mod ban|unban|bans global <user>, /mod quota set|grant|usage global <user> [n] (a member's overall credits),
-/mod usage (revenue per credit pack), /mod refund <charge id> (Telegram Stars; owners only)
+/mod usage (revenue per credit pack, GPU minutes per tier), /mod refund <charge id> (Telegram Stars; owners only)
 Owners only: /mod kill on|off (everywhere), /mod protected on|off (protected-names list here),
 /mod blocklist add|remove|list global ..."""
 
@@ -225,15 +228,17 @@ class ModCommands:
         return Outcome(text, ok=True, private=True)
 
     async def _sub_usage(self, call: CommandCall, tokens: list[str]) -> Outcome:
-        """`/mod usage <user>`: a member's credits; `/mod usage` alone: revenue per pack (platform-wide)."""
+        """`/mod usage <user>`: a member's credits; `/mod usage` alone: revenue per pack and GPU minutes per tier
+        (platform-wide)."""
         if not tokens and "reply_user_id" not in call.ctx.extra:
             who = call.requester
             if not self.mod.is_platform_moderator(who, call.ctx):
                 raise Refusal("Revenue figures are for the service's owners and moderators, or moderators in its "
                               "review chat. To see a member's credits: /mod usage <user>.",
                               reason="not_platform_moderator")
-            return Outcome(await revenue_text(self.mod.redis, self.mod.settings, who.platform), ok=True,
-                           private=True)
+            revenue = await revenue_text(self.mod.redis, self.mod.settings, who.platform)
+            gpu = await gpu_text(self.mod.redis, self.mod.settings, who.platform)
+            return Outcome(f"{revenue}\n\n{gpu}", ok=True, private=True)
         return await self._sub_quota(call, ["usage", *tokens])
 
     async def _chat_switch(self, who: Requester, flag: str, on: bool, text: str) -> Outcome:
@@ -262,6 +267,21 @@ class ModCommands:
         return await self._chat_switch(
             who, "spoiler", on, "Results here are now posted behind a spoiler." if on
             else "Results here are posted openly again (members can still add --spoiler).")
+
+    async def _sub_relax(self, call: CommandCall, tokens: list[str]) -> Outcome:
+        """`/mod relax on|off`: whether members out of credits here are queued in the relax lane."""
+        who = call.requester
+        on = _on_off(tokens, "/mod relax on|off")
+        lane = RelaxLane(self.mod.redis, self.mod.settings, self.mod.clock)
+        if on and not self.mod.settings.relax_lane_allowed:
+            return Outcome("The service's owners have turned the relax lane off everywhere "
+                           "(REELSMITH_RELAX_LANE_ALLOWED), so it can't be turned on here.", ok=False, private=True)
+        await lane.set_enabled(who.platform, who.scope, on)
+        await self.mod.log_action(who, f"relax {'on' if on else 'off'}")
+        return Outcome("\U0001f6cb\ufe0f Relax lane on: members out of credits here are queued at no charge, one job "
+                       "each, and their jobs run when the GPUs are idle." if on else
+                       "Relax lane off: members out of credits here are refused until their credits come back.",
+                       ok=True)
 
     async def _sub_protected(self, call: CommandCall, tokens: list[str]) -> Outcome:
         who = call.requester
@@ -307,6 +327,8 @@ class ModCommands:
         lines = [("Global kill switch is ON." if await self.mod.switches.killed() else "Global kill switch is off.")]
         lines += [CHAT_FLAGS[f] for f in sorted(flags) if f in CHAT_FLAGS]
         lines += [CHANNEL_FLAGS[f] for f in sorted(channel) if f in CHANNEL_FLAGS]
+        if await RelaxLane(self.mod.redis, self.mod.settings, self.mod.clock).enabled(who.platform, who.scope):
+            lines.append("the relax lane is on (members out of credits are queued free, run when GPUs are idle)")
         return Outcome("\n".join(lines), ok=True, private=True)
 
     async def _sub_blocklist(self, call: CommandCall, tokens: list[str]) -> Outcome:

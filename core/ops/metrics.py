@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
 from core.contract import Feature, Finalizer, RefusalListener
+from core.ops.usage import as_text, record_gpu, tier_of
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, JobKind, Requester
 
@@ -43,7 +44,12 @@ METRIC_NAMES = (
     "reelsmith_replies_total",
     "reelsmith_quota_refusals_total",
     "reelsmith_moderation_refusals_total",
+    "reelsmith_gpu_seconds_total",
+    "reelsmith_revenue_stars",
 )
+# Platforms whose purchases are read into `reelsmith_revenue_stars` at each scrape.
+REVENUE_PLATFORMS = ("telegram", "discord")
+ALL_PACKS = "all"  # the `pack` label of a platform's total revenue
 
 
 def worker_name(settings: Settings) -> str:
@@ -110,6 +116,13 @@ class Metrics:
         self.model_loads = Gauge("reelsmith_worker_model_loads", "Model loads of a live worker since it started, "
                                  "by kind of load (load: any; switch: after warm-up; eviction: a model dropped).",
                                  ["worker", "event"], registry=r)
+        # GPU time per quota tier (the worker counts each job's render time; core/ops/usage.py keeps the totals).
+        self.gpu_seconds = Counter("reelsmith_gpu_seconds", "Render time of finished jobs, by platform and quota "
+                                   "tier (relax: the relax lane).", ["platform", "tier"], registry=r)
+        # Net revenue per pack, all time, read from the purchases ledger (core/billing/ledger.py) at each scrape.
+        self.revenue = Gauge("reelsmith_revenue_stars", "Net revenue per credit pack in Telegram Stars, all time "
+                             "(sold minus refunded); pack=\"all\": the platform's total.", ["platform", "pack"],
+                             registry=r)
         r.register(GpuMemoryCollector())
         for kind in JobKind:  # zero series from the start, so rates and dashboards are not empty
             self.job_duration.labels(kind.value)
@@ -135,6 +148,8 @@ class Metrics:
         self.job_duration.labels(kind).observe(reply.elapsed_s)
         started_at = finished_at - reply.elapsed_s
         self.job_wait.labels(kind).observe(max(0.0, started_at - request.created_at))
+        if reply.gpu_s > 0:
+            self.gpu_seconds.labels(request.requester.platform, tier_of(request)).inc(reply.gpu_s)
 
     # ---- exposition ---------------------------------------------------------------------
     async def refresh(self, redis: Redis, settings: Settings) -> None:
@@ -144,10 +159,14 @@ class Metrics:
             from core.queue import fleet  # the queue package reports into these metrics: import at call time
 
             live = await fleet.workers(redis, settings)
+            revenue = {p: await redis.hgetall(settings.key("billing", "revenue", p)) for p in REVENUE_PLATFORMS}
             self.redis_up.set(1)
         except Exception:
             self.redis_up.set(0)
             return
+        self.revenue.clear()
+        for platform, raw in revenue.items():
+            self._set_revenue(platform, {as_text(k): int(v) for k, v in raw.items()})
         self.warm_models.clear()
         self.model_loads.clear()
         for info in live:
@@ -155,6 +174,18 @@ class Metrics:
                 self.warm_models.labels(info.name, model).set(1)
             for event, count in (("load", info.loads), ("switch", info.switches), ("eviction", info.evictions)):
                 self.model_loads.labels(info.name, event).set(count)
+
+    def _set_revenue(self, platform: str, fields: dict[str, int]) -> None:
+        """Net stars per pack from the ledger's `<pack>:stars` and `<pack>:refunded_stars` fields, and their sum
+        as pack `all` (0 before the first sale, so the series exists)."""
+        total = 0
+        for name, value in fields.items():
+            pack, _, what = name.rpartition(":")
+            if what == "stars":
+                net = value - fields.get(f"{pack}:refunded_stars", 0)
+                self.revenue.labels(platform, pack).set(net)
+                total += net
+        self.revenue.labels(platform, ALL_PACKS).set(total)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -190,6 +221,7 @@ def job_finalizer(metrics: Metrics, settings: Settings, redis: Redis) -> Finaliz
                  request.kind.value, reply.elapsed_s, name)
         # The job record says where it ran: the first thing to look at when one machine misbehaves.
         await redis.hset(settings.key("job", request.job_id), "worker", name)
+        await record_gpu(redis, settings, request, reply)
 
     return observe_job
 

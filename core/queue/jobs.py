@@ -6,7 +6,7 @@ from arq.connections import ArqRedis
 
 from core.queue import job_codec
 from core.queue.connection import as_text, replicated
-from core.queue.fairness import FairScheduler
+from core.queue.fairness import RELAX_LANE, RELAX_TIER, FairScheduler
 from core.quotas.costs import job_cost
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
@@ -45,6 +45,8 @@ class JobQueue:
                 "family": request.kind.family,
                 "model": request.model,
                 "queued_at": request.created_at,
+                # Relax-lane jobs run only while nothing else waits (core/queue/fairness.py).
+                "lane": RELAX_LANE if request.tier == RELAX_TIER else "main",
             })
             pipe.expire(key, self.settings.result_ttl_s)
             await pipe.execute()
@@ -54,6 +56,7 @@ class JobQueue:
             rank = await self.fair.enqueue(
                 JOB_FUNCTION, payload, job_id=request.job_id, platform=request.requester.platform,
                 user_id=request.requester.user_id, cost=job_cost(request, self.settings), weight=request.priority,
+                relax=request.tier == RELAX_TIER,
             )
             if rank is None:
                 raise RuntimeError(f"job {request.job_id} already exists")
@@ -65,6 +68,7 @@ class JobQueue:
             payload,
             _job_id=request.job_id,
             _queue_name=self.settings.queue_name,
+            _expires=self.settings.relax_job_ttl_s if request.tier == RELAX_TIER else None,
         )
         if job is None:
             raise RuntimeError(f"job {request.job_id} already exists")

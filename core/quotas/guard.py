@@ -1,5 +1,6 @@
-"""Quotas as a feature: the guard that reserves a job's credits before it is queued, `/quota`, and the worker
-finalizer that settles or refunds them when the job ends."""
+"""Quotas as a feature: the guard that reserves a job's credits before it is queued (or, out of credits in a
+chat with the relax lane on, queues it there: core/quotas/relax.py), `/quota`, and the worker finalizer that
+settles or refunds them when the job ends."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from core.clock import Clock, system_clock
 from core.context import ChatContext
 from core.contract import TAKING, CommandCall, CommandSpec, Feature, Finalizer, GuardSpec, Outcome
 from core.errors import Refusal
-from core.quotas.book import QuotaBook, Tier
+from core.queue.fairness import RELAX_TIER
+from core.quotas.book import Decision, QuotaBook, Tier
+from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_QUOTA_NOTE, RELAX_REASONS, RelaxLane
 from core.quotas.texts import quota_text, refusal_text
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, Requester
@@ -37,13 +40,17 @@ class QuotaGuard:
     def __init__(self, book: QuotaBook, earned: EarnedTiers | None = None) -> None:
         self.book = book
         self.earned = earned
+        self.relax = RelaxLane(book.redis, book.settings, book.clock)
 
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
         tier = await member_tier(self.book, request.requester, ctx, self.earned)
         request.priority = tier.weight  # its fair-queue share (core/queue/fairness.py)
+        request.tier = tier.name  # GPU time is counted per tier (core/ops/usage.py)
         if not self.book.settings.quota_enabled:
             return
         decision = await self.book.reserve(request, tier)
+        if not decision.ok and await self._relaxed(request, decision):
+            return
         if not decision.ok:
             text = refusal_text(decision, self.book.cost_of(request), request, self.book.clock(),
                                 self.book.settings.quota_window_s)
@@ -51,19 +58,36 @@ class QuotaGuard:
             better = self.book.tiers.better_than(tier) if decision.reason == "credits" else []
             raise Refusal(text, reason="quota", extra={UPGRADE: ",".join(better)} if better else None)
 
+    async def _relaxed(self, request: GenerationRequest, decision: Decision) -> bool:
+        """Out of credits where the relax lane is on: queue it there (one per member) instead of refusing."""
+        r = request.requester
+        if decision.reason not in RELAX_REASONS or not await self.relax.enabled(r.platform, r.scope):
+            return False
+        if not await self.relax.take_slot(request):
+            raise Refusal(RELAX_BUSY_TEXT, reason="quota")
+        self.relax.queue(request)
+        return True
+
     async def undo(self, request: GenerationRequest) -> None:
-        if self.book.settings.quota_enabled:
+        if request.tier == RELAX_TIER:
+            await self.relax.release(request.job_id, request.requester)
+        elif self.book.settings.quota_enabled:
             await self.book.refund(request.job_id, request.requester, "not queued")
 
 
 def quota_command(book: QuotaBook, earned: EarnedTiers | None = None) -> CommandSpec:
     """`/quota`: the member's credits, jobs in flight and when credits come back, privately."""
 
+    relax = RelaxLane(book.redis, book.settings, book.clock)
+
     async def quota(call: CommandCall) -> Outcome:
         r = call.requester
         tier = await member_tier(book, r, call.ctx, earned)
         usage = await book.usage(r.platform, r.user_id, tier, scope=r.scope)
-        return Outcome(quota_text(usage, book.clock()), ok=True, private=True)
+        text = quota_text(usage, book.clock())
+        if book.settings.quota_enabled and await relax.enabled(r.platform, r.scope):
+            text += f"\n{RELAX_QUOTA_NOTE}"
+        return Outcome(text, ok=True, private=True)
 
     return CommandSpec("quota", quota, "your credits left, jobs in flight and when they come back")
 
@@ -72,8 +96,12 @@ def refund_finalizer(redis: ArqRedis, settings: Settings, clock: Clock = system_
     """Worker finalizer: a job that failed on the service's side is refunded (once); a success, or a failure
     caused by the member's own attachment (`fault == "member"`), keeps its charge and frees its slot."""
     book = QuotaBook(redis, settings, clock)
+    relax = RelaxLane(redis, settings, clock)
 
     async def finalize(request: GenerationRequest, reply: GenerationReply) -> None:
+        if request.tier == RELAX_TIER:  # nothing was charged; the member may queue their next relax job
+            await relax.release(request.job_id, request.requester)
+            return
         if reply.error and reply.fault != "member":
             await book.refund(request.job_id, request.requester, reply.error)
         else:

@@ -45,6 +45,7 @@ from core.contract import (
 from core.derive import kept_for
 from core.errors import Refusal, UserError, error_text
 from core.queue.blobs import BlobInfo, BlobStore, MediaBudgetExceeded, Upload
+from core.queue.fairness import RELAX_TIER
 from core.queue.finisher import JobFinisher
 from core.queue.jobs import JobQueue
 from core.service.actions import BUTTONS
@@ -174,7 +175,8 @@ class Reelsmith:
             await self._give_back(request, passed, stored)
             raise
         log.info("queued job %s kind=%s platform=%s", request.job_id, request.kind, request.requester.platform)
-        return Outcome(queued_text(position), ok=True, job_id=request.job_id, position=position, request=request)
+        return Outcome(queued_text(position, relax=request.tier == RELAX_TIER), ok=True, job_id=request.job_id,
+                       position=position, request=request)
 
     def _guards(self, stage: GuardStage) -> list[Guard]:
         """One stage's guards by order number (stable: equal numbers keep the feature-list order)."""

@@ -10,7 +10,15 @@ def progress_bar(step: int, total: int, width: int = 20) -> str:
     return f"[{'#' * filled}{'-' * (width - filled)}] {int(frac * 100)}% (step {step}/{total})"
 
 
-def queued_text(position: int) -> str:
+RELAX_QUEUED_TEXT = ("\U0001f6cb\ufe0f You're out of credits, so this is queued in the relax lane: it costs nothing "
+                     "and runs when the GPUs are idle, after everyone else's jobs. I'll update this message when "
+                     "it starts.")
+
+
+def queued_text(position: int, relax: bool = False) -> str:
+    """What a member reads once their job is queued (`relax`: in the relax lane, core/quotas/relax.py)."""
+    if relax:
+        return RELAX_QUEUED_TEXT
     return f"\u23f3 Queued (position {position}). I'll update this message as it renders."
 
 
