@@ -5,8 +5,9 @@ the low band, the block's largest singular value quantised to carry a bit, bits 
 blocks), vectorised with NumPy so a 1024 px frame takes milliseconds instead of a Python loop per
 block. The bits are laid out on a 7x9 tile of blocks repeated over the picture (`layout`), so any
 window of 7x9 blocks holds every bit and a crop only shifts the tile (`mark_search` finds the shift);
-given that layout as its bit sequence, invisible-watermark reads our marks. The bits are `payload.encode`'s 62-bit codeword (32 job bits, a CRC-12 check value, BCH parity
-correcting 3 errors, whitened). Decoding returns whether the reading is a valid codeword (random
+given that layout as its bit sequence, invisible-watermark reads our marks. The bits are
+`payload.encode`'s 62-bit codeword (32 job bits, a CRC-12 check value, BCH parity correcting 3 errors,
+whitened). Decoding returns whether the reading is a valid codeword (random
 readings almost never are) and a confidence (how unanimous the repeated blocks are), and tries the
 generation sizes an image may have been scaled from: Discord and Telegram recompress and resize, and
 the mark is read at the size it was written.
