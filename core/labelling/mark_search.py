@@ -33,6 +33,10 @@ MIN_READ_PIXELS = 192 * 192  # a 5%-per-side crop of a 256 px result (230 px) mu
 PHASE_WINDOW = 256  # pixels per side of the central window the grid phase is chosen on
 MARGIN_TOLERANCE = 6.0  # a margin row's pixels stay this close (in 0..255) to its median: a flat border
 MIN_MARGIN = 3  # fewer trimmed pixels than this on every side is no border
+# A searched alignment's corrections may flip bits worth at most this many average bits of reliability
+# (the unshifted one keeps payload.decode_soft's rule): random readings rarely get that lucky.
+SEARCH_LIMIT = 0.7
+SURE = 0.3  # a valid reading this unanimous stops the search (random valid readings: about 0.05-0.12 at 256 px)
 
 
 @dataclass(frozen=True)
@@ -90,12 +94,15 @@ def best_phase(y: np.ndarray, params: WatermarkParams) -> tuple[int, int]:
     return where
 
 
-def _cell_sums(y: np.ndarray, phase: tuple[int, int], params: WatermarkParams,
-               shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Votes for 1 and block counts per cell of a `shape` tile (observed frame), read at `phase`."""
+def _block_votes(y: np.ndarray, phase: tuple[int, int], params: WatermarkParams) -> tuple[np.ndarray, int, int]:
+    """Every block's soft vote for 1, read at `phase`, with the grid's rows and columns."""
     blocks, rows, cols = _ll_blocks(y, phase[0], phase[1], params.block)
     s = np.linalg.svd(blocks, compute_uv=False)[:, 0]  # exact: the bits sit in these values
-    votes = _votes(s, params.scale)
+    return _votes(s, params.scale), rows, cols
+
+
+def _cell_sums(votes: np.ndarray, rows: int, cols: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Votes for 1 and block counts per cell of a `shape` tile (in the observed frame)."""
     cell = ((np.arange(rows)[:, None] % shape[0]) * shape[1] + np.arange(cols)[None, :] % shape[1]).ravel()
     size = shape[0] * shape[1]
     return (np.bincount(cell, weights=votes, minlength=size), np.bincount(cell, minlength=size).astype(np.float64))
@@ -141,7 +148,8 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
 
 
 def hard_decode(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`payload.decode` for many readings at once: bits (K, 62) -> (valid, payload, corrected) arrays."""
+    """`payload.decode` for many readings at once: bits (K, 62) -> (valid, payload, flipped) arrays, where
+    flipped (K, 62) marks the bits the correction changed."""
     errors, single, crc_bits, zero = _tables()
     shifts = np.arange(CODE_BITS - 1, -1, -1, dtype=np.int64)
     raw = (bits.astype(np.int64) << shifts).sum(axis=1) ^ np.int64(codeword._MASK)
@@ -156,8 +164,8 @@ def hard_decode(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for i in range(JOB_BITS):
         crc ^= np.where((payload >> i) & 1, crc_bits[i], 0)
     valid = (error >= 0) & (crc == check)
-    corrected = np.array([bin(int(e)).count("1") if e >= 0 else 0 for e in error])
-    return valid, payload, corrected
+    flipped = ((np.maximum(error, 0)[:, None] >> shifts) & 1).astype(bool)
+    return valid, payload, flipped
 
 
 def read_geometry(img: Image.Image, params: WatermarkParams) -> tuple[Decoded | None, int]:
@@ -166,12 +174,13 @@ def read_geometry(img: Image.Image, params: WatermarkParams) -> tuple[Decoded | 
     if rgb.shape[0] * rgb.shape[1] < MIN_READ_PIXELS:
         return None, 0
     y = _luma(rgb)
-    phase = best_phase(y, params)
+    votes, rows, cols = _block_votes(y, best_phase(y, params), params)
     best: Decoded | None = None
+    best_cost = 0.0
     readings = 0
     for shape, (cell_bits, _ids) in zip(((TILE_ROWS, TILE_COLS), (TILE_COLS, TILE_ROWS)), _alignments(),
                                         strict=True):
-        ones, counts = _cell_sums(y, phase, params, shape)
+        ones, counts = _cell_sums(votes, rows, cols, shape)
         k = len(cell_bits)
         index = (np.arange(k)[:, None] * CODE_BITS + cell_bits).ravel()
         bit_ones = np.bincount(index, weights=np.tile(ones, k), minlength=k * CODE_BITS).reshape(k, CODE_BITS)
@@ -179,16 +188,22 @@ def read_geometry(img: Image.Image, params: WatermarkParams) -> tuple[Decoded | 
         scores = bit_ones / np.maximum(bit_counts, 1)
         hard = scores > 0.5
         readings += len(np.unique(np.packbits(hard, axis=1), axis=0))
-        valid, payloads, corrected = hard_decode(hard)
-        confidence = np.mean(np.abs(2 * scores - 1), axis=1)
-        if shape == (TILE_ROWS, TILE_COLS) and not valid[0]:
-            soft = codeword.decode_soft(scores[0])  # the unturned, unshifted alignment: Chase as before
-            if soft.valid:
-                valid[0], payloads[0], corrected[0] = True, soft.payload, soft.corrected
-        for i in np.flatnonzero(valid):
-            got = Decoded(int(payloads[i]), float(confidence[i]), img.size, True, int(corrected[i]))
-            if best is None or not best.valid or got.corrected < best.corrected:
-                best = got
+        valid, payloads, flipped = hard_decode(hard)
+        reliability = np.abs(2 * scores - 1)
+        confidence = reliability.mean(axis=1)
+        # What the corrections cost, in average bits of reliability: a marked picture's wrong bits are ones its
+        # blocks barely agreed on; the bits a random reading needs flipped are as strong as any (payload.py).
+        cost = (reliability * flipped).sum(axis=1) / np.maximum(confidence, 1e-12)
+        accept = valid & ((cost <= SEARCH_LIMIT) | ~flipped.any(axis=1))
+        corrected = flipped.sum(axis=1)
+        if shape == (TILE_ROWS, TILE_COLS):
+            # The unturned, unshifted alignment is read as before the search: hard, else Chase (decode_soft).
+            soft = codeword.decode_soft(scores[0])
+            accept[0], payloads[0], corrected[0], cost[0] = soft.valid, soft.payload, soft.corrected, 0.0
+        for i in np.flatnonzero(accept):
+            if best is None or not best.valid or cost[i] < best_cost:
+                best = Decoded(int(payloads[i]), float(confidence[i]), img.size, True, int(corrected[i]))
+                best_cost = float(cost[i])
         if best is None or not best.valid:
             best = Decoded(int(payloads[0]), float(confidence[0]), img.size, False, 0)
     return best, readings
@@ -243,7 +258,8 @@ def trim_margins(rgb: np.ndarray) -> tuple[float, float, float, float] | None:
 
 def search(img: Image.Image, sizes_for: Callable[[tuple[int, int]], list[tuple[int, int]]],
            params: WatermarkParams = WatermarkParams(), max_side: int = 4096) -> Search:
-    """The first valid reading over the geometries (else the most confident one), with the readings tried.
+    """The most confident valid reading over the geometries (else the most confident one), with the readings
+    tried. A valid reading of SURE confidence ends the search early: a random one is far less unanimous.
 
     `sizes_for(size)` gives the generation sizes a picture of that size may have been scaled from.
     """
@@ -258,6 +274,7 @@ def search(img: Image.Image, sizes_for: Callable[[tuple[int, int]], list[tuple[i
         geometries.append((f"trimmed to {inner[0]}x{inner[1]}", box, inner))
         geometries += [(f"trimmed, scaled to {w}x{h}", box, (w, h)) for w, h in sizes_for(inner)]
     best: Decoded | None = None
+    where = ""
     readings = 0
     seen: set[tuple[object, ...]] = set()
     for name, region, target in geometries:
@@ -271,8 +288,10 @@ def search(img: Image.Image, sizes_for: Callable[[tuple[int, int]], list[tuple[i
             candidate = rgb.resize(target, Image.Resampling.BICUBIC, box=region)
         got, tried = read_geometry(candidate, params)
         readings += tried
-        if got is not None and got.valid:
+        if got is None:
+            continue
+        if got.valid and got.confidence >= SURE:
             return Search(got, readings, name)
-        if got is not None and (best is None or got.confidence > best.confidence):
-            best = got
-    return Search(best, readings, "")
+        if best is None or (got.valid, got.confidence) > (best.valid, best.confidence):
+            best, where = got, name
+    return Search(best, readings, where if best is not None and best.valid else "")
