@@ -1,8 +1,12 @@
-"""Labelling bench: watermark survival (clean, JPEG q75, 0.5x resize + JPEG q75) and labelling time vs generation.
+"""Labelling bench: watermark survival under what members and platforms do to files, and labelling time.
 
 Generates N images with the configured pipeline (default: the tiny model at 256 px, whose output is
 noise: the hardest case for a DWT watermark), plus N smooth synthetic pictures closer to what real
-models draw, and prints survival rates and per-image labelling time relative to generation time.
+models draw, marks them (PSNR printed), attacks them (JPEG q60, 0.5x not scaled back, a 5%-per-side crop,
+each of the 8 orientations, screenshots at 0.8x and 1.25x, ...) and reads them as /verify does
+(`mark_search.search` with the candidate generation sizes); a decode counts only if the reading is a
+valid codeword carrying the job's 32 bits. Unmarked copies give the readings tried per /verify and how
+many were valid anyway (the false-accept estimate in bench/README.md). Prints labelling time vs generation.
 
     .venv/bin/python bench/labelling.py [--n 20] [--size 256]
 """
@@ -10,47 +14,84 @@ models draw, and prints survival rates and per-image labelling time relative to 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from core.generation.pipeline import PipelineSet  # noqa: E402
 from core.labelling import watermark as wm  # noqa: E402
+from core.labelling.mark_search import search  # noqa: E402
 from core.labelling.metadata import xmp_packet  # noqa: E402
 from core.labelling.steps import badge_step, watermark_step  # noqa: E402
 from core.labelling.verify import candidate_sizes  # noqa: E402
 from core.media.codecs import encode_png  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.types import GenerationRequest, JobKind, Requester  # noqa: E402
-from tests.labelling.images import half, jpeg, picture, reopen  # noqa: E402
+from tests.labelling.images import crop_sides, half, jpeg, picture, reopen, screenshot  # noqa: E402
+
+ATTACKS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "clean": lambda m: m,
+    "jpeg q60": lambda m: reopen(jpeg(m, 60)),
+    "0.5x (not scaled back)": half,
+    "0.5x + jpeg q60": lambda m: reopen(jpeg(half(m), 60)),
+    "5% crop per side": crop_sides,
+    "5% crop + jpeg q75": lambda m: reopen(jpeg(crop_sides(m), 75)),
+    **{f"orientation {name}": (lambda t: lambda m: m.transpose(t))(turn)
+       for name, turn in (("rot90", Image.Transpose.ROTATE_90), ("rot180", Image.Transpose.ROTATE_180),
+                          ("rot270", Image.Transpose.ROTATE_270), ("mirror", Image.Transpose.FLIP_LEFT_RIGHT),
+                          ("flip", Image.Transpose.FLIP_TOP_BOTTOM), ("transpose", Image.Transpose.TRANSPOSE),
+                          ("transverse", Image.Transpose.TRANSVERSE))},
+    "screenshot 0.8x (border)": lambda m: screenshot(m, 0.8),
+    "screenshot 1.25x + jpeg q85": lambda m: reopen(jpeg(screenshot(m, 1.25), 85)),
+}
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    mse = float(np.mean((np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) ** 2))
+    return 10 * math.log10(255**2 / mse) if mse > 0 else math.inf
 
 
 def survival(name: str, images: list[tuple[GenerationRequest, Image.Image]], settings: Settings) -> None:
     params = wm.WatermarkParams(scale=settings.watermark_scale)
-    ok = {"clean": 0, "jpeg q75": 0, "0.5x + jpeg q75": 0}
-    conf: dict[str, list[float]] = {k: [] for k in ok}
-    unmarked: list[float] = []
+
+    def sizes_for(size: tuple[int, int]) -> list[tuple[int, int]]:
+        return candidate_sizes(size, settings)
+
+    ok = dict.fromkeys(ATTACKS, 0)
+    conf: dict[str, list[float]] = {k: [] for k in ATTACKS}
+    psnrs: list[float] = []
+    unmarked_readings: list[int] = []
+    unmarked_valid = 0
     for request, img in images:
         payload = wm.payload_for(request.job_id)
         marked = wm.embed(img, payload, params)
-        attacks = {"clean": marked, "jpeg q75": reopen(jpeg(marked, 75)), "0.5x + jpeg q75": reopen(jpeg(half(marked)))}
-        for key, attacked in attacks.items():
-            got = wm.decode(attacked, candidate_sizes(attacked.size, settings), params)
+        psnrs.append(psnr(img, marked))
+        for key, attack in ATTACKS.items():
+            got = search(attack(marked), sizes_for, params).decoded
             ok[key] += wm.matches(got, payload)
             conf[key].append(got.confidence if got else 0.0)
-        plain = reopen(jpeg(half(img)))
-        got = wm.decode(plain, candidate_sizes(plain.size, settings), params)
-        unmarked.append(got.confidence if got else 0.0)
+        for plain in (reopen(jpeg(img, 75)), screenshot(img, 0.8), reopen(jpeg(crop_sides(half(img)), 60))):
+            found = search(plain, sizes_for, params)
+            unmarked_readings.append(found.readings)
+            unmarked_valid += found.decoded is not None and found.decoded.valid
     n = len(images)
-    print(f"\n{name}: {n} images at {images[0][1].size[0]}x{images[0][1].size[1]}, scale {params.scale}")
-    for key in ok:
-        print(f"  {key:18s} decoded {ok[key]:2d}/{n} = {ok[key] / n:6.1%}   min confidence {min(conf[key]):.2f}")
-    print(f"  unmarked photos    max confidence {max(unmarked):.2f} (a reading counts only if its codeword is valid)")
+    print(f"\n{name}: {n} images at {images[0][1].size[0]}x{images[0][1].size[1]}, scale {params.scale}, "
+          f"PSNR min {min(psnrs):.1f} dB, mean {statistics.mean(psnrs):.1f} dB")
+    for key in ATTACKS:
+        print(f"  {key:30s} decoded {ok[key]:2d}/{n} = {ok[key] / n:6.1%}   min confidence {min(conf[key]):.2f}")
+    turns = sum(ok[k] for k in ATTACKS if k.startswith("orientation")) + ok["clean"]
+    print(f"  {'all 8 orientations':30s} decoded {turns}/{8 * n} = {turns / (8 * n):6.1%}")
+    print(f"  unmarked copies (jpeg, screenshot, crop of 0.5x): {len(unmarked_readings)} searched, "
+          f"readings tried per /verify max {max(unmarked_readings)}, mean {statistics.mean(unmarked_readings):.0f}; "
+          f"valid readings {unmarked_valid} (a claim also needs the payload to name a job on record)")
 
 
 def main() -> None:
@@ -67,6 +108,7 @@ def main() -> None:
     gen_s: list[float] = []
     label_s: list[float] = []
     steps = [badge_step(settings), watermark_step(settings)]
+    model = ""
     for i in range(args.n):
         request = GenerationRequest(requester=who, kind=JobKind.IMAGE, prompt=f"bench picture {i}",
                                     width=args.size, height=args.size, seed=i, steps=args.steps)
@@ -74,6 +116,7 @@ def main() -> None:
         result = pipes.generate(request, [])
         gen_s.append(time.perf_counter() - t)
         generated.append((request, result.frames[0]))
+        model = result.model
         t = time.perf_counter()
         frames = result.frames
         for step in steps:
@@ -86,7 +129,7 @@ def main() -> None:
         t = time.perf_counter()
         encode_png(img)
         plain_png.append(time.perf_counter() - t)
-    survival(f"tiny-model outputs ({pipes.model_label(JobKind.IMAGE)}, noise)", generated, settings)
+    survival(f"tiny-model outputs ({model}, noise)", generated, settings)
     synthetic = [(GenerationRequest(requester=who, kind=JobKind.IMAGE, prompt="s", width=args.size,
                                     height=args.size, seed=i, steps=1), picture(1000 + i, (args.size, args.size)))
                  for i in range(args.n)]
@@ -99,10 +142,26 @@ def main() -> None:
     t = time.perf_counter()
     wm.embed(big, 1)
     e = time.perf_counter() - t
+    marked = wm.embed(big, 1)
     t = time.perf_counter()
     wm.decode_at(big)
     d = time.perf_counter() - t
-    print(f"watermark at 1024x1024: embed {e * 1000:.0f} ms, decode {d * 1000:.0f} ms")
+
+    def sizes_1024(size: tuple[int, int]) -> list[tuple[int, int]]:
+        return candidate_sizes(size, settings.model_copy(update={"image_base_size": 1024}))
+
+    timed = {}
+    for key in ("clean", "5% crop per side", "screenshot 0.8x (border)"):
+        attacked = ATTACKS[key](marked)
+        t = time.perf_counter()
+        search(attacked, sizes_1024)
+        timed[key] = time.perf_counter() - t
+    t = time.perf_counter()
+    found = search(reopen(jpeg(big, 75)), sizes_1024)
+    unmarked_s = time.perf_counter() - t
+    print(f"watermark at 1024x1024: embed {e * 1000:.0f} ms, one reading {d * 1000:.0f} ms; /verify search: "
+          + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timed.items())
+          + f", unmarked (every geometry, {found.readings} readings) {unmarked_s * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -23,9 +23,10 @@ from PIL import Image
 from core.contract import CommandCall, Outcome
 from core.errors import MediaError
 from core.labelling.c2pa_signing import C2paInfo, leaf_serial, read_manifest
+from core.labelling.mark_search import search
 from core.labelling.metadata import TC260_NS
 from core.labelling.provenance import ProvenanceRecord, ProvenanceRegistry
-from core.labelling.watermark import Decoded, WatermarkParams, decode, decode_frames, payload_for
+from core.labelling.watermark import Decoded, WatermarkParams, decode_frames, payload_for
 from core.media.codecs import container_tags
 from core.media.codecs import image_xmp as image_xmp  # re-exported: readers of XMP import it from here
 from core.media.sizes import human_limit, human_size
@@ -177,16 +178,16 @@ ORIENTATIONS: tuple[Image.Transpose | None, ...] = (
 
 
 def _read_mark(media_type: MediaType, frames: list[Image.Image], settings: Settings) -> Decoded | None:
-    """The best watermark reading over the eight orientations: the first valid one, else the most confident."""
+    """The best watermark reading: for an image, `mark_search` (crops, screenshot borders, rescales and the
+    eight orientations); for a video, each orientation in turn until a reading is valid, else the most confident."""
+    if media_type == MediaType.IMAGE:
+        return search(frames[0], lambda size: candidate_sizes(size, settings),
+                      WatermarkParams(scale=settings.watermark_scale), max_side(settings)).decoded
     best: Decoded | None = None
     for turn in ORIENTATIONS:
         turned = frames if turn is None else [f.transpose(turn) for f in frames]
         sizes = candidate_sizes(turned[0].size, settings)
-        if media_type == MediaType.IMAGE:
-            got = decode(turned[0], sizes, WatermarkParams(scale=settings.watermark_scale), max_side(settings))
-        else:
-            got = decode_frames(turned, sizes, WatermarkParams(scale=settings.video_watermark_scale),
-                                max_side(settings))
+        got = decode_frames(turned, sizes, WatermarkParams(scale=settings.video_watermark_scale), max_side(settings))
         if got is not None and got.valid:
             return got
         if got is not None and (best is None or got.confidence > best.confidence):

@@ -3,9 +3,11 @@
 The transform is invisible-watermark's `dwtDctSvd` (Haar DWT of one YUV channel, 4x4 DCT blocks of
 the low band, the block's largest singular value quantised to carry a bit, bits repeated across all
 blocks), vectorised with NumPy so a 1024 px frame takes milliseconds instead of a Python loop per
-block; with the same channel, scale and block size the library decodes our marks and we decode its.
-The bits are `payload.encode`'s 62-bit codeword (32 job bits, a CRC-12 check value, BCH parity
-correcting 3 errors, whitened). Decoding returns whether the reading is a valid codeword (random
+block. The bits are laid out on a 7x9 tile of blocks repeated over the picture (`layout`), so any
+window of 7x9 blocks holds every bit and a crop only shifts the tile (`mark_search` finds the shift);
+given that layout as its bit sequence, invisible-watermark reads our marks. The bits are
+`payload.encode`'s 62-bit codeword (32 job bits, a CRC-12 check value, BCH parity correcting 3 errors,
+whitened). Decoding returns whether the reading is a valid codeword (random
 readings almost never are) and a confidence (how unanimous the repeated blocks are), and tries the
 generation sizes an image may have been scaled from: Discord and Telegram recompress and resize, and
 the mark is read at the size it was written.
@@ -59,6 +61,22 @@ def payload_hex(payload: int) -> str:
 def _bits(payload: int) -> np.ndarray:
     """The CODE_BITS bits the image carries for a 32-bit payload (repeated across its blocks)."""
     return np.array(codeword.bits_of(codeword.encode(payload)), dtype=np.float64)
+
+
+# The codeword's tile: TILE_ROWS x TILE_COLS blocks (63 cells: the 62 bits, then bit 0 again). Odd periods,
+# so each bit sits at every position of the 16 px grid H.264 and JPEG's chroma work on, not always the same.
+TILE_ROWS, TILE_COLS = 7, 9
+
+
+def layout(rows: int, cols: int) -> np.ndarray:
+    """The codeword bit each block of a rows x cols grid carries (row-major): the tile, repeated.
+
+    Periodic in both directions, so a crop (which shifts the grid) or a turn (which permutes a tile's cells)
+    leaves every bit in every window of TILE_ROWS x TILE_COLS blocks, at a position `mark_search` can try.
+    """
+    r = np.arange(rows)[:, None] % TILE_ROWS
+    c = np.arange(cols)[None, :] % TILE_COLS
+    return np.asarray(((r * TILE_COLS + c) % CODE_BITS).ravel())
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -203,7 +221,7 @@ def embed_array(rgb: np.ndarray, payload: int, params: WatermarkParams = Waterma
     ll = _luma_ll(rgb[:, : rows * n * 2, : cols * n * 2])
     blocks = ll.reshape(f, rows, n, cols, n).transpose(0, 1, 3, 2, 4).reshape(-1, n, n)
     s0, u, v = _top_singular(blocks)
-    bits = np.tile(np.resize(_bits(payload), rows * cols), f)
+    bits = np.tile(_bits(payload)[layout(rows, cols)], f)
     target = (s0 // params.scale + 0.25 + 0.5 * bits) * params.scale
     delta = (target - s0)[:, None, None] * u[:, :, None] * v[:, None, :]
     half = np.rint(delta.reshape(f, rows, cols, n, n).transpose(0, 1, 3, 2, 4) * 0.5).astype(np.int16)
@@ -228,7 +246,7 @@ def _embed_any_channel(rgb: np.ndarray, payload: int, params: WatermarkParams) -
     blocks, rows, cols = _blocks(ll, n)
     d = _dct_matrix(n)
     u, s, vt = np.linalg.svd(d @ blocks @ d.T)
-    bits = np.resize(_bits(payload), len(blocks))
+    bits = _bits(payload)[layout(rows, cols)]
     s[:, 0] = (s[:, 0] // params.scale + 0.25 + 0.5 * bits) * params.scale
     marked = d.T @ (u @ (s[:, :, None] * vt)) @ d
     ll2 = ll.copy()
@@ -247,12 +265,12 @@ def _scores(img: Image.Image, params: WatermarkParams) -> np.ndarray | None:
         return None
     plane = _yuv(rgb)[: h // 4 * 4, : w // 4 * 4, params.channel]
     ll = _haar(plane)[0]
-    blocks, _rows, _cols = _blocks(ll, params.block)
+    blocks, rows, cols = _blocks(ll, params.block)
     d = _dct_matrix(params.block)
     s = np.linalg.svd(d @ blocks @ d.T, compute_uv=False)[:, 0]
     # Soft votes: a block read near the quantiser's edge (JPEG, H.264 moved it) counts for little.
     votes = 0.5 - 0.5 * np.sin(2 * np.pi * np.mod(s, params.scale) / params.scale)
-    index = np.arange(len(votes)) % CODE_BITS
+    index = layout(rows, cols)
     ones = np.bincount(index, weights=votes, minlength=CODE_BITS)
     counts = np.bincount(index, minlength=CODE_BITS)
     return np.asarray(ones / np.maximum(counts, 1))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from core.labelling.watermark import WatermarkParams, _dct_matrix
+from core.labelling.watermark import WatermarkParams, _dct_matrix, layout
 from core.labelling.watermark import _bits as _code_bits
 
 if TYPE_CHECKING:
@@ -24,11 +24,11 @@ _POWER_STEPS = 4  # enough for image blocks (one value dominates); the rest go t
 _POWER_TOL = 1e-9
 
 
-def _bits(payload: int, count: int, device: torch.device) -> torch.Tensor:
+def _bits(payload: int, rows: int, cols: int, device: torch.device) -> torch.Tensor:
     import torch
 
-    bits = torch.from_numpy(_code_bits(payload)).to(device)  # the same codeword NumPy embeds
-    return bits.repeat(count // len(bits) + 1)[:count]
+    # The same codeword, laid out on the same tile, as NumPy embeds.
+    return torch.from_numpy(_code_bits(payload)[layout(rows, cols)]).to(device)
 
 
 def _top_singular(blocks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -74,7 +74,7 @@ def embed_tensor(rgb: torch.Tensor, payload: int, params: WatermarkParams = Wate
     ll = (quad @ luma) * 0.5
     blocks = ll.reshape(f, rows, n, cols, n).permute(0, 1, 3, 2, 4).reshape(-1, n, n)
     s0, u, v = _top_singular(blocks)
-    bits = _bits(payload, rows * cols, rgb.device).repeat(f)
+    bits = _bits(payload, rows, cols, rgb.device).repeat(f)
     target = (torch.div(s0, params.scale, rounding_mode="floor") + 0.25 + 0.5 * bits) * params.scale
     delta = (target - s0)[:, None, None] * u[:, :, None] * v[:, None, :]
     half = torch.round(delta.reshape(f, rows, cols, n, n).permute(0, 1, 3, 2, 4) * 0.5).to(torch.int16)

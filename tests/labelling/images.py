@@ -29,3 +29,16 @@ def reopen(data: bytes) -> Image.Image:
 
 def half(img: Image.Image) -> Image.Image:
     return img.resize((img.width // 2, img.height // 2), Image.Resampling.BICUBIC)
+
+
+def crop_sides(img: Image.Image, fraction: float = 0.05) -> Image.Image:
+    """The picture with `fraction` of its width and height cut from each side."""
+    dx, dy = round(img.width * fraction), round(img.height * fraction)
+    return img.crop((dx, dy, img.width - dx, img.height - dy))
+
+
+def screenshot(img: Image.Image, factor: float = 0.8, colour: tuple[int, int, int] = (49, 51, 56)) -> Image.Image:
+    """The picture as a screenshot shows it: on a flat app background (a taller bar above), all rescaled."""
+    canvas = Image.new("RGB", (img.width + 2 * 18, img.height + 56 + 22), colour)
+    canvas.paste(img.convert("RGB"), (18, 56))
+    return canvas.resize((round(canvas.width * factor), round(canvas.height * factor)), Image.Resampling.LANCZOS)

@@ -1,5 +1,6 @@
 """The labelling code as it was before the fast path (frozen): the equivalence tests and bench/fast_path.py
-compare the optimised badge and watermark against it."""
+compare the optimised badge and watermark against it. Only which bit each block carries follows the current
+`watermark.layout` (the tile of issue 19, for crops); the transform is the one frozen here."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def embed(img: Image.Image, payload: int, params: wm.WatermarkParams = wm.Waterm
     d = wm._dct_matrix(n)
     coeffs = d @ blocks @ d.T
     u, s, vt = np.linalg.svd(coeffs)
-    bits = np.resize(wm._bits(payload), len(blocks))
+    bits = wm._bits(payload)[wm.layout(rows, cols)]  # today's bit layout (the tile); the transform is frozen
     s[:, 0] = (s[:, 0] // params.scale + 0.25 + 0.5 * bits) * params.scale
     marked = d.T @ (u @ (s[:, :, None] * vt)) @ d
     ll2 = ll.copy()

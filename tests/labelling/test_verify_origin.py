@@ -17,7 +17,7 @@ from core.media.codecs import encode_mp4, encode_png
 from core.queue.connection import connect
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, JobKind, Requester
-from tests.labelling.images import half, jpeg, picture
+from tests.labelling.images import crop_sides, half, jpeg, picture, screenshot
 from tests.labelling.unmarked import inputs
 
 
@@ -108,3 +108,30 @@ async def test_a_turned_or_mirrored_result_is_still_found(turn: Image.Transpose,
     job = await _recorded(registry)
     verdict = await verify_in_process(encode_png(_marked(job).transpose(turn)), settings, registry)
     assert verdict.has_watermark and verdict.job_id == job and verdict.record is not None
+
+
+@pytest.mark.labelling_settings(image_base_size=512)
+@pytest.mark.parametrize("attack", ["crop", "crop turned", "screenshot", "screenshot enlarged", "half jpeg q60"])
+async def test_a_cropped_screenshotted_or_shrunk_result_is_still_found(attack: str, registry: ProvenanceRegistry,
+                                                                      settings: Settings) -> None:
+    job = await _recorded(registry)
+    marked = _marked(job, seed=3)
+    data = {
+        "crop": lambda: encode_png(crop_sides(marked, 0.05)),  # 5% cut from every side: the grid and tile shift
+        "crop turned": lambda: jpeg(crop_sides(marked, 0.07).transpose(Image.Transpose.ROTATE_90), 75),
+        "screenshot": lambda: encode_png(screenshot(marked, 0.8)),  # on an app's background, shown at 0.8x
+        "screenshot enlarged": lambda: jpeg(screenshot(marked, 1.3), 85),
+        "half jpeg q60": lambda: jpeg(half(marked), 60),  # not scaled back: /verify does that
+    }[attack]()
+    verdict = await verify_in_process(data, settings, registry)
+    assert verdict.has_watermark and verdict.job_id == job and verdict.record is not None
+    assert answer(verdict, settings, moderator=True).startswith("\u2705")
+
+
+async def test_an_unmarked_screenshot_or_crop_is_not_recognised(registry: ProvenanceRegistry,
+                                                                settings: Settings) -> None:
+    await _recorded(registry)
+    for data in (encode_png(screenshot(picture(30, (512, 512)), 0.8)), jpeg(crop_sides(picture(31, (512, 512))), 60)):
+        verdict = await verify_in_process(data, settings, registry)
+        assert not verdict.labelled and not verdict.has_watermark
+        assert answer(verdict, settings, moderator=True).startswith("\u274c This image is not recognised")
