@@ -15,6 +15,7 @@ import asyncio
 import html
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -25,6 +26,7 @@ from core.errors import MediaError
 from core.labelling.c2pa_signing import C2paInfo, leaf_serial, read_manifest
 from core.labelling.metadata import TC260_NS
 from core.labelling.provenance import ProvenanceRecord, ProvenanceRegistry
+from core.labelling.video_mark import VideoMarkParams, decode_clip
 from core.labelling.watermark import Decoded, WatermarkParams, decode, decode_frames, payload_for
 from core.media.codecs import container_tags
 from core.media.codecs import image_xmp as image_xmp  # re-exported: readers of XMP import it from here
@@ -176,22 +178,51 @@ ORIENTATIONS: tuple[Image.Transpose | None, ...] = (
 )
 
 
-def _read_mark(media_type: MediaType, frames: list[Image.Image], settings: Settings) -> Decoded | None:
-    """The best watermark reading over the eight orientations: the first valid one, else the most confident."""
-    best: Decoded | None = None
+LEGACY_VIDEO_SCALE = 64.0  # clips marked before the static video pattern carry the image mark at this scale
+
+
+def video_mark_params(settings: Settings) -> VideoMarkParams:
+    return VideoMarkParams(cell=settings.video_watermark_cell, amplitude=settings.video_watermark_amplitude)
+
+
+def _oriented(frames: list[Image.Image]) -> Iterator[list[Image.Image]]:
     for turn in ORIENTATIONS:
-        turned = frames if turn is None else [f.transpose(turn) for f in frames]
-        sizes = candidate_sizes(turned[0].size, settings)
-        if media_type == MediaType.IMAGE:
-            got = decode(turned[0], sizes, WatermarkParams(scale=settings.watermark_scale), max_side(settings))
-        else:
-            got = decode_frames(turned, sizes, WatermarkParams(scale=settings.video_watermark_scale),
-                                max_side(settings))
+        yield frames if turn is None else [f.transpose(turn) for f in frames]
+
+
+def _best(readings: Iterable[Decoded | None]) -> Decoded | None:
+    """The first valid reading, else the most confident."""
+    best: Decoded | None = None
+    for got in readings:
         if got is not None and got.valid:
             return got
         if got is not None and (best is None or got.confidence > best.confidence):
             best = got
     return best
+
+
+def read_video_mark(frames: list[Image.Image], settings: Settings) -> Decoded | None:
+    """A clip's mark over the eight orientations and the sizes it may have been generated at: the static
+    video pattern first, then (for clips made before it) the per-frame image mark."""
+    if not frames:
+        return None
+    params, side = video_mark_params(settings), max_side(settings)
+    current = _best(decode_clip(turned, candidate_sizes(turned[0].size, settings), params, side)
+                    for turned in _oriented(frames))
+    if current is not None and current.valid:
+        return current
+    legacy = _best(decode_frames(turned, candidate_sizes(turned[0].size, settings),
+                                 WatermarkParams(scale=LEGACY_VIDEO_SCALE), side) for turned in _oriented(frames))
+    return legacy if legacy is not None and legacy.valid else current
+
+
+def _read_mark(media_type: MediaType, frames: list[Image.Image], settings: Settings) -> Decoded | None:
+    """The best watermark reading over the eight orientations: the first valid one, else the most confident."""
+    if media_type != MediaType.IMAGE:
+        return read_video_mark(frames, settings)
+    params = WatermarkParams(scale=settings.watermark_scale)
+    return _best(decode(turned[0], candidate_sizes(turned[0].size, settings), params, max_side(settings))
+                 for turned in _oriented(frames[:1]))
 
 
 def judge(media: VerifyMedia, data: bytes, settings: Settings) -> Verdict:
