@@ -26,7 +26,7 @@ from core.errors import MediaError
 from core.labelling.c2pa_signing import C2paInfo, leaf_serial, read_manifest
 from core.labelling.metadata import TC260_NS
 from core.labelling.provenance import ProvenanceRecord, ProvenanceRegistry
-from core.labelling.video_mark import VideoMarkParams, decode_clip
+from core.labelling.video_mark import VideoMarkParams, decode_clip, luma_image
 from core.labelling.watermark import Decoded, WatermarkParams, decode, decode_frames, payload_for
 from core.media.codecs import container_tags
 from core.media.codecs import image_xmp as image_xmp  # re-exported: readers of XMP import it from here
@@ -207,12 +207,15 @@ def read_video_mark(frames: list[Image.Image], settings: Settings) -> Decoded | 
     if not frames:
         return None
     params, side = video_mark_params(settings), max_side(settings)
+    lumas = [luma_image(f) for f in frames]
     current = _best(decode_clip(turned, candidate_sizes(turned[0].size, settings), params, side)
-                    for turned in _oriented(frames))
+                    for turned in _oriented(lumas))
     if current is not None and current.valid:
         return current
-    legacy = _best(decode_frames(turned, candidate_sizes(turned[0].size, settings),
-                                 WatermarkParams(scale=LEGACY_VIDEO_SCALE), side) for turned in _oriented(frames))
+    # Upright only: the legacy mark costs an SVD per block of every frame, and only clips made before the
+    # static pattern carry it.
+    legacy = decode_frames(frames, candidate_sizes(frames[0].size, settings), WatermarkParams(scale=LEGACY_VIDEO_SCALE),
+                           side)
     return legacy if legacy is not None and legacy.valid else current
 
 
