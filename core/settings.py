@@ -408,7 +408,7 @@ class Settings(BaseSettings):
         default=3.0, gt=0, le=16, description="Video watermark strength: luma levels of its static pattern "
         "(3: PSNR about 40 dB; survives CRF 28, 0.5x, 360p and trims).")
     video_watermark_cell: int = Field(
-        default=12, ge=4, le=64, description="Video watermark cell size in pixels at the generation size "
+        default=8, ge=4, le=64, description="Video watermark cell size in pixels at the generation size "
         "(larger: sturdier to downscaling, fewer cells per bit).")
     watermark_device: str = Field(
         default="numpy", pattern=r"^(numpy|cpu|cuda(:\d+)?)$",

@@ -201,6 +201,16 @@ def _best(readings: Iterable[Decoded | None]) -> Decoded | None:
     return best
 
 
+def video_sizes(size: tuple[int, int], settings: Settings) -> list[tuple[int, int]]:
+    """`candidate_sizes`, then the same long sides at the clip's exact aspect: the video mark's cells must line
+    up to within a pixel or two, and a transcode keeps the aspect, not the generation size's rounding."""
+    w, h = size
+    longs = sorted({max(s) for s in candidate_sizes(size, settings)})
+    exact = [(long_side, round(long_side * h / w)) if w >= h else (round(long_side * w / h), long_side)
+             for long_side in longs]
+    return list(dict.fromkeys([*exact, *candidate_sizes(size, settings)]))
+
+
 def read_video_mark(frames: list[Image.Image], settings: Settings) -> Decoded | None:
     """A clip's mark over the eight orientations and the sizes it may have been generated at: the static
     video pattern first, then (for clips made before it) the per-frame image mark."""
@@ -208,7 +218,7 @@ def read_video_mark(frames: list[Image.Image], settings: Settings) -> Decoded | 
         return None
     params, side = video_mark_params(settings), max_side(settings)
     lumas = [luma_image(f) for f in frames]
-    current = _best(decode_clip(turned, candidate_sizes(turned[0].size, settings), params, side)
+    current = _best(decode_clip(turned, video_sizes(turned[0].size, settings), params, side)
                     for turned in _oriented(lumas))
     if current is not None and current.valid:
         return current

@@ -41,7 +41,7 @@ MIN_CONFIDENCE = 0.01  # mean |2 * score - 1| under this is no reading at all (f
 class VideoMarkParams:
     """The pattern's geometry and strength; defaults are tuned in bench/labelling.py (video section)."""
 
-    cell: int = 12  # pixels per cell at the generation size (larger: sturdier to scaling, more picture interference)
+    cell: int = 8  # pixels per cell at the generation size (larger: sturdier to scaling, more picture interference)
     amplitude: float = 3.0  # luma levels at a cell's centre before smoothing (PSNR ~40 dB at 3)
 
 
