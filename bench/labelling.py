@@ -187,9 +187,11 @@ def video_main(args: argparse.Namespace) -> None:
     cache = Path(args.clip_cache) if args.clip_cache else None
     print(f"video mark: {settings.video_watermark_cell} px cells, amplitude {settings.video_watermark_amplitude}; "
           f"/verify reads {settings.verify_max_video_frames} frames")
+    # /verify scales a copy back to the configured video size: the size these clips were made at.
     video_survival("tiny-model clips (noise)", tiny_clips(args.video, args.clip_size, args.clip_frames, 8, 2, cache),
-                   settings)
-    video_survival("smooth synthetic clips", synthetic_clips(args.video, (768, 432), 33, 16), settings)
+                   settings.model_copy(update={"video_base_size": args.clip_size}))
+    video_survival("smooth synthetic clips", synthetic_clips(args.video, (768, 432), 33, 16),
+                   settings.model_copy(update={"video_base_size": 768}))
 
 
 def main() -> None:
