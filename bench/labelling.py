@@ -8,7 +8,14 @@ each of the 8 orientations, screenshots at 0.8x and 1.25x, ...) and reads them a
 valid codeword carrying the job's 32 bits. Unmarked copies give the readings tried per /verify and how
 many were valid anyway (the false-accept estimate in bench/README.md). Prints labelling time vs generation.
 
-    .venv/bin/python bench/labelling.py [--n 20] [--size 256]
+`--video N` adds the video mark (core/labelling/video_mark.py): N tiny-model clips and N smooth synthetic
+clips (panning and turning pictures), each marked by the worker's watermark step, encoded as the worker does
+(CRF 20), then attacked as platforms and members do (CRF 28 re-encode, 0.5x + CRF 28, a 360p transcode like
+Telegram's, the first second cut) and read as /verify reads them (12 frames, every orientation and candidate
+size); PSNR of the marked frames is printed too. Tiny-model clips are slow to render on a CPU: `--clip-cache
+DIR` keeps them between runs.
+
+    .venv/bin/python bench/labelling.py [--n 20] [--size 256] [--video 20] [--video-only] [--clip-cache DIR]
 """
 
 from __future__ import annotations
@@ -94,12 +101,155 @@ def survival(name: str, images: list[tuple[GenerationRequest, Image.Image]], set
           f"valid readings {unmarked_valid} (a claim also needs the payload to name a job on record)")
 
 
+def _frames_of(data: bytes) -> list[Image.Image]:
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(data), format="mp4") as container:
+        return [f.to_image() for f in container.decode(video=0)]
+
+
+def _even(size: tuple[int, int]) -> tuple[int, int]:
+    return size[0] // 2 * 2, size[1] // 2 * 2
+
+
+def video_attacks(data: bytes, fps: int) -> dict[str, bytes]:
+    """What platforms and members do to a clip: re-encode, downscale, Telegram's 360p, cut the start."""
+    from core.media.codecs import encode_mp4
+
+    frames = _frames_of(data)
+    w, h = frames[0].size
+    p360 = _even((round(w * 360 / min(w, h)), 360) if w >= h else (360, round(h * 360 / min(w, h))))
+    return {
+        "as sent (CRF 20)": data,
+        "CRF 28": encode_mp4(frames, fps, crf=28),
+        "0.5x + CRF 28": encode_mp4([f.resize(_even((w // 2, h // 2)), Image.Resampling.BICUBIC) for f in frames],
+                                    fps, crf=28),
+        "360p (CRF 26)": encode_mp4([f.resize(p360, Image.Resampling.BICUBIC) for f in frames], fps, crf=26),
+        "first 1 s cut (CRF 23)": encode_mp4(frames[fps:], fps, crf=23),
+    }
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    import numpy as np
+
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    return float(10 * np.log10(255.0 ** 2 / max(float(np.mean(d * d)), 1e-12)))
+
+
+def video_survival(name: str, clips: list[tuple[GenerationRequest, list[Image.Image]]], settings: Settings) -> None:
+    """Mark each clip with the worker's step, encode, attack, and read it back as /verify does."""
+    from core.labelling.verify import read_video_mark
+    from core.media.codecs import encode_mp4
+
+    mark = watermark_step(settings)
+    ok: dict[str, int] = {}
+    conf: dict[str, list[float]] = {}
+    psnrs: list[float] = []
+    unmarked_valid = 0
+    for request, frames in clips:
+        payload = wm.payload_for(request.job_id)
+        marked = mark(request, frames)
+        psnrs += [psnr(a, b) for a, b in zip(frames, marked, strict=True)]
+        for key, data in video_attacks(encode_mp4(marked, request.fps), request.fps).items():
+            got = read_video_mark(_sample(_frames_of(data), settings.verify_max_video_frames), settings)
+            ok[key] = ok.get(key, 0) + wm.matches(got, payload)
+            conf.setdefault(key, []).append(got.confidence if got else 0.0)
+        plain = video_attacks(encode_mp4(frames, request.fps), request.fps)["CRF 28"]
+        got = read_video_mark(_sample(_frames_of(plain), settings.verify_max_video_frames), settings)
+        unmarked_valid += got is not None and got.valid
+    n = len(clips)
+    w, h = clips[0][1][0].size
+    print(f"\n{name}: {n} clips at {w}x{h}, {len(clips[0][1])} frames; PSNR of the marked frames "
+          f"min {min(psnrs):.1f} dB, median {statistics.median(psnrs):.1f} dB")
+    for key in ok:
+        print(f"  {key:24s} decoded {ok[key]:2d}/{n} = {ok[key] / n:6.1%}   min confidence {min(conf[key]):.3f}")
+    print(f"  unmarked, CRF 28: {unmarked_valid} valid readings of {n}")
+
+
+def _sample(frames: list[Image.Image], count: int) -> list[Image.Image]:
+    """The frames /verify reads: `count` spread evenly over the clip."""
+    return [frames[i * len(frames) // count] for i in range(count)] if len(frames) > count else frames
+
+
+def synthetic_clips(n: int, size: tuple[int, int], frames: int, fps: int) -> list[tuple[GenerationRequest,
+                                                                                         list[Image.Image]]]:
+    """Smooth pictures moving as generated clips do: half pan sideways, half turn and zoom slowly."""
+    import numpy as np
+
+    who = Requester(platform="bench", user_id="u", chat_id="c")
+    w, h = size
+    out = []
+    for i in range(n):
+        request = GenerationRequest(requester=who, kind=JobKind.VIDEO, prompt=f"clip {i}", width=w, height=h,
+                                    seed=i, steps=1, num_frames=frames, fps=fps)
+        if i % 2 == 0:
+            base = np.asarray(picture(2000 + i, (w + 2 * frames, h)))
+            clip = [Image.fromarray(np.ascontiguousarray(base[:, 2 * k:2 * k + w])) for k in range(frames)]
+        else:
+            big = picture(2000 + i, (w + w // 4, h + h // 4))
+            clip = [big.rotate(k * 0.3, resample=Image.Resampling.BICUBIC).crop(
+                (w // 8 - k // 4, h // 8 - k // 4, w // 8 + w + k // 4, h // 8 + h + k // 4)).resize(
+                (w, h), Image.Resampling.BICUBIC) for k in range(frames)]
+        out.append((request, clip))
+    return out
+
+
+def tiny_clips(n: int, size: int, frames: int, fps: int, steps: int,
+               cache: Path | None) -> list[tuple[GenerationRequest, list[Image.Image]]]:
+    """N clips from the tiny video model (noise, new in every frame), kept in `cache` when given."""
+    import numpy as np
+
+    settings = Settings(_env_file=None, video_base_size=size)
+    pipes: PipelineSet | None = None
+    who = Requester(platform="bench", user_id="u", chat_id="c")
+    out = []
+    for i in range(n):
+        request = GenerationRequest(requester=who, kind=JobKind.VIDEO, prompt=f"bench clip {i}", width=size,
+                                    height=size, seed=i, steps=steps, num_frames=frames, fps=fps)
+        path = cache / f"tiny-{size}-{frames}-{steps}-{i}.npy" if cache else None
+        if path is not None and path.exists():
+            arr = np.load(path)
+        else:
+            if pipes is None:
+                pipes = PipelineSet(settings)
+                pipes.warm_up((JobKind.VIDEO,))
+            arr = np.stack([np.asarray(f.convert("RGB")) for f in pipes.generate(request, []).frames])
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, arr)
+        out.append((request, [Image.fromarray(a) for a in arr]))
+    return out
+
+
+def video_main(args: argparse.Namespace) -> None:
+    settings = Settings(_env_file=None)
+    cache = Path(args.clip_cache) if args.clip_cache else None
+    print(f"video mark: {settings.video_watermark_cell} px cells, amplitude {settings.video_watermark_amplitude}; "
+          f"/verify reads {settings.verify_max_video_frames} frames")
+    # /verify scales a copy back to the configured video size: the size these clips were made at.
+    video_survival("tiny-model clips (noise)", tiny_clips(args.video, args.clip_size, args.clip_frames, 8, 2, cache),
+                   settings.model_copy(update={"video_base_size": args.clip_size}))
+    video_survival("smooth synthetic clips", synthetic_clips(args.video, (768, 432), 33, 16),
+                   settings.model_copy(update={"video_base_size": 768}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--steps", type=int, default=2)
+    ap.add_argument("--video", type=int, default=0, help="clips per video set (0: no video section)")
+    ap.add_argument("--video-only", action="store_true", help="skip the image sections")
+    ap.add_argument("--clip-size", type=int, default=256, help="side of the tiny-model clips")
+    ap.add_argument("--clip-frames", type=int, default=17, help="frames of the tiny-model clips (8 fps)")
+    ap.add_argument("--clip-cache", default="", help="directory keeping rendered tiny-model clips")
     args = ap.parse_args()
+    if args.video:
+        video_main(args)
+    if args.video_only:
+        return
     settings = Settings(_env_file=None, image_base_size=args.size)
     pipes = PipelineSet(settings)
     pipes.warm_up((JobKind.IMAGE,))

@@ -508,7 +508,12 @@ class Settings(BaseSettings):
     video_label_card_s: float = Field(default=0.0, ge=0, le=5, description="Opening label card length (0: none).")
     watermark_enabled: bool = Field(default=True, description="Embed the invisible job watermark (>=256x256).")
     watermark_scale: float = Field(default=48.0, gt=0, description="Image watermark strength (quantisation step).")
-    video_watermark_scale: float = Field(default=64.0, gt=0, description="Video watermark strength (H.264 is harsher).")
+    video_watermark_amplitude: float = Field(
+        default=3.0, gt=0, le=16, description="Video watermark strength: luma levels of its static pattern "
+        "(3: PSNR about 40 dB; survives CRF 28, 0.5x, 360p and trims).")
+    video_watermark_cell: int = Field(
+        default=8, ge=4, le=64, description="Video watermark cell size in pixels at the generation size "
+        "(larger: sturdier to downscaling, fewer cells per bit).")
     watermark_device: str = Field(
         default="numpy", pattern=r"^(numpy|cpu|cuda(:\d+)?)$",
         description="Where the invisible watermark is computed: numpy (CPU), or a torch device (cuda, cuda:1, "

@@ -10,7 +10,8 @@ from core.contract import CommandSpec, Feature, Finalizer, FramePostprocessor, M
 from core.labelling.badge import BadgeStyle, draw_badge, label_card
 from core.labelling.c2pa_signing import C2paSigner
 from core.labelling.provenance import ProvenanceRegistry
-from core.labelling.verify import verify_command
+from core.labelling.verify import verify_command, video_mark_params
+from core.labelling.video_mark import embed_clip
 from core.labelling.watermark import WatermarkParams, embed_frames, payload_for
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, JobKind
@@ -39,15 +40,21 @@ def badge_step(settings: Settings) -> FramePostprocessor:
 
 
 def watermark_step(settings: Settings) -> FramePostprocessor:
-    """Invisible mark of the job id in every frame (the last change to pixels, so nothing overwrites it)."""
+    """Invisible mark of the job id in every frame (the last change to pixels, so nothing overwrites it).
+
+    Videos get the static luma pattern of `video_mark` (one pass a frame; the torch device is not needed for
+    an add), images the DWT-DCT-SVD mark, on the configured device.
+    """
     image = WatermarkParams(scale=settings.watermark_scale)
-    video = WatermarkParams(scale=settings.video_watermark_scale)
+    video = video_mark_params(settings)
 
     device = settings.watermark_device
 
     def watermark(request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
         payload = payload_for(request.job_id)
-        params = video if request.kind.is_video else image
+        if request.kind.is_video:
+            return embed_clip(frames, payload, video)
+        params = image
         if device != "numpy":
             from core.labelling.watermark_torch import embed_frames_torch  # torch only where it is asked for
 

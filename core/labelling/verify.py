@@ -15,6 +15,7 @@ import asyncio
 import html
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,7 +27,8 @@ from core.labelling.c2pa_signing import C2paInfo, leaf_serial, read_manifest
 from core.labelling.mark_search import search
 from core.labelling.metadata import TC260_NS
 from core.labelling.provenance import ProvenanceRecord, ProvenanceRegistry
-from core.labelling.watermark import Decoded, WatermarkParams, decode_frames, payload_for
+from core.labelling.video_mark import VideoMarkParams, decode_clip, luma_image
+from core.labelling.watermark import Decoded, WatermarkParams, payload_for
 from core.media.codecs import container_tags
 from core.media.codecs import image_xmp as image_xmp  # re-exported: readers of XMP import it from here
 from core.media.sizes import human_limit, human_size
@@ -177,22 +179,53 @@ ORIENTATIONS: tuple[Image.Transpose | None, ...] = (
 )
 
 
-def _read_mark(media_type: MediaType, frames: list[Image.Image], settings: Settings) -> Decoded | None:
-    """The best watermark reading: for an image, `mark_search` (crops, screenshot borders, rescales and the
-    eight orientations); for a video, each orientation in turn until a reading is valid, else the most confident."""
-    if media_type == MediaType.IMAGE:
-        return search(frames[0], lambda size: candidate_sizes(size, settings),
-                      WatermarkParams(scale=settings.watermark_scale), max_side(settings)).decoded
-    best: Decoded | None = None
+def video_mark_params(settings: Settings) -> VideoMarkParams:
+    return VideoMarkParams(cell=settings.video_watermark_cell, amplitude=settings.video_watermark_amplitude)
+
+
+def _oriented(frames: list[Image.Image]) -> Iterator[list[Image.Image]]:
     for turn in ORIENTATIONS:
-        turned = frames if turn is None else [f.transpose(turn) for f in frames]
-        sizes = candidate_sizes(turned[0].size, settings)
-        got = decode_frames(turned, sizes, WatermarkParams(scale=settings.video_watermark_scale), max_side(settings))
+        yield frames if turn is None else [f.transpose(turn) for f in frames]
+
+
+def _best(readings: Iterable[Decoded | None]) -> Decoded | None:
+    """The first valid reading, else the most confident."""
+    best: Decoded | None = None
+    for got in readings:
         if got is not None and got.valid:
             return got
         if got is not None and (best is None or got.confidence > best.confidence):
             best = got
     return best
+
+
+def video_sizes(size: tuple[int, int], settings: Settings) -> list[tuple[int, int]]:
+    """`candidate_sizes`, then the same long sides at the clip's exact aspect: the video mark's cells must line
+    up to within a pixel or two, and a transcode keeps the aspect, not the generation size's rounding."""
+    w, h = size
+    longs = sorted({max(s) for s in candidate_sizes(size, settings)})
+    exact = [(long_side, round(long_side * h / w)) if w >= h else (round(long_side * w / h), long_side)
+             for long_side in longs]
+    return list(dict.fromkeys([*exact, *candidate_sizes(size, settings)]))
+
+
+def read_video_mark(frames: list[Image.Image], settings: Settings) -> Decoded | None:
+    """A clip's mark over the eight orientations and the sizes it may have been generated at."""
+    if not frames:
+        return None
+    params, side = video_mark_params(settings), max_side(settings)
+    lumas = [luma_image(f) for f in frames]
+    return _best(decode_clip(turned, video_sizes(turned[0].size, settings), params, side)
+                 for turned in _oriented(lumas))
+
+
+def _read_mark(media_type: MediaType, frames: list[Image.Image], settings: Settings) -> Decoded | None:
+    """The best watermark reading: for an image, `mark_search` (crops, screenshot borders, rescales and the
+    eight orientations); for a video, the static pattern over the orientations and generation sizes."""
+    if media_type != MediaType.IMAGE:
+        return read_video_mark(frames, settings)
+    return search(frames[0], lambda size: candidate_sizes(size, settings),
+                  WatermarkParams(scale=settings.watermark_scale), max_side(settings)).decoded
 
 
 def judge(media: VerifyMedia, data: bytes, settings: Settings) -> Verdict:

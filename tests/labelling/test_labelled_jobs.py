@@ -16,6 +16,7 @@ from core.labelling.metadata import DIGITAL_SOURCE_TYPE
 from core.labelling.provenance import ProvenanceRegistry, prompt_hash
 from core.labelling.verify import image_xmp, inspect, metadata_from_tags, metadata_from_xmp, mp4_tags
 from core.labelling.watermark import WatermarkParams, decode, matches, payload_for
+from core.media.codecs import encode_mp4
 from core.service import Attachment
 from core.service.facade import Reelsmith
 from core.settings import Settings
@@ -106,6 +107,31 @@ async def test_video_job_has_parseable_mp4_metadata(
 
     text = await _verify(web_client, "lab2", "clip.mp4", mp4, "video/mp4")
     assert text.startswith("\u2705") and "metadata" in text and f"job {job_id}" in text
+
+
+def _reencoded(mp4: bytes, fps: int, *, size: tuple[int, int] | None = None, skip: int = 0, crf: int = 28) -> bytes:
+    with av.open(io.BytesIO(mp4), format="mp4") as container:
+        frames = [f.to_image() for f in container.decode(video=0)][skip:]
+    if size is not None:
+        frames = [f.resize(size, Image.Resampling.BICUBIC) for f in frames]
+    return encode_mp4(frames, fps, crf=crf)
+
+
+@pytest.mark.labelling_settings(video_base_size=256, video_fps=8)
+async def test_a_transcoded_or_trimmed_clip_is_found_with_its_job(
+        web_client: TestClient[Any, Any], worker: Any) -> None:
+    job_id, mp4 = await _result(web_client, "lab5", "/video a sailing boat --frames 17")
+    # What platforms and members do: Telegram's 360p rendition, the first second cut; the tags are gone.
+    for name, copy in (("360p.mp4", _reencoded(mp4, 8, size=(360, 360), crf=26)),
+                       ("trimmed.mp4", _reencoded(mp4, 8, skip=8, crf=23))):
+        assert metadata_from_tags(mp4_tags(copy)) is None
+        text = await _verify(web_client, "lab5", name, copy, "video/mp4")
+        assert text.startswith("\u2705") and "invisible watermark" in text and f"job {job_id}" in text, (name, text)
+    with av.open(io.BytesIO(mp4), format="mp4") as container:
+        plain = [f.to_image() for f in container.decode(video=0)]
+    unmarked = encode_mp4([picture(70 + i, plain[0].size) for i in range(len(plain))], 8, crf=23)
+    text = await _verify(web_client, "lab5", "other.mp4", unmarked, "video/mp4")
+    assert text.startswith("\u274c")
 
 
 async def test_verify_without_attachment_says_what_to_do(web_client: TestClient[Any, Any]) -> None:

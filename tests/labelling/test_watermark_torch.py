@@ -51,14 +51,15 @@ def test_watermark_step_on_a_torch_device_marks_like_numpy() -> None:
     from core.settings import Settings
     from core.types import GenerationRequest, JobKind, Requester
 
-    request = GenerationRequest(requester=Requester(platform="p", user_id="u", chat_id="c"), kind=JobKind.VIDEO,
-                                prompt="x", width=320, height=256, seed=1, steps=1, num_frames=3)
+    # Images: a video's mark is the static pattern of video_mark, the same add on any device (test_video_mark.py).
+    request = GenerationRequest(requester=Requester(platform="p", user_id="u", chat_id="c"), kind=JobKind.IMAGE,
+                                prompt="x", width=320, height=256, seed=1, steps=1)
     frames = [picture(40 + i, (320, 256)) for i in range(3)] + [picture(50, (96, 96))]
     on_torch = watermark_step(Settings(_env_file=None, watermark_device="cpu"))(request, frames)
     on_numpy = watermark_step(Settings(_env_file=None))(request, frames)
     assert on_torch[-1] is frames[-1]
     for a, b in zip(on_torch, on_numpy, strict=True):
         assert np.abs(np.asarray(a, dtype=int) - np.asarray(b, dtype=int)).max() <= 1
-    params = wm.WatermarkParams(scale=64)
+    params = wm.WatermarkParams()
     assert wm.decode_frames(on_torch[:3], params=params) == wm.decode_frames(on_numpy[:3], params=params)
     assert wm.matches(wm.decode_frames(on_torch[:3], params=params), wm.payload_for(request.job_id))
