@@ -53,7 +53,12 @@ class Interactions:
             str(interaction.guild_id) if interaction.guild_id else chat
         return Requester(platform=PLATFORM, user_id=str(user.id), chat_id=chat, scope=scope,
                          display_name=user.display_name[:100],
-                         route={"guild_id": str(interaction.guild_id or "")})
+                         route={"guild_id": str(interaction.guild_id or "")}, locale=self.locale(interaction))
+
+    @staticmethod
+    def locale(interaction: discord.Interaction[Any]) -> str:
+        """The member's client language (`pt-BR`); the server's where Discord sent none (`core.i18n`)."""
+        return str(interaction.locale or interaction.guild_locale or "")
 
     def context(self, interaction: discord.Interaction[Any]) -> ChatContext:
         user = interaction.user

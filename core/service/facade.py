@@ -44,6 +44,7 @@ from core.contract import (
 )
 from core.derive import kept_for
 from core.errors import Refusal, UserError, error_text
+from core.i18n import in_member_locale
 from core.queue.blobs import BlobStore, MediaBudgetExceeded, Upload
 from core.queue.finisher import JobFinisher
 from core.queue.jobs import JobQueue
@@ -109,6 +110,7 @@ class Reelsmith:
         """The job a resolved generation command asks for, under this service's settings."""
         return build_request(self.settings, parsed, requester, refs, seed=seed)
 
+    @in_member_locale
     async def handle(self, requester: Requester, text: str, attachments: list[Attachment] | None = None,
                      ctx: ChatContext | None = None) -> Outcome:
         """Answer any chat command: generation commands are queued, others dispatched to their handler."""
@@ -125,6 +127,7 @@ class Reelsmith:
             return Outcome(error_text(exc.message), ok=False, private=True)
         return await self.submit(requester, text, attachments, ctx=ctx, parsed=parsed)
 
+    @in_member_locale
     async def submit(self, requester: Requester, text: str, attachments: list[Attachment] | None = None,
                      *, seed: int | None = None, ctx: ChatContext | None = None,
                      parsed: ParsedCommand | None = None) -> Outcome:
@@ -145,6 +148,7 @@ class Reelsmith:
             return Outcome(error_text(exc.message), ok=False, private=True)
         return await self.enqueue(request, ctx, [upload for _, upload in refs])
 
+    @in_member_locale
     async def enqueue(self, request: GenerationRequest, ctx: ChatContext,
                       uploads: list[Upload] | None = None) -> Outcome:
         """Settle the request (the features' request steps, e.g. its model), run the request guards, store
@@ -211,6 +215,7 @@ class Reelsmith:
         return await self.blobs.get(blob_id)
 
     # ---- result buttons -----------------------------------------------------------------
+    @in_member_locale
     async def action(self, requester: Requester, ctx: ChatContext, data: str) -> Outcome:
         """Handle a result button press from its payload. Foreign, expired or unknown data is refused politely."""
         parsed = parse_button_data(data)
