@@ -11,6 +11,7 @@ from core.clock import Clock, system_clock
 from core.context import ChatContext
 from core.contract import TAKING, CommandCall, CommandSpec, Feature, Finalizer, GuardSpec, Outcome
 from core.errors import Refusal
+from core.i18n import N_
 from core.quotas.book import QuotaBook, Tier
 from core.quotas.texts import quota_text, refusal_text
 from core.settings import Settings
@@ -65,7 +66,7 @@ def quota_command(book: QuotaBook, earned: EarnedTiers | None = None) -> Command
         usage = await book.usage(r.platform, r.user_id, tier, scope=r.scope)
         return Outcome(quota_text(usage, book.clock()), ok=True, private=True)
 
-    return CommandSpec("quota", quota, "your credits left, jobs in flight and when they come back")
+    return CommandSpec("quota", quota, N_("your credits left, jobs in flight and when they come back"))
 
 
 def refund_finalizer(redis: ArqRedis, settings: Settings, clock: Clock = system_clock) -> Finalizer:

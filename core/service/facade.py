@@ -44,7 +44,7 @@ from core.contract import (
 )
 from core.derive import kept_for
 from core.errors import Refusal, UserError, error_text
-from core.i18n import in_member_locale
+from core.i18n import _, in_member_locale, translate
 from core.queue.blobs import BlobStore, MediaBudgetExceeded, Upload
 from core.queue.finisher import JobFinisher
 from core.queue.jobs import JobQueue
@@ -95,8 +95,9 @@ class Reelsmith:
             self.command_help[name] = help_line
 
     def help_text(self) -> str:
-        extra = "\n".join(f"/{name} - {line}" for name, line in self.command_help.items())
-        return HELP_TEXT + (("\n\nMore:\n" + extra) if extra else "")
+        """/help in the current locale: the grammar's text, then every feature command's line."""
+        extra = "\n".join(f"/{name} - {translate(line)}" for name, line in self.command_help.items())
+        return translate(HELP_TEXT) + (("\n\n" + _("More:") + "\n" + extra) if extra else "")
 
     # ---- commands -----------------------------------------------------------------------
     def parse(self, text: str) -> ParsedCommand:
@@ -244,7 +245,7 @@ class Reelsmith:
 
     def status_buttons(self, job_id: str, *, emoji: bool = False) -> list[Button]:
         """The buttons on a queued or running job's status message (Cancel), as the features declared them."""
-        return [Button(label=f"{b.emoji} {b.label}" if emoji and b.emoji else b.label,
+        return [Button(label=f"{b.emoji} {translate(b.label)}" if emoji and b.emoji else translate(b.label),
                        data=button_data(b.action, job_id), row=b.row) for b in self.status.values()]
 
     def result_button(self, action: str) -> ResultButton | None:

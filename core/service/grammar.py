@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from core.errors import CommandError
+from core.i18n import N_
 from core.types import JobKind
 
 COMMANDS: dict[str, JobKind | None] = {
@@ -83,7 +84,7 @@ REFERENCE_RE = re.compile(r"(?<![\w@])@(?P<kind>image|video|audio)(?P<n>\d{1,3})
 MAX_SEED = 2**32 - 1
 MAX_ASPECT = 3.0
 
-HELP_TEXT = """Reelsmith makes AI images and short videos. Every result is labelled as AI-generated.
+HELP_TEXT = N_("""Reelsmith makes AI images and short videos. Every result is labelled as AI-generated.
 
 /imagine <prompt> - an image from text
 /edit <prompt> - change an attached (or replied-to) image
@@ -98,7 +99,7 @@ videos also --frames 49 or --duration 3, --fit-audio (time it to an attached aud
 --model NAME picks a model (/models lists them); /imagine and /edit also --n 4 (up to 4 images);
 --spoiler hides the result until it is clicked.
 Attach up to 9 images, 3 videos and 3 audio files and name them in the prompt: @image1, @video1, @audio1.
-Example: /imagine a corgi surfing at sunset --ar 16:9 --no text"""
+Example: /imagine a corgi surfing at sunset --ar 16:9 --no text""")  # translated where shown (`Reelsmith.help_text`)
 
 
 @dataclass(frozen=True)
