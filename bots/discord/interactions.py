@@ -18,6 +18,7 @@ from bots.discord.views import EditModal, result_view
 from core.billing import EntitlementBook
 from core.context import ChatContext, MemberCheck
 from core.errors import DownloadError
+from core.i18n import locale_of
 from core.queue import as_text
 from core.selfservice import PREFILL
 from core.service import Attachment, Outcome, Reelsmith, error_text
@@ -174,7 +175,8 @@ class Interactions:
 
     def _view(self, outcome: Outcome) -> discord.ui.View | None:
         """The answer's own buttons (/history), and a queued job's Cancel on its status message."""
-        return result_view([*outcome.buttons, *(self.service.status_buttons(outcome.job_id)
+        locale = locale_of(outcome.request)  # the member's, whose job it is
+        return result_view([*outcome.buttons, *(self.service.status_buttons(outcome.job_id, locale=locale)
                                                 if outcome.job_id else [])])
 
     async def answer(self, interaction: discord.Interaction[Any], outcome: Outcome, ephemeral: bool) -> None:

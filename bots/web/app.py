@@ -26,7 +26,7 @@ from bots.web.access import Access
 from bots.web.gate import Gate, add_security_headers
 from bots.web.signin import SignIn
 from core.context import ChatContext
-from core.i18n import from_accept_language
+from core.i18n import from_accept_language, locale_of
 from core.ops import ConfigError, HealthEndpoints, is_wildcard, process_metrics, url_host, web_bind_problem
 from core.queue import ReplyConsumer, as_text
 from core.selfservice import PREFILL
@@ -194,7 +194,8 @@ class WebPlayground:
 
     async def _answer(self, chat: str, outcome: Outcome) -> web.Response:
         # A queued job's status message carries its Cancel button until the result (or error) replaces it.
-        buttons = [*outcome.buttons, *(self.service.status_buttons(outcome.job_id) if outcome.job_id else [])]
+        buttons = [*outcome.buttons, *(self.service.status_buttons(outcome.job_id, locale=locale_of(outcome.request))
+                                        if outcome.job_id else [])]
         msg = await self.post(chat, "bot", outcome.text, job_id=outcome.job_id, error=not outcome.ok,
                               done=outcome.job_id is None, buttons=[b.model_dump() for b in buttons])
         if outcome.job_id:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from arq.connections import ArqRedis
 
@@ -44,7 +45,7 @@ from core.contract import (
 )
 from core.derive import kept_for
 from core.errors import Refusal, UserError, error_text
-from core.i18n import _, in_member_locale, translate
+from core.i18n import _, current_locale, in_member_locale, translate, use_locale
 from core.queue.blobs import BlobStore, MediaBudgetExceeded, Upload
 from core.queue.finisher import JobFinisher
 from core.queue.jobs import JobQueue
@@ -243,10 +244,12 @@ class Reelsmith:
         """The buttons under a finished result (none under an error), as the features declared them."""
         return result_buttons(self.buttons.values(), reply, emoji=emoji)
 
-    def status_buttons(self, job_id: str, *, emoji: bool = False) -> list[Button]:
-        """The buttons on a queued or running job's status message (Cancel), as the features declared them."""
-        return [Button(label=f"{b.emoji} {translate(b.label)}" if emoji and b.emoji else translate(b.label),
-                       data=button_data(b.action, job_id), row=b.row) for b in self.status.values()]
+    def status_buttons(self, job_id: str, *, emoji: bool = False, locale: str | None = None) -> list[Button]:
+        """The buttons on a queued or running job's status message (Cancel), as the features declared them; in
+        `locale` (the member's: `core.i18n.locale_of(outcome.request)`), else the current one."""
+        with use_locale(locale) if locale else nullcontext(current_locale()):
+            return [Button(label=f"{b.emoji} {translate(b.label)}" if emoji and b.emoji else translate(b.label),
+                           data=button_data(b.action, job_id), row=b.row) for b in self.status.values()]
 
     def result_button(self, action: str) -> ResultButton | None:
         """The declared button of an action (its placement, whether it is private or queues a job)."""
