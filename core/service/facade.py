@@ -222,7 +222,7 @@ class Reelsmith:
         """Handle a result button press from its payload. Foreign, expired or unknown data is refused politely."""
         parsed = parse_button_data(data)
         if parsed is None or parsed[0] not in self.actions:
-            return Outcome("That button isn't one I know. Send a new command instead.", ok=False, private=True)
+            return Outcome(_("That button isn't one I know. Send a new command instead."), ok=False, private=True)
         action, job_id = parsed
         if action not in self.buttons:  # review buttons and the like: their actions are idempotent themselves
             return await self.actions[action](self, requester, ctx, job_id)
@@ -230,7 +230,7 @@ class Reelsmith:
         # once. A press that was refused may be tried again at once.
         press = self.settings.key("press", requester.platform, requester.user_id, data)
         if not await self.redis.set(press, "1", nx=True, ex=self.settings.button_press_window_s):
-            return Outcome("Already on it: that button was just pressed.", ok=False, private=True)
+            return Outcome(_("Already on it: that button was just pressed."), ok=False, private=True)
         try:
             outcome = await self.actions[action](self, requester, ctx, job_id)
         except BaseException:
@@ -260,8 +260,8 @@ class Reelsmith:
         """The original request (and its reply) behind a button; refuses other chats' and expired jobs."""
         original = await self.queue.load_request(job_id)
         if original is None:
-            raise Refusal(f"That result is too old: results and their buttons are kept for "
-                          f"{kept_for(self.settings.result_ttl_s)}. Send a new command.", "expired")
+            raise Refusal(_("That result is too old: results and their buttons are kept for {kept}. Send a new "
+                            "command.", kept=kept_for(self.settings.result_ttl_s)), "expired")
         if (original.requester.platform, original.requester.chat_id) != (requester.platform, requester.chat_id):
-            raise Refusal("That button belongs to another chat.", "foreign")
+            raise Refusal(_("That button belongs to another chat."), "foreign")
         return original, await self.queue.load_reply(job_id)
