@@ -22,13 +22,19 @@ from core.i18n.catalogs import DOMAIN, LOCALES_DIR, SHIPPED, po_path  # noqa: E4
 from core.i18n.template import extract_template  # noqa: E402
 
 
+def _translated(string: object) -> bool:
+    """Every form of a catalog entry is filled in (plural entries have one per form)."""
+    forms = list(string) if isinstance(string, (tuple, list)) else [string]
+    return all(isinstance(f, str) and f for f in forms)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--init", metavar="LOCALE", help="start a catalog for a new language")
     args = parser.parse_args()
     template = extract_template()
     with (LOCALES_DIR / f"{DOMAIN}.pot").open("wb") as f:
-        write_po(f, template, omit_header=False, sort_output=False, width=120)
+        write_po(f, template, omit_header=False, sort_output=False, width=120, include_lineno=False)
     locales = [loc for loc in SHIPPED if loc != "en"] + ([args.init] if args.init else [])
     for locale in locales:
         path = po_path(locale)
@@ -41,8 +47,9 @@ def main() -> None:
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
         catalog.obsolete.clear()  # texts gone from the code: not kept as unused keys
         with path.open("wb") as f:
-            write_po(f, catalog, width=120, include_previous=False)
-        missing = sum(1 for m in catalog if m.id and not (all(m.string) if m.pluralizable else m.string))
+            # File names without line numbers: an edit elsewhere in a file does not touch every catalog.
+            write_po(f, catalog, width=120, include_previous=False, include_lineno=False)
+        missing = sum(1 for m in catalog if m.id and not _translated(m.string))
         print(f"{locale}: {len(catalog) - 1} texts, {missing} untranslated")
 
 

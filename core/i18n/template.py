@@ -6,6 +6,7 @@ Used by scripts/update_catalogs.py (writes the .pot and merges it into each .po)
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -21,7 +22,9 @@ METHODS = [("**.py", "python")]
 
 def extract_template() -> Catalog:
     """A fresh template from the sources (msgid -> where it is used)."""
-    template = Catalog(domain=DOMAIN, project="Reelsmith", fuzzy=False)
+    # A fixed date: re-running the extraction changes a catalog only where its texts changed (merges stay clean).
+    template = Catalog(domain=DOMAIN, project="Reelsmith", fuzzy=False,
+                       creation_date=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     for source in SOURCES:
         for filename, lineno, message, comments, context in extract_from_dir(
                 ROOT / source, METHODS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True):

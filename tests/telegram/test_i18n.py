@@ -20,7 +20,8 @@ async def test_help_and_a_quota_refusal_in_japanese(api: FakeBotAPI, bot: Telegr
     help_text = (await answer_to(api, api.message(ALICE, ALICE, "/help", language_code="ja"))).params["text"]
     assert "/imagine <prompt> - テキストから画像" in help_text
     assert "/quota - 残りクレジット" in help_text  # a feature's command line, translated too
-    refused = (await answer_to(api, api.message(ALICE, ALICE, "/imagine 赤いキツネ", language_code="ja"))).params["text"]
+    refused = (await answer_to(api, api.message(ALICE, ALICE, "/imagine 赤いキツネ",
+                                                language_code="ja"))).params["text"]
     assert "この画像には 1 クレジットかかります" in refused and "今日残り 0" in refused
     assert "credit" not in refused
 
@@ -40,8 +41,9 @@ async def test_a_language_not_shipped_reads_english(api: FakeBotAPI, bot: Telegr
 async def test_command_menus_per_language_code(api: FakeBotAPI, bot: TelegramBot, service: Reelsmith) -> None:
     default = {c["command"]: c["description"] for c in api.menu().json("commands")}
     assert default["imagine"] == "an image from text"
-    for code, imagine in (("ja", "テキストから画像"), ("zh", "根据文字生成图片"), ("pt", "uma imagem a partir de texto"),
-                          ("ru", "изображение по тексту"), ("de", "ein Bild aus Text"), ("ko", "텍스트로 이미지 만들기"),
+    for code, imagine in (("ja", "テキストから画像"), ("zh", "根据文字生成图片"),
+                          ("pt", "uma imagem a partir de texto"), ("ru", "изображение по тексту"),
+                          ("de", "ein Bild aus Text"), ("ko", "텍스트로 이미지 만들기"),
                           ("es", "una imagen a partir de texto")):
         menu = {c["command"]: c["description"] for c in api.menu(code).json("commands")}
         assert list(menu) == list(default)  # names stay English: members type them
