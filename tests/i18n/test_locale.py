@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from core.i18n import _, current_locale, from_accept_language, from_platform, ngettext, use_locale
+from core.i18n import _, current_locale, from_accept_language, from_platform, lazy_gettext, ngettext, use_locale
 
 
 @pytest.mark.parametrize(("code", "locale"), [
@@ -51,3 +51,10 @@ async def test_concurrent_requests_keep_their_own_locale() -> None:
             await asyncio.sleep(0)  # let the other request run in between
             return _("today")
     assert await asyncio.gather(speak("ja"), speak("de"), speak("")) == ["今日", "heute", "today"]
+
+
+def test_lazy_texts_translate_when_used() -> None:
+    text = lazy_gettext("Cooldown: next job in {duration}.", duration="5 s")
+    assert str(text) == "Cooldown: next job in 5 s."
+    with use_locale("de"):
+        assert str(text) == "Pause: nächster Job in 5 s."
