@@ -131,13 +131,6 @@ def video_attacks(data: bytes, fps: int) -> dict[str, bytes]:
     }
 
 
-def psnr(a: Image.Image, b: Image.Image) -> float:
-    import numpy as np
-
-    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    return float(10 * np.log10(255.0 ** 2 / max(float(np.mean(d * d)), 1e-12)))
-
-
 def video_survival(name: str, clips: list[tuple[GenerationRequest, list[Image.Image]]], settings: Settings) -> None:
     """Mark each clip with the worker's step, encode, attack, and read it back as /verify does."""
     from core.labelling.verify import read_video_mark

@@ -13,6 +13,7 @@ import logging
 from functools import partial
 from typing import Protocol
 
+from core.i18n import locale_of, use_locale
 from core.queue import Event, EventHandler
 from core.types import DeleteResult, GenerationReply, Notice, Progress
 
@@ -33,6 +34,11 @@ class ReplySink(Protocol):
 
 async def dispatch(sink: ReplySink, event: Event) -> None:
     """Hand `event` to the sink method for its kind; entries of unknown kinds are done with."""
+    with use_locale(locale_of(event.progress or event.reply)):  # the member's language, on their job's messages
+        await _dispatch(sink, event)
+
+
+async def _dispatch(sink: ReplySink, event: Event) -> None:
     if event.progress is not None:
         try:
             await sink.progress(event.progress)

@@ -58,6 +58,9 @@ class Requester(BaseModel):
     # Where this chat's moderators rule (bans, pause, blocklists, chat budgets): the Telegram chat, the Discord
     # server (guild id) of a channel or thread. Empty means the chat itself (`chat_id`), e.g. a DM.
     scope: str = ""
+    # The member's language as their platform reports it (Discord `pt-BR`, Telegram `ja`, a browser's choice):
+    # texts made for this request, here or in the worker, use it (`core.i18n.use_locale`). Empty: English.
+    locale: str = ""
 
     @model_validator(mode="after")
     def _scope_defaults_to_chat(self) -> Requester:

@@ -18,6 +18,7 @@ from core.contract import Finalizer, FramePostprocessor, MediaSigner, ResultFact
 from core.errors import GenerationError
 from core.extend.soundtrack import source_soundtrack
 from core.generation.pipeline import GenerationCancelled, GenerationResult, PipelineSet
+from core.i18n import in_member_locale
 from core.labelling.metadata import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
 from core.labelling.output import encode_image
 from core.media.audio import PcmAudio, fit_to
@@ -115,6 +116,7 @@ class WorkerRuntime:
         self.gpu.shutdown(wait=False, cancel_futures=True)
         self.encoders.shutdown(wait=False, cancel_futures=True)
 
+    @in_member_locale
     async def run(self, request: GenerationRequest, job_try: int = 1,
                   enqueued_at: float | None = None) -> dict[str, Any]:
         """Execute a job; publishes exactly one final reply however often it is retried.

@@ -17,6 +17,7 @@ from discord import app_commands
 from bots.discord import commands
 from bots.discord.delivery import PLATFORM, Delivery
 from bots.discord.interactions import Interactions
+from bots.discord.translator import CatalogTranslator
 from bots.discord.views import ResultButton
 from bots.menus import command_menu
 from bots.replies import handler_for
@@ -73,6 +74,9 @@ class ReelsmithBot(discord.Client):
     async def setup_hook(self) -> None:
         self.flow.session = aiohttp.ClientSession()
         self.add_dynamic_items(ResultButton)  # buttons of results posted before a restart keep working
+        # Descriptions in every shipped language, from core's catalogs (set before the commands are synced).
+        await self.tree.set_translator(CatalogTranslator(
+            lambda: {e.name: e.description for e in command_menu(self.service)}, commands.menu_description))
         if self.settings.discord_sync_commands:
             await self._sync()
         self._consumer_task = asyncio.create_task(self.consumer.run(handler_for(self.delivery)))

@@ -18,6 +18,7 @@ from bots.discord.interactions import Interactions
 from bots.discord.texts import ASPECT_RATIOS, command_text
 from bots.discord.views import UploadModal
 from bots.menus import MenuEntry
+from core.i18n import N_
 from core.model_access import ModelAccess, usable_names
 from core.models import Task
 from core.service import MAX_SEED, UPSCALE_SCALES, error_text
@@ -89,7 +90,7 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
             return [app_commands.Choice(name=n, value=n) for n in names[:25]]
         return complete
 
-    @app_commands.command(name="imagine", description="Make an image from text")
+    @app_commands.command(name="imagine", description=N_("Make an image from text"))
     @app_commands.describe(**COMMON, reference="An optional reference image", images="How many images (1-4)")
     @app_commands.choices(ar=AR_CHOICES)
     @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_IMAGE),
@@ -103,7 +104,7 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                             extra=f"--n {images}" if images else "", spoiler=spoiler)
         await flow.text(interaction, text, _files(reference), prompt=prompt)
 
-    @app_commands.command(name="video", description="Make a short video from text")
+    @app_commands.command(name="video", description=N_("Make a short video from text"))
     @app_commands.describe(**COMMON, frames="Length in frames", duration="Length in seconds",
                            image="Optional reference image", video="Optional reference video",
                            audio="Optional reference audio")
@@ -121,7 +122,7 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                             avoid=avoid, style=style, model=model, spoiler=spoiler)
         await flow.text(interaction, text, _files(image, video, audio), prompt=prompt)
 
-    @app_commands.command(name="edit", description="Change an image")
+    @app_commands.command(name="edit", description=N_("Change an image"))
     @app_commands.describe(image="The image to change", **COMMON, images="How many images (1-4)",
                            mask="Repaint part: a black and white mask of the image, white is repainted")
     @app_commands.choices(ar=AR_CHOICES)
@@ -136,7 +137,7 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                             extra=f"--n {images}" if images else "", spoiler=spoiler)
         await flow.text(interaction, text, _files(image, mask), prompt=prompt)  # the mask second (Vary (Region))
 
-    @app_commands.command(name="animate", description="Bring an image to life as a short video")
+    @app_commands.command(name="animate", description=N_("Bring an image to life as a short video"))
     @app_commands.describe(image="The image to animate", **COMMON, frames="Length in frames",
                            duration="Length in seconds", audio="Optional reference audio")
     @app_commands.choices(ar=AR_CHOICES)
@@ -152,7 +153,7 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                             avoid=avoid, style=style, model=model, spoiler=spoiler)
         await flow.text(interaction, text, _files(image, audio), prompt=prompt)
 
-    @app_commands.command(name="upscale", description="Make an image larger (2x, or 4x)")
+    @app_commands.command(name="upscale", description=N_("Make an image larger (2x, or 4x)"))
     @app_commands.describe(image="The image to upscale", prompt="Optional: what the image shows, to guide detail",
                            scale="How much larger", seed=COMMON["seed"], steps=COMMON["steps"], model=COMMON["model"])
     @app_commands.choices(scale=SCALE_CHOICES)
@@ -164,7 +165,7 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
                             extra=f"--scale {scale}" if scale else "")
         await flow.text(interaction, text, [image], prompt=prompt or "")
 
-    @app_commands.command(name="references", description="Attach up to 10 reference files through a form")
+    @app_commands.command(name="references", description=N_("Attach up to 10 reference files through a form"))
     @app_commands.describe(command="What to make", prompt="Optional: pre-fill the prompt")
     @app_commands.choices(command=KIND_CHOICES)
     async def references(interaction: discord.Interaction[Any], command: str, prompt: Optional[str] = None) -> None:
@@ -197,6 +198,9 @@ def _description(line: str) -> str:
     """A menu line as a Discord description: a capital first letter, within the limit."""
     text = line[:1].upper() + line[1:]
     return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "\u2026"
+
+
+menu_description = _description  # for the translator: a menu line in any language reads the same way
 
 
 def add_text_command(tree: app_commands.CommandTree[Any], flow: Interactions, name: str, description: str,

@@ -18,6 +18,7 @@ from bots.discord.views import EditModal, result_view
 from core.billing import EntitlementBook
 from core.context import ChatContext, MemberCheck
 from core.errors import DownloadError
+from core.i18n import locale_of
 from core.queue import as_text
 from core.selfservice import PREFILL
 from core.service import Attachment, Outcome, Reelsmith, error_text
@@ -53,7 +54,12 @@ class Interactions:
             str(interaction.guild_id) if interaction.guild_id else chat
         return Requester(platform=PLATFORM, user_id=str(user.id), chat_id=chat, scope=scope,
                          display_name=user.display_name[:100],
-                         route={"guild_id": str(interaction.guild_id or "")})
+                         route={"guild_id": str(interaction.guild_id or "")}, locale=self.locale(interaction))
+
+    @staticmethod
+    def locale(interaction: discord.Interaction[Any]) -> str:
+        """The member's client language (`pt-BR`); the server's where Discord sent none (`core.i18n`)."""
+        return str(interaction.locale or interaction.guild_locale or "")
 
     def context(self, interaction: discord.Interaction[Any]) -> ChatContext:
         user = interaction.user
@@ -169,7 +175,8 @@ class Interactions:
 
     def _view(self, outcome: Outcome) -> discord.ui.View | None:
         """The answer's own buttons (/history), and a queued job's Cancel on its status message."""
-        return result_view([*outcome.buttons, *(self.service.status_buttons(outcome.job_id)
+        locale = locale_of(outcome.request)  # the member's, whose job it is
+        return result_view([*outcome.buttons, *(self.service.status_buttons(outcome.job_id, locale=locale)
                                                 if outcome.job_id else [])])
 
     async def answer(self, interaction: discord.Interaction[Any], outcome: Outcome, ephemeral: bool) -> None:

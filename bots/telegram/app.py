@@ -27,6 +27,7 @@ from bots.telegram.handlers import Handlers
 from bots.telegram.inline import InlineMode
 from bots.telegram.members import PLATFORM, ChatRoles
 from bots.telegram.stars import Stars
+from core.i18n import DEFAULT_LOCALE, SHIPPED, _, use_locale
 from core.queue import DeliveryState, ReplyConsumer
 from core.service import Reelsmith
 
@@ -119,15 +120,20 @@ class TelegramBot:
             await self.application.bot.shutdown()
 
     async def _publish_commands(self) -> None:
-        """The command menu: every command core answers (the grammar's and the features'), as Telegram allows."""
-        commands = [BotCommand(e.name, e.description[:256]) for e in command_menu(self.service)
-                    if _menu_name(e.name)]
-        if self.settings.credit_packs:
-            commands.append(BotCommand("buy", "buy credits with Telegram Stars"))
-        try:
-            await self.application.bot.set_my_commands(commands[:MENU_LIMIT])
-        except TelegramError as exc:  # cosmetic: the bot works without a menu
-            log.warning("setMyCommands failed (%s)", type(exc).__name__)
+        """The command menu: every command core answers (the grammar's and the features'), as Telegram allows;
+        in English for everyone, and described in each shipped language for members whose app uses it."""
+        for locale in SHIPPED:
+            with use_locale(locale):
+                commands = [BotCommand(e.name, e.description[:256]) for e in command_menu(self.service)
+                            if _menu_name(e.name)]
+                if self.settings.credit_packs:
+                    commands.append(BotCommand("buy", _("buy credits with Telegram Stars")))
+            # Telegram matches a member's two-letter ISO 639-1 app language (pt_BR -> pt, zh_Hans -> zh).
+            language = None if locale == DEFAULT_LOCALE else locale.split("_")[0]
+            try:
+                await self.application.bot.set_my_commands(commands[:MENU_LIMIT], language_code=language)
+            except TelegramError as exc:  # cosmetic: the bot works without a menu
+                log.warning("setMyCommands (%s) failed (%s)", language or "default", type(exc).__name__)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

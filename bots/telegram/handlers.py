@@ -22,6 +22,7 @@ from bots.telegram.files import AttachmentRefused, MediaItem, check_before_downl
 from bots.telegram.members import ChatRoles, requester_for, thread_of
 from bots.telegram.retry import retrying
 from bots.telegram.stars import Stars
+from core.i18n import locale_of
 from core.selfservice import COMMAND, PREFILL
 from core.service import COMMANDS, Attachment, Outcome, Reelsmith, error_text, parse_button_data
 
@@ -181,7 +182,8 @@ class Handlers:
 
     def _markup(self, outcome: Outcome) -> InlineKeyboardMarkup | None:
         """The answer's own buttons, and a queued job's Cancel (kept through progress edits by the delivery)."""
-        buttons = [*outcome.buttons, *(self.service.status_buttons(outcome.job_id, emoji=True)
+        buttons = [*outcome.buttons, *(self.service.status_buttons(outcome.job_id, emoji=True,
+                                                                   locale=locale_of(outcome.request))
                                        if outcome.job_id else [])]
         return keyboard(buttons)
 

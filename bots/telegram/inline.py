@@ -124,7 +124,8 @@ class InlineMode:
         ctx = await self.roles.context_for(me, user)
         ctx.extra["chat_type"] = "inline"
         requester = Requester(platform=PLATFORM, user_id=str(user_id), chat_id=str(user_id),
-                              display_name=user.full_name[:100], route={INLINE: inline_id})
+                              display_name=user.full_name[:100], route={INLINE: inline_id},
+                              locale=user.language_code or "")
         outcome = await self.service.handle(requester, text, [], ctx)
         if outcome.job_id:
             await self.delivery.inline_status(outcome.job_id, inline_id)

@@ -26,6 +26,7 @@ from bots.web.access import Access
 from bots.web.gate import Gate, add_security_headers
 from bots.web.signin import SignIn
 from core.context import ChatContext
+from core.i18n import from_accept_language, locale_of
 from core.ops import ConfigError, HealthEndpoints, is_wildcard, process_metrics, url_host, web_bind_problem
 from core.queue import ReplyConsumer, as_text
 from core.selfservice import PREFILL
@@ -174,7 +175,7 @@ class WebPlayground:
             return _json({"ok": False, "error": "Missing or bad chat id."}, 400)
         names = ", ".join(a.filename for a in attachments)
         await self.post(chat, "user", text[:2000] + (f"\n\U0001f4ce {names}" if names else ""))
-        outcome = await self.service.handle(self._requester(chat), text, attachments, self._context(chat))
+        outcome = await self.service.handle(self._requester(chat, request), text, attachments, self._context(chat))
         return await self._answer(chat, outcome)
 
     async def button(self, request: web.Request) -> web.Response:
@@ -184,12 +185,14 @@ class WebPlayground:
         chat, data = str(body.get("chat", "")), str(body.get("data", ""))[:100]
         if not _CHAT_RE.match(chat):
             return _json({"ok": False, "error": "Missing or bad chat id."}, 400)
-        outcome = await self.service.action(self._requester(chat), self._context(chat), data)
+        outcome = await self.service.action(self._requester(chat, request), self._context(chat), data)
         return await self._answer(chat, outcome)
 
     @staticmethod
-    def _requester(chat: str) -> Requester:
-        return Requester(platform=PLATFORM, user_id=chat, chat_id=chat, display_name="playground")
+    def _requester(chat: str, request: web.Request) -> Requester:
+        # The browser's languages, settled to a shipped catalog (`core.i18n`).
+        locale = from_accept_language(request.headers.get("Accept-Language", ""))
+        return Requester(platform=PLATFORM, user_id=chat, chat_id=chat, display_name="playground", locale=locale)
 
     def _context(self, chat: str) -> ChatContext:
         # Only the owner gets past the gate: the playground's user moderates its own chats, whose rules bind
@@ -198,7 +201,8 @@ class WebPlayground:
 
     async def _answer(self, chat: str, outcome: Outcome) -> web.Response:
         # A queued job's status message carries its Cancel button until the result (or error) replaces it.
-        buttons = [*outcome.buttons, *(self.service.status_buttons(outcome.job_id) if outcome.job_id else [])]
+        buttons = [*outcome.buttons, *(self.service.status_buttons(outcome.job_id, locale=locale_of(outcome.request))
+                                        if outcome.job_id else [])]
         msg = await self.post(chat, "bot", outcome.text, job_id=outcome.job_id, error=not outcome.ok,
                               done=outcome.job_id is None, buttons=[b.model_dump() for b in buttons])
         if outcome.job_id:

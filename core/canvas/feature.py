@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.canvas.actions import pan_to, region_help, zoom
 from core.canvas.region import mask_step
 from core.contract import Feature, ResultButton, Row
+from core.i18n import N_
 from core.types import GenerationReply
 
 ZOOM_ROW, PAN_ROW = Row.CANVAS, Row.PAN
@@ -24,9 +25,9 @@ def canvas_feature() -> Feature:
                  "pan_right": pan_to("right"), "pan_up": pan_to("up"), "pan_down": pan_to("down"),
                  "region": region_help},
         result_buttons=(
-            ResultButton("zoom_half", "Zoom out 1.5x", "\U0001f50d", row=ZOOM_ROW, show=_image),
-            ResultButton("zoom_double", "Zoom out 2x", "\U0001f50e", row=ZOOM_ROW, show=_image),
-            ResultButton("region", "Vary (Region)", "\U0001f58c", row=ZOOM_ROW, show=_image, private=True,
+            ResultButton("zoom_half", N_("Zoom out 1.5x"), "\U0001f50d", row=ZOOM_ROW, show=_image),
+            ResultButton("zoom_double", N_("Zoom out 2x"), "\U0001f50e", row=ZOOM_ROW, show=_image),
+            ResultButton("region", N_("Vary (Region)"), "\U0001f58c", row=ZOOM_ROW, show=_image, private=True,
                          queues=False),
             ResultButton("pan_left", "\u2b05", row=PAN_ROW, show=_image),
             ResultButton("pan_right", "\u27a1", row=PAN_ROW, show=_image),

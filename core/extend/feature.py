@@ -7,6 +7,7 @@ from core.contract import Feature, Outcome, ResultButton, Service
 from core.derive import kept_for
 from core.errors import Refusal, error_text
 from core.extend.request import extend_request
+from core.i18n import N_
 from core.types import GenerationReply, GenerationRequest, MediaRef, MediaType, Requester
 
 
@@ -43,5 +44,5 @@ def extend_feature() -> Feature:
     return Feature(
         name="extend",
         actions={"extend": extend_result},
-        result_buttons=(ResultButton("extend", "Extend", "\u23e9", show=_video),),
+        result_buttons=(ResultButton("extend", N_("Extend"), "\u23e9", show=_video),),
     )

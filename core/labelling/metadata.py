@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from xml.sax.saxutils import escape
 
+from core.i18n import N_, _, translate
 from core.types import JobKind
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -13,6 +14,9 @@ COMPOSITE_SOURCE_TYPE = (
 )
 TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 CAPTION_LIMIT = 1024  # Telegram's caption limit, the tightest of the platforms
+# `label_text`'s default, translated in captions; an owner's own label text is shown as they set it.
+DEFAULT_LABEL = N_("AI-generated")
+LABEL_MARK = "\U0001f916"  # opens every caption's label line, in every language
 
 
 def source_type(kind: JobKind) -> str:
@@ -22,8 +26,10 @@ def source_type(kind: JobKind) -> str:
 
 def caption(*, label_text: str, service: str, model: str, job_id: str, seed: int, prompt: str,
             limit: int = CAPTION_LIMIT) -> str:
-    """Caption with the AI label first, so truncation can never remove it."""
-    label = f"\U0001f916 {label_text} with {service} \u00b7 model {model} \u00b7 job {job_id} \u00b7 seed {seed}"
+    """Caption with the AI label first, so truncation can never remove it (in the current locale: `core.i18n`)."""
+    label = f"{LABEL_MARK} " + _("{label} with {service} \u00b7 model {model} \u00b7 job {job_id} \u00b7 seed {seed}",
+                                 label=translate(label_text), service=service, model=model, job_id=job_id,
+                                 seed=seed)
     room = limit - len(label) - 3
     text = prompt if len(prompt) <= room else prompt[: max(0, room - 1)] + "\u2026"
     return f"{label}\n\u201c{text}\u201d" if room > 10 else label[:limit]

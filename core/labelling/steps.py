@@ -7,6 +7,7 @@ from typing import Any
 from PIL import Image
 
 from core.contract import CommandSpec, Feature, Finalizer, FramePostprocessor, MediaSigner
+from core.i18n import N_
 from core.labelling.badge import BadgeStyle, draw_badge, label_card
 from core.labelling.c2pa_signing import C2paSigner
 from core.labelling.provenance import ProvenanceRegistry
@@ -97,7 +98,7 @@ def labelling_feature(settings: Settings, redis: Any) -> Feature:
     c2pa = c2pa_step(settings)
     return Feature(
         name="labelling",
-        commands=(CommandSpec("verify", verify_command, "check whether an attached image or video was made here"),),
+        commands=(CommandSpec("verify", verify_command, N_("check whether an attached image or video was made here")),),
         finalizers=(provenance_step(settings, redis),),
         frame_steps=tuple(frame_steps),
         media_signers=() if c2pa is None else (c2pa,),

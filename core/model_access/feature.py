@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from core.contract import CommandSpec, Feature
+from core.i18n import N_
 from core.model_access.choice import ModelAccess
 from core.model_access.commands import ModelCommands
 from core.moderation.toolkit import Moderation
@@ -16,5 +17,5 @@ def model_access_feature(access: ModelAccess, mod: Moderation) -> Feature:
     return Feature(
         name="models",
         request_steps=(access.settle,),
-        commands=(CommandSpec("models", commands.handle, "the models you can use here (pick one with --model)"),),
+        commands=(CommandSpec("models", commands.handle, N_("the models you can use here (pick one with --model)")),),
     )

@@ -17,6 +17,7 @@ from core.billing.ledger import revenue_text
 from core.context import ChatContext
 from core.contract import CommandCall, Outcome
 from core.errors import CommandError, Refusal
+from core.i18n import _
 from core.media.codecs import sniff
 from core.media.untrusted import UntrustedMedia
 from core.moderation.bans import parse_duration
@@ -106,11 +107,11 @@ class ModCommands:
         who = call.requester
         # An avatar verified before faces were kept may be sent again, to bind it to the member's face.
         if await self.mod.avatars.embedding(who.platform, who.user_id) is not None:
-            return Outcome("You already have a verified avatar; references with your face are accepted.",
+            return Outcome(_("You already have a verified avatar; references with your face are accepted."),
                            ok=True, private=True)
         if await self.mod.avatars.pending_for(who.platform, who.user_id) is not None:
-            return Outcome("Your selfie is already waiting for a moderator; you'll be able to use face references "
-                           "once it is approved.", ok=True, private=True)
+            return Outcome(_("Your selfie is already waiting for a moderator; you'll be able to use face references "
+                             "once it is approved."), ok=True, private=True)
         images = [a for a in call.attachments if (k := sniff(a.data)) is not None and k.media_type == MediaType.IMAGE]
         if len(images) != 1:
             raise CommandError("Send /avatar with one selfie attached: a clear photo of your own face.")
@@ -132,8 +133,8 @@ class ModCommands:
                           size=len(att.data), width=image.width, height=image.height)
         await self.reports.avatar_notice(who, req.request_id, media)
         await self.mod.audit.record("action", who.platform, who.scope, who.user_id, "avatar submitted")
-        return Outcome("Thanks! A moderator will check your selfie. Once approved, you can use references that "
-                       "show your face and voice notes.", ok=True, private=True)
+        return Outcome(_("Thanks! A moderator will check your selfie. Once approved, you can use references that "
+                         "show your face and voice notes."), ok=True, private=True)
 
     async def handle(self, call: CommandCall) -> Outcome:
         """`/mod <subcommand> ...`."""
@@ -181,25 +182,25 @@ class ModCommands:
     async def _sub_unban(self, call: CommandCall, tokens: list[str]) -> Outcome:
         who, ctx = call.requester, call.ctx
         platform_wide, tokens = _global(tokens)
-        user, _ = _user(tokens, ctx, "/mod unban [global] <user>")
+        user, _scope = _user(tokens, ctx, "/mod unban [global] <user>")
         if platform_wide:
             self.mod.require_platform_moderator(who, ctx, "Platform-wide bans")
         # No membership check: lifting a ban only gives back what this chat took, also from members who left.
         scope = None if platform_wide else who.scope
         if not await self.mod.bans.unban(who.platform, scope, user):
-            return Outcome(f"{user} is not banned {'platform-wide' if platform_wide else 'here'}.", ok=False,
-                           private=True)
+            return Outcome(_("{user} is not banned platform-wide.", user=user) if platform_wide
+                           else _("{user} is not banned here.", user=user), ok=False, private=True)
         await self.mod.log_action(who, "unban", user + (" (platform-wide)" if platform_wide else ""))
-        return Outcome(f"{user} may generate again.", ok=True, private=True)
+        return Outcome(_("{user} may generate again.", user=user), ok=True, private=True)
 
     async def _sub_bans(self, call: CommandCall, tokens: list[str]) -> Outcome:
         who, ctx = call.requester, call.ctx
-        platform_wide, _ = _global(tokens)
+        platform_wide, _rest = _global(tokens)
         if platform_wide:
             self.mod.require_platform_moderator(who, ctx, "Platform-wide bans")
         bans = await self.mod.bans.active(who.platform, None if platform_wide else who.scope)
         now = self.mod.clock()
-        nobody = "Nobody is banned platform-wide." if platform_wide else "Nobody is banned here."
+        nobody = _("Nobody is banned platform-wide.") if platform_wide else _("Nobody is banned here.")
         return Outcome("\n".join(b.describe(now) for b in bans) or nobody, ok=True, private=True)
 
     async def _sub_quota(self, call: CommandCall, tokens: list[str]) -> Outcome:
@@ -211,7 +212,7 @@ class ModCommands:
         op = tokens[0].lower()
         user, scope, rest = await self._target(who, ctx, tokens[1:], usage, "Overall credits")
         if self.mod.quota is None:
-            return Outcome("Quotas are not enabled on this service.", ok=False, private=True)
+            return Outcome(_("Quotas are not enabled on this service."), ok=False, private=True)
         if op == "usage":
             return Outcome(await self.mod.quota.usage(who.platform, scope, user), ok=True, private=True)
         if len(rest) != 1:
@@ -297,8 +298,8 @@ class ModCommands:
         on = _on_off(tokens, "/mod kill on|off")
         await self.mod.switches.set_kill(on)
         await self.mod.log_action(who, f"kill {'on' if on else 'off'}")
-        return Outcome("\U0001f6d1 Generation is off everywhere." if on else "Generation is back on everywhere.",
-                       ok=True)
+        return Outcome("\U0001f6d1 " + _("Generation is off everywhere.") if on
+                       else _("Generation is back on everywhere."), ok=True)
 
     async def _channel_switch(self, who: Requester, ctx: ChatContext, flag: str, on: bool, text: str) -> Outcome:
         channel = ctx.channel_id or who.chat_id
@@ -364,7 +365,7 @@ class ModCommands:
     async def _sub_queue(self, call: CommandCall, tokens: list[str]) -> Outcome:
         who = call.requester
         jobs = await self.queue.list(who.platform, who.scope)
-        return Outcome("\n".join(j.line() for j in jobs) or "No jobs waiting or running in this chat.",
+        return Outcome("\n".join(j.line() for j in jobs) or _("No jobs waiting or running in this chat."),
                        ok=True, private=True)
 
     async def _sub_cancel(self, call: CommandCall, tokens: list[str]) -> Outcome:
@@ -388,7 +389,7 @@ class ModCommands:
         who = call.requester
         n = _count(tokens[0], "/mod audit [n]", lo=1) if tokens else 20
         entries = await self.mod.audit.recent(who.platform, who.scope, min(n, 100))
-        return Outcome("\n".join(e.line() for e in entries) or "Nothing logged here yet.", ok=True, private=True)
+        return Outcome("\n".join(e.line() for e in entries) or _("Nothing logged here yet."), ok=True, private=True)
 
     async def _sub_avatar(self, call: CommandCall, tokens: list[str]) -> Outcome:
         who, ctx = call.requester, call.ctx
@@ -396,17 +397,17 @@ class ModCommands:
         if not tokens or tokens[0].lower() not in ("approve", "reject", "revoke"):
             raise CommandError(f"Usage: {usage}")
         op = tokens[0].lower()
-        user, _ = _user(tokens[1:], ctx, usage)
+        user, _scope = _user(tokens[1:], ctx, usage)
         # A verified avatar is accepted in every chat, so no chat's moderators decide it.
         self.mod.require_platform_moderator(who, ctx, "Avatar decisions")
         if op == "revoke":
             if not await self.mod.avatars.revoke(who.platform, user):
-                return Outcome(f"{user} has no verified avatar.", ok=False, private=True)
+                return Outcome(_("{user} has no verified avatar.", user=user), ok=False, private=True)
             await self.mod.log_action(who, "avatar revoked", user)
-            return Outcome(f"{user}'s avatar is no longer verified.", ok=True, private=True)
+            return Outcome(_("{user}'s avatar is no longer verified.", user=user), ok=True, private=True)
         req = await self.mod.avatars.pending_for(who.platform, user)
         if req is None:
-            return Outcome(f"{user} has no selfie awaiting review.", ok=False, private=True)
+            return Outcome(_("{user} has no selfie awaiting review.", user=user), ok=False, private=True)
         return await self.reports.decide_avatar(who, req.request_id, op == "approve")
 
     async def _sub_avatars(self, call: CommandCall, tokens: list[str]) -> Outcome:
@@ -414,7 +415,7 @@ class ModCommands:
         everywhere = self.mod.is_platform_moderator(who, ctx)
         users = await self.mod.avatars.pending(who.platform, None if everywhere else who.scope)
         if not users:
-            return Outcome("No selfies awaiting review.", ok=True, private=True)
+            return Outcome(_("No selfies awaiting review."), ok=True, private=True)
         where = "" if everywhere else " (the review chat decides them)"
         return Outcome("Selfies awaiting review: " + ", ".join(users) + where, ok=True, private=True)
 

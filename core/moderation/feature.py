@@ -4,6 +4,7 @@ review buttons, the audit log as a refusal listener, and the worker's NSFW resul
 from __future__ import annotations
 
 from core.contract import LOOKING, CommandSpec, Feature, GuardSpec
+from core.i18n import N_
 from core.moderation.commands import ModCommands
 from core.moderation.consent_commands import ConsentCommands
 from core.moderation.guards import (
@@ -38,10 +39,11 @@ def moderation_feature(mod: Moderation) -> Feature:
             GuardSpec(ConsentGuard(mod), order=LOOKING + 50, stage="media"),
         ),
         commands=(
-            CommandSpec("mod", commands.handle, "moderator tools (/mod help)"),
-            CommandSpec("avatar", commands.avatar, "verify your likeness with a selfie (for references with faces)"),
-            CommandSpec("consent", ConsentCommands(mod).handle, "let another member use your likeness (/consent "
-                        "grant|revoke <user>, /consent list)"),
+            CommandSpec("mod", commands.handle, N_("moderator tools (/mod help)")),
+            CommandSpec("avatar", commands.avatar,
+                        N_("verify your likeness with a selfie (for references with faces)")),
+            CommandSpec("consent", ConsentCommands(mod).handle, N_("let another member use your likeness (/consent "
+                        "grant|revoke <user>, /consent list)")),
         ),
         request_steps=(spoiler_step(mod),),
         actions=reports.actions(),

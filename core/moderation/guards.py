@@ -10,6 +10,7 @@ from importlib import resources
 from core.context import ChatContext
 from core.contract import RequestStep, ResultFacts
 from core.errors import MediaError, Refusal
+from core.i18n import N_, _, translate
 from core.media.untrusted import UnreadableMedia
 from core.moderation.bans import Ban, describe_duration
 from core.moderation.blocklist import Entry, Match, find_match, index_for, parse_list
@@ -18,7 +19,7 @@ from core.moderation.likeness import faces_in, reference_frames
 from core.moderation.toolkit import Moderation
 from core.types import GenerationRequest, MediaType
 
-NSFW_FLAGGED_TEXT = ("The model's safety checker flagged this result as age-restricted, which isn't allowed in "
+NSFW_FLAGGED_TEXT = N_("The model's safety checker flagged this result as age-restricted, which isn't allowed in "
                      "this channel. Nothing was charged; try a different prompt.")
 
 
@@ -43,38 +44,39 @@ class BanGuard(_Guard):
         who = request.requester
         bans = self.mod.bans
         if (ban := await bans.get(who.platform, None, who.user_id)) is not None:
-            raise Refusal(f"You are banned from generating with this service {self._span(ban)}.{self._why(ban)}",
-                          reason="banned")
+            raise Refusal(_("You are banned from generating with this service {span}.", span=self._span(ban))
+                          + self._why(ban), reason="banned")
         for scope in (who.scope, *ctx.outer_scopes):
             if (ban := await bans.get(who.platform, scope, who.user_id)) is not None:
-                raise Refusal(f"You are banned from generating in this chat {self._span(ban)}.{self._why(ban)}",
-                              reason="banned")
+                raise Refusal(_("You are banned from generating in this chat {span}.", span=self._span(ban))
+                              + self._why(ban), reason="banned")
         # The playground's console is "private" but moderated by its own user: that is not a DM with a stranger.
         if ctx.is_private and not ctx.is_moderator and await bans.banned_anywhere(who.platform, who.user_id):
-            raise Refusal("You are banned from generating in a group or server this bot serves, so you can't use "
-                          "it in private chats either while that ban lasts. Ask that chat's moderators about it.",
+            raise Refusal(_("You are banned from generating in a group or server this bot serves, so you can't use "
+                            "it in private chats either while that ban lasts. Ask that chat's moderators about it."),
                           reason="banned")
 
     def _span(self, ban: Ban) -> str:
-        return ("until a moderator lifts it" if ban.until is None
-                else f"for another {describe_duration(ban.until - self.mod.clock())}")
+        return (_("until a moderator lifts it") if ban.until is None
+                else _("for another {duration}", duration=describe_duration(ban.until - self.mod.clock())))
 
     @staticmethod
     def _why(ban: Ban) -> str:
-        return f" Reason: {ban.reason}." if ban.reason else ""
+        return " " + _("Reason: {reason}.", reason=ban.reason) if ban.reason else ""
 
 
 class SwitchGuard(_Guard):
     async def check(self, request: GenerationRequest, ctx: ChatContext) -> None:
         who = request.requester
         if await self.mod.switches.killed():
-            raise Refusal("Generation is switched off everywhere by the service owner for now. Try again later.",
+            raise Refusal(_("Generation is switched off everywhere by the service owner for now. Try again later."),
                           reason="killed")
         for scope in (who.scope, *ctx.outer_scopes):
             if "paused" in await self.mod.switches.chat(who.platform, scope):
-                raise Refusal("Generation is paused in this chat by a moderator. Try again later.", reason="paused")
+                raise Refusal(_("Generation is paused in this chat by a moderator. Try again later."),
+                              reason="paused")
         if ctx.channel_id and "disabled" in await self.mod.switches.channel(who.platform, who.scope, ctx.channel_id):
-            raise Refusal("Generation is turned off in this channel. Try another channel of this chat.",
+            raise Refusal(_("Generation is turned off in this channel. Try another channel of this chat."),
                           reason="channel_disabled")
 
 
@@ -86,6 +88,11 @@ def request_texts(request: GenerationRequest) -> list[tuple[str, str]]:
     return [(what, text) for what, text in (
         ("prompt", request.prompt), ("negative prompt (--no)", request.negative_prompt),
         ("top caption", request.meme_top), ("bottom caption", request.meme_bottom)) if text.strip()]
+
+
+# How a refusal names the text it found something in (`request_texts`' names).
+YOUR_TEXT = {"prompt": N_("Your prompt"), "negative prompt (--no)": N_("Your negative prompt (--no)"),
+             "top caption": N_("Your top caption"), "bottom caption": N_("Your bottom caption")}
 
 
 class PromptGuard(_Guard):
@@ -100,16 +107,20 @@ class PromptGuard(_Guard):
 
     @staticmethod
     def _refuse(match: Match, what: str) -> None:
-        where_found = "Your prompt" if what == "prompt" else f"Your {what}"
+        where_found = translate(YOUR_TEXT[what]) if what in YOUR_TEXT else f"Your {what}"
         if match.scope == "protected":
-            raise Refusal(
-                f"{where_found} names \u201c{match.entry.text}\u201d ({match.entry.category}); this service doesn't "
-                "generate protected characters, franchises or real public figures. Describe an original "
-                "subject instead.", reason="blocklist")
-        shown = "a blocked pattern" if match.entry.pattern is not None else f"\u201c{match.entry.text}\u201d"
-        where = "this chat's" if match.scope == "chat" else "the service's"
-        raise Refusal(f"{where_found} contains {shown}, which is on {where} blocklist. Rephrase without it.",
-                      reason="blocklist")
+            raise Refusal(_(
+                "{where_found} names \u201c{text}\u201d ({category}); this service doesn't generate protected "
+                "characters, franchises or real public figures. Describe an original subject instead.",
+                where_found=where_found, text=match.entry.text, category=match.entry.category), reason="blocklist")
+        shown = _("a blocked pattern") if match.entry.pattern is not None else f"\u201c{match.entry.text}\u201d"
+        if match.scope == "chat":
+            text = _("{where_found} contains {shown}, which is on this chat's blocklist. Rephrase without it.",
+                     where_found=where_found, shown=shown)
+        else:
+            text = _("{where_found} contains {shown}, which is on the service's blocklist. Rephrase without it.",
+                     where_found=where_found, shown=shown)
+        raise Refusal(text, reason="blocklist")
 
 
 @lru_cache(maxsize=1)
@@ -134,8 +145,8 @@ class NsfwGuard(_Guard):
         if request.nsfw_allowed:
             return
         if any(find_match(text, _nsfw_index()) is not None for _, text in request_texts(request)):
-            raise Refusal("Age-restricted content isn't allowed in this channel. Moderators can allow it with "
-                          "/mod nsfw on in a channel the platform marks as age-restricted.", reason="nsfw")
+            raise Refusal(_("Age-restricted content isn't allowed in this channel. Moderators can allow it with "
+                            "/mod nsfw on in a channel the platform marks as age-restricted."), reason="nsfw")
 
     async def allowed(self, request: GenerationRequest, ctx: ChatContext) -> bool:
         who = request.requester
@@ -156,7 +167,7 @@ def spoiler_step(mod: Moderation) -> RequestStep:
 
 def nsfw_gate(request: GenerationRequest, facts: ResultFacts) -> str | None:
     """The worker's result gate: a result the model flagged is refused unless the job's channel allows it."""
-    return NSFW_FLAGGED_TEXT if facts.flagged and not request.nsfw_allowed else None
+    return translate(NSFW_FLAGGED_TEXT) if facts.flagged and not request.nsfw_allowed else None
 
 
 class ConsentGuard(_Guard):
@@ -208,14 +219,14 @@ class ConsentGuard(_Guard):
 
     @staticmethod
     def _not_allowed(n: int, name: str, user_id: str, own: bool) -> str:
-        where = f"reference {n}" + (f" ({name})" if name else "")
+        where = _("reference {n} ({name})", n=n, name=name) if name else _("reference {n}", n=n)
         if not own:
-            return (f"Your {where} shows a face. To protect people's likeness, a face in a reference must be "
-                    "yours or belong to a member who granted you theirs: send /avatar with a selfie and a "
-                    f"moderator will approve it, or ask that person to /consent grant {user_id}. Or use a "
-                    "reference without people.")
-        return (f"A face in your {where} is not yours: ask that person to /consent grant {user_id} (they need "
-                "a verified /avatar), or use a reference without them.")
+            return _("Your {where} shows a face. To protect people's likeness, a face in a reference must be "
+                     "yours or belong to a member who granted you theirs: send /avatar with a selfie and a "
+                     "moderator will approve it, or ask that person to /consent grant {user_id}. Or use a "
+                     "reference without people.", where=where, user_id=user_id)
+        return _("A face in your {where} is not yours: ask that person to /consent grant {user_id} (they need "
+                 "a verified /avatar), or use a reference without them.", where=where, user_id=user_id)
 
     async def _voice(self, request: GenerationRequest) -> None:
         """Voices are not compared (no offline speaker model ships here): a verified avatar, or the chat's switch."""
@@ -223,6 +234,6 @@ class ConsentGuard(_Guard):
         if await self.mod.avatars.verified(who.platform, who.user_id):
             return
         if "audio_refs" not in await self.mod.switches.chat(who.platform, who.scope):
-            raise Refusal("Voice and audio references are only accepted from members with a verified avatar, "
-                          "to protect people's voices. Send /avatar with a selfie and ask a moderator to approve "
-                          "it.", reason="voice_consent")
+            raise Refusal(_("Voice and audio references are only accepted from members with a verified avatar, "
+                            "to protect people's voices. Send /avatar with a selfie and ask a moderator to approve "
+                            "it."), reason="voice_consent")

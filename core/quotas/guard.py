@@ -12,6 +12,7 @@ from core.clock import Clock, system_clock
 from core.context import ChatContext
 from core.contract import TAKING, CommandCall, CommandSpec, Feature, Finalizer, GuardSpec, Outcome
 from core.errors import Refusal
+from core.i18n import N_
 from core.queue.fairness import RELAX_TIER
 from core.quotas.book import Decision, QuotaBook, Tier
 from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_QUOTA_NOTE, RELAX_REASONS, RelaxLane
@@ -89,7 +90,7 @@ def quota_command(book: QuotaBook, earned: EarnedTiers | None = None) -> Command
             text += f"\n{RELAX_QUOTA_NOTE}"
         return Outcome(text, ok=True, private=True)
 
-    return CommandSpec("quota", quota, "your credits left, jobs in flight and when they come back")
+    return CommandSpec("quota", quota, N_("your credits left, jobs in flight and when they come back"))
 
 
 def refund_finalizer(redis: ArqRedis, settings: Settings, clock: Clock = system_clock) -> Finalizer:

@@ -12,6 +12,7 @@ from core.context import ChatContext
 from core.contract import Feature, Outcome, ResultButton, Row, Service
 from core.derive import fresh, result_image
 from core.errors import Refusal, error_text
+from core.i18n import N_
 from core.service.grammar import frames_for
 from core.types import GenerationReply, GenerationRequest, JobKind, Requester, size_for
 
@@ -77,9 +78,9 @@ BUTTONS = Feature(
     "buttons",
     actions={"reroll": reroll, "vary": vary, "animate": animate_result, "report": report_default},
     result_buttons=(
-        ResultButton("reroll", "Reroll", "\U0001f501"),
-        ResultButton("vary", "Variations", "\U0001f3b2"),
-        ResultButton("animate", "Animate", "\U0001f3ac", show=_image),
-        ResultButton("report", "Report", "\U0001f6a9", row=Row.MANAGE, private=True, queues=False),
+        ResultButton("reroll", N_("Reroll"), "\U0001f501"),
+        ResultButton("vary", N_("Variations"), "\U0001f3b2"),
+        ResultButton("animate", N_("Animate"), "\U0001f3ac", show=_image),
+        ResultButton("report", N_("Report"), "\U0001f6a9", row=Row.MANAGE, private=True, queues=False),
     ),
 )

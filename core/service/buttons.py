@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.contract import ResultButton, button_data, image_ref
+from core.i18n import translate
 from core.types import Button, GenerationReply
 
 MAX_PER_ROW = 5  # Discord's limit; Telegram takes more, but five reads well on a phone too
@@ -22,9 +23,10 @@ def result_buttons(declared: Iterable[ResultButton], reply: GenerationReply, *,
     for b in declared:
         if not b.show(reply):
             continue
-        label = f"{b.emoji} {b.label}" if emoji and b.emoji else b.label
+        text = translate(b.label)  # in the current locale: the member's whose result it is
+        label = f"{b.emoji} {text}" if emoji and b.emoji else text
         if b.per_image and images > 1:
-            out += [Button(label=f"{b.short or b.label}{i}", data=button_data(b.action, image_ref(reply.job_id, i)),
+            out += [Button(label=f"{b.short or text}{i}", data=button_data(b.action, image_ref(reply.job_id, i)),
                            row=b.row) for i in range(1, images + 1)]
         else:
             out.append(Button(label=label, data=button_data(b.action, reply.job_id), row=b.row))

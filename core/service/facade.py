@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from arq.connections import ArqRedis
 
@@ -44,6 +45,7 @@ from core.contract import (
 )
 from core.derive import kept_for
 from core.errors import Refusal, UserError, error_text
+from core.i18n import _, current_locale, in_member_locale, translate, use_locale
 from core.queue.blobs import BlobInfo, BlobStore, MediaBudgetExceeded, Upload
 from core.queue.fairness import RELAX_TIER
 from core.queue.finisher import JobFinisher
@@ -96,8 +98,9 @@ class Reelsmith:
             self.command_help[name] = help_line
 
     def help_text(self) -> str:
-        extra = "\n".join(f"/{name} - {line}" for name, line in self.command_help.items())
-        return HELP_TEXT + (("\n\nMore:\n" + extra) if extra else "")
+        """/help in the current locale: the grammar's text, then every feature command's line."""
+        extra = "\n".join(f"/{name} - {translate(line)}" for name, line in self.command_help.items())
+        return translate(HELP_TEXT) + (("\n\n" + _("More:") + "\n" + extra) if extra else "")
 
     # ---- commands -----------------------------------------------------------------------
     def parse(self, text: str) -> ParsedCommand:
@@ -111,6 +114,7 @@ class Reelsmith:
         """The job a resolved generation command asks for, under this service's settings."""
         return build_request(self.settings, parsed, requester, refs, seed=seed)
 
+    @in_member_locale
     async def handle(self, requester: Requester, text: str, attachments: list[Attachment] | None = None,
                      ctx: ChatContext | None = None) -> Outcome:
         """Answer any chat command: generation commands are queued, others dispatched to their handler."""
@@ -127,6 +131,7 @@ class Reelsmith:
             return Outcome(error_text(exc.message), ok=False, private=True)
         return await self.submit(requester, text, attachments, ctx=ctx, parsed=parsed)
 
+    @in_member_locale
     async def submit(self, requester: Requester, text: str, attachments: list[Attachment] | None = None,
                      *, seed: int | None = None, ctx: ChatContext | None = None,
                      parsed: ParsedCommand | None = None) -> Outcome:
@@ -147,6 +152,7 @@ class Reelsmith:
             return Outcome(error_text(exc.message), ok=False, private=True)
         return await self.enqueue(request, ctx, [upload for _, upload in refs])
 
+    @in_member_locale
     async def enqueue(self, request: GenerationRequest, ctx: ChatContext,
                       uploads: list[Upload] | None = None) -> Outcome:
         """Settle the request (the features' request steps, e.g. its model), run the request guards, store
@@ -223,11 +229,12 @@ class Reelsmith:
         return await self.blobs.url(blob_id, ttl) if ttl else None
 
     # ---- result buttons -----------------------------------------------------------------
+    @in_member_locale
     async def action(self, requester: Requester, ctx: ChatContext, data: str) -> Outcome:
         """Handle a result button press from its payload. Foreign, expired or unknown data is refused politely."""
         parsed = parse_button_data(data)
         if parsed is None or parsed[0] not in self.actions:
-            return Outcome("That button isn't one I know. Send a new command instead.", ok=False, private=True)
+            return Outcome(_("That button isn't one I know. Send a new command instead."), ok=False, private=True)
         action, job_id = parsed
         if action not in self.buttons:  # review buttons and the like: their actions are idempotent themselves
             return await self.actions[action](self, requester, ctx, job_id)
@@ -235,7 +242,7 @@ class Reelsmith:
         # once. A press that was refused may be tried again at once.
         press = self.settings.key("press", requester.platform, requester.user_id, data)
         if not await self.redis.set(press, "1", nx=True, ex=self.settings.button_press_window_s):
-            return Outcome("Already on it: that button was just pressed.", ok=False, private=True)
+            return Outcome(_("Already on it: that button was just pressed."), ok=False, private=True)
         try:
             outcome = await self.actions[action](self, requester, ctx, job_id)
         except BaseException:
@@ -249,10 +256,12 @@ class Reelsmith:
         """The buttons under a finished result (none under an error), as the features declared them."""
         return result_buttons(self.buttons.values(), reply, emoji=emoji)
 
-    def status_buttons(self, job_id: str, *, emoji: bool = False) -> list[Button]:
-        """The buttons on a queued or running job's status message (Cancel), as the features declared them."""
-        return [Button(label=f"{b.emoji} {b.label}" if emoji and b.emoji else b.label,
-                       data=button_data(b.action, job_id), row=b.row) for b in self.status.values()]
+    def status_buttons(self, job_id: str, *, emoji: bool = False, locale: str | None = None) -> list[Button]:
+        """The buttons on a queued or running job's status message (Cancel), as the features declared them; in
+        `locale` (the member's: `core.i18n.locale_of(outcome.request)`), else the current one."""
+        with use_locale(locale) if locale else nullcontext(current_locale()):
+            return [Button(label=f"{b.emoji} {translate(b.label)}" if emoji and b.emoji else translate(b.label),
+                           data=button_data(b.action, job_id), row=b.row) for b in self.status.values()]
 
     def result_button(self, action: str) -> ResultButton | None:
         """The declared button of an action (its placement, whether it is private or queues a job)."""
@@ -263,8 +272,8 @@ class Reelsmith:
         """The original request (and its reply) behind a button; refuses other chats' and expired jobs."""
         original = await self.queue.load_request(job_id)
         if original is None:
-            raise Refusal(f"That result is too old: results and their buttons are kept for "
-                          f"{kept_for(self.settings.result_ttl_s)}. Send a new command.", "expired")
+            raise Refusal(_("That result is too old: results and their buttons are kept for {kept}. Send a new "
+                            "command.", kept=kept_for(self.settings.result_ttl_s)), "expired")
         if (original.requester.platform, original.requester.chat_id) != (requester.platform, requester.chat_id):
-            raise Refusal("That button belongs to another chat.", "foreign")
+            raise Refusal(_("That button belongs to another chat."), "foreign")
         return original, await self.queue.load_reply(job_id)

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from core.errors import CommandError
+from core.i18n import N_, _
 from core.types import JobKind
 
 COMMANDS: dict[str, JobKind | None] = {
@@ -83,7 +84,7 @@ REFERENCE_RE = re.compile(r"(?<![\w@])@(?P<kind>image|video|audio)(?P<n>\d{1,3})
 MAX_SEED = 2**32 - 1
 MAX_ASPECT = 3.0
 
-HELP_TEXT = """Reelsmith makes AI images and short videos. Every result is labelled as AI-generated.
+HELP_TEXT = N_("""Reelsmith makes AI images and short videos. Every result is labelled as AI-generated.
 
 /imagine <prompt> - an image from text
 /edit <prompt> - change an attached (or replied-to) image
@@ -98,7 +99,7 @@ videos also --frames 49 or --duration 3, --fit-audio (time it to an attached aud
 --model NAME picks a model (/models lists them); /imagine and /edit also --n 4 (up to 4 images);
 --spoiler hides the result until it is clicked.
 Attach up to 9 images, 3 videos and 3 audio files and name them in the prompt: @image1, @video1, @audio1.
-Example: /imagine a corgi surfing at sunset --ar 16:9 --no text"""
+Example: /imagine a corgi surfing at sunset --ar 16:9 --no text""")  # translated where shown (`Reelsmith.help_text`)
 
 
 @dataclass(frozen=True)
@@ -162,14 +163,15 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
     text = clean_text(text)
     m = _COMMAND_RE.match(text)
     if not m:
-        raise CommandError("Start with a command such as /imagine <prompt>. Send /help to see them all.")
+        raise CommandError(_("Start with a command such as /imagine <prompt>. Send /help to see them all."))
     name = m.group("name").lower()
     extra = set(extra_commands)
     if name in extra and name not in COMMANDS:
         return ParsedCommand(command=name, kind=None, args=text[m.end():].strip())
     if name not in COMMANDS:
         known = [*COMMANDS, *sorted(extra)]
-        raise CommandError(f"Unknown command /{name}. Try " + ", ".join(f"/{c}" for c in known) + ".")
+        raise CommandError(_("Unknown command /{name}. Try {commands}.", name=name,
+                             commands=", ".join(f"/{c}" for c in known)))
     kind = COMMANDS[name]
     if kind is None:
         return ParsedCommand(command=name, kind=None)
@@ -185,11 +187,11 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         value = body[fm.end():end].strip()
         if flag not in FLAG_HELP:
             flag_list = ", ".join(f"--{f}" for f in FLAG_HELP)
-            raise CommandError(f"Unknown flag --{flag}. Known flags: {flag_list}.")
+            raise CommandError(_("Unknown flag --{flag}. Known flags: {flags}.", flag=flag, flags=flag_list))
         if flag in VIDEO_ONLY_FLAGS and not kind.is_video:
-            raise CommandError(f"--{flag} only works with /video and /animate.")
+            raise CommandError(_("--{flag} only works with /video and /animate.", flag=flag))
         if flag in MEME_ONLY_FLAGS and kind != JobKind.MEME:
-            raise CommandError(f"--{flag} only works with /meme.")
+            raise CommandError(_("--{flag} only works with /meme.", flag=flag))
         if flag == "n" and name not in ("imagine", "edit"):
             raise CommandError(f"--n (several images) only works with /imagine and /edit, not /{name}. "
                                "Drop --n, or use /imagine.")
@@ -198,7 +200,7 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         if flag in NOT_UPSCALE_FLAGS and kind == JobKind.UPSCALE:
             raise CommandError(f"/upscale keeps the image's shape; drop --{flag}.")
         if flag in flags:
-            raise CommandError(f"--{flag} is given twice; keep one.")
+            raise CommandError(_("--{flag} is given twice; keep one.", flag=flag))
         if flag in SWITCH_FLAGS:
             flags[flag] = "1"
             if value:
@@ -210,9 +212,9 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
                 raise CommandError(f"--{flag} needs {what}, e.g. {FLAG_HELP[flag].split('e.g. ')[-1]}")
             flags[flag] = value
             continue
-        head, _, rest = value.partition(" ")
+        head, _sep, rest = value.partition(" ")
         if not head:
-            raise CommandError(f"--{flag} needs a value: {FLAG_HELP[flag]}.")
+            raise CommandError(_("--{flag} needs a value: {help}.", flag=flag, help=FLAG_HELP[flag]))
         flags[flag] = head
         if rest:
             prompt_parts.append(rest)
@@ -231,17 +233,16 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
                                "or reply to an image with /meme top text | bottom text")
         prompt = prompt or " "  # the parts decide the prompt later (resolve_meme)
     if not prompt and kind != JobKind.UPSCALE:  # an upscale's prompt only steers the detail it adds
-        raise CommandError(f"/{name} needs a prompt, e.g. /{name} a red fox in the snow")
+        raise CommandError(_("/{name} needs a prompt, e.g. /{name} a red fox in the snow", name=name))
     if len(prompt) > max_prompt_chars:
-        raise CommandError(
-            f"Your prompt is {len(prompt):,} characters; the limit is {max_prompt_chars:,}. Shorten it."
-        )
+        raise CommandError(_("Your prompt is {length} characters; the limit is {limit}. Shorten it.",
+                             length=f"{len(prompt):,}", limit=f"{max_prompt_chars:,}"))
 
     aspect = _parse_aspect(flags["ar"]) if "ar" in flags else "1:1"
     seed = _parse_int("seed", flags["seed"], 0, MAX_SEED) if "seed" in flags else None
     steps = _parse_int("steps", flags["steps"], 1, max_steps) if "steps" in flags else None
     if "frames" in flags and "duration" in flags:
-        raise CommandError("Use either --frames or --duration, not both.")
+        raise CommandError(_("Use either --frames or --duration, not both."))
     frames = _parse_int("frames", flags["frames"], 1, max_frames) if "frames" in flags else None
     duration = _parse_float("duration", flags["duration"], 0.1, max_duration_s) if "duration" in flags else None
     if "fit-audio" in flags and ("frames" in flags or "duration" in flags):
@@ -344,31 +345,35 @@ def model_prompt(prompt: str) -> str:
 
 def _parse_int(flag: str, raw: str, lo: int, hi: int) -> int:
     if not re.fullmatch(r"[+-]?\d{1,30}", raw):
-        raise CommandError(f"--{flag} must be a whole number, not {raw[:30]!r}: {FLAG_HELP[flag]}.")
+        raise CommandError(_("--{flag} must be a whole number, not {raw}: {help}.", flag=flag, raw=repr(raw[:30]),
+                             help=FLAG_HELP[flag]))
     value = int(raw)
     if not lo <= value <= hi:
-        raise CommandError(f"--{flag} must be between {lo} and {hi}; you gave {raw[:30]}.")
+        raise CommandError(_("--{flag} must be between {lo} and {hi}; you gave {raw}.", flag=flag, lo=lo, hi=hi,
+                             raw=raw[:30]))
     return value
 
 
 def _parse_float(flag: str, raw: str, lo: float, hi: float) -> float:
     if not re.fullmatch(r"\d{1,6}(\.\d{1,3})?", raw):
-        raise CommandError(f"--{flag} must be a number, not {raw[:30]!r}: {FLAG_HELP[flag]}.")
+        raise CommandError(_("--{flag} must be a number, not {raw}: {help}.", flag=flag, raw=repr(raw[:30]),
+                             help=FLAG_HELP[flag]))
     value = float(raw)
     if not lo <= value <= hi:
-        raise CommandError(f"--{flag} must be between {lo:g} and {hi:g}; you gave {raw}.")
+        raise CommandError(_("--{flag} must be between {lo} and {hi}; you gave {raw}.", flag=flag, lo=f"{lo:g}",
+                             hi=f"{hi:g}", raw=raw))
     return value
 
 
 def _parse_aspect(raw: str) -> str:
     m = re.fullmatch(r"(\d{1,3})[:x/](\d{1,3})", raw)
     if not m:
-        raise CommandError(f"--ar must look like 16:9, not {raw[:30]!r}.")
+        raise CommandError(_("--ar must look like 16:9, not {raw}.", raw=repr(raw[:30])))
     w, h = int(m.group(1)), int(m.group(2))
     if w == 0 or h == 0:
         raise CommandError("--ar sides must be above zero, e.g. --ar 16:9.")
     if max(w / h, h / w) > MAX_ASPECT:
-        raise CommandError(f"--ar {w}:{h} is too extreme; keep it between 1:3 and 3:1.")
+        raise CommandError(_("--ar {w}:{h} is too extreme; keep it between 1:3 and 3:1.", w=w, h=h))
     return f"{w}:{h}"
 
 

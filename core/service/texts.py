@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from core.i18n import _
+
 
 def progress_bar(step: int, total: int, width: int = 20) -> str:
     """A text progress bar, e.g. `[##########----------] 50% (step 5/10)`."""
     frac = min(1.0, step / total) if total else 0.0
     filled = int(round(frac * width))
-    return f"[{'#' * filled}{'-' * (width - filled)}] {int(frac * 100)}% (step {step}/{total})"
+    return f"[{'#' * filled}{'-' * (width - filled)}] {int(frac * 100)}% " + _("(step {step}/{total})", step=step,
+                                                                                total=total)
 
 
 RELAX_QUEUED_TEXT = ("\U0001f6cb\ufe0f You're out of credits, so this is queued in the relax lane: it costs nothing "
@@ -19,11 +22,11 @@ def queued_text(position: int, relax: bool = False) -> str:
     """What a member reads once their job is queued (`relax`: in the relax lane, core/quotas/relax.py)."""
     if relax:
         return RELAX_QUEUED_TEXT
-    return f"\u23f3 Queued (position {position}). I'll update this message as it renders."
+    return "\u23f3 " + _("Queued (position {position}). I'll update this message as it renders.", position=position)
 
 
 def rendering_text(step: int, total: int) -> str:
-    return f"\U0001f3a8 Rendering\u2026 {progress_bar(step, total)}"
+    return "\U0001f3a8 " + _("Rendering\u2026") + f" {progress_bar(step, total)}"
 
 
 def encoding_text(ready: int, total: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from arq.connections import ArqRedis
 
 from core.contract import CommandSpec, Feature
+from core.i18n import N_
 from core.models.catalog import catalog_for
 from core.moderation.toolkit import Moderation
 from core.styles.apply import ApplyStyle
@@ -23,5 +24,5 @@ def styles_feature(redis: ArqRedis, mod: Moderation) -> Feature:
         name="styles",
         command_steps=(ApplyStyle(styles),),
         commands=(CommandSpec("styles", StyleCommands(styles, mod).handle,
-                              "the styles this chat may use (--style NAME); moderators: /styles add|remove"),),
+                              N_("the styles this chat may use (--style NAME); moderators: /styles add|remove")),),
     )

@@ -20,6 +20,7 @@ from core.contract import (
     parse_image_ref,
 )
 from core.errors import Refusal, error_text
+from core.i18n import N_
 from core.moderation.toolkit import Moderation
 from core.types import GenerationReply, GenerationRequest, Requester
 from core.variants.defaults import MAX_IMAGES, ApplyDefault, ChatImages
@@ -87,12 +88,12 @@ def variants_feature(redis: ArqRedis, mod: Moderation) -> Feature:
             "varyx": _action(lambda _s, o, r, i, who: varied(o, r, i, who, STRONG)),
         },
         result_buttons=(
-            ResultButton("upscale", "Upscale", "\U0001f50d", row=Row.UPSCALE, show=_is_image, per_image=True,
+            ResultButton("upscale", N_("Upscale"), "\U0001f50d", row=Row.UPSCALE, show=_is_image, per_image=True,
                          short="U"),
-            ResultButton("vary", "Variations", "\U0001f3b2", row=Row.VARY, per_image=True,
+            ResultButton("vary", N_("Variations"), "\U0001f3b2", row=Row.VARY, per_image=True,
                          short="V"),  # videos: rerolled
-            ResultButton("varyx", "Vary (strong)", "\U0001f300", row=Row.VARY_STRONG, show=_is_image, per_image=True,
-                         short="S"),
+            ResultButton("varyx", N_("Vary (strong)"), "\U0001f300", row=Row.VARY_STRONG, show=_is_image,
+                         per_image=True, short="S"),
         ),
         finalizers=(image_provenance_step(mod.settings, redis),),
     )

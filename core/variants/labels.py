@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.i18n import _
 from core.types import GenerationReply
 
 
@@ -12,7 +13,8 @@ def image_caption(reply: GenerationReply, index: int, limit: int = 1024) -> str:
     if n <= 1:
         return reply.caption[:limit]
     label = reply.caption.split("\n", 1)[0]
-    return f"{label}\nimage {index} of {n}, seed {(reply.seed + index - 1) % 2**32}"[:limit]
+    which = _("image {index} of {n}, seed {seed}", index=index, n=n, seed=(reply.seed + index - 1) % 2**32)
+    return f"{label}\n{which}"[:limit]
 
 
 def image_captions(reply: GenerationReply, limit: int = 1024) -> list[str]:

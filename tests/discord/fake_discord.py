@@ -301,13 +301,15 @@ class FakeDiscord:
                        created: dt.datetime | None = None, message: dict[str, Any] | None = None,
                        user: dict[str, Any] | None = None, guild_id: int = GUILD_ID,
                        thread_of: int | None = None, user_install: bool = False, group_dm: bool = False,
-                       entitlements: list[dict[str, Any]] | None = None) -> str:
+                       entitlements: list[dict[str, Any]] | None = None, locale: str = "en-US",
+                       guild_locale: str = "en-US") -> str:
         """Send INTERACTION_CREATE through the gateway; returns the interaction token.
 
         `user` sends it (default Alice), in server `guild_id` (who thereby is a member there) or by DM;
         `thread_of`: `channel_id` is a public thread under that channel. `user_install`: authorised only by
         the member's own install (`authorizing_integration_owners` {"1": user}), as in a server the bot is not
-        in; `group_dm`: used in a group DM (context 2, always a user install); `entitlements`: the member's.
+        in; `group_dm`: used in a group DM (context 2, always a user install); `entitlements`: the member's;
+        `locale`: the member's client language, `guild_locale` the server's (Discord locale names: `pt-BR`).
         """
         user = user or MEMBER_USER
         iid = self.snowflake(created)
@@ -325,7 +327,7 @@ class FakeDiscord:
             owners["0"] = str(guild_id)
         payload: dict[str, Any] = {
             "id": str(iid), "application_id": str(APP_ID), "type": kind, "data": data, "token": token,
-            "version": 1, "locale": "en-US", "attachment_size_limit": size_limit,
+            "version": 1, "locale": locale, "attachment_size_limit": size_limit,
             "entitlements": self.entitlements_of(user["id"]) if entitlements is None else entitlements,
             "app_permissions": str(app_permissions),
             "authorizing_integration_owners": owners,
@@ -340,7 +342,7 @@ class FakeDiscord:
         elif user_install and not in_server:
             # A server the bot is not in: Discord sends only a partial guild, and nobody is a member for the bot.
             payload.update(
-                guild_id=str(guild_id), channel_id=str(channel_id), context=0, guild_locale="en-US",
+                guild_id=str(guild_id), channel_id=str(channel_id), context=0, guild_locale=guild_locale,
                 guild={"id": str(guild_id), "locale": "en-US", "features": []},
                 channel={"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general",
                          "position": 0, "nsfw": False, "permission_overwrites": [], "parent_id": None,
@@ -359,7 +361,7 @@ class FakeDiscord:
                                                "archive_timestamp": TS, "locked": False},
                            "member_count": 1, "message_count": 0, "flags": 0}
             payload.update(
-                guild_id=str(guild_id), channel_id=str(channel_id), context=0, guild_locale="en-US",
+                guild_id=str(guild_id), channel_id=str(channel_id), context=0, guild_locale=guild_locale,
                 channel=channel,
                 member={"user": user, "roles": [str(r) for r in roles], "permissions": str(permissions),
                         "joined_at": TS, "deaf": False, "mute": False, "flags": 0, "nick": None,

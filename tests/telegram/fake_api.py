@@ -168,8 +168,12 @@ class FakeBotAPI:
         return update_id
 
     @staticmethod
-    def user(user_id: int, name: str = "Alice") -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": name}
+    def user(user_id: int, name: str = "Alice", language_code: str | None = None) -> dict[str, Any]:
+        """A Telegram user; `language_code` is their app's language (an IETF tag), sent only when set."""
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": name}
+        if language_code is not None:
+            user["language_code"] = language_code
+        return user
 
     @staticmethod
     def chat(chat_id: int) -> dict[str, Any]:
@@ -182,12 +186,12 @@ class FakeBotAPI:
 
     def message(self, chat_id: int, user_id: int, text: str | None = None, *, caption: str | None = None,
                 media: dict[str, Any] | None = None, reply_to: dict[str, Any] | None = None,
-                push: bool = True, anonymous: bool = False) -> dict[str, Any]:
+                push: bool = True, anonymous: bool = False, language_code: str | None = None) -> dict[str, Any]:
         """A member's message (pushed as an update unless push=False).
 
         `anonymous`: an anonymous admin posting as the group (from GroupAnonymousBot, sender_chat = the group).
         """
-        sender = dict(GROUP_ANONYMOUS_BOT) if anonymous else self.user(user_id)
+        sender = dict(GROUP_ANONYMOUS_BOT) if anonymous else self.user(user_id, language_code=language_code)
         msg: dict[str, Any] = {"message_id": next(self._ids), "date": int(time.time()),
                                "chat": self.chat(chat_id), "from": sender, **(media or {})}
         if anonymous:
@@ -207,10 +211,12 @@ class FakeBotAPI:
             self.push({"message": msg})
         return msg
 
-    def press(self, chat_id: int, user_id: int, message: dict[str, Any], data: str) -> None:
+    def press(self, chat_id: int, user_id: int, message: dict[str, Any], data: str,
+              language_code: str | None = None) -> None:
         """A member pressing an inline button under `message`."""
         self._joined(chat_id, user_id)
-        self.push({"callback_query": {"id": str(next(self._ids)), "from": self.user(user_id),
+        self.push({"callback_query": {"id": str(next(self._ids)),
+                                      "from": self.user(user_id, language_code=language_code),
                                       "chat_instance": f"ci{chat_id}", "data": data, "message": message}})
 
     # ---- inline mode ----------------------------------------------------------------------
@@ -324,6 +330,11 @@ class FakeBotAPI:
         names = set(methods) or SEND_METHODS
         return [c for c in self.calls if c.method in names and c.ok
                 and (chat_id is None or c.params.get("chat_id") == str(chat_id))]
+
+    def menu(self, language_code: str | None = None) -> Call:
+        """The one setMyCommands call for `language_code` (None: the default menu, for every other language)."""
+        [call] = [c for c in self.sent("setMyCommands") if c.params.get("language_code") == language_code]
+        return call
 
     def attempts(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]

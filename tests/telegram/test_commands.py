@@ -54,7 +54,7 @@ async def test_help_and_start_show_help_with_registered_commands(api: FakeBotAPI
         answer = await answer_to(api, api.message(ALICE, ALICE, text))
         body = answer.params["text"]
         assert "/imagine" in body and "/quota - how many credits you have left" in body
-        [menu] = api.sent("setMyCommands")
+        menu = api.menu()
         names = [c["command"] for c in menu.json("commands")]
         assert {"imagine", "edit", "video", "animate", "help", "quota"} <= set(names)
     finally:
@@ -300,7 +300,7 @@ async def test_menu_lists_every_command_core_answers(api: FakeBotAPI, bot: Teleg
     # features' (/quota, /mod, /verify, /avatar ...), each once, with its line from /help.
     from core.service.grammar import COMMANDS
 
-    [menu] = api.sent("setMyCommands")
+    menu = api.menu()
     entries = {c["command"]: c["description"] for c in menu.json("commands")}
     assert set(entries) == set(COMMANDS) | set(service.commands)
     assert "meme" in entries and entries["quota"] == service.command_help["quota"]

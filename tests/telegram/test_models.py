@@ -9,7 +9,7 @@ from tests.telegram.fake_api import FakeBotAPI
 
 
 async def test_model_flag_and_models_command(api: FakeBotAPI, bot: TelegramBot, service: Reelsmith) -> None:
-    [menu] = api.sent("setMyCommands")
+    menu = api.menu()
     assert "models" in [c["command"] for c in menu.json("commands")]
     listing = await answer_to(api, api.message(GROUP, BOB, "/models@ReelsmithBot"))
     assert "\u2022 reelsmith-tiny-video - text-to-video" in listing.params["text"]

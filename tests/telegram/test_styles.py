@@ -9,7 +9,7 @@ from tests.telegram.fake_api import FakeBotAPI
 
 
 async def test_styles_per_group_for_admins(api: FakeBotAPI, bot: TelegramBot, service: Reelsmith) -> None:
-    [menu] = api.sent("setMyCommands")
+    menu = api.menu()
     assert "styles" in {c["command"] for c in menu.json("commands")}
     api.set_member(GROUP, ALICE, "administrator")
     api.set_member(GROUP, BOB, "member")

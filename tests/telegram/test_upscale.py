@@ -8,7 +8,7 @@ from tests.telegram.fake_api import FakeBotAPI
 
 
 async def test_upscale_is_on_the_menu_and_needs_an_image(api: FakeBotAPI, bot: TelegramBot) -> None:
-    [menu] = api.sent("setMyCommands")
+    menu = api.menu()
     entries = {c["command"]: c["description"] for c in menu.json("commands")}
     assert entries["upscale"].startswith("make an attached (or replied-to) image 2x larger")
     answer = await answer_to(api, api.message(ALICE, ALICE, "/upscale --scale 4"))

@@ -1,0 +1,47 @@
+"""Replies in the member's language: Discord's `interaction.locale` picks the catalog, through the real client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bots.discord.client import ReelsmithBot
+from tests.discord.conftest import finished, private_answer
+from tests.discord.fake_discord import FakeDiscord
+
+
+def labels(msg: Any) -> list[str]:
+    return [c["label"] for row in msg.payload.get("components", []) for c in row.get("components", [])
+            if "label" in c]
+
+
+async def test_a_portuguese_member_gets_status_caption_and_buttons_in_portuguese(
+        fake: FakeDiscord, bot: ReelsmithBot, worker: Any) -> None:
+    token = await fake.slash("imagine", {"prompt": "uma raposa vermelha", "seed": 7}, locale="pt-BR")
+    msg = await finished(fake, token)
+    assert msg.history[0].startswith("\u23f3 Na fila (posição")
+    label, prompt = msg.content.split("\n", 1)
+    assert label.startswith("\U0001f916 Gerado por AI com Reelsmith") and "semente 7" in label
+    assert prompt == "\u201cuma raposa vermelha\u201d"  # the prompt as typed
+    assert {"Refazer", "Variações", "Animar", "Denunciar"} <= {x.split(" ", 1)[-1] for x in labels(msg)}
+
+
+async def test_help_and_a_flag_error_in_portuguese_while_others_read_english(
+        fake: FakeDiscord, bot: ReelsmithBot) -> None:
+    help_pt = await private_answer(fake, await fake.slash("help", locale="pt-BR"))
+    assert "/imagine <prompt> - uma imagem a partir de texto" in help_pt.content
+    bad = await private_answer(fake, await fake.slash("imagine", {"prompt": "a fox --bogus 3"}, locale="pt-BR"))
+    assert "Opção desconhecida --bogus" in bad.content
+    help_en = await private_answer(fake, await fake.slash("help", locale="en-GB"))
+    assert "/imagine <prompt> - an image from text" in help_en.content
+
+
+async def test_command_descriptions_are_localised_names_stay_english(fake: FakeDiscord, bot: ReelsmithBot) -> None:
+    registered = {c["name"]: c for c in fake.registered["global"]}
+    imagine, quota = registered["imagine"], registered["quota"]
+    assert imagine["description"] == "Make an image from text"
+    assert imagine["description_localizations"]["pt-BR"] == "Criar uma imagem a partir de texto"
+    assert imagine["description_localizations"]["ja"] == "テキストから画像を作成"
+    assert quota["description_localizations"]["de"].startswith("Deine restlichen Credits")
+    assert quota["description_localizations"]["zh-CN"].startswith("你的剩余额度")
+    assert "zh-TW" not in quota["description_localizations"]  # Traditional Chinese is not shipped: English
+    assert not any(c.get("name_localizations") for c in registered.values())
