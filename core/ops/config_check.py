@@ -60,7 +60,16 @@ def known_env_names() -> set[str]:
     return names
 
 
+# Settings that were removed, with what replaced them: an owner's old env file gets the way forward.
+RETIRED = {
+    "REELSMITH_VIDEO_WATERMARK_SCALE": "clips now carry a static pattern set by REELSMITH_VIDEO_WATERMARK_AMPLITUDE "
+                                       "and REELSMITH_VIDEO_WATERMARK_CELL; remove it (the defaults suit most)",
+}
+
+
 def _unknown(name: str, known: Iterable[str]) -> str:
+    if name.upper() in RETIRED:
+        return f"{name} is no longer a Reelsmith setting: {RETIRED[name.upper()]}."
     close = difflib.get_close_matches(name.upper(), list(known), n=1, cutoff=0.75)
     hint = f" Did you mean {close[0]}?" if close else " See deploy/.env.example for every setting."
     return f"{name} is not a Reelsmith setting.{hint}"

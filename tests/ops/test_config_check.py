@@ -160,3 +160,9 @@ def test_a_worker_without_a_familys_package_stops_at_start(tmp_path: Path, monke
     assert static_problems(settings, {}, loads_models=True) == [
         "Model wan (Wan 2.1 / 2.2) needs the Python package(s) ftfy: pip install ftfy."]
     assert static_problems(settings, {}, loads_models=False) == []  # bots never import the pipelines
+
+
+def test_a_retired_setting_says_what_replaced_it() -> None:
+    [problem] = unknown_env_settings({"REELSMITH_VIDEO_WATERMARK_SCALE": "64"})
+    assert problem.startswith("REELSMITH_VIDEO_WATERMARK_SCALE is no longer a Reelsmith setting")
+    assert "REELSMITH_VIDEO_WATERMARK_AMPLITUDE" in problem
