@@ -20,41 +20,44 @@ UNREADABLE_TEXT = ("Sorry, this job's queue entry could not be read, so it was n
                    "send the command again.")
 
 
+async def _recorded(runtime: WorkerRuntime | None, job_id: str) -> GenerationRequest | None:
+    """The request in a job's record (JSON, validated), or None without a runtime or a readable record."""
+    try:
+        return await runtime.queue.load_request(job_id) if runtime is not None else None
+    except ValidationError:
+        return None
+
+
+async def _answer(runtime: WorkerRuntime, request: GenerationRequest, text: str) -> None:
+    try:
+        await runtime._reply_error(request, text, time.perf_counter())
+    except Exception:  # Redis trouble here must not take the worker's job loop with it
+        log.exception("job %s: could not answer its author", request.job_id)
+
+
 async def answer_unreadable(ctx: dict[str, Any], job_id: str) -> None:
-    """Answer a job whose queue payload was refused, from the request in its job record (JSON, validated).
+    """Answer a job whose queue payload was refused, from the request in its job record.
 
     Without a record there is nobody to tell: the entry is only dropped (and logged).
     """
     runtime: WorkerRuntime | None = ctx.get("runtime")
-    try:
-        request = await runtime.queue.load_request(job_id) if runtime is not None else None
-    except ValidationError:
-        request = None
+    request = await _recorded(runtime, job_id)
     if runtime is None or request is None:
         log.error("job %s: unreadable queue entry dropped; no job record to answer from", job_id[:64])
         return
     log.error("job %s: unreadable queue entry dropped; answering its author", job_id)
-    try:
-        await runtime._reply_error(request, UNREADABLE_TEXT, time.perf_counter())
-    except Exception:  # Redis trouble here must not take the worker's job loop with it
-        log.exception("job %s: could not answer the unreadable entry", job_id)
+    await _answer(runtime, request, UNREADABLE_TEXT)
 
 
 async def answer_expired(ctx: dict[str, Any], job_id: str) -> None:
     """Answer a relax-lane job whose queue entry expired before idle GPUs came (`relax_job_ttl_s`), from its
     job record, so a member who waited is told instead of the job vanishing. Other expired entries: arq's log."""
     runtime: WorkerRuntime | None = ctx.get("runtime")
-    try:
-        request = await runtime.queue.load_request(job_id) if runtime is not None else None
-    except ValidationError:
-        request = None
+    request = await _recorded(runtime, job_id)
     if runtime is None or request is None or request.tier != RELAX_TIER:
         return
     log.warning("job %s: relax-lane entry expired before it could run; answering its author", job_id)
-    try:
-        await runtime._reply_error(request, RELAX_EXPIRED_TEXT, time.perf_counter())
-    except Exception:  # Redis trouble here must not take the worker's job loop with it
-        log.exception("job %s: could not answer the expired relax job", job_id)
+    await _answer(runtime, request, RELAX_EXPIRED_TEXT)
 
 
 async def generate(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
