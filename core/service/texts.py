@@ -13,15 +13,12 @@ def progress_bar(step: int, total: int, width: int = 20) -> str:
                                                                                 total=total)
 
 
-RELAX_QUEUED_TEXT = ("\U0001f6cb\ufe0f You're out of credits, so this is queued in the relax lane: it costs nothing "
-                     "and runs when the GPUs are idle, after everyone else's jobs. I'll update this message when "
-                     "it starts.")
-
-
 def queued_text(position: int, relax: bool = False) -> str:
     """What a member reads once their job is queued (`relax`: in the relax lane, core/quotas/relax.py)."""
     if relax:
-        return RELAX_QUEUED_TEXT
+        return "\U0001f6cb\ufe0f " + _("You're out of credits, so this is queued in the relax lane: it costs nothing "
+                                       "and runs when the GPUs are idle, after everyone else's jobs. I'll update "
+                                       "this message when it starts.")
     return "\u23f3 " + _("Queued (position {position}). I'll update this message as it renders.", position=position)
 
 
@@ -32,5 +29,5 @@ def rendering_text(step: int, total: int) -> str:
 def encoding_text(ready: int, total: int) -> str:
     """A job's files are being labelled and encoded; with several images, how many are ready."""
     if total > 1 and ready:
-        return f"\U0001f39e\ufe0f Encoding\u2026 {ready} of {total} images ready."
-    return "\U0001f39e\ufe0f Encoding\u2026 almost there."
+        return "\U0001f39e\ufe0f " + _("Encoding\u2026 {ready} of {total} images ready.", ready=ready, total=total)
+    return "\U0001f39e\ufe0f " + _("Encoding\u2026 almost there.")

@@ -10,10 +10,12 @@ from core.queue.connection import connect
 from core.queue.embedded_redis import EmbeddedRedis
 from core.quotas.relax import RelaxLane
 from core.service.features import build_service
-from core.service.texts import RELAX_QUEUED_TEXT
+from core.service.texts import queued_text
 from core.settings import Settings
 from core.types import Requester
 from tests.conftest import running_worker, wait_for
+
+RELAX_QUEUED_TEXT = queued_text(0, relax=True)  # the English text (the default locale)
 
 ALICE = Requester(platform="web", user_id="1", chat_id="room")
 

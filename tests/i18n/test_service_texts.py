@@ -32,3 +32,15 @@ async def test_the_locale_crosses_the_queue_with_the_request(service: Reelsmith)
     assert queued.job_id is not None
     stored = await service.queue.load_request(queued.job_id)
     assert stored is not None and stored.requester.locale == "pt-BR" and stored.prompt == "uma raposa"
+
+
+def test_status_texts_follow_the_member_language() -> None:
+    from core.i18n import use_locale
+    from core.service.texts import encoding_text, queued_text
+
+    english = (encoding_text(1, 4), encoding_text(0, 1), queued_text(0, relax=True))
+    with use_locale("ja"):
+        japanese = (encoding_text(1, 4), encoding_text(0, 1), queued_text(0, relax=True))
+    assert japanese[0].endswith("4 枚中 1 枚が完成しました。")
+    assert all(ja != en for ja, en in zip(japanese, english, strict=True))
+    assert english[0].endswith("1 of 4 images ready.")

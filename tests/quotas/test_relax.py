@@ -17,11 +17,13 @@ from core.quotas.book import QuotaBook
 from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_EXPIRED_TEXT, RELAX_QUOTA_NOTE, RelaxLane
 from core.service.facade import Reelsmith
 from core.service.features import build_service
-from core.service.texts import RELAX_QUEUED_TEXT
+from core.service.texts import queued_text
 from core.settings import Settings
 from core.types import Requester
 from tests.conftest import running_worker, wait_for
 from tests.quotas.conftest import MakeService
+
+RELAX_QUEUED_TEXT = queued_text(0, relax=True)  # the English text (the default locale)
 
 ALICE = Requester(platform="telegram", user_id="1", chat_id="-100")
 BOB = Requester(platform="telegram", user_id="2", chat_id="-100")
