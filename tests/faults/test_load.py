@@ -27,6 +27,21 @@ async def _memory(service: Reelsmith) -> tuple[int, set[bytes]]:
                                       if k != probe and not k.startswith(lasting)}
 
 
+MEDIA_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF")
+
+
+async def _media_values(service: Reelsmith, keys: set[bytes]) -> list[bytes]:
+    """The keys whose value (a string, or any field of a hash) starts like an image file."""
+    found = []
+    for key in keys:
+        kind = await service.redis.type(key)
+        values = ([await service.redis.get(key)] if kind == b"string"
+                  else list((await service.redis.hgetall(key)).values()) if kind == b"hash" else [])
+        if any(isinstance(v, bytes) and v.startswith(MEDIA_MAGIC) for v in values):
+            found.append(key)
+    return found
+
+
 async def _no_keys_left(service: Reelsmith, base_keys: set[bytes]) -> bool:
     return not ((await _memory(service))[1] - base_keys)
 
@@ -56,8 +71,10 @@ async def test_500_jobs_from_50_members_on_2_workers(
         return len({e.reply.job_id for e in collector.events if e.reply is not None}) >= JOBS
 
     await wait_for(all_answered, timeout=540, interval=0.5)
-    peak_mem, _ = await _memory(fservice)
+    peak_mem, peak_keys = await _memory(fservice)
     assert await fservice.queue.depth() == 0
+    # Media live in the media store, not in Redis: while every result is still kept, no Redis value is a file.
+    assert await _media_values(fservice, peak_keys) == []
 
     with contextlib.suppress(AssertionError):  # the assertion below names what is left
         await wait_for(lambda: _no_keys_left(fservice, base_keys), timeout=TTL_S + 60, interval=0.5)
