@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import MediaError
+from core.i18n import _
 from core.media.codecs import MediaLimits, open_av, sniffed_mime
 
 RATE = 48_000
@@ -42,7 +43,7 @@ def probe_audio(data: bytes, mime: str | None = None, timeout_s: float = 30.0) -
     try:
         with open_av(data, sniffed_mime(data, mime), timeout_s) as container:
             if not container.streams.audio:
-                raise MediaError("That file has no audio track.")
+                raise MediaError(_("That file has no audio track."))
             stream = container.streams.audio[0]
             if stream.duration and stream.time_base:
                 duration = float(stream.duration * stream.time_base)
@@ -54,7 +55,7 @@ def probe_audio(data: bytes, mime: str | None = None, timeout_s: float = 30.0) -
     except (MediaError, MemoryError):
         raise
     except Exception as exc:
-        raise MediaError("That audio file is damaged or in a format we cannot read. Try MP3, M4A or WAV.") from exc
+        raise MediaError(_("That audio file is damaged or in a format we cannot read. Try MP3, M4A or WAV.")) from exc
 
 
 def decode_audio(data: bytes, max_seconds: float | None = None, mime: str | None = None,
@@ -80,10 +81,10 @@ def decode_audio(data: bytes, max_seconds: float | None = None, mime: str | None
     except MemoryError:
         raise
     except Exception as exc:
-        raise MediaError("That audio file could not be decoded. Try MP3, M4A or WAV.") from exc
+        raise MediaError(_("That audio file could not be decoded. Try MP3, M4A or WAV.")) from exc
     if not chunks:
-        raise MediaError("That audio file has no sound in it: it has a header but no samples. "
-                         "Send a recording that plays (MP3, M4A, OGG or WAV).")
+        raise MediaError(_("That audio file has no sound in it: it has a header but no samples. "
+                           "Send a recording that plays (MP3, M4A, OGG or WAV)."))
     samples = np.concatenate(chunks, axis=1).astype(np.float32)
     return PcmAudio(samples[:, :limit] if limit is not None else samples)
 
@@ -94,12 +95,14 @@ def check_audio(data: bytes, limits: MediaLimits = MediaLimits(), mime: str | No
     limit = limits.max_audio_seconds
     info = probe_audio(data, mime, limits.timeout_s)
     if info.duration_s > limit:
-        raise MediaError(f"That audio is {info.duration_s:.0f} s long; the limit is {limit:.0f} s. "
-                         "Trim it and try again.")
+        raise MediaError(_("That audio is {seconds} s long; the limit is {limit} s. Trim it and try again.",
+                           seconds=f"{info.duration_s:.0f}", limit=f"{limit:.0f}"))
     # A second past the limit is enough to catch a header that understates the length.
     decoded = decode_audio(data, limit + 1.0, mime, limits.timeout_s).duration_s
     if decoded > limit + 0.5:
-        raise MediaError(f"That audio is longer than {limit:.0f} s, the limit. Trim it and try again.")
+        raise MediaError(_("That audio is longer than {limit} s, the limit. Trim it and try again.",
+                         limit=f"{limit:.0f}"))
+
     # The header's length is exact where it is honest (decoders add a few priming samples).
     return info.duration_s if abs(info.duration_s - decoded) < 1.0 else decoded
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from PIL import Image, ImageOps
 
 from core.errors import MediaError
+from core.i18n import N_, _, translate
 from core.types import MediaType
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def open_pil(data: bytes) -> Image.Image:
     """Pillow with the one decoder the sniffed type names (no other plugin ever looks at the bytes)."""
     fmt = PIL_FORMATS.get(sniffed_mime(data))
     if fmt is None:
-        raise MediaError("That file is not an image we can read. Attach a PNG, JPEG, WebP or GIF.")
+        raise MediaError(_("That file is not an image we can read. Attach a PNG, JPEG, WebP or GIF."))
     return Image.open(io.BytesIO(data), formats=[fmt])
 
 
@@ -105,30 +106,28 @@ def open_image(data: bytes, max_pixels: int, max_side: int | None = None) -> Ima
     With `max_side` the result is shrunk to fit (as `Image.thumbnail` does), so less crosses processes.
     """
     if not data:
-        raise MediaError("The attached file is empty. Attach a PNG, JPEG, WebP or GIF image.")
+        raise MediaError(_("The attached file is empty. Attach a PNG, JPEG, WebP or GIF image."))
     try:
         img = open_pil(data)
     except MediaError:
         raise
     except Image.DecompressionBombError as exc:  # Pillow's own cap, far above ours: same answer
-        raise MediaError(
-            f"That image has far too many pixels; the limit is {max_pixels:,} pixels. Send a smaller image."
-        ) from exc
+        raise MediaError(_("That image has far too many pixels; the limit is {limit} pixels. Send a smaller image.",
+                           limit=f"{max_pixels:,}")) from exc
     except Exception as exc:
-        raise MediaError("That file is not an image we can read. Attach a PNG, JPEG, WebP or GIF.") from exc
+        raise MediaError(_("That file is not an image we can read. Attach a PNG, JPEG, WebP or GIF.")) from exc
     w, h = img.size
     if w <= 0 or h <= 0:
-        raise MediaError("That image has no pixels.")
+        raise MediaError(_("That image has no pixels."))
     if w * h > max_pixels:
-        raise MediaError(
-            f"That image is {w}x{h} pixels; the limit is {max_pixels:,} pixels. Send a smaller image."
-        )
+        raise MediaError(_("That image is {width}x{height} pixels; the limit is {limit} pixels. Send a smaller image.",
+                           width=w, height=h, limit=f"{max_pixels:,}"))
     try:
         img.load()
     except MemoryError:
         raise
     except Exception as exc:
-        raise MediaError("That image is damaged and cannot be decoded. Try re-saving it.") from exc
+        raise MediaError(_("That image is damaged and cannot be decoded. Try re-saving it.")) from exc
     return _shrink(img, max_side)
 
 
@@ -143,7 +142,7 @@ def check_image(data: bytes, max_pixels: int, max_frames: int) -> tuple[int, int
     except MemoryError:
         raise
     except Exception as exc:
-        raise MediaError("That animation is damaged after its first frame. Try re-saving it.") from exc
+        raise MediaError(_("That animation is damaged after its first frame. Try re-saving it.")) from exc
     return width, height
 
 
@@ -169,7 +168,7 @@ def open_av(data: bytes, mime: str, timeout_s: float = 30.0) -> Iterator[Any]:
 
     demuxer = DEMUXERS.get(mime)
     if demuxer is None:
-        raise MediaError("That file is not a video or audio format I can read. Try MP4 (H.264), MP3, M4A or WAV.")
+        raise MediaError(_("That file is not a video or audio format I can read. Try MP4 (H.264), MP3, M4A or WAV."))
     options = {"format_whitelist": demuxer, "protocol_whitelist": "none", "codec_whitelist": _NO_DECODERS}
     with av.open(io.BytesIO(data), format=demuxer, timeout=timeout_s, io_open=_refuse_nested_open,
                  container_options=options) as container:
@@ -196,27 +195,28 @@ class VideoInfo:
     has_audio: bool
 
 
-_UNREADABLE_VIDEO = "That video is damaged or in a format we cannot read. Try MP4 (H.264)."
+_UNREADABLE_VIDEO = N_("That video is damaged or in a format we cannot read. Try MP4 (H.264).")
+
 
 
 def _video_stream(container: Any) -> Any:
     if not container.streams.video:
-        raise MediaError("That file has no video track.")
+        raise MediaError(_("That file has no video track."))
     return container.streams.video[0]
 
 
 def _check_pixels(width: int, height: int, limits: MediaLimits) -> None:
     if width <= 0 or height <= 0:
-        raise MediaError("That video does not say how large its frames are; it may be damaged. Try MP4 (H.264).")
+        raise MediaError(_("That video does not say how large its frames are; it may be damaged. Try MP4 (H.264)."))
     if width * height > limits.max_pixels:
-        raise MediaError(f"That video is {width}x{height}; the limit is {limits.max_pixels:,} pixels a frame. "
-                         "Send a smaller one.")
+        raise MediaError(_("That video is {width}x{height}; the limit is {limit} pixels a frame. Send a smaller one.",
+                           width=width, height=height, limit=f"{limits.max_pixels:,}"))
 
 
 def _check_seconds(seconds: float, limits: MediaLimits) -> None:
     if seconds > limits.max_video_seconds:
-        raise MediaError(f"That video is {seconds:.0f} s long; the limit is {limits.max_video_seconds:.0f} s. "
-                         "Trim it and try again.")
+        raise MediaError(_("That video is {seconds} s long; the limit is {limit} s. Trim it and try again.",
+                           seconds=f"{seconds:.0f}", limit=f"{limits.max_video_seconds:.0f}"))
 
 
 def _check_frame(frame: Any, limits: MediaLimits) -> None:
@@ -241,8 +241,8 @@ def _count_packets(container: Any, stream: Any, limits: MediaLimits) -> tuple[in
             continue  # the demuxer's end-of-stream marker
         count += 1
         if count > limits.max_video_frames:
-            raise MediaError(f"That video has more than {limits.max_video_frames:,} frames; the limit is "
-                             f"{limits.max_video_frames:,}. Send a shorter clip or one with a lower frame rate.")
+            raise MediaError(_("That video has more than {limit} frames; the limit is {limit}. Send a shorter clip "
+                               "or one with a lower frame rate.", limit=f"{limits.max_video_frames:,}"))
         pts = packet.pts if packet.pts is not None else packet.dts
         if pts is not None:
             first = pts if first is None else min(first, pts)
@@ -271,11 +271,11 @@ def probe_video(data: bytes, limits: MediaLimits = MediaLimits(), mime: str | No
     except (MediaError, MemoryError):
         raise
     except Exception as exc:
-        raise MediaError(_UNREADABLE_VIDEO) from exc
+        raise MediaError(translate(_UNREADABLE_VIDEO)) from exc
     duration = max(header_s, span_s)
     _check_seconds(duration, limits)
     if frames == 0:
-        raise MediaError("That video has no frames.")
+        raise MediaError(_("That video has no frames."))
     return VideoInfo(width, height, duration, frames, has_audio)
 
 
@@ -292,14 +292,14 @@ def _decoded(data: bytes, limits: MediaLimits, mime: str | None) -> Iterator[tup
     except (MediaError, MemoryError):
         raise
     except Exception as exc:
-        raise MediaError(_UNREADABLE_VIDEO) from exc
+        raise MediaError(translate(_UNREADABLE_VIDEO)) from exc
 
 
 def check_video(data: bytes, limits: MediaLimits = MediaLimits(), mime: str | None = None) -> VideoInfo:
     """`probe_video`, then every frame decoded once (none converted): a video that passes decodes in the job."""
     info = probe_video(data, limits, mime)
     if sum(1 for _ in _decoded(data, limits, mime)) == 0:
-        raise MediaError("That video has no frames I can decode. Try MP4 (H.264).")
+        raise MediaError(_("That video has no frames I can decode. Try MP4 (H.264)."))
     return info
 
 
@@ -455,9 +455,9 @@ def _keep(data: bytes, indices: list[int], limits: MediaLimits, mime: str | None
     except (MediaError, MemoryError):
         raise
     except Exception as exc:  # a frame that decodes but does not convert
-        raise MediaError(_UNREADABLE_VIDEO) from exc
+        raise MediaError(translate(_UNREADABLE_VIDEO)) from exc
     if not frames:
-        raise MediaError("That video has no frames.")
+        raise MediaError(_("That video has no frames."))
     return frames, fps
 
 

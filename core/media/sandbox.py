@@ -32,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
+from core.i18n import current_locale
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -105,12 +107,12 @@ class _Helper:
             raise SandboxUnavailable("the helper did not start")
         self._ready = True
 
-    def call(self, cpu_s: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        """Run `fn(*args)` in the helper; its exception is re-raised here."""
+    def call(self, cpu_s: int, fn: Callable[..., T], args: tuple[Any, ...], locale: str = "en") -> T:
+        """Run `fn(*args)` in the helper, its texts in `locale`; its exception is re-raised here."""
         self.tasks += 1
         self.wait_ready()
         try:
-            _write_frame(self._stdin, pickle.dumps((cpu_s, fn, args), protocol=pickle.HIGHEST_PROTOCOL))
+            _write_frame(self._stdin, pickle.dumps((cpu_s, locale, fn, args), protocol=pickle.HIGHEST_PROTOCOL))
             reply = _ResultUnpickler(io.BytesIO(_read_frame(self._stdout, self.max_reply))).load()
         except Exception as exc:  # a dead pipe, or a reply that is not what `serve` sends
             self.kill()
@@ -179,7 +181,9 @@ class Sandbox:
         loop = asyncio.get_running_loop()
         async with self._gate(loop):
             helper = await self._ready_helper(loop)
-            future = loop.run_in_executor(self._threads, helper.call, self.limits.cpu_s, fn, args)
+            # The member's locale goes with the task: a MediaError made in the helper reads in their language
+            # (executor threads do not inherit context variables).
+            future = loop.run_in_executor(self._threads, helper.call, self.limits.cpu_s, fn, args, current_locale())
             future.add_done_callback(_consume)
             try:
                 done, _ = await asyncio.wait({future}, timeout=self.limits.timeout_s)
@@ -358,6 +362,10 @@ def _media_error() -> type[Exception]:
 def serve(memory_mb: int) -> None:
     """The helper's loop: import the decoders, cap memory, then one task after another until input ends."""
     import core.media.untrusted  # noqa: F401  (warm before the cap, so the cap is what decoding may add)
+    from core.i18n import SHIPPED, translations, use_locale
+
+    for locale in SHIPPED:
+        translations(locale)  # the catalogs, read before the cap too
 
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the replies
@@ -369,10 +377,11 @@ def serve(memory_mb: int) -> None:
             task = _read_frame(inp, 1 << 40)
         except EOFError:
             return
-        cpu_s, fn, args = pickle.loads(task)
+        cpu_s, locale, fn, args = pickle.loads(task)
         _limit_cpu(cpu_s)
         try:
-            reply = _reply(True, fn(*args))
+            with use_locale(locale):
+                reply = _reply(True, fn(*args))
         except BaseException as exc:
             reply = _reply(False, exc)
         _write_frame(out, reply)

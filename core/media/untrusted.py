@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from PIL import Image
 
 from core.errors import MediaError
+from core.i18n import _
 from core.media.audio import PcmAudio, check_audio, decode_audio
 from core.media.codecs import (
     MediaLimits,
@@ -144,23 +145,24 @@ class UntrustedMedia:
         except MediaError:
             raise
         except SandboxTimeout:
-            raise UnreadableMedia(f"That file took too long to read (over {timeout:g} s), so I stopped. Send a "
-                                  "smaller or shorter file, or re-save it as MP4 (H.264), PNG or MP3.") from None
+            raise UnreadableMedia(_("That file took too long to read (over {seconds} s), so I stopped. Send a "
+                                    "smaller or shorter file, or re-save it as MP4 (H.264), PNG or MP3.",
+                                    seconds=f"{timeout:g}")) from None
         except (SandboxOutOfMemory, MemoryError):
-            raise UnreadableMedia("That file needs more memory to read than I allow. Send one with fewer pixels "
-                                  "or a shorter clip.") from None
+            raise UnreadableMedia(_("That file needs more memory to read than I allow. Send one with fewer pixels "
+                                    "or a shorter clip.")) from None
         except SandboxUnavailable:
             log.error("no untrusted-media helper could be started")
-            raise UnreadableMedia("I can't read files right now (my decoder did not start). Try again in a "
-                                  "minute.") from None
+            raise UnreadableMedia(_("I can't read files right now (my decoder did not start). Try again in a "
+                                    "minute.")) from None
         except SandboxCrashed:
-            raise UnreadableMedia("Reading that file stopped the decoder (it may be damaged, or need more time "
-                                  "or memory than allowed). Re-save it as MP4 (H.264), PNG or MP3 and try "
-                                  "again.") from None
+            raise UnreadableMedia(_("Reading that file stopped the decoder (it may be damaged, or need more time "
+                                    "or memory than allowed). Re-save it as MP4 (H.264), PNG or MP3 and try "
+                                    "again.")) from None
         except Exception as exc:
             log.warning("reading a member's file failed (%s)", type(exc).__name__)
-            raise UnreadableMedia("I could not read that file. Re-save it as MP4 (H.264), PNG or MP3 and try "
-                                  "again.") from exc
+            raise UnreadableMedia(_("I could not read that file. Re-save it as MP4 (H.264), PNG or MP3 and try "
+                                    "again.")) from exc
 
 
 async def _images(raws: list[RawFrame]) -> list[Image.Image]:
@@ -186,7 +188,7 @@ def read_for_verify(data: bytes, limits: MediaLimits, frames: int, max_side: int
     under the same limits as references."""
     kind = sniff(data)
     if kind is None or kind.media_type not in (MediaType.IMAGE, MediaType.VIDEO):
-        raise MediaError("/verify checks images (PNG, JPEG, WebP, GIF) and videos (MP4, WebM). Attach one.")
+        raise MediaError(_("/verify checks images (PNG, JPEG, WebP, GIF) and videos (MP4, WebM). Attach one."))
     if kind.media_type == MediaType.IMAGE:
         try:
             xmp = image_xmp(open_pil(data))

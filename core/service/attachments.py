@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from core.contract import Attachment
 from core.errors import CommandError, MediaError
+from core.i18n import _
 from core.media.codecs import sniff
 from core.media.sizes import human_limit, human_size
 from core.media.untrusted import UntrustedMedia
@@ -20,10 +21,9 @@ async def check_references(settings: Settings, blobs: BlobStore, parsed: ParsedC
     assert parsed.kind is not None
     refs = [await check_attachment(settings, blobs, att) for att in attachments]
     if parsed.kind.needs_image and not any(r.media_type in (MediaType.IMAGE, MediaType.VIDEO) for r, _ in refs):
-        raise CommandError(
-            f"/{parsed.command} needs an image: attach one to your message, or reply to a message "
-            f"that has one, e.g. /{parsed.command} {parsed.prompt or 'make it snow'}"
-        )
+        raise CommandError(_("/{command} needs an image: attach one to your message, or reply to a message "
+                             "that has one, e.g. /{command} {prompt}", command=parsed.command,
+                             prompt=parsed.prompt or "make it snow"))
     return refs
 
 
@@ -33,18 +33,18 @@ async def check_attachment(settings: Settings, blobs: BlobStore, att: Attachment
     name = safe_filename(att.filename)
     size = len(att.data)
     if size == 0:
-        raise MediaError(f"{name or 'The attached file'} is empty.")
+        raise MediaError(_("{name} is empty.", name=name) if name else _("The attached file is empty."))
     if size > s.max_reference_bytes:
-        raise MediaError(
-            f"{name or 'That file'} is {human_size(size)}; the limit is "
-            f"{human_limit(s.max_reference_bytes)}. Send a smaller file."
-        )
+        fields = {"size": human_size(size), "limit": human_limit(s.max_reference_bytes)}
+        raise MediaError(_("{name} is {size}; the limit is {limit}. Send a smaller file.", name=name, **fields)
+                         if name else _("That file is {size}; the limit is {limit}. Send a smaller file.", **fields))
     kind = sniff(att.data)
     if kind is None:
-        raise MediaError(
-            f"{name or 'That file'} is not a supported image, video or audio file "
-            "(PNG, JPEG, WebP, GIF, MP4, WebM, MP3, OGG, WAV, M4A)."
-        )
+        formats = "PNG, JPEG, WebP, GIF, MP4, WebM, MP3, OGG, WAV, M4A"
+        raise MediaError(_("{name} is not a supported image, video or audio file ({formats}).", name=name,
+                           formats=formats) if name else
+                         _("That file is not a supported image, video or audio file ({formats}).", formats=formats))
+
     # Decoded once, completely, in a limited helper process: what fails here costs nothing, and
     # what passes will decode in the job.
     checked = await UntrustedMedia(s).check(att.data, kind, s.max_frames)

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from core.errors import CommandError
-from core.i18n import N_, _
+from core.i18n import N_, _, ngettext, translate
 from core.types import JobKind
 
 COMMANDS: dict[str, JobKind | None] = {
@@ -54,23 +54,29 @@ def command_for(kind: JobKind) -> str:
     return next(name for name, k in COMMANDS.items() if k == kind)
 
 
+# Each flag's help, in English (translated where shown: `flag_help`); the example after "e.g." stays as typed.
 FLAG_HELP = {
-    "ar": "aspect ratio W:H, e.g. --ar 16:9",
-    "seed": "a whole number 0-4294967295, e.g. --seed 42",
-    "steps": "denoising steps, e.g. --steps 20",
-    "no": "things to avoid, e.g. --no blurry, text",
-    "frames": "video length in frames, e.g. --frames 49",
-    "duration": "video length in seconds, e.g. --duration 3",
-    "top": "meme text at the top, e.g. --top when the build passes",
-    "bottom": "meme text at the bottom, e.g. --bottom on the first try",
-    "fit-audio": "time the video to the attached audio (no value)",
-    "format": "output format for videos: gif or mp4, e.g. --format gif",
-    "style": "a style of this chat (see /styles), e.g. --style watercolor",
-    "model": "the model to use (see /models), e.g. --model wan-t2v",
-    "scale": "how much larger /upscale makes the image: 2 or 4, e.g. --scale 4",
-    "n": "how many images of one prompt: 1 to 4, e.g. --n 4",
-    "spoiler": "hide the result behind a spoiler until it is clicked (no value)",
+    "ar": N_("aspect ratio W:H, e.g. --ar 16:9"),
+    "seed": N_("a whole number 0-4294967295, e.g. --seed 42"),
+    "steps": N_("denoising steps, e.g. --steps 20"),
+    "no": N_("things to avoid, e.g. --no blurry, text"),
+    "frames": N_("video length in frames, e.g. --frames 49"),
+    "duration": N_("video length in seconds, e.g. --duration 3"),
+    "top": N_("meme text at the top, e.g. --top when the build passes"),
+    "bottom": N_("meme text at the bottom, e.g. --bottom on the first try"),
+    "fit-audio": N_("time the video to the attached audio (no value)"),
+    "format": N_("output format for videos: gif or mp4, e.g. --format gif"),
+    "style": N_("a style of this chat (see /styles), e.g. --style watercolor"),
+    "model": N_("the model to use (see /models), e.g. --model wan-t2v"),
+    "scale": N_("how much larger /upscale makes the image: 2 or 4, e.g. --scale 4"),
+    "n": N_("how many images of one prompt: 1 to 4, e.g. --n 4"),
+    "spoiler": N_("hide the result behind a spoiler until it is clicked (no value)"),
 }
+
+
+def flag_help(flag: str) -> str:
+    """A flag's help in the current locale."""
+    return translate(FLAG_HELP[flag])
 MAX_IMAGES = 4  # --n: images of one prompt (core.variants)
 VIDEO_ONLY_FLAGS = {"frames", "duration", "fit-audio"}
 MEME_ONLY_FLAGS = {"top", "bottom"}
@@ -156,10 +162,8 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
     """Parse one chat command; raise CommandError with a member-facing message when it is wrong."""
     # Check the raw length first so a huge paste costs nothing to normalise.
     if len(text) > max_prompt_chars * 4 + 200:
-        raise CommandError(
-            f"That message is far too long ({len(text):,} characters). Prompts may be at most "
-            f"{max_prompt_chars:,} characters."
-        )
+        raise CommandError(_("That message is far too long ({length} characters). Prompts may be at most "
+                             "{limit} characters.", length=f"{len(text):,}", limit=f"{max_prompt_chars:,}"))
     text = clean_text(text)
     m = _COMMAND_RE.match(text)
     if not m:
@@ -193,12 +197,12 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
         if flag in MEME_ONLY_FLAGS and kind != JobKind.MEME:
             raise CommandError(_("--{flag} only works with /meme.", flag=flag))
         if flag == "n" and name not in ("imagine", "edit"):
-            raise CommandError(f"--n (several images) only works with /imagine and /edit, not /{name}. "
-                               "Drop --n, or use /imagine.")
+            raise CommandError(_("--n (several images) only works with /imagine and /edit, not /{name}. "
+                                 "Drop --n, or use /imagine.", name=name))
         if flag == "scale" and kind != JobKind.UPSCALE:
-            raise CommandError("--scale only works with /upscale.")
+            raise CommandError(_("--scale only works with /upscale."))
         if flag in NOT_UPSCALE_FLAGS and kind == JobKind.UPSCALE:
-            raise CommandError(f"/upscale keeps the image's shape; drop --{flag}.")
+            raise CommandError(_("/upscale keeps the image's shape; drop --{flag}.", flag=flag))
         if flag in flags:
             raise CommandError(_("--{flag} is given twice; keep one.", flag=flag))
         if flag in SWITCH_FLAGS:
@@ -208,13 +212,15 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
             continue
         if flag in TEXT_FLAGS:
             if not value:
-                what = "something to avoid" if flag == "no" else "text"
-                raise CommandError(f"--{flag} needs {what}, e.g. {FLAG_HELP[flag].split('e.g. ')[-1]}")
+                example = FLAG_HELP[flag].split("e.g. ")[-1]  # typed as is, in every language
+                raise CommandError(_("--{flag} needs something to avoid, e.g. {example}", flag=flag, example=example)
+                                   if flag == "no" else _("--{flag} needs text, e.g. {example}", flag=flag,
+                                                          example=example))
             flags[flag] = value
             continue
         head, _sep, rest = value.partition(" ")
         if not head:
-            raise CommandError(_("--{flag} needs a value: {help}.", flag=flag, help=FLAG_HELP[flag]))
+            raise CommandError(_("--{flag} needs a value: {help}.", flag=flag, help=flag_help(flag)))
         flags[flag] = head
         if rest:
             prompt_parts.append(rest)
@@ -224,13 +230,14 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
     if kind == JobKind.MEME:
         meme_parts = tuple(p.strip() for p in prompt.split("|")) if prompt else ()
         if len(meme_parts) > 3:
-            raise CommandError("/meme takes at most three parts: /meme <prompt> | <top text> | <bottom text>")
+            raise CommandError(_("/meme takes at most three parts: /meme <prompt> | <top text> | <bottom text>"))
         for text_part in (*meme_parts, flags.get("top", ""), flags.get("bottom", "")):
             if len(text_part) > MAX_MEME_TEXT:
-                raise CommandError(f"Meme text may be at most {MAX_MEME_TEXT} characters per part. Shorten it.")
+                raise CommandError(_("Meme text may be at most {limit} characters per part. Shorten it.",
+                                     limit=MAX_MEME_TEXT))
         if not prompt and not (flags.get("top") or flags.get("bottom")):
-            raise CommandError("/meme needs text, e.g. /meme a cat at a desk | monday | again, "
-                               "or reply to an image with /meme top text | bottom text")
+            raise CommandError(_("/meme needs text, e.g. /meme a cat at a desk | monday | again, "
+                                 "or reply to an image with /meme top text | bottom text"))
         prompt = prompt or " "  # the parts decide the prompt later (resolve_meme)
     if not prompt and kind != JobKind.UPSCALE:  # an upscale's prompt only steers the detail it adds
         raise CommandError(_("/{name} needs a prompt, e.g. /{name} a red fox in the snow", name=name))
@@ -246,19 +253,21 @@ def parse_command(text: str, *, max_prompt_chars: int = 1000, max_steps: int = 6
     frames = _parse_int("frames", flags["frames"], 1, max_frames) if "frames" in flags else None
     duration = _parse_float("duration", flags["duration"], 0.1, max_duration_s) if "duration" in flags else None
     if "fit-audio" in flags and ("frames" in flags or "duration" in flags):
-        raise CommandError("--fit-audio sets the length from the audio; drop --frames/--duration.")
+        raise CommandError(_("--fit-audio sets the length from the audio; drop --frames/--duration."))
     output_format = None
     if "format" in flags:
         output_format = flags["format"].lower()
         if output_format not in OUTPUT_FORMATS:
-            raise CommandError(f"--format must be gif or mp4, not {flags['format'][:20]!r}.")
+            raise CommandError(_("--format must be gif or mp4, not {raw}.", raw=repr(flags["format"][:20])))
     model = flags.get("model", "").lower()
     if model and not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,47}", model):
-        raise CommandError(f"--model takes a model name, not {flags['model'][:30]!r}; /models lists them.")
+        raise CommandError(_("--model takes a model name, not {raw}; /models lists them.",
+                             raw=repr(flags["model"][:30])))
     scale = None
     if "scale" in flags:
         if flags["scale"].lower().removesuffix("x") not in {str(n) for n in UPSCALE_SCALES}:
-            raise CommandError(f"--scale must be 2 or 4, not {flags['scale'][:20]!r}: {FLAG_HELP['scale']}.")
+            raise CommandError(_("--scale must be 2 or 4, not {raw}: {help}.", raw=repr(flags["scale"][:20]),
+                                 help=flag_help("scale")))
         scale = int(flags["scale"].lower().removesuffix("x"))
     n_images = _parse_int("n", flags["n"], 1, MAX_IMAGES) if "n" in flags else None
     return ParsedCommand(
@@ -298,13 +307,13 @@ def resolve_meme(parsed: ParsedCommand, *, has_media: bool) -> ParsedCommand:
         kind = JobKind.EDIT if has_media else JobKind.IMAGE
         prompt, texts = (parts[0] if parts else ""), parts[1:]
         if not prompt:
-            raise CommandError("/meme needs a picture: describe one (/meme a cat at a desk | monday | again) "
-                               "or reply to an image with /meme top text | bottom text")
+            raise CommandError(_("/meme needs a picture: describe one (/meme a cat at a desk | monday | again) "
+                                 "or reply to an image with /meme top text | bottom text"))
     top = parsed.top_text or (texts[0] if texts else "")
     bottom = parsed.bottom_text or (texts[1] if len(texts) > 1 else "")
     if kind == JobKind.MEME:
         if not (top or bottom):
-            raise CommandError("/meme needs caption text, e.g. /meme top text | bottom text")
+            raise CommandError(_("/meme needs caption text, e.g. /meme top text | bottom text"))
         prompt = " | ".join(t for t in (top, bottom) if t)
     return replace(parsed, kind=kind, prompt=prompt, top_text=top, bottom_text=bottom)
 
@@ -319,12 +328,23 @@ def check_references(prompt: str, counts: dict[str, int]) -> None:
     for kind, n in named_references(prompt):
         have = counts.get(kind, 0)
         if not 1 <= n <= have:
-            attached = ", ".join(f"{c} {k}{'s' if c != 1 else ''}" for k, c in counts.items() if c) or "nothing"
+            attached = ", ".join(_count_of(k, c) for k, c in counts.items() if c)
             names = " ".join(f"@{k}{i}" for k, c in counts.items() for i in range(1, c + 1))
+            ref = f"@{kind}{n}"
             raise CommandError(
-                f"@{kind}{n} is not attached: this message has {attached}"
-                + (f" ({names})." if names else ". Attach the file or reply to a message that has it.")
-            )
+                _("{ref} is not attached: this message has {attached} ({names}).", ref=ref, attached=attached,
+                  names=names) if names else
+                _("{ref} is not attached: this message has nothing. Attach the file or reply to a message that "
+                  "has it.", ref=ref))
+
+
+def _count_of(kind: str, n: int) -> str:
+    """"2 images", "1 audio" in the current language (the kinds a request names: image, video, audio)."""
+    if kind == "image":
+        return ngettext("{n} image", "{n} images", n)
+    if kind == "video":
+        return ngettext("{n} video", "{n} videos", n)
+    return ngettext("{n} audio", "{n} audios", n)
 
 
 def check_reference_limits(counts: dict[str, int], limits: dict[str, int]) -> None:
@@ -332,10 +352,15 @@ def check_reference_limits(counts: dict[str, int], limits: dict[str, int]) -> No
     for kind, have in counts.items():
         limit = limits.get(kind, 0)
         if have > limit:
-            raise CommandError(
-                f"You attached {have} {kind} files; a request takes at most {limit}. Remove "
-                f"{have - limit} and try again."
-            )
+            raise CommandError(translate(_TOO_MANY[kind]).format(have=have, limit=limit, extra=have - limit))
+
+
+_TOO_MANY = {
+    "image": N_("You attached {have} image files; a request takes at most {limit}. Remove {extra} and try again."),
+    "video": N_("You attached {have} video files; a request takes at most {limit}. Remove {extra} and try again."),
+    "audio": N_("You attached {have} audio files; a request takes at most {limit}. Remove {extra} and try again."),
+}
+
 
 
 def model_prompt(prompt: str) -> str:
@@ -346,7 +371,7 @@ def model_prompt(prompt: str) -> str:
 def _parse_int(flag: str, raw: str, lo: int, hi: int) -> int:
     if not re.fullmatch(r"[+-]?\d{1,30}", raw):
         raise CommandError(_("--{flag} must be a whole number, not {raw}: {help}.", flag=flag, raw=repr(raw[:30]),
-                             help=FLAG_HELP[flag]))
+                             help=flag_help(flag)))
     value = int(raw)
     if not lo <= value <= hi:
         raise CommandError(_("--{flag} must be between {lo} and {hi}; you gave {raw}.", flag=flag, lo=lo, hi=hi,
@@ -357,7 +382,7 @@ def _parse_int(flag: str, raw: str, lo: int, hi: int) -> int:
 def _parse_float(flag: str, raw: str, lo: float, hi: float) -> float:
     if not re.fullmatch(r"\d{1,6}(\.\d{1,3})?", raw):
         raise CommandError(_("--{flag} must be a number, not {raw}: {help}.", flag=flag, raw=repr(raw[:30]),
-                             help=FLAG_HELP[flag]))
+                             help=flag_help(flag)))
     value = float(raw)
     if not lo <= value <= hi:
         raise CommandError(_("--{flag} must be between {lo} and {hi}; you gave {raw}.", flag=flag, lo=f"{lo:g}",
@@ -371,7 +396,8 @@ def _parse_aspect(raw: str) -> str:
         raise CommandError(_("--ar must look like 16:9, not {raw}.", raw=repr(raw[:30])))
     w, h = int(m.group(1)), int(m.group(2))
     if w == 0 or h == 0:
-        raise CommandError("--ar sides must be above zero, e.g. --ar 16:9.")
+        raise CommandError(_("--ar sides must be above zero, e.g. --ar 16:9."))
+
     if max(w / h, h / w) > MAX_ASPECT:
         raise CommandError(_("--ar {w}:{h} is too extreme; keep it between 1:3 and 3:1.", w=w, h=h))
     return f"{w}:{h}"

@@ -9,6 +9,7 @@ from typing import Literal
 
 from core.contract import Attachment
 from core.errors import CommandError
+from core.i18n import _
 from core.media.codecs import sniff
 from core.service.grammar import (
     MAX_SEED,
@@ -52,12 +53,13 @@ def resolve_media(settings: Settings, parsed: ParsedCommand, attachments: list[A
         kind = JobKind.ANIMATE
     if counts["audio"] and not (kind is not None and (kind.is_video or (kind == JobKind.MEME
                                                                          and counts["video"]))):
-        raise CommandError(f"An audio file goes with a video: use /video or /animate, not /{parsed.command}.")
+        raise CommandError(_("An audio file goes with a video: use /video or /animate, not /{command}.",
+                             command=parsed.command))
     if parsed.fit_audio and not counts["audio"]:
-        raise CommandError("--fit-audio needs an audio file: attach one (MP3, M4A, OGG or WAV) "
-                           "or reply to a message that has one.")
+        raise CommandError(_("--fit-audio needs an audio file: attach one (MP3, M4A, OGG or WAV) "
+                             "or reply to a message that has one."))
     if parsed.output_format == "gif" and counts["audio"]:
-        raise CommandError("GIFs have no sound: drop --format gif to get an MP4 with your audio.")
+        raise CommandError(_("GIFs have no sound: drop --format gif to get an MP4 with your audio."))
     return replace(parsed, kind=kind)
 
 
@@ -78,8 +80,8 @@ def build_request(settings: Settings, parsed: ParsedCommand, requester: Requeste
         if parsed.fit_audio and audio is not None and audio.duration_s:
             duration = audio.duration_s
             if duration * s.video_fps > s.max_frames:
-                notes.append(f"the clip stops at {s.max_frames / s.video_fps:.1f} s (the longest allowed); "
-                             "the audio was cut there")
+                notes.append(_("the clip stops at {seconds} s (the longest allowed); the audio was cut there",
+                               seconds=f"{s.max_frames / s.video_fps:.1f}"))
         frames = frames_for(parsed.frames, duration, s.video_fps, s.frames_default(), s.max_frames)
     if kind == JobKind.UPSCALE:
         width, height = upscale_size(s, refs[0], parsed.scale or DEFAULT_SCALE, notes)
@@ -117,13 +119,13 @@ def build_request(settings: Settings, parsed: ParsedCommand, requester: Requeste
 def check_upscale_media(counts: dict[str, int]) -> None:
     """/upscale takes exactly one image (no video, GIF frames or sound): say what is wrong before anything runs."""
     if counts["video"] or counts["audio"]:
-        raise CommandError("/upscale works on one image; videos and audio cannot be upscaled. "
-                           "Attach a PNG, JPEG or WebP image instead.")
+        raise CommandError(_("/upscale works on one image; videos and audio cannot be upscaled. "
+                             "Attach a PNG, JPEG or WebP image instead."))
     if counts["image"] != 1:
         raise CommandError(
-            "/upscale needs an image: attach one to your message, or reply to a message that has one."
+            _("/upscale needs an image: attach one to your message, or reply to a message that has one.")
             if not counts["image"] else
-            f"/upscale takes exactly one image; you attached {counts['image']}. Send them one at a time."
+            _("/upscale takes exactly one image; you attached {n}. Send them one at a time.", n=counts["image"])
         )
 
 
@@ -133,15 +135,16 @@ def upscale_size(settings: Settings, image: MediaRef, scale: int, notes: list[st
     cap = settings.upscale_side()
     width, height = image.width or 0, image.height or 0
     if not (width and height):
-        raise CommandError("That image's size could not be read. Send it as a PNG or JPEG.")
+        raise CommandError(_("That image's size could not be read. Send it as a PNG or JPEG."))
     if max(width, height) * 2 > cap:
-        raise CommandError(
-            f"That image is already {width}x{height} px; /upscale makes images of at most {cap} px a side, "
-            f"so it takes images up to {cap // 2} px. Send a smaller one."
-        )
+        raise CommandError(_("That image is already {width}x{height} px; /upscale makes images of at most {cap} px "
+                             "a side, so it takes images up to {half} px. Send a smaller one.", width=width,
+                             height=height, cap=cap, half=cap // 2))
     factor = min(float(scale), cap / max(width, height))
     if factor < scale:
-        notes.append(f"upscaled {factor:.1f}x, not {scale}x: results are at most {cap} px a side")
+        notes.append(_("upscaled {factor}x, not {scale}x: results are at most {cap} px a side",
+                       factor=f"{factor:.1f}", scale=scale, cap=cap))
+
 
     def snap(v: float) -> int:
         return max(UPSCALE_MULTIPLE, int(v // UPSCALE_MULTIPLE) * UPSCALE_MULTIPLE)
