@@ -19,6 +19,7 @@ from PIL import Image
 
 from core.generation.batch import batch_key
 from core.generation.pipeline import GenerationCancelled, GenerationResult, Job, PipelineSet, ProgressFn, StopFn
+from core.i18n import locale_of, run_in_locale
 from core.types import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,11 @@ class Batcher:
                 continue
             self.batches.append(len(batch))
             try:
-                results = await loop.run_in_executor(self.executor, self._run, self.pipelines, [i.job for i in batch])
+                # A job alone runs in its member's locale (its GenerationError is theirs); a failed batch is rerun
+                # job by job below, each in its own.
+                locale = locale_of(batch[0].request) if len(batch) == 1 else ""
+                results = await loop.run_in_executor(self.executor, run_in_locale, locale, self._run, self.pipelines,
+                                                     [i.job for i in batch])
             except Exception as exc:
                 if len(batch) == 1 or isinstance(exc, GenerationCancelled):
                     for item in batch:
@@ -100,7 +105,8 @@ class Batcher:
                 log.warning("batch of %d failed (%s); running its jobs alone", len(batch), type(exc).__name__)
                 for item in batch:
                     try:
-                        one = await loop.run_in_executor(self.executor, self._run, self.pipelines, [item.job])
+                        one = await loop.run_in_executor(self.executor, run_in_locale, locale_of(item.request),
+                                                         self._run, self.pipelines, [item.job])
                         _resolve(item, result=one[0])
                     except Exception as single_exc:
                         _resolve(item, exc=single_exc)

@@ -15,6 +15,7 @@ import re
 from redis.exceptions import RedisError
 
 from core.errors import MediaError
+from core.i18n import _
 
 # The member's reference could not be decoded or used when the job ran: their input, not our fault.
 MEMBER_INPUT_ERRORS: tuple[type[Exception], ...] = (MediaError,)
@@ -47,13 +48,16 @@ def is_repeatable(exc: BaseException) -> bool:
 
 def member_input_text(problem: str, charged: bool) -> str:
     """The reply to a job stopped by the member's own attachment: what was wrong, that it was charged, what to do."""
-    cost = (" The job was charged: it had its turn on the worker, and the problem was in the file you sent."
-            if charged else "")
-    return f"Your attachment could not be used when the job ran: {problem}{cost} Fix or replace the file and try again."
+    if charged:
+        return _("Your attachment could not be used when the job ran: {problem} The job was charged: it had its turn "
+                 "on the worker, and the problem was in the file you sent. Fix or replace the file and try again.",
+                 problem=problem)
+    return _("Your attachment could not be used when the job ran: {problem} Fix or replace the file and try again.",
+             problem=problem)
 
 
 def repeatable_text(reason: str) -> str:
     """The reply to a job that failed in a way a retry would repeat (the service's fault)."""
-    return (f"Sorry, generating this failed ({reason}) in a way that trying again would repeat, so it was not "
-            "retried. Nothing was charged; try other settings (size, --steps, --frames), and if it keeps "
-            "happening tell the bot's owner.")
+    return _("Sorry, generating this failed ({reason}) in a way that trying again would repeat, so it was not "
+             "retried. Nothing was charged; try other settings (size, --steps, --frames), and if it keeps happening "
+             "tell the bot's owner.", reason=reason)

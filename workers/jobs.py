@@ -9,6 +9,7 @@ from typing import Any
 from arq.worker import Retry
 from pydantic import ValidationError
 
+from core.i18n import N_, locale_of, translate, use_locale
 from core.queue.fairness import RELAX_TIER
 from core.quotas.relax import RELAX_EXPIRED_TEXT
 from core.types import GenerationRequest
@@ -16,8 +17,8 @@ from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
 
-UNREADABLE_TEXT = ("Sorry, this job's queue entry could not be read, so it was not run. Nothing was charged; "
-                   "send the command again.")
+UNREADABLE_TEXT = N_("Sorry, this job's queue entry could not be read, so it was not run. Nothing was charged; "
+                     "send the command again.")  # translated where sent (`_answer`)
 
 
 async def _recorded(runtime: WorkerRuntime | None, job_id: str) -> GenerationRequest | None:
@@ -30,7 +31,8 @@ async def _recorded(runtime: WorkerRuntime | None, job_id: str) -> GenerationReq
 
 async def _answer(runtime: WorkerRuntime, request: GenerationRequest, text: str) -> None:
     try:
-        await runtime._reply_error(request, text, time.perf_counter())
+        with use_locale(locale_of(request)):
+            await runtime._reply_error(request, translate(text), time.perf_counter())
     except Exception:  # Redis trouble here must not take the worker's job loop with it
         log.exception("job %s: could not answer its author", request.job_id)
 

@@ -18,7 +18,7 @@ from core.contract import Finalizer, FramePostprocessor, MediaSigner, ResultFact
 from core.errors import GenerationError
 from core.extend.soundtrack import source_soundtrack
 from core.generation.pipeline import GenerationCancelled, GenerationResult, PipelineSet
-from core.i18n import in_member_locale
+from core.i18n import _, in_member_locale, locale_of, run_in_locale
 from core.labelling.metadata import CAPTION_LIMIT, caption, mp4_metadata, xmp_packet
 from core.labelling.output import encode_image
 from core.media.audio import PcmAudio, fit_to
@@ -28,7 +28,7 @@ from core.media.untrusted import UnreadableMedia, UntrustedMedia
 from core.ops.logs import ContextThreadPoolExecutor, bind_job_id
 from core.queue import fencing, fleet
 from core.queue.blobs import BlobStore
-from core.queue.finisher import CANCELLED_TEXT, JobFinisher
+from core.queue.finisher import JobFinisher, cancelled_text
 from core.queue.fleet import WorkerInfo
 from core.queue.jobs import JobQueue
 from core.queue.replies import ReplyBus, spoiler_for
@@ -45,8 +45,9 @@ STOP_WAIT_S = 60.0
 
 
 def timeout_text(limit_s: float) -> str:
-    return (f"Sorry, this took longer than the {limit_s:g} s limit and was stopped. Nothing was charged; "
-            "try fewer --steps, a shorter video (--frames/--duration), or try again when the queue is quieter.")
+    return _("Sorry, this took longer than the {limit} s limit and was stopped. Nothing was charged; try fewer "
+             "--steps, a shorter video (--frames/--duration), or try again when the queue is quieter.",
+             limit=f"{limit_s:g}")
 
 
 class WorkerRuntime:
@@ -153,7 +154,8 @@ class WorkerRuntime:
             return {"error": "timeout"}
         except UnreadableMedia as exc:
             # It decoded within the same limits at submit, so a helper's limit here is this host's load: refunded.
-            await self._reply_error(request, f"{exc} Nothing was charged; try again in a moment.", started)
+            await self._reply_error(request, _("{problem} Nothing was charged; try again in a moment.", problem=exc),
+                                    started)
             return {"error": str(exc)}
         except MEMBER_INPUT_ERRORS as exc:
             # Their reference passed the submit checks but failed in the job: their input, so the charge stands.
@@ -166,7 +168,7 @@ class WorkerRuntime:
         except asyncio.CancelledError:
             if await self.finisher.was_cancelled(request.job_id):
                 # Aborted by a moderator's /mod cancel: answer (and refund) before arq records the abort.
-                await asyncio.shield(self._reply_error(request, CANCELLED_TEXT, started))
+                await asyncio.shield(self._reply_error(request, cancelled_text(request), started))
             raise
         except Exception as exc:
             repeatable = is_repeatable(exc)
@@ -196,6 +198,7 @@ class WorkerRuntime:
         self.jobs_done += 1
         return {"media": len(media), "seconds": round(reply.elapsed_s, 3)}
 
+    @in_member_locale
     async def give_up(self, request: GenerationRequest, tries: int, reason: str,
                       started: float | None = None, *, repeatable: bool = False) -> None:
         """Answer a job that failed (or whose workers died) `tries` times, or once in a way a retry would
@@ -205,9 +208,9 @@ class WorkerRuntime:
             return
         if fencing.held(request.job_id) is None:  # a run of its own (tries used up), not a failed run's end
             await self.finisher.fence.take(request.job_id)
-        text = repeatable_text(reason) if repeatable else (
-            f"Sorry, generating this failed {tries} times ({reason}). "
-            "Nothing was charged; try again later or with other settings.")
+        text = repeatable_text(reason) if repeatable else _(
+            "Sorry, generating this failed {tries} times ({reason}). Nothing was charged; try again later or with "
+            "other settings.", tries=tries, reason=reason)
         await self._reply_error(request, text, time.perf_counter() if started is None else started)
 
     async def _reply_error(self, request: GenerationRequest, message: str, started: float,
@@ -230,7 +233,8 @@ class WorkerRuntime:
         blob = await self.blobs.get(blob_key)
         if blob is None:
             # Gone from storage (expired, deleted): not the member's input failing, so not charged.
-            raise GenerationError("Your attachment expired before the job ran. Send it again; nothing was charged.")
+            raise GenerationError(_("Your attachment expired before the job ran. Send it again; nothing was "
+                                    "charged."))
         return blob[0]
 
     async def _load_references(self, request: GenerationRequest) -> list[Image.Image]:
@@ -322,7 +326,8 @@ class WorkerRuntime:
             run: asyncio.Future[GenerationResult] = asyncio.ensure_future(
                 self.batcher.submit(request, images, progress, stop.is_set))
         else:
-            run = loop.run_in_executor(self.gpu, functools.partial(
+            # In the member's locale: the pipeline's GenerationErrors are made on the GPU thread.
+            run = loop.run_in_executor(self.gpu, run_in_locale, locale_of(request), functools.partial(
                 self.pipelines.generate, request, images, progress, video=video, should_stop=stop.is_set))
         try:
             # Shielded: a time limit or shutdown must not abandon the GPU thread while it still runs.

@@ -13,9 +13,11 @@ from core.i18n.locale import (
     from_platform,
     in_member_locale,
     locale_of,
+    run_in_locale,
     use_locale,
 )
 from core.i18n.text import N_, _, lazy_gettext, ngettext, translate
 
 __all__ = ["DEFAULT_LOCALE", "N_", "SHIPPED", "_", "current_locale", "from_accept_language", "from_platform",
-           "in_member_locale", "lazy_gettext", "locale_of", "ngettext", "translate", "translations", "use_locale"]
+           "in_member_locale", "lazy_gettext", "locale_of", "ngettext", "run_in_locale", "translate", "translations",
+           "use_locale"]

@@ -85,6 +85,12 @@ def from_accept_language(header: str) -> str:
     return from_platform(str(found))
 
 
+def run_in_locale(locale: str, fn: Callable[..., R], *args: Any) -> R:
+    """`fn(*args)` with its texts in `locale`: for executor threads, which do not inherit context variables."""
+    with use_locale(locale):
+        return fn(*args)
+
+
 def locale_of(who: object) -> str:
     """The member's locale on a `Requester`, or on anything carrying one (a request, a reply, a progress)."""
     requester = getattr(who, "requester", who)

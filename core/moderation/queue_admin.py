@@ -16,7 +16,7 @@ from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
 from core.errors import Refusal
 from core.moderation.toolkit import Moderation
 from core.queue.connection import as_text
-from core.queue.finisher import CANCELLED_TEXT, JobFinisher
+from core.queue.finisher import JobFinisher, cancelled_text
 from core.types import GenerationReply, GenerationRequest, Requester
 
 MAX_LISTED = 500
@@ -86,4 +86,4 @@ class QueueAdmin:
 
 def cancelled_reply(request: GenerationRequest) -> GenerationReply:
     return GenerationReply(job_id=request.job_id, requester=request.requester, kind=request.kind,
-                           prompt=request.prompt, seed=request.seed, error=CANCELLED_TEXT)
+                           prompt=request.prompt, seed=request.seed, error=cancelled_text(request))

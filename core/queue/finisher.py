@@ -12,6 +12,7 @@ import logging
 from arq.connections import ArqRedis
 
 from core.contract import Finalizer
+from core.i18n import N_, from_platform, locale_of, translate
 from core.queue import fencing
 from core.queue.jobs import JobQueue
 from core.queue.replies import ReplyBus
@@ -20,7 +21,17 @@ from core.types import GenerationReply, GenerationRequest
 
 log = logging.getLogger(__name__)
 
-CANCELLED_TEXT = "This job was cancelled (by its author or a moderator). Nothing was charged."
+CANCELLED_TEXT = N_("This job was cancelled (by its author or a moderator). Nothing was charged.")
+
+
+def cancelled_text(requester: object) -> str:
+    """`CANCELLED_TEXT` in the language of the job's author (whoever cancelled it)."""
+    return translate(CANCELLED_TEXT, from_platform(locale_of(requester)))
+
+
+def is_cancelled(reply: GenerationReply) -> bool:
+    """Whether a final reply is the "cancelled" one (it reads in its author's language)."""
+    return reply.error in (CANCELLED_TEXT, cancelled_text(reply))
 
 
 class JobFinisher:

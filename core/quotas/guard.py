@@ -12,7 +12,7 @@ from core.clock import Clock, system_clock
 from core.context import ChatContext
 from core.contract import TAKING, CommandCall, CommandSpec, Feature, Finalizer, GuardSpec, Outcome
 from core.errors import Refusal
-from core.i18n import N_
+from core.i18n import N_, translate
 from core.queue.fairness import RELAX_TIER
 from core.quotas.book import Decision, QuotaBook, Tier
 from core.quotas.relax import RELAX_BUSY_TEXT, RELAX_QUOTA_NOTE, RELAX_REASONS, RelaxLane
@@ -65,7 +65,7 @@ class QuotaGuard:
         if decision.reason not in RELAX_REASONS or not await self.relax.enabled(r.platform, r.scope):
             return False
         if not await self.relax.take_slot(request):
-            raise Refusal(RELAX_BUSY_TEXT, reason="quota")
+            raise Refusal(translate(RELAX_BUSY_TEXT), reason="quota")
         self.relax.queue(request)
         return True
 
@@ -87,7 +87,7 @@ def quota_command(book: QuotaBook, earned: EarnedTiers | None = None) -> Command
         usage = await book.usage(r.platform, r.user_id, tier, scope=r.scope)
         text = quota_text(usage, book.clock())
         if book.settings.quota_enabled and await relax.enabled(r.platform, r.scope):
-            text += f"\n{RELAX_QUOTA_NOTE}"
+            text += f"\n{translate(RELAX_QUOTA_NOTE)}"
         return Outcome(text, ok=True, private=True)
 
     return CommandSpec("quota", quota, N_("your credits left, jobs in flight and when they come back"))

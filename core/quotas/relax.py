@@ -19,6 +19,7 @@ from __future__ import annotations
 from arq.connections import ArqRedis
 
 from core.clock import Clock, system_clock
+from core.i18n import N_
 from core.queue.connection import as_text
 from core.queue.fairness import RELAX_TIER
 from core.settings import Settings
@@ -28,12 +29,13 @@ from core.types import GenerationRequest, Requester
 RELAX_REASONS = frozenset({"credits", "chat"})
 ENQUEUE_GRACE_MS = 60_000  # a slot whose job is not on the queue yet counts as taken this long
 
-RELAX_QUOTA_NOTE = ("This chat has the relax lane on: when you're out of credits, a job is queued at no charge "
-                    "and runs when the GPUs are idle (one at a time).")
-RELAX_EXPIRED_TEXT = ("Sorry, your relax-lane job waited so long for idle GPUs that it expired without running. "
-                      "Nothing was charged; send it again, or wait for your credits to come back (/quota).")
-RELAX_BUSY_TEXT = ("You already have a job waiting in the relax lane (one at a time). It runs when the GPUs are "
-                   "idle; send this again once it's done, or when your credits come back (/quota).")
+# Translated where shown (`translate`).
+RELAX_QUOTA_NOTE = N_("This chat has the relax lane on: when you're out of credits, a job is queued at no charge "
+                      "and runs when the GPUs are idle (one at a time).")
+RELAX_EXPIRED_TEXT = N_("Sorry, your relax-lane job waited so long for idle GPUs that it expired without running. "
+                        "Nothing was charged; send it again, or wait for your credits to come back (/quota).")
+RELAX_BUSY_TEXT = N_("You already have a job waiting in the relax lane (one at a time). It runs when the GPUs are "
+                     "idle; send this again once it's done, or when your credits come back (/quota).")
 
 _TAKE_LUA = """
 -- KEYS: 1 the member's relax slot, 2 queue zset. ARGV: 1 job id, 2 now ms, 3 slot ttl ms, 4 enqueue grace ms

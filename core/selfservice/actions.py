@@ -6,9 +6,10 @@ from __future__ import annotations
 from core.context import ChatContext
 from core.contract import CommandCall, Outcome, Service, button_data
 from core.errors import CommandError, Refusal, error_text
+from core.i18n import _
 from core.moderation.queue_admin import QueueAdmin
 from core.moderation.toolkit import Moderation
-from core.queue.finisher import CANCELLED_TEXT
+from core.queue.finisher import is_cancelled
 from core.queue.replies import ReplyBus
 from core.selfservice.access import require_owner_or_moderator
 from core.selfservice.command_text import command_text
@@ -37,21 +38,21 @@ class SelfService:
     # ---- Copy and Edit ------------------------------------------------------------------
     async def copy(self, service: Service, who: Requester, ctx: ChatContext, job_id: str) -> Outcome:
         try:
-            request, _ = await service.job_for_button(who, job_id)
+            request, _reply = await service.job_for_button(who, job_id)
         except Refusal as exc:
             return Outcome(error_text(exc.message), ok=False, private=True)
         text = await self._command(request)
-        note = "" if not request.references else "\nAttach (or reply to) the same files when you send it."
-        return Outcome(f"The command for this result:\n{_block(text)}{note}", ok=True, private=True,
+        note = "" if not request.references else "\n" + _("Attach (or reply to) the same files when you send it.")
+        return Outcome(_("The command for this result:") + f"\n{_block(text)}{note}", ok=True, private=True,
                        extra={COMMAND: text})
 
     async def edit(self, service: Service, who: Requester, ctx: ChatContext, job_id: str) -> Outcome:
         try:
-            request, _ = await service.job_for_button(who, job_id)
+            request, _reply = await service.job_for_button(who, job_id)
         except Refusal as exc:
             return Outcome(error_text(exc.message), ok=False, private=True)
         text = await self._command(request)
-        return Outcome(f"Edit the command and send it:\n{_block(text)}", ok=True, private=True,
+        return Outcome(_("Edit the command and send it:") + f"\n{_block(text)}", ok=True, private=True,
                        extra={COMMAND: text, PREFILL: text})
 
     # ---- Delete -------------------------------------------------------------------------
@@ -63,14 +64,14 @@ class SelfService:
             await self.mod.log_refusal(who, exc.reason, exc.message)
             return Outcome(error_text(exc.message), ok=False, private=True)
         if not await self.history.mark_deleted(job_id):
-            return Outcome("That result was already deleted.", ok=True, private=True)
+            return Outcome(_("That result was already deleted."), ok=True, private=True)
         # The messages go first (adapters delete idempotently), then the files; the provenance record stays.
         await self.bus.publish_delete(DeleteResult(platform=request.requester.platform, job_id=job_id))
         if reply is not None and reply.media:
             await service.blobs.delete([m.blob_key for m in reply.media])
         if not own:
             await self.mod.log_action(who, "delete", f"job {job_id} by {request.requester.user_id}")
-        return Outcome("\U0001f5d1\ufe0f Deleted the result and its files.", ok=True, private=True)
+        return Outcome("\U0001f5d1\ufe0f " + _("Deleted the result and its files."), ok=True, private=True)
 
     # ---- Cancel -------------------------------------------------------------------------
     async def cancel(self, service: Service, who: Requester, ctx: ChatContext, job_id: str) -> Outcome:
@@ -78,8 +79,8 @@ class SelfService:
             request, reply = await service.job_for_button(who, job_id)
             own = require_owner_or_moderator(self.mod, who, ctx, request, "cancel")
             if reply is not None:
-                raise Refusal("That job was already cancelled; nothing was charged." if reply.error == CANCELLED_TEXT
-                              else "That job has already finished: nothing left to cancel.", reason="invalid")
+                raise Refusal(_("That job was already cancelled; nothing was charged.") if is_cancelled(reply)
+                              else _("That job has already finished: nothing left to cancel."), reason="invalid")
             text = await self.queue_admin.cancel(who, job_id, service.finisher)
         except Refusal as exc:
             await self.mod.log_refusal(who, exc.reason, exc.message)
@@ -102,12 +103,12 @@ class SelfService:
             text = await self._command(request)
             lines.append(f"{n}. {text if len(text) <= MAX_LINE else text[:MAX_LINE - 1] + chr(0x2026)}")
             row = (n - 1) // 5 * 2  # Copy 1-5 above Delete 1-5, then 6-10: four rows of five at most
-            buttons += [Button(label=f"Copy {n}", data=button_data("copy", job_id), row=row),
-                        Button(label=f"Delete {n}", data=button_data("delete", job_id), row=row + 1)]
+            buttons += [Button(label=_("Copy {n}", n=n), data=button_data("copy", job_id), row=row),
+                        Button(label=_("Delete {n}", n=n), data=button_data("delete", job_id), row=row + 1)]
         if not lines:
-            return Outcome("You have no results here yet (or they have expired). Send /imagine <prompt> to "
-                           "make one.", ok=True, private=True)
-        return Outcome("Your latest results here, newest first:\n" + "\n".join(lines), ok=True, private=True,
+            return Outcome(_("You have no results here yet (or they have expired). Send /imagine <prompt> to "
+                             "make one."), ok=True, private=True)
+        return Outcome(_("Your latest results here, newest first:") + "\n" + "\n".join(lines), ok=True, private=True,
                        buttons=buttons)
 
     async def cancel_command(self, call: CommandCall) -> Outcome:
@@ -117,7 +118,7 @@ class SelfService:
         if not job_id:
             mine = [j for j in await self.queue_admin.list(who.platform, who.scope) if j.user_id == who.user_id]
             if not mine:
-                raise CommandError("You have no job waiting or running here.")
+                raise CommandError(_("You have no job waiting or running here."))
             job_id = mine[-1].job_id
         return await self.cancel(call.service, who, call.ctx, _job_id(job_id))
 
@@ -128,13 +129,13 @@ class SelfService:
         if not job_id:
             recent = await self.history.recent(who)
             if not recent:
-                raise CommandError("You have no result here to delete (see /history).")
+                raise CommandError(_("You have no result here to delete (see /history)."))
             job_id = recent[0]
         return await self.delete(call.service, who, call.ctx, _job_id(job_id))
 
 
 def _job_id(text: str) -> str:
     if not (text.isalnum() and len(text) <= 32):
-        raise CommandError(f"{text[:32]!r} is not a job id. Job ids are the letters and digits in a result's "
-                           "caption; leave it out for your latest.")
+        raise CommandError(_("{text} is not a job id. Job ids are the letters and digits in a result's caption; "
+                             "leave it out for your latest.", text=repr(text[:32])))
     return text

@@ -20,7 +20,7 @@ async def check_references(settings: Settings, blobs: BlobStore, parsed: ParsedC
     """Check every attachment from its bytes, in memory: nothing is stored before the request guards pass."""
     assert parsed.kind is not None
     refs = [await check_attachment(settings, blobs, att) for att in attachments]
-    if parsed.kind.needs_image and not any(r.media_type in (MediaType.IMAGE, MediaType.VIDEO) for r, _ in refs):
+    if parsed.kind.needs_image and not any(r.media_type in (MediaType.IMAGE, MediaType.VIDEO) for r, _upload in refs):
         raise CommandError(_("/{command} needs an image: attach one to your message, or reply to a message "
                              "that has one, e.g. /{command} {prompt}", command=parsed.command,
                              prompt=parsed.prompt or "make it snow"))

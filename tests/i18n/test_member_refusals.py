@@ -7,9 +7,13 @@ import io
 
 from PIL import Image
 
+from core.context import ChatContext
 from core.contract import Attachment
+from core.generation.pipeline import PipelineSet
 from core.service.facade import Reelsmith
+from core.settings import Settings
 from core.types import Requester
+from tests.conftest import running_worker, wait_for
 
 
 def member(locale: str) -> Requester:
@@ -48,3 +52,40 @@ async def test_attachment_and_reference_refusals_in_the_members_language(service
     assert "/upscale necesita una imagen" in upscale.text
     named = await service.handle(member("ko"), "/video @image2 running", [Attachment(png(), "a.png")])
     assert "@image2은(는) 첨부되지 않았습니다" in named.text and "이미지 1개" in named.text
+
+
+async def test_history_cancel_and_delete_answers_in_the_members_language(service: Reelsmith) -> None:
+    history = await service.handle(member("ko"), "/history")
+    assert history.text.startswith("여기에는 아직 결과가 없습니다")
+    cancel = await service.handle(member("de"), "/cancel")
+    assert cancel.text.endswith("Du hast hier keinen wartenden oder laufenden Job.")
+    delete = await service.handle(member("zh-Hans"), "/delete abc!")
+    assert "不是任务 ID" in delete.text
+
+
+async def test_a_job_cancelled_by_an_english_moderator_is_answered_in_its_authors_language(
+        service: Reelsmith) -> None:
+    author = member("ru")
+    queued = await service.handle(author, "/imagine a fox")
+    assert queued.job_id is not None
+    mod = await service.handle(member("en"), f"/mod cancel {queued.job_id}", ctx=ChatContext(is_moderator=True))
+    assert mod.ok
+    reply = await service.queue.load_reply(queued.job_id)
+    assert reply is not None and reply.error == "Эта задача отменена (её автором или модератором). Ничего не списано."
+    # Still known as cancelled, in any language: pressing Cancel again says so.
+    again = await service.handle(author, f"/cancel {queued.job_id}")
+    assert again.text.endswith("Эта задача уже отменена; ничего не списано.")
+
+
+async def test_the_worker_answers_a_failed_job_in_the_members_language(
+        service: Reelsmith, settings: Settings, pipelines: PipelineSet) -> None:
+    """The attachment is gone when the worker takes the job: its error reply is written in Spanish."""
+    queued = await service.handle(member("es"), "/edit make it snow", [Attachment(png(), "fox.png")])
+    assert queued.ok and queued.job_id is not None
+    request = await service.queue.load_request(queued.job_id)
+    assert request is not None and request.references
+    await service.blobs.delete([r.blob_key for r in request.references])
+    async with running_worker(settings, pipelines):
+        reply = await wait_for(lambda: service.queue.load_reply(str(queued.job_id)), timeout=60)
+    assert reply.error == ("Tu archivo adjunto caducó antes de que se ejecutara el trabajo. Envíalo de nuevo; "
+                           "no se cobró nada.")
