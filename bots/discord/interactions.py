@@ -18,7 +18,7 @@ from bots.discord.views import EditModal, result_view
 from core.billing import EntitlementBook
 from core.context import ChatContext, MemberCheck
 from core.errors import DownloadError
-from core.i18n import locale_of
+from core.i18n import N_, from_platform, locale_of, translate, use_locale
 from core.queue import as_text
 from core.selfservice import PREFILL
 from core.service import Attachment, Outcome, Reelsmith, error_text
@@ -27,7 +27,7 @@ from core.types import Requester
 log = logging.getLogger(__name__)
 
 MakeOutcome = Callable[[Requester, ChatContext, list[Attachment]], Awaitable[Outcome]]
-OOPS = "Something went wrong on my side. Please try again in a moment."
+OOPS = N_("Something went wrong on my side. Please try again in a moment.")  # translated where shown
 RECENT_PROMPTS = 10
 
 
@@ -106,7 +106,13 @@ class Interactions:
     # ---- the flow -----------------------------------------------------------------------
     async def run(self, interaction: discord.Interaction[Any], make: MakeOutcome, remotes: list[Remote] | None = None,
                   *, ephemeral: bool = False, prompt: str = "") -> None:
-        """Defer within Discord's 3 s, then do the slow parts and answer."""
+        """Defer within Discord's 3 s, then do the slow parts and answer (the adapter's own texts, download
+        refusals among them, in the member's language)."""
+        with use_locale(self.locale(interaction)):
+            await self._run(interaction, make, remotes, ephemeral=ephemeral, prompt=prompt)
+
+    async def _run(self, interaction: discord.Interaction[Any], make: MakeOutcome, remotes: list[Remote] | None,
+                   *, ephemeral: bool, prompt: str) -> None:
         try:
             deferred = await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         except discord.HTTPException:
@@ -123,7 +129,7 @@ class Interactions:
             outcome = await make(self.requester(interaction), self.context(interaction), attachments)
         except Exception:
             log.exception("interaction %s failed", interaction.id)
-            await self._say_privately(interaction, error_text(OOPS), ephemeral)
+            await self._say_privately(interaction, error_text(translate(OOPS)), ephemeral)
             return
         if outcome.job_id:
             # Remember where the status message is before showing it, so no reply can beat it.
@@ -155,7 +161,8 @@ class Interactions:
                 early = await self.service.action(self.requester(interaction), self.context(interaction), data)
             except Exception:
                 log.exception("button %s failed", data[:40])
-                early = Outcome(error_text(OOPS), ok=False, private=True)
+                early = Outcome(error_text(translate(OOPS, from_platform(self.locale(interaction)))), ok=False,
+                                private=True)
             if early.extra.get(PREFILL):
                 try:
                     await interaction.response.send_modal(EditModal(early.extra[PREFILL], self._run_edited))

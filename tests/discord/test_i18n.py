@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bots.discord.client import ReelsmithBot
-from tests.discord.conftest import finished, private_answer
+from core.service.facade import Reelsmith
+from tests.discord.conftest import finished, png, private_answer
 from tests.discord.fake_discord import FakeDiscord
 
 
@@ -45,3 +46,14 @@ async def test_command_descriptions_are_localised_names_stay_english(fake: FakeD
     assert quota["description_localizations"]["zh-CN"].startswith("你的剩余额度")
     assert "zh-TW" not in quota["description_localizations"]  # Traditional Chinese is not shipped: English
     assert not any(c.get("name_localizations") for c in registered.values())
+
+
+async def test_a_download_refusal_reads_in_the_members_language(fake: FakeDiscord, bot: ReelsmithBot,
+                                                                service: Reelsmith) -> None:
+    """Refused by the adapter itself (the declared size, before anything is fetched), in Japanese."""
+    service.settings.max_reference_bytes = 4000
+    token = await fake.slash("edit", {"prompt": "x"}, files={"image": ("big.png", png() + b"\0" * 8000, "image/png")},
+                             declared_size=9000, locale="ja")
+    answer = await private_answer(fake, token)
+    assert answer.content.startswith("\u26a0") and "big.png のサイズは" in answer.content and "上限は 4 KB" in \
+        answer.content, answer.content
