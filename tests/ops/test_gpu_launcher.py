@@ -15,11 +15,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "deploy" / "gpu-workers.sh"
 
+# The trap is set before the record is written: the test sends SIGTERM once it sees every record, and a
+# record written first let a loaded machine deliver it before the worker could answer it.
 RECORDER = """#!/usr/bin/env bash
+[[ -n "${STAY:-}" ]] && trap 'echo stopped > "$OUT/stopped-$CUDA_VISIBLE_DEVICES"; exit 0' TERM
 echo "$CUDA_VISIBLE_DEVICES $REELSMITH_DEVICE $REELSMITH_WORKER_NAME $REELSMITH_HEALTH_PORT $REDIS_URL" \\
   "${REELSMITH_WORKER_MODELS:-all} $*" > "$OUT/worker-$CUDA_VISIBLE_DEVICES.txt"
 if [[ -n "${STAY:-}" ]]; then
-  trap 'echo stopped > "$OUT/stopped-$CUDA_VISIBLE_DEVICES"; exit 0' TERM
   while :; do sleep 0.05; done
 fi
 [[ "$CUDA_VISIBLE_DEVICES" == "${FAIL_ON:-none}" ]] && exit 3
