@@ -42,7 +42,7 @@ class VideoMarkParams:
     """The pattern's geometry and strength; defaults are tuned in bench/labelling.py (video section)."""
 
     cell: int = 8  # pixels per cell at the generation size (larger: sturdier to scaling, more picture interference)
-    amplitude: float = 3.0  # luma levels at a cell's centre before smoothing (PSNR ~40 dB at 3)
+    amplitude: float = 3.5  # luma levels at a cell's centre before smoothing (PSNR ~39 dB; 3 lost 0.5x + CRF 28)
 
 
 @lru_cache(maxsize=16)
@@ -134,8 +134,28 @@ def _luma(img: Image.Image) -> np.ndarray:
     return np.asarray(luma_image(img), dtype=np.float32)
 
 
+@lru_cache(maxsize=4)
+def _centre_weights(cell: int) -> np.ndarray:
+    """A tent over the cell, summing to 1: the smoothed pattern peaks at a cell's centre and blurs at its edges,
+    so the centre pixels say more about the cell's bit than the edge ones."""
+    tent = 1.0 - np.abs(np.arange(cell) + 0.5 - cell / 2) / (cell / 2) + 0.5 / cell
+    weights = np.outer(tent, tent).astype(np.float32)
+    return weights / weights.sum()
+
+
+def _box3(a: np.ndarray) -> np.ndarray:
+    padded = np.pad(a, 1, mode="edge")
+    rows, cols = a.shape
+    return sum((padded[i:i + rows, j:j + cols] for i in range(3) for j in range(3)), np.zeros_like(a))
+
+
 def frame_votes(img: Image.Image, params: VideoMarkParams = VideoMarkParams()) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-bit sums of soft votes (0..1) and their counts for one frame at its own size (None if too small)."""
+    """Per-bit sums of soft votes (0..1) and their counts for one frame at its own size (None if too small).
+
+    A cell's residual (its centre-weighted mean minus the mean of its eight neighbours) is divided by the
+    residual level around it before the tanh: where the picture is busy (edges, texture, what a downscale and
+    CRF 28 leave as ringing) the same residual says less, so those cells vote softly and the quiet ones, where
+    the mark is most of what is left, carry the reading (0.5x + CRF 28: 12 -> 20 of 20 smooth clips, bench)."""
     if img.width * img.height < MIN_PIXELS:
         return None
     rows, cols = _grid(img.size, params)
@@ -143,11 +163,11 @@ def frame_votes(img: Image.Image, params: VideoMarkParams = VideoMarkParams()) -
         return None
     c = params.cell
     y = _luma(img)[: rows * c, : cols * c]
-    means = y.reshape(rows, c, cols, c).mean(axis=(1, 3))
-    padded = np.pad(means, 1, mode="edge")
-    around = sum(padded[i:i + rows, j:j + cols] for i in range(3) for j in range(3)) - means
+    means = np.einsum("acbd,cd->ab", y.reshape(rows, c, cols, c), _centre_weights(c))
+    residual = means - (_box3(means) - means) / 8.0
+    level = np.sqrt(_box3(residual * residual) / 9.0)
     bit, sign = _layout(rows, cols)
-    votes = 0.5 + 0.5 * np.tanh((means - around / 8.0) * sign / params.amplitude)
+    votes = 0.5 + 0.5 * np.tanh(residual * sign / np.maximum(level, 0.5 * params.amplitude))
     return (np.bincount(bit.ravel(), weights=votes.ravel(), minlength=CODE_BITS),
             np.bincount(bit.ravel(), minlength=CODE_BITS).astype(np.float64))
 
