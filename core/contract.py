@@ -23,6 +23,7 @@ from core.context import ChatContext
 from core.types import Button, GenerationReply, GenerationRequest, Requester
 
 if TYPE_CHECKING:
+    import numpy as np
     from arq.connections import ArqRedis
 
     from core.queue.blobs import BlobStore, Upload
@@ -177,6 +178,21 @@ RefusalListener = Callable[[Requester, str, str], Awaitable[None]]
 Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
 # Run on finished frames before encoding (the visible badge, the invisible watermark).
 FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
+
+
+@dataclass(frozen=True)
+class ClipMark:
+    """A static luma change every new frame of a video gets, the last change to its pixels, made by the encoder.
+
+    The MP4 writer adds `change(request, (width, height))` (int16 (H, W), full-range levels, or None for no
+    change) to the Y plane it converts each frame to anyway, instead of a pass over three RGB channels before
+    it; every other video encoder (GIF) gets the frames through `apply`, which makes the same change in RGB.
+    """
+
+    change: Callable[[GenerationRequest, tuple[int, int]], np.ndarray | None]
+    apply: FramePostprocessor
+
+
 # (request, model, data, mime) -> data: run on each encoded file before it is stored (C2PA signing).
 MediaSigner = Callable[[GenerationRequest, str, bytes, str], bytes]
 
@@ -263,5 +279,6 @@ class Feature:
     refusal_listeners: tuple[RefusalListener, ...] = ()
     finalizers: tuple[Finalizer, ...] = ()
     frame_steps: tuple[FramePostprocessor, ...] = ()
+    clip_marks: tuple[ClipMark, ...] = ()  # after every frame step, in the video's encoder
     media_signers: tuple[MediaSigner, ...] = ()
     result_gates: tuple[ResultGate, ...] = ()

@@ -11,10 +11,11 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 from arq.connections import ArqRedis
 from PIL import Image
 
-from core.contract import Finalizer, FramePostprocessor, MediaSigner, ResultFacts, ResultGate
+from core.contract import ClipMark, Finalizer, FramePostprocessor, MediaSigner, ResultFacts, ResultGate
 from core.errors import GenerationError
 from core.extend.soundtrack import source_soundtrack
 from core.generation.pipeline import GenerationCancelled, GenerationResult, PipelineSet
@@ -74,6 +75,7 @@ class WorkerRuntime:
         finalizers: list[Finalizer] = [fin for f in features for fin in f.finalizers]
         self.finisher = JobFinisher(redis, settings, finalizers)
         self.postprocessors: list[FramePostprocessor] = [p for f in features for p in f.frame_steps]
+        self.clip_marks: list[ClipMark] = [m for f in features for m in f.clip_marks]
         self.signers: list[MediaSigner] = [m for f in features for m in f.media_signers]
         self.gates: list[ResultGate] = [g for f in features for g in f.result_gates]
 
@@ -354,6 +356,15 @@ class WorkerRuntime:
             frames = await loop.run_in_executor(self.encoders, post, request, frames)
         return frames
 
+    def _clip_change(self, request: GenerationRequest, size: tuple[int, int]) -> np.ndarray | None:
+        """The clip marks' luma changes, added up (None: none), for the MP4 writer's Y plane."""
+        total: np.ndarray | None = None
+        for mark in self.clip_marks:
+            change = mark.change(request, size)
+            if change is not None:
+                total = change.astype(np.int16) if total is None else total + change
+        return total
+
     async def _encode_and_store(self, request: GenerationRequest, result: GenerationResult) -> list[MediaFile]:
         loop = asyncio.get_running_loop()
         s = self.settings
@@ -366,19 +377,25 @@ class WorkerRuntime:
         # An extended clip's source part is labelled already: the steps label the new part only.
         head, result.frames = result.frames[:result.labelled], result.frames[result.labelled:]
         result.frames = head + await self._label(request, result.frames)
+        new = len(head)  # the clip marks go on the new part too, in the encoder
         fps = float(result.fps or request.fps)
         duration = len(result.frames) / fps
         audio = await self._soundtrack(request, result, duration)
         w, h = result.frames[0].size
         if self._video_format(request, result, audio) == "gif":
             label = f"{s.label_text} by {s.service_name} ({result.model}), job {request.job_id}"
+            marked = result.frames[new:]
+            for mark in self.clip_marks:  # GIF has no Y plane to carry them: in RGB, as frame steps
+                marked = await loop.run_in_executor(self.encoders, mark.apply, request, marked)
+            result.frames = result.frames[:new] + marked
             data = await loop.run_in_executor(self.encoders, encode_gif, result.frames, max(1, round(fps)), label)
             mime, ext, w2, h2 = "image/gif", "gif", w, h
         else:
             meta = mp4_metadata(kind=request.kind, producer=s.service_name, job_id=request.job_id,
                                 model=result.model, label_text=s.label_text)
             encode = functools.partial(encode_mp4, result.frames, max(1, round(fps)), meta, audio=audio,
-                                       audio_bitrate=s.audio_bitrate)
+                                       audio_bitrate=s.audio_bitrate, luma_change=self._clip_change(request, (w, h)),
+                                       luma_from=new)
             data = await loop.run_in_executor(self.encoders, encode)
             mime, ext, w2, h2 = "video/mp4", "mp4", w - w % 2, h - h % 2
         data = await self._signed(request, result.model, data, mime)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
-from core.contract import CommandSpec, Feature, Finalizer, FramePostprocessor, MediaSigner
+from core.contract import ClipMark, CommandSpec, Feature, Finalizer, FramePostprocessor, MediaSigner
 from core.i18n import N_
 from core.labelling.badge import BadgeStyle, draw_badge, label_card
 from core.labelling.c2pa_signing import C2paSigner
 from core.labelling.provenance import ProvenanceRegistry
 from core.labelling.verify import verify_command, video_mark_params
-from core.labelling.video_mark import embed_clip
+from core.labelling.video_mark import embed_clip, luma_change
 from core.labelling.watermark import WatermarkParams, embed_frames, payload_for
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, JobKind
@@ -40,11 +41,12 @@ def badge_step(settings: Settings) -> FramePostprocessor:
     return badge
 
 
-def watermark_step(settings: Settings) -> FramePostprocessor:
+def watermark_step(settings: Settings, *, videos: bool = True) -> FramePostprocessor:
     """Invisible mark of the job id in every frame (the last change to pixels, so nothing overwrites it).
 
     Videos get the static luma pattern of `video_mark` (one pass a frame; the torch device is not needed for
-    an add), images the DWT-DCT-SVD mark, on the configured device.
+    an add), images the DWT-DCT-SVD mark, on the configured device. With `videos=False` video frames pass
+    unchanged: the worker marks them in their encoder (`clip_mark_step`).
     """
     image = WatermarkParams(scale=settings.watermark_scale)
     video = video_mark_params(settings)
@@ -54,7 +56,7 @@ def watermark_step(settings: Settings) -> FramePostprocessor:
     def watermark(request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
         payload = payload_for(request.job_id)
         if request.kind.is_video:
-            return embed_clip(frames, payload, video)
+            return embed_clip(frames, payload, video) if videos else frames
         params = image
         if device != "numpy":
             from core.labelling.watermark_torch import embed_frames_torch  # torch only where it is asked for
@@ -63,6 +65,20 @@ def watermark_step(settings: Settings) -> FramePostprocessor:
         return embed_frames(frames, payload, params)
 
     return watermark
+
+
+def clip_mark_step(settings: Settings) -> ClipMark:
+    """The video mark of `watermark_step`, made by the encoder: in the MP4's Y plane (no RGB pass), in RGB
+    for GIF. Both are the same change (tests/labelling/test_video_mark.py)."""
+    params = video_mark_params(settings)
+
+    def change(request: GenerationRequest, size: tuple[int, int]) -> np.ndarray | None:
+        return luma_change(size, payload_for(request.job_id), params)
+
+    def apply(request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
+        return embed_clip(frames, payload_for(request.job_id), params)
+
+    return ClipMark(change=change, apply=apply)
 
 
 def c2pa_step(settings: Settings) -> MediaSigner | None:
@@ -89,17 +105,19 @@ def provenance_step(settings: Settings, redis: Any) -> Finalizer:
 
 def labelling_feature(settings: Settings, redis: Any) -> Feature:
     """Labelling's part of the service (`/verify`) and the worker: frame steps (the visible badge, then the
-    invisible watermark: the last change to pixels), C2PA signing (last: it binds the exact bytes), provenance."""
+    invisible watermark: the last change to pixels; a video's is its clip mark, made in its encoder), C2PA
+    signing (last: it binds the exact bytes), provenance."""
     frame_steps: list[FramePostprocessor] = []
     if settings.badge_enabled:
         frame_steps.append(badge_step(settings))
     if settings.watermark_enabled:
-        frame_steps.append(watermark_step(settings))
+        frame_steps.append(watermark_step(settings, videos=False))  # videos: marked in their encoder
     c2pa = c2pa_step(settings)
     return Feature(
         name="labelling",
         commands=(CommandSpec("verify", verify_command, N_("check whether an attached image or video was made here")),),
         finalizers=(provenance_step(settings, redis),),
         frame_steps=tuple(frame_steps),
+        clip_marks=(clip_mark_step(settings),) if settings.watermark_enabled else (),
         media_signers=() if c2pa is None else (c2pa,),
     )

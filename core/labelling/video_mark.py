@@ -102,6 +102,14 @@ def embed_clip(frames: Sequence[Image.Image], payload: int,
     return out
 
 
+def luma_change(size: tuple[int, int], payload: int,
+                params: VideoMarkParams = VideoMarkParams()) -> np.ndarray | None:
+    """The change `embed_clip` makes to a frame of `size`, for an encoder to add to its Y plane (the MP4
+    writer: `core.media.codecs.encode_mp4(luma_change=...)`), or None for frames too small to carry a mark."""
+    w, h = size
+    return None if w * h < MIN_PIXELS else pattern(size, payload, params)
+
+
 def embed_array(rgb: np.ndarray, payload: int, params: VideoMarkParams = VideoMarkParams()) -> np.ndarray:
     """The same mark on uint8 RGB frames (F, H, W, 3) or one (H, W, 3): the reference the twins are held to."""
     h, w = rgb.shape[-3:-1]

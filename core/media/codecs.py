@@ -24,6 +24,8 @@ from core.i18n import N_, _, translate
 from core.types import MediaType
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from core.media.audio import PcmAudio
 
 
@@ -333,10 +335,13 @@ def encode_webp(img: Image.Image, xmp: bytes | None = None, quality: int = 90) -
 
 
 def encode_mp4(frames: list[Image.Image], fps: int, metadata: dict[str, str] | None = None,
-               crf: int = 20, audio: PcmAudio | None = None, audio_bitrate: int = 128_000) -> bytes:
+               crf: int = 20, audio: PcmAudio | None = None, audio_bitrate: int = 128_000,
+               luma_change: np.ndarray | None = None, luma_from: int = 0) -> bytes:
     """H.264 (yuv420p) MP4 that plays everywhere; metadata lands in the container's tags.
 
-    With `audio` (already fitted to the clip's length) the file gets an AAC track as well.
+    With `audio` (already fitted to the clip's length) the file gets an AAC track as well. With `luma_change`
+    (int16 (H, W), in full-range levels, for the first frame's size) every frame from `luma_from` on gets it
+    in its Y plane, as `to_yuv420` writes it.
     """
 
     if not frames:
@@ -346,13 +351,44 @@ def encode_mp4(frames: list[Image.Image], fps: int, metadata: dict[str, str] | N
     # faststart (moov first, so players and Telegram can stream) needs a seekable real file.
     with tempfile.TemporaryDirectory(prefix="reelsmith-") as tmp:
         path = os.path.join(tmp, "out.mp4")
-        _write_mp4(path, frames, fps, metadata or {}, crf, w2, h2, audio, audio_bitrate)
+        levels = None if luma_change is None else _limited_levels(luma_change[:h2, :w2])
+        _write_mp4(path, frames, fps, metadata or {}, crf, w2, h2, audio, audio_bitrate, levels, luma_from)
         with open(path, "rb") as fh:
             return fh.read()
 
 
+def _limited_levels(change: np.ndarray) -> np.ndarray:
+    """A full-range luma change in the limited-range (16-235) levels of H.264's Y plane."""
+    import numpy as np  # here, not at the top: the untrusted-media decoder process never needs it
+
+    return np.rint(change.astype(np.float32) * (219 / 255)).astype(np.int16)
+
+
+def to_yuv420(img: Image.Image, levels: np.ndarray | None = None) -> Any:
+    """The frame as the yuv420p VideoFrame x264 encodes (FFmpeg's own RGB->YUV conversion), with `levels`
+    (int16 (H, W), limited-range, from `_limited_levels`) added to its Y plane in place, saturating at
+    video black and white (16, 235) as an add to R, G and B saturates at 0 and 255.
+
+    Adding to Y with U and V untouched is what adding the same change to R, G and B does, but the pass
+    touches one plane of the frame the encoder converts anyway instead of three RGB channels before it.
+    """
+    import av
+    import numpy as np
+
+    frame = av.VideoFrame.from_image(img if img.mode == "RGB" else img.convert("RGB")).reformat(format="yuv420p")
+    if levels is not None:
+        plane = frame.planes[0]
+        y = np.frombuffer(plane, dtype=np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
+        marked = y.astype(np.int16)
+        marked += levels
+        np.clip(marked, 16, 235, out=marked)
+        y[...] = marked
+    return frame
+
+
 def _write_mp4(path: str, frames: list[Image.Image], fps: int, metadata: dict[str, str], crf: int,
-               w2: int, h2: int, audio: PcmAudio | None = None, audio_bitrate: int = 128_000) -> None:
+               w2: int, h2: int, audio: PcmAudio | None = None, audio_bitrate: int = 128_000,
+               levels: np.ndarray | None = None, luma_from: int = 0) -> None:
     import av
 
     with av.open(path, mode="w", format="mp4", options={"movflags": "use_metadata_tags+faststart"}) as out:
@@ -367,10 +403,10 @@ def _write_mp4(path: str, frames: list[Image.Image], fps: int, metadata: dict[st
         if audio is not None:
             astream = out.add_stream("aac", rate=audio.rate, layout="stereo")
             astream.bit_rate = audio_bitrate
-        for img in frames:
+        for i, img in enumerate(frames):
             if img.size != (w2, h2):
                 img = img.crop((0, 0, w2, h2))
-            for packet in stream.encode(av.VideoFrame.from_image(img.convert("RGB"))):
+            for packet in stream.encode(to_yuv420(img, levels if i >= luma_from else None)):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)

@@ -15,6 +15,7 @@ from core.labelling.c2pa_signing import C2paSigner, read_manifest
 from core.labelling.metadata import DIGITAL_SOURCE_TYPE
 from core.labelling.provenance import ProvenanceRegistry, prompt_hash
 from core.labelling.verify import image_xmp, inspect, metadata_from_tags, metadata_from_xmp, mp4_tags
+from core.labelling.video_mark import decode_clip
 from core.labelling.watermark import WatermarkParams, decode, matches, payload_for
 from core.media.codecs import encode_mp4
 from core.service import Attachment
@@ -175,3 +176,17 @@ def test_unsigned_output_has_no_manifest() -> None:
 def test_watermark_params_default_to_settings() -> None:
     s = Settings(_env_file=None)
     assert WatermarkParams().scale == s.watermark_scale
+
+
+@pytest.mark.labelling_settings(video_base_size=256, video_fps=8)
+async def test_a_gif_clip_carries_the_mark_its_mp4_would(web_client: TestClient[Any, Any], worker: Any) -> None:
+    """MP4s get the mark in their Y plane; a GIF, which has none, must still get it (in RGB, before quantising)."""
+    job_id, gif = await _result(web_client, "lab6", "/video a kite in the wind --frames 9 --format gif")
+    img = Image.open(io.BytesIO(gif))
+    assert img.format == "GIF" and getattr(img, "n_frames", 1) == 9
+    frames = []
+    for i in range(9):
+        img.seek(i)
+        frames.append(img.convert("RGB"))
+    got = decode_clip(frames)
+    assert matches(got, payload_for(job_id)), got

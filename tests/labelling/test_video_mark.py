@@ -13,9 +13,9 @@ from PIL import Image
 from core.labelling import payload as codeword
 from core.labelling import video_mark as vm
 from core.labelling import watermark as wm
-from core.labelling.steps import watermark_step
+from core.labelling.steps import badge_step, clip_mark_step, labelling_feature, watermark_step
 from core.labelling.verify import read_video_mark
-from core.media.codecs import encode_mp4
+from core.media.codecs import _limited_levels, encode_mp4, to_yuv420
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind, Requester
 from tests.labelling.images import picture
@@ -115,3 +115,71 @@ def test_the_step_marks_videos_with_the_pattern_and_images_as_before() -> None:
                               height=SIZE[1], seed=1, steps=1)
     assert np.array_equal(np.asarray(step(image, [frame])[0]),
                           np.asarray(wm.embed(frame, wm.payload_for(image.job_id), wm.WatermarkParams())))
+
+
+def _saturating_frame() -> Image.Image:
+    rs = np.random.RandomState(6)
+    arr = rs.randint(10, 246, (SIZE[1], SIZE[0], 3)).astype(np.uint8)
+    arr[:40] = 0  # video black and white: both paths must saturate alike
+    arr[40:80] = 255
+    return Image.fromarray(arr)
+
+
+@pytest.mark.parametrize("frame", [picture(3, SIZE), _saturating_frame()], ids=["picture", "saturating"])
+def test_the_y_plane_mark_equals_the_rgb_mark_within_rounding(frame: Image.Image) -> None:
+    payload = wm.payload_for("y-plane")
+    change = vm.luma_change(frame.size, payload)
+    assert change is not None
+    by_rgb = to_yuv420(vm.embed_clip([frame], payload)[0]).to_ndarray().astype(int)
+    by_y = to_yuv420(frame, _limited_levels(change)).to_ndarray().astype(int)
+    plain = to_yuv420(frame).to_ndarray().astype(int)
+    h = SIZE[1]
+    assert np.abs(by_y - by_rgb).max() <= 1  # the encoder's input: Y within rounding, U and V too
+    assert np.array_equal(by_y[h:], plain[h:])  # the Y path leaves chroma exactly as it was
+    assert np.abs(by_y[:h] - plain[:h]).max() >= 3  # and it did change luma
+
+
+def test_an_mp4_marked_in_its_y_plane_reads_like_one_marked_in_rgb() -> None:
+    request = _request("y-plane-mp4")
+    payload = wm.payload_for(request.job_id)
+    frames = _clip(13, 9)
+    change = clip_mark_step(Settings(_env_file=None)).change(request, SIZE)
+    by_y = _decoded(encode_mp4(frames, FPS, luma_change=change))
+    by_rgb = _decoded(encode_mp4(watermark_step(Settings(_env_file=None))(request, frames), FPS))
+    got_y, got_rgb = vm.decode_clip(by_y), vm.decode_clip(by_rgb)
+    assert got_y is not None and got_rgb is not None
+    assert wm.matches(got_y, payload) and wm.matches(got_rgb, payload)
+    assert (got_y.payload, got_y.valid) == (got_rgb.payload, got_rgb.valid)
+    assert got_y.confidence >= 0.9 * got_rgb.confidence  # no weaker (x264 keeps its exact integer change better)
+
+
+def test_the_mp4_mark_skips_an_extended_clips_source_part() -> None:
+    request = _request("y-plane-head")
+    payload = wm.payload_for(request.job_id)
+    frames = _clip(14, 10)
+    change = vm.luma_change(SIZE, payload)
+    decoded = _decoded(encode_mp4(frames, FPS, luma_change=change, luma_from=5))
+    head, new = vm.decode_clip(decoded[:5]), vm.decode_clip(decoded[5:])
+    assert head is not None and not head.valid  # the source part (already labelled) gets no second mark
+    assert wm.matches(new, payload)
+
+
+def test_the_feature_marks_videos_in_the_encoder_and_only_there() -> None:
+    settings = Settings(_env_file=None)
+    feature = labelling_feature(settings, None)
+    request = _request("feature")
+    frames = _clip(15, 3)
+    stepped = frames
+    for step in feature.frame_steps:
+        stepped = step(request, stepped)
+    badged = badge_step(settings)(request, frames)
+    # The frame steps leave the mark to the encoder (else it would go on twice) ...
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(stepped, badged, strict=True))
+    (mark,) = feature.clip_marks
+    # ... which gets it as a Y-plane change (MP4) or, for any other format, as the RGB pass itself.
+    change = mark.change(request, SIZE)
+    assert change is not None and np.array_equal(change, vm.pattern(SIZE, wm.payload_for(request.job_id)))
+    for got, want in zip(mark.apply(request, badged), watermark_step(settings)(request, badged), strict=True):
+        assert np.array_equal(np.asarray(got), np.asarray(want))
+    assert mark.change(request, (200, 200)) is None  # too small to carry a mark
+    assert labelling_feature(Settings(_env_file=None, watermark_enabled=False), None).clip_marks == ()
