@@ -302,14 +302,15 @@ class FakeDiscord:
                        user: dict[str, Any] | None = None, guild_id: int = GUILD_ID,
                        thread_of: int | None = None, user_install: bool = False, group_dm: bool = False,
                        entitlements: list[dict[str, Any]] | None = None, locale: str = "en-US",
-                       guild_locale: str = "en-US") -> str:
+                       guild_locale: str = "en-US", nsfw: bool = False) -> str:
         """Send INTERACTION_CREATE through the gateway; returns the interaction token.
 
         `user` sends it (default Alice), in server `guild_id` (who thereby is a member there) or by DM;
         `thread_of`: `channel_id` is a public thread under that channel. `user_install`: authorised only by
         the member's own install (`authorizing_integration_owners` {"1": user}), as in a server the bot is not
         in; `group_dm`: used in a group DM (context 2, always a user install); `entitlements`: the member's;
-        `locale`: the member's client language, `guild_locale` the server's (Discord locale names: `pt-BR`).
+        `locale`: the member's client language, `guild_locale` the server's (Discord locale names: `pt-BR`);
+        `nsfw`: the server channel is age-restricted (the channel object's `nsfw`).
         """
         user = user or MEMBER_USER
         iid = self.snowflake(created)
@@ -352,7 +353,7 @@ class FakeDiscord:
         else:
             self.add_member(user, guild_id)
             channel: dict[str, Any] = {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general",
-                                       "position": 0, "nsfw": False, "permission_overwrites": [], "parent_id": None,
+                                       "position": 0, "nsfw": nsfw, "permission_overwrites": [], "parent_id": None,
                                        "permissions": str(permissions)}
             if thread_of is not None:
                 channel = {"id": str(channel_id), "type": 11, "guild_id": str(guild_id), "name": "a thread",
