@@ -9,6 +9,7 @@ from typing import Any
 
 import discord
 
+from bots.discord.installs import placement
 from core.billing import Entitlement, EntitlementBook
 from core.quotas import UPGRADE
 from core.service import Outcome
@@ -20,11 +21,13 @@ MAX_PREMIUM_BUTTONS = 5  # one row
 
 
 def entitlement(e: discord.Entitlement) -> Entitlement | None:
-    """A member's entitlement as core keeps it; None for one that is not a member's (a server's)."""
-    if e.user_id is None:
+    """A member's entitlement, or a server's (a server subscription: `guild_id`, no user), as core keeps it;
+    None for one that names neither."""
+    if e.user_id is None and e.guild_id is None:
         return None
-    return Entitlement(id=str(e.id), platform=PLATFORM, user_id=str(e.user_id), sku_id=str(e.sku_id),
-                       ends_at=e.ends_at.timestamp() if e.ends_at else None, deleted=e.deleted)
+    return Entitlement(id=str(e.id), platform=PLATFORM, user_id="" if e.user_id is None else str(e.user_id),
+                       sku_id=str(e.sku_id), ends_at=e.ends_at.timestamp() if e.ends_at else None,
+                       deleted=e.deleted, scope="" if e.user_id is not None else str(e.guild_id))
 
 
 class Billing:
@@ -49,15 +52,22 @@ class Billing:
             await self.book.apply(found)
 
     async def sync(self, interaction: discord.Interaction[Any]) -> None:
-        """The invoking member's entitlements, as this interaction lists them, before anything is charged."""
+        """The invoking member's entitlements, and the server's where it is used in one, as this interaction
+        lists them, before anything is charged."""
         if not self.enabled:
             return
         user_id = interaction.user.id
-        mine = [found for e in interaction.entitlements
-                if e.application_id == interaction.application_id and e.user_id == user_id
-                and (found := entitlement(e)) is not None]
+        # Only where the server's own install authorises it does the interaction speak for the server's
+        # entitlements (a member's own install in a server lists only theirs: absent there is not refunded).
+        guild_id = interaction.guild_id if not placement(interaction).user_install_only else None
+        ours = [e for e in interaction.entitlements if e.application_id == interaction.application_id]
+        mine = [found for e in ours if e.user_id == user_id and (found := entitlement(e)) is not None]
+        servers = [found for e in ours if e.user_id is None and guild_id is not None and e.guild_id == guild_id
+                   and (found := entitlement(e)) is not None]
         try:
             await self.book.sync(PLATFORM, str(user_id), mine)
+            if guild_id is not None:
+                await self.book.sync(PLATFORM, "", servers, scope=str(guild_id))
         except Exception:  # never block a command on it: the events keep tiers in sync too
             log.exception("could not sync the entitlements of %s", user_id)
 

@@ -11,9 +11,10 @@ V fixed that is exactly a change of Y) in one C pass a frame. Low spatial freque
 
 Reading is blind: each cell's centre-weighted mean luma minus the mean of its eight neighbours (what the
 smooth picture around it predicts), divided by the residual level around it, is a vote for its bit, soft
-(tanh, so an edge in the picture cannot outvote many cells), averaged over the frames read (a moving picture averages out, the mark does not). The per-bit
-scores go through the same codeword decoder as images (`payload.decode_soft`: CRC-12 and BCH), and a
-reading whose votes carry almost nothing (a flat clip) is never valid.
+(tanh, so an edge in the picture cannot outvote many cells), averaged over the frames read (a moving picture
+averages out, the mark does not). The per-bit scores go through the same codeword decoder as images
+(`payload.decode_soft`: CRC-12 and BCH), and a reading whose votes carry almost nothing (a flat clip) is never
+valid.
 """
 
 from __future__ import annotations

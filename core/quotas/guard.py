@@ -26,12 +26,14 @@ UPGRADE = "upgrade_tiers"  # Outcome.extra of an out-of-credits refusal: tiers w
 class EarnedTiers(Protocol):
     """Where members' bought tiers come from (`core.billing.EntitlementBook`)."""
 
-    async def tiers(self, platform: str, user_id: str) -> list[str]: ...
+    async def tiers(self, platform: str, user_id: str, scopes: tuple[str, ...] = ()) -> list[str]: ...
 
 
 async def member_tier(book: QuotaBook, requester: Requester, ctx: ChatContext, earned: EarnedTiers | None) -> Tier:
-    """The member's tier here: configured (roles, users, moderators) and bought (entitlements)."""
-    bought = await earned.tiers(requester.platform, requester.user_id) if earned is not None else []
+    """The member's tier here: configured (roles, users, moderators) and bought (the member's entitlements, and
+    those of the server the request is made in: its own scope, or the server a user install is used in)."""
+    scopes = (requester.scope, *ctx.outer_scopes)
+    bought = await earned.tiers(requester.platform, requester.user_id, scopes) if earned is not None else []
     return book.tiers.for_member(requester, ctx, bought)
 
 

@@ -193,12 +193,17 @@ class FakeDiscord:
         self.members.setdefault(guild_id, {})
         await self.dispatch("GUILD_CREATE", self._guild(guild_id))
 
-    def entitlement(self, user_id: int = USER_ID, sku_id: int = SKU_ID, *, ends_at: dt.datetime | None = None,
-                    deleted: bool = False, kind: int = 8, entitlement_id: int | None = None) -> dict[str, Any]:
-        """An entitlement object (type 8: an application subscription; 1: a one-time purchase)."""
-        return {"id": str(entitlement_id or self.snowflake()), "sku_id": str(sku_id), "application_id": str(APP_ID),
-                "user_id": str(user_id), "type": kind, "deleted": deleted, "consumed": False,
-                "starts_at": TS, "ends_at": ends_at.isoformat() if ends_at else None}
+    def entitlement(self, user_id: int | None = USER_ID, sku_id: int = SKU_ID, *, ends_at: dt.datetime | None = None,
+                    deleted: bool = False, kind: int = 8, entitlement_id: int | None = None,
+                    guild_id: int | None = None) -> dict[str, Any]:
+        """An entitlement object (type 8: an application subscription; 1: a one-time purchase); with `guild_id`
+        and no `user_id`, a server's (a server subscription)."""
+        found = {"id": str(entitlement_id or self.snowflake()), "sku_id": str(sku_id), "application_id": str(APP_ID),
+                 "user_id": None if user_id is None else str(user_id), "type": kind, "deleted": deleted,
+                 "consumed": False, "starts_at": TS, "ends_at": ends_at.isoformat() if ends_at else None}
+        if guild_id is not None:
+            found["guild_id"] = str(guild_id)
+        return found
 
     async def entitlement_event(self, event: str, entitlement: dict[str, Any]) -> None:
         """ENTITLEMENT_CREATE, _UPDATE or _DELETE through the gateway; later interactions of that member carry
@@ -209,9 +214,13 @@ class FakeDiscord:
             self.entitlements[entitlement["id"]] = entitlement
         await self.dispatch(event, entitlement)
 
-    def entitlements_of(self, user_id: str) -> list[dict[str, Any]]:
+    def entitlements_of(self, user_id: str, guild_id: str | None = None) -> list[dict[str, Any]]:
+        """The active entitlements an interaction lists: the member's, and the server's where the server's own
+        install authorises it."""
         now = dt.datetime.now(dt.UTC)
-        return [e for e in self.entitlements.values() if e["user_id"] == user_id
+        return [e for e in self.entitlements.values()
+                if (e["user_id"] == user_id or (guild_id is not None and e["user_id"] is None
+                                                and e.get("guild_id") == guild_id))
                 and (e["ends_at"] is None or dt.datetime.fromisoformat(e["ends_at"]) > now)]
 
     def snowflake(self, when: dt.datetime | None = None) -> int:
@@ -329,7 +338,8 @@ class FakeDiscord:
         payload: dict[str, Any] = {
             "id": str(iid), "application_id": str(APP_ID), "type": kind, "data": data, "token": token,
             "version": 1, "locale": locale, "attachment_size_limit": size_limit,
-            "entitlements": self.entitlements_of(user["id"]) if entitlements is None else entitlements,
+            "entitlements": self.entitlements_of(user["id"], str(guild_id) if owners.get("0") == str(guild_id)
+                                                 else None) if entitlements is None else entitlements,
             "app_permissions": str(app_permissions),
             "authorizing_integration_owners": owners,
         }

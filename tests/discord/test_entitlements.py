@@ -16,7 +16,7 @@ from core.billing import EntitlementBook
 from core.moderation.audit import AuditLog
 from core.settings import QuotaTier, Settings
 from tests.conftest import wait_for
-from tests.discord.fake_discord import SKU_ID, USER_ID, FakeDiscord, Sent
+from tests.discord.fake_discord import GUILD_ID, SKU_ID, USER_ID, FakeDiscord, Sent, person
 from tests.security.mod_helpers import for_discord
 
 OTHER_SKU_ID = 980000000000000099  # an SKU no tier is mapped to
@@ -102,3 +102,28 @@ async def _has_tier(settings: Settings, bot: ReelsmithBot) -> bool:
 
 async def _no_tier(settings: Settings, bot: ReelsmithBot) -> bool:
     return await _tiers(settings, bot) == []
+
+
+async def test_a_server_subscription_gives_its_tier_to_everyone_there_and_only_there(
+        fake: FakeDiscord, bot: ReelsmithBot, settings: Settings) -> None:
+    other = person(USER_ID + 5, "Bea")
+    server_sub = fake.entitlement(user_id=None, guild_id=GUILD_ID)
+    await fake.entitlement_event("ENTITLEMENT_CREATE", server_sub)
+    book = EntitlementBook(bot.service.redis, settings)
+
+    async def held() -> bool:
+        return await book.tiers("discord", str(USER_ID), (str(GUILD_ID),)) == ["supporter"]
+
+    await wait_for(held)
+    for who in (None, other):  # every member of the server, in the server
+        quota = await _answer(fake, "quota", "", **({"user": who} if who else {}))
+        assert "Credits: 100 of 100 left (supporter tier)." in quota.content, quota.content
+    # Not the members' own tier: in a DM it gives nothing.
+    assert "Credits: 0 of 0 left." in (await _answer(fake, "quota", "", dm=True)).content
+    assert await book.tiers("discord", str(USER_ID)) == []
+    # Refunded while no event reached the bot: the next interaction in the server lists it no more.
+    fake.entitlements.clear()
+    assert "Credits: 0 of 0 left." in (await _answer(fake, "quota", "")).content
+    audit = [(e.user_id, e.action) for e in await AuditLog(bot.service.redis, settings).recent()]
+    assert (f"scope:{GUILD_ID}", "entitlement granted") in audit and \
+        (f"scope:{GUILD_ID}", "entitlement removed") in audit, audit
