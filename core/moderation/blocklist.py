@@ -132,7 +132,7 @@ def parse_list(text: str) -> tuple[Entry, ...]:
         if not line:
             continue
         if line.startswith("[") and line.endswith("]"):
-            title, _, options = line[1:-1].partition(";")
+            title, _sep, options = line[1:-1].partition(";")
             category, names = "protected " + title.strip(), NAMES_MARK in options.split()
             continue
         entries.append(parse_line(line, category, names))

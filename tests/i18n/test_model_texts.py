@@ -42,3 +42,19 @@ async def test_a_denied_model_and_the_listing_in_the_members_language(service: R
     listing = await service.handle(member("ko"), "/models")
     assert listing.text.startswith("이곳에서 쓸 수 있는 모델(--model NAME으로 고르세요):")
     assert "이곳에서 꺼짐: reelsmith-tiny-image" in listing.text
+
+
+async def test_styles_verify_and_style_refusals_in_the_members_language(service: Reelsmith) -> None:
+    empty = await service.handle(member("ja"), "/styles")
+    assert empty.text == ("このチャットにはまだスタイルがありません。モデレーターが追加できます: /styles add <name> "
+                          "<template with {prompt}>")
+    added = await service.handle(member("de"), "/styles add noir {prompt}, film noir --no color", ctx=MOD)
+    assert added.ok and added.text == "Stil noir hinzugefügt. Verwende ihn mit --style noir."
+    listing = await service.handle(member("pt-BR"), "/styles")
+    assert listing.text.startswith("Estilos daqui (use --style NAME):") and "evita: color" in listing.text
+    unknown = await service.handle(member("es"), "/imagine a fox --style nope")
+    assert not unknown.ok and "Aquí no hay ningún estilo 'nope'. Estilos: noir. Mira /styles." in unknown.text
+    bad = await service.handle(member("ru"), "/styles add oops no prompt here", ctx=MOD)
+    assert not bad.ok and "В шаблоне стиля нужен {prompt} там, где будет промпт участника" in bad.text
+    verify = await service.handle(member("ko"), "/verify")
+    assert not verify.ok and verify.text.startswith("/verify에 이미지나 동영상을 첨부하면")
