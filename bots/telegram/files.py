@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from telegram import Bot, Message, Sticker
 from telegram.error import BadRequest, TelegramError
 
+from bots.telegram.file_texts import IS_SIZE, NOT_DOWNLOADED, NOT_FETCHED, NOT_HANDED, TOO_BIG_TO_FETCH
 from bots.telegram.retry import retrying
 from core.errors import AttachmentError
+from core.i18n import N_, _, translate
 from core.media import human_limit, human_size
 from core.service import Attachment
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # Bot API getFile: "20 MB", counted in MiB as Telegram's apps count
-ANIMATED_STICKER_TEXT = ("That is an animated sticker (a vector animation), which I can't read. Send a regular "
-                         "or video sticker, a photo, a GIF or a video instead.")
+ANIMATED_STICKER_TEXT = N_("That is an animated sticker (a vector animation), which I can't read. Send a regular "
+                            "or video sticker, a photo, a GIF or a video instead.")  # translated where raised
 
 
 class AttachmentRefused(AttachmentError):
@@ -32,11 +34,11 @@ class AttachmentRefused(AttachmentError):
 @dataclass(frozen=True)
 class MediaItem:
     file_id: str
-    label: str  # what the member sent, in words: "photo", "video", "voice note" ...
+    label: str  # what the member sent: a key of `file_texts.KINDS` ("photo", "voice note" ...), English in logs
     filename: str
     mime: str = ""
     size: int | None = None
-    refusal: str = ""  # why it cannot be used at all, known before fetching it
+    refusal: str = ""  # why it cannot be used at all, known before fetching it (an N_ text, translated when shown)
 
 
 def media_in(message: Message) -> MediaItem | None:
@@ -85,19 +87,19 @@ def _name(name: str | None, default: str) -> str:
 
 def _too_large(item: MediaItem, size: int | None, limit: int) -> AttachmentRefused:
     """The refusal of a file over `limit`; `size` None when nobody said how large it is (only that it is too big)."""
-    where = "Telegram lets bots download files up to" if limit >= TELEGRAM_DOWNLOAD_LIMIT else "I accept files up to"
-    how_big = f"is {human_size(size)}" if size is not None else "is too big to fetch"
-    return AttachmentRefused(
-        f"That {item.label} {how_big}; {where} {human_limit(limit)}. "
-        "Send a smaller or compressed version (for videos: shorter or lower resolution)."
-    )
+    how_big = (translate(IS_SIZE[item.label]).format(size=human_size(size)) if size is not None
+               else translate(TOO_BIG_TO_FETCH[item.label]))
+    where = (_("Telegram lets bots download files up to {limit}.", limit=human_limit(limit))
+             if limit >= TELEGRAM_DOWNLOAD_LIMIT else _("I accept files up to {limit}.", limit=human_limit(limit)))
+    return AttachmentRefused(f"{how_big} {where} "
+                             + _("Send a smaller or compressed version (for videos: shorter or lower resolution)."))
 
 
 def check_before_download(item: MediaItem, limit: int) -> None:
     """Refuse an item from what the message says (before anything is fetched): one we cannot use at all, or one
     whose stated size is over `limit`."""
     if item.refusal:
-        raise AttachmentRefused(item.refusal)
+        raise AttachmentRefused(translate(item.refusal))
     if item.size is not None and item.size > limit:
         raise _too_large(item, item.size, limit)
 
@@ -111,17 +113,17 @@ async def download(bot: Bot, item: MediaItem, limit: int, attempts: int = 3) -> 
         if "too big" in str(exc).lower():
             raise _too_large(item, item.size, limit) from None
         log.warning("getFile refused a %s (%s)", item.label, type(exc).__name__)
-        raise AttachmentRefused(f"Telegram would not hand me that {item.label}. Send it again, please.") from None
+        raise AttachmentRefused(translate(NOT_HANDED[item.label])) from None
     except TelegramError as exc:
         log.warning("getFile failed for a %s (%s)", item.label, type(exc).__name__)
-        raise AttachmentRefused(f"I couldn't fetch that {item.label} from Telegram just now. Try again.") from None
+        raise AttachmentRefused(translate(NOT_FETCHED[item.label])) from None
     if file.file_size is not None and file.file_size > limit:
         raise _too_large(item, file.file_size, limit)
     try:
         data = bytes(await retrying(file.download_as_bytearray, attempts=attempts, what="file download"))
     except (TelegramError, RuntimeError, OSError) as exc:
         log.warning("downloading a %s failed (%s)", item.label, type(exc).__name__)
-        raise AttachmentRefused(f"I couldn't download that {item.label} from Telegram. Try again.") from None
+        raise AttachmentRefused(translate(NOT_DOWNLOADED[item.label])) from None
     if len(data) > limit:
         raise _too_large(item, len(data), limit)
     return Attachment(data=data, filename=item.filename, declared_mime=item.mime)

@@ -19,10 +19,10 @@ from telegram.ext import ContextTypes
 from bots.telegram.albums import AlbumCollector
 from bots.telegram.delivery import TEXT_LIMIT, Delivery, keyboard
 from bots.telegram.files import AttachmentRefused, MediaItem, check_before_download, download, media_in
-from bots.telegram.members import ChatRoles, requester_for, thread_of
+from bots.telegram.members import ChatRoles, member_locale, requester_for, thread_of
 from bots.telegram.retry import retrying
 from bots.telegram.stars import Stars
-from core.i18n import locale_of
+from core.i18n import N_, locale_of, translate, use_locale
 from core.selfservice import COMMAND, PREFILL
 from core.service import COMMANDS, Attachment, Outcome, Reelsmith, error_text, parse_button_data
 
@@ -30,18 +30,21 @@ log = logging.getLogger(__name__)
 
 _COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-z0-9_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
 NO_MEDIA_COMMANDS = {"help", "start"}
-HINT_TEXT = "Send /imagine <prompt> to make an image, /video <prompt> for a clip, or /help for everything."
-OOPS_TEXT = "Sorry, something went wrong on my side; nothing was charged. Try again in a moment."
+# The adapter's own texts: each update is handled in its sender's language (`use_locale`), where they are shown
+# with `translate(...)`.
+HINT_TEXT = N_("Send /imagine <prompt> to make an image, /video <prompt> for a clip, or /help for everything.")
+OOPS_TEXT = N_("Sorry, something went wrong on my side; nothing was charged. Try again in a moment.")
 CALLBACK_TEXT_LIMIT = 200
-CANNOT_POST_TEXT = "I can't post in this chat any more, so I won't make that. Nothing was charged."
-COPY_TEXT = "The command for this result (tap it to copy):\n\n<code>{command}</code>"
+CANNOT_POST_TEXT = N_("I can't post in this chat any more, so I won't make that. Nothing was charged.")
+COPY_TEXT = N_("The command for this result (tap it to copy):\n\n<code>{command}</code>")
 # HTML: the mention makes a selective ForceReply target the presser in groups; <code> copies on a tap.
-EDIT_TEXT = '<a href="tg://user?id={user_id}">{name}</a>, reply to this message with your edited command:\n\n' \
-    "<code>{command}</code>"
-EDIT_TOAST = "Reply to my message with your edited command."
-EDIT_PLACEHOLDER = "Your edited command"
-IN_PRIVATE_TEXT = "I sent you the answer in a private chat."
-NO_DM_NOTE = "\n\n(I can't message you privately yet: start a chat with me to get answers like this there.)"
+EDIT_TEXT = N_('<a href="tg://user?id={user_id}">{name}</a>, reply to this message with your edited command:\n\n'
+               "<code>{command}</code>")
+EDIT_TOAST = N_("Reply to my message with your edited command.")
+EDIT_PLACEHOLDER = N_("Your edited command")
+IN_PRIVATE_TEXT = N_("I sent you the answer in a private chat.")
+NO_DM_NOTE = N_("(I can't message you privately yet: start a chat with me to get answers like this there.)")
+GONE_BUTTON_TEXT = N_("That button no longer works. Send a new command.")
 
 
 class Handlers:
@@ -61,6 +64,11 @@ class Handlers:
         message = update.message
         if message is None:
             return
+        # The adapter's own texts (download refusals, hints, "went wrong") in the sender's language too.
+        with use_locale(member_locale(message.chat, message.from_user, message.sender_chat)):
+            await self._message(message, context)
+
+    async def _message(self, message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat, user = message.chat, message.from_user
         anonymous_admin = message.sender_chat is not None and message.sender_chat.id == chat.id
         if user is not None and user.is_bot and not anonymous_admin:
@@ -73,7 +81,7 @@ class Handlers:
         found = self._command_in(message, context.bot.username) or await self._edited_command(message)
         if found is None:
             if chat.type == ChatType.PRIVATE and message.text and _COMMAND_RE.match(message.text) is None:
-                await self._answer(message, HINT_TEXT)
+                await self._answer(message, translate(HINT_TEXT))
             return
         await self._run(message, *found, context)
 
@@ -124,7 +132,7 @@ class Handlers:
             await self._command(message, text, name, context, album)
         except Exception:
             log.exception("handling /%s in chat %s failed", name, message.chat.id)
-            await self._answer(message, error_text(OOPS_TEXT))
+            await self._answer(message, error_text(translate(OOPS_TEXT)))
 
     async def _command(self, message: Message, text: str, name: str, context: ContextTypes.DEFAULT_TYPE,
                        album: list[Message] | None = None) -> None:
@@ -160,9 +168,9 @@ class Handlers:
         outcome = await self.service.handle(requester, text, attachments, ctx)
         if outcome.private and outcome.buttons and message.chat.type != ChatType.PRIVATE and message.from_user:
             if await self._in_private(message, outcome):  # e.g. /history: the member's own, with its buttons
-                await self._answer(message, IN_PRIVATE_TEXT)
+                await self._answer(message, translate(IN_PRIVATE_TEXT))
                 return
-            outcome.text += NO_DM_NOTE
+            outcome.text += "\n\n" + translate(NO_DM_NOTE)
         sent = await self._answer(message, outcome.text, self._markup(outcome))
         if outcome.job_id and sent is not None:
             await self.delivery.status_posted(outcome.job_id, sent)
@@ -231,23 +239,24 @@ class Handlers:
         query = update.callback_query
         if query is None:
             return
-        try:
-            await self._button(query)
-        except Exception:
-            log.exception("button press failed")
-            await self._toast(query, OOPS_TEXT, alert=True)
+        with use_locale(query.from_user.language_code or ""):
+            try:
+                await self._button(query)
+            except Exception:
+                log.exception("button press failed")
+                await self._toast(query, translate(OOPS_TEXT), alert=True)
 
     async def _button(self, query: CallbackQuery) -> None:
         message = query.message
         if message is None or not isinstance(query.data, str):
-            await self._toast(query, "That button no longer works. Send a new command.", alert=True)
+            await self._toast(query, translate(GONE_BUTTON_TEXT), alert=True)
             return
         chat = message.chat
         thread = thread_of(message) if isinstance(message, Message) else None
         pressed = parse_button_data(query.data)
         declared = self.service.result_button(pressed[0]) if pressed is not None else None
         if declared is not None and declared.queues and not await self.delivery.can_post(chat.id, thread):
-            await self._toast(query, CANNOT_POST_TEXT, alert=True)
+            await self._toast(query, translate(CANNOT_POST_TEXT), alert=True)
             return
         ctx = await self.roles.context_for(chat, query.from_user)
         requester = requester_for(chat, query.from_user, message.message_id, thread)
@@ -257,8 +266,8 @@ class Handlers:
             return
         if outcome.extra.get(COMMAND):  # Copy: a toast can't be copied from, a <code> message can
             await self._toast(query, None)
-            await self._say(query, chat.id, thread, COPY_TEXT.format(command=html.escape(outcome.extra[COMMAND])),
-                            message.message_id)
+            copy = translate(COPY_TEXT).format(command=html.escape(outcome.extra[COMMAND]))
+            await self._say(query, chat.id, thread, copy, message.message_id)
             return
         if outcome.job_id is None and len(outcome.text) <= CALLBACK_TEXT_LIMIT:
             # A callback answer is shown only to whoever pressed: Telegram's one private reply.
@@ -294,22 +303,22 @@ class Handlers:
         characters), so the member's reply to it runs as the edited command."""
         s = self.settings
         who = query.from_user
-        text = EDIT_TEXT.format(user_id=who.id, name=html.escape(who.first_name or "You"),
-                                command=html.escape(command))
+        text = translate(EDIT_TEXT).format(user_id=who.id, name=html.escape(who.first_name or "You"),
+                                           command=html.escape(command))
         try:
             sent = await retrying(
                 lambda: query.get_bot().send_message(
                     chat_id, text[:TEXT_LIMIT], message_thread_id=thread, parse_mode="HTML",
-                    reply_markup=ForceReply(selective=True, input_field_placeholder=EDIT_PLACEHOLDER)),
+                    reply_markup=ForceReply(selective=True, input_field_placeholder=translate(EDIT_PLACEHOLDER))),
                 attempts=s.telegram_send_attempts, max_retry_after_s=s.telegram_max_retry_after_s, what="sendMessage")
         except TelegramError as exc:
             log.warning("could not send the edit prompt in chat %s (%s)", chat_id, type(exc).__name__)
-            await self._toast(query, OOPS_TEXT, alert=True)
+            await self._toast(query, translate(OOPS_TEXT), alert=True)
             return
         m = _COMMAND_RE.match(command)
         await self.service.redis.set(self._edit_key(chat_id, sent.message_id), m.group("name") if m else "imagine",
                                      ex=s.result_ttl_s)
-        await self._toast(query, EDIT_TOAST)
+        await self._toast(query, translate(EDIT_TOAST))
 
     async def _toast(self, query: CallbackQuery, text: str | None, alert: bool = False) -> None:
         try:

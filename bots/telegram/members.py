@@ -38,10 +38,13 @@ def requester_for(chat: Chat, user: User | None, message_id: int | None = None,
         user_id, name = f"{ANONYMOUS_PREFIX}{chat.id}", chat.title or ""
     else:
         user_id, name = str(user.id), user.full_name
-    # The sender's app language (an IETF tag, e.g. "ja", "pt-br"); anonymous admins post as the group: none.
-    locale = (user.language_code or "") if user is not None and not is_anonymous_admin(chat, sender_chat) else ""
     return Requester(platform=PLATFORM, user_id=user_id, chat_id=str(chat.id), display_name=name[:100], route=route,
-                     locale=locale)
+                     locale=member_locale(chat, user, sender_chat))
+
+
+def member_locale(chat: Chat, user: User | None, sender_chat: Chat | None = None) -> str:
+    """The sender's app language (an IETF tag, e.g. "ja", "pt-br"); anonymous admins post as the group: none."""
+    return (user.language_code or "") if user is not None and not is_anonymous_admin(chat, sender_chat) else ""
 
 
 def thread_of(message: Message) -> int | None:

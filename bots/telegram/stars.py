@@ -12,25 +12,26 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, LabeledPrice, Message, TransactionPartnerUser, Update
+from telegram import Bot, LabeledPrice, Message, PreCheckoutQuery, TransactionPartnerUser, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bots.telegram.members import PLATFORM
 from core.billing import CURRENCY_STARS, Offer, PurchaseLedger, check_offer, new_offer, pack_title
 from core.clock import Clock, system_clock
+from core.i18n import N_, _, translate, use_locale
 from core.moderation import Moderation
 from core.quotas import QuotaBook
 from core.service import Reelsmith
 
 log = logging.getLogger(__name__)
 
-OFF_TEXT = "Buying credits isn't enabled on this bot."
-BUY_TEXT = "Credit packs (paid in Telegram Stars). Bought credits never expire and are used when your daily " \
-    "credits run out:"
-THANKS_TEXT = "Thank you! {credits} credits were added; you now have {balance} bought credits. See /quota."
-BANNED_TEXT = "You are banned from generating here, so I can't sell you credits. Ask the moderators about it."
-REFUND_USAGE = "Usage: /mod refund <telegram_payment_charge_id> (owners only)"
+# Shown with translate(...) in the member's language (`/buy` runs in the sender's; checkout and payment updates
+# are put in the payer's here).
+OFF_TEXT = N_("Buying credits isn't enabled on this bot.")
+THANKS_TEXT = N_("Thank you! {credits} credits were added; you now have {balance} bought credits. See /quota.")
+BANNED_TEXT = N_("You are banned from generating here, so I can't sell you credits. Ask the moderators about it.")
+REFUND_USAGE = N_("Usage: /mod refund <telegram_payment_charge_id> (owners only)")
 
 
 class Stars:
@@ -51,20 +52,21 @@ class Stars:
         user = message.from_user
         packs = self.settings.credit_packs
         if not packs or user is None:
-            return OFF_TEXT
+            return translate(OFF_TEXT)
         now = self.clock()
         for pack_id, pack in packs.items():
             offer = new_offer(self.settings, pack_id, str(user.id), now)
             title = pack_title(pack_id, pack)
             try:
                 await self.bot.send_invoice(
-                    message.chat_id, title, f"{pack.credits} Reelsmith credits for {pack.stars} Stars. They never "
-                    "expire and are used when your daily credits run out.", offer.payload(), CURRENCY_STARS,
+                    message.chat_id, title, _("{credits} Reelsmith credits for {stars} Stars. They never expire and "
+                                              "are used when your daily credits run out.", credits=pack.credits,
+                                              stars=pack.stars), offer.payload(), CURRENCY_STARS,
                     [LabeledPrice(title, pack.stars)], provider_token="",
                     message_thread_id=message.message_thread_id if message.is_topic_message else None)
             except TelegramError as exc:
                 log.warning("sendInvoice failed in chat %s (%s)", message.chat_id, type(exc).__name__)
-                return "I couldn't send the invoices here. Try /buy in a private chat with me."
+                return _("I couldn't send the invoices here. Try /buy in a private chat with me.")
         return None
 
     # ---- checkout -----------------------------------------------------------------------
@@ -73,12 +75,16 @@ class Stars:
         query = update.pre_checkout_query
         if query is None:
             return
+        with use_locale(query.from_user.language_code or ""):  # the refusal is shown to the payer
+            await self._pre_checkout(query)
+
+    async def _pre_checkout(self, query: PreCheckoutQuery) -> None:
         user_id = str(query.from_user.id)
         _offer, why = check_offer(self.settings, query.invoice_payload, user_id, query.currency,
                                   query.total_amount, self.clock())
         if not why and (await self.bans.get(PLATFORM, None, user_id) is not None
                         or await self.bans.banned_anywhere(PLATFORM, user_id)):
-            why = BANNED_TEXT
+            why = translate(BANNED_TEXT)
         if why:
             await self.audit.record("refusal", PLATFORM, user_id, user_id, "checkout", why)
         try:
@@ -103,8 +109,11 @@ class Stars:
         if not await self.service.redis.set(thanked, "1", nx=True, ex=self.settings.credit_offer_ttl_s * 7):
             return
         balance = await self.book.paid_balance(PLATFORM, offer.user_id)
+        payer = message.from_user.language_code if message.from_user is not None else ""
+        with use_locale(payer or ""):
+            thanks = translate(THANKS_TEXT).format(credits=offer.credits, balance=balance)
         try:
-            await self.bot.send_message(message.chat_id, THANKS_TEXT.format(credits=offer.credits, balance=balance))
+            await self.bot.send_message(message.chat_id, thanks)
         except TelegramError as exc:
             log.info("could not thank for payment in chat %s (%s)", message.chat_id, type(exc).__name__)
 
@@ -137,25 +146,27 @@ class Stars:
         """`/mod refund <charge id>`: refund through Telegram, then take back what is left of the credits."""
         if not self.settings.is_owner(PLATFORM, owner_id):
             await self.audit.record("denied", PLATFORM, owner_id, owner_id, "refund", "not an owner")
-            return "Only the service owners can refund payments."
+            return _("Only the service owners can refund payments.")
         if len(args) != 1:
-            return REFUND_USAGE
+            return translate(REFUND_USAGE)
         charge = args[0]
         purchase = await self.ledger.purchase(PLATFORM, charge)
         if purchase is None:
-            return f"I have no purchase with charge id {charge[:80]}. Copy it from /mod audit."
+            return _("I have no purchase with charge id {charge}. Copy it from /mod audit.", charge=charge[:80])
         if purchase.state == "refunded":
-            return f"Charge {charge} was already refunded."
+            return _("Charge {charge} was already refunded.", charge=charge)
         try:
             await self.bot.refund_star_payment(int(purchase.user_id), charge)
         except BadRequest as exc:
             if "CHARGE_ALREADY_REFUNDED" not in exc.message.upper():
-                return f"Telegram refused the refund: {exc.message}"
+                return _("Telegram refused the refund: {error}", error=exc.message)
         except TelegramError as exc:
-            return f"Telegram didn't answer the refund ({type(exc).__name__}); try again."
+            return _("Telegram didn't answer the refund ({problem}); try again.", problem=type(exc).__name__)
         done = await self.ledger.refund(PLATFORM, charge, owner_id)
         if done is None:
-            return f"Charge {charge} was already refunded."
-        spent = f" {done.spent} of them had already been spent, which a refund can't take back." if done.spent else ""
-        return (f"Refunded {purchase.stars} Stars to {purchase.user_id} and removed {done.removed} of the "
-                f"{done.credits} credits they bought.{spent}")
+            return _("Charge {charge} was already refunded.", charge=charge)
+        text = _("Refunded {stars} Stars to {user} and removed {removed} of the {credits} credits they bought.",
+                 stars=purchase.stars, user=purchase.user_id, removed=done.removed, credits=done.credits)
+        if done.spent:
+            text += " " + _("{n} of them had already been spent, which a refund can't take back.", n=done.spent)
+        return text

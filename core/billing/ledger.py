@@ -19,6 +19,7 @@ from arq.connections import ArqRedis
 
 from core.billing.offers import Offer
 from core.clock import Clock, system_clock
+from core.i18n import _
 from core.queue.connection import as_text
 from core.quotas.book import QuotaBook
 from core.settings import Settings
@@ -161,18 +162,21 @@ async def revenue_text(redis: ArqRedis, settings: Settings, platform: str) -> st
     raw = await redis.hgetall(revenue_key(settings, platform))
     stats: dict[str, dict[str, int]] = {}
     for k, v in raw.items():
-        pack, _, what = as_text(k).rpartition(":")
+        pack, _sep, what = as_text(k).rpartition(":")
         stats.setdefault(pack, {})[what] = int(v)
     if not stats:
-        return f"No purchases on {platform} yet."
-    lines = [f"Revenue on {platform} (all time, Telegram Stars):"]
+        return _("No purchases on {platform} yet.", platform=platform)
+    lines = [_("Revenue on {platform} (all time, Telegram Stars):", platform=platform)]
     total = 0
     for pack in sorted(stats):
         st = stats[pack]
         net = st.get("stars", 0) - st.get("refunded_stars", 0)
         total += net
-        lines.append(f"- {pack}: {st.get('count', 0)} sold, {st.get('credits', 0)} credits, {st.get('stars', 0)} "
-                     f"stars" + (f", {st['refunds']} refunded ({st.get('refunded_stars', 0)} stars)"
-                                 if st.get("refunds") else "") + f"; net {net}")
-    lines.append(f"Net: {total} stars.")
+        sold = _("{pack}: {count} sold, {credits} credits, {stars} stars", pack=pack, count=st.get("count", 0),
+                 credits=st.get("credits", 0), stars=st.get("stars", 0))
+        if st.get("refunds"):
+            sold += ", " + _("{count} refunded ({stars} stars)", count=st["refunds"],
+                             stars=st.get("refunded_stars", 0))
+        lines.append("- " + sold + "; " + _("net {stars}", stars=net))
+    lines.append(_("Net: {stars} stars.", stars=total))
     return "\n".join(lines)

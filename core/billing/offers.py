@@ -11,6 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from core.i18n import _, ngettext
 from core.settings import CreditPack, Settings
 
 CURRENCY_STARS = "XTR"  # Telegram Stars: digital goods are sold only in Stars
@@ -48,8 +49,8 @@ class Offer:
 
 
 def pack_title(pack_id: str, pack: CreditPack) -> str:
-    """The pack's name on its invoice."""
-    return pack.title or f"{pack.credits} credits"
+    """The pack's name on its invoice (the owner's title as written, else "N credits" in the buyer's language)."""
+    return pack.title or ngettext("{n} credit", "{n} credits", pack.credits)
 
 
 def new_offer(settings: Settings, pack_id: str, user_id: str, now: float) -> Offer:
@@ -63,19 +64,20 @@ def new_offer(settings: Settings, pack_id: str, user_id: str, now: float) -> Off
 
 def check_offer(settings: Settings, payload: str, user_id: str, currency: str, amount: int,
                 now: float) -> tuple[Offer | None, str]:
-    """(the offer, "") when this payment may go ahead; (offer or None, why not) otherwise, for the payer."""
+    """(the offer, "") when this payment may go ahead; (offer or None, why not) otherwise, for the payer (in the
+    current locale: the adapter answers the checkout in the payer's)."""
     offer = Offer.parse(payload)
     if offer is None:
-        return None, "I don't know this invoice. Send /buy for a new one."
+        return None, _("I don't know this invoice. Send /buy for a new one.")
     pack = settings.credit_packs.get(offer.pack_id)
     if pack is None:
-        return offer, "This pack is no longer sold. Send /buy to see the current packs."
+        return offer, _("This pack is no longer sold. Send /buy to see the current packs.")
     if (pack.credits, pack.stars) != (offer.credits, offer.stars):
-        return offer, "This pack changed since the invoice was made. Send /buy for a new one."
+        return offer, _("This pack changed since the invoice was made. Send /buy for a new one.")
     if offer.user_id != user_id:
-        return offer, "This invoice was made for someone else. Send /buy for your own."
+        return offer, _("This invoice was made for someone else. Send /buy for your own.")
     if offer.expires < now:
-        return offer, "This invoice has expired. Send /buy for a new one."
+        return offer, _("This invoice has expired. Send /buy for a new one.")
     if currency != CURRENCY_STARS or amount != offer.stars:
-        return offer, "The amount doesn't match this pack's price. Send /buy for a new invoice."
+        return offer, _("The amount doesn't match this pack's price. Send /buy for a new invoice.")
     return offer, ""

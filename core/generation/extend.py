@@ -18,6 +18,7 @@ from PIL import Image
 
 from core.errors import GenerationError
 from core.generation.pipeline import GenerationResult, Job, PipelineSet
+from core.i18n import _
 from core.models import Task
 from core.types import JobKind
 
@@ -44,12 +45,12 @@ def extend(pipes: PipelineSet, job: Job) -> GenerationResult:
     request = job.request
     source = list(job.video or [])
     if not source:
-        raise GenerationError("The clip to extend could not be read. Send a new /video command.")
+        raise GenerationError(_("The clip to extend could not be read. Send a new /video command."))
     entry = pipes.entry_for(JobKind.EXTEND, request.model)
     conditioned = pipes.condition_pipe(entry.name) is not None
     if not conditioned and not entry.serves(Task.IMAGE_TO_VIDEO):
-        raise GenerationError(f"The video model {entry.label} cannot continue a clip. Ask an owner for an "
-                              "image-to-video model (see /models).")
+        raise GenerationError(_("The video model {model} cannot continue a clip. Ask an owner for an image-to-video "
+                                "model (see /models).", model=entry.label))
     overlap = overlap_frames(len(source), conditioned)
     base = dict(num_frames=request.num_frames + overlap, references=[], source_job="", source_frames=0)
     size = (request.width, request.height)

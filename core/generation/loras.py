@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import GenerationError
+from core.i18n import _
 from core.styles.catalog import StyleError, lora_file
 from core.types import LoraUse
 
@@ -41,19 +42,21 @@ class LoraSwitch:
         if name in held:
             return
         if not hasattr(pipe, "load_lora_weights"):
-            raise GenerationError(f"The model ({type(pipe).__name__}) cannot use LoRAs, so style LoRA {name} "
-                                  "cannot apply. Use the style with another model or ask the owner.")
+            raise GenerationError(_("The model ({pipeline}) cannot use LoRAs, so style LoRA {name} cannot apply. Use "
+                                    "the style with another model or ask the owner.", pipeline=type(pipe).__name__,
+                                    name=name))
         try:
             path = lora_file(self.loras_dir, name)
             pipe.load_lora_weights(str(path), adapter_name=name)
         except StyleError as exc:
-            raise GenerationError(f"LoRA {name} could not be loaded: {exc}") from exc
+            raise GenerationError(_("LoRA {name} could not be loaded: {error}", name=name, error=exc)) from exc
         except Exception as exc:  # a broken or mismatched file: the job fails, naming it; no retry helps
             log.exception("loading LoRA %s failed", name)
             with contextlib.suppress(Exception):
                 pipe.delete_adapters([name])  # drop whatever a half-finished load left behind
-            raise GenerationError(f"LoRA {name} could not be loaded into {type(pipe).__name__}: it does not fit "
-                                  "this model or the file is damaged. Tell the service owner.") from exc
+            raise GenerationError(_("LoRA {name} could not be loaded into {pipeline}: it does not fit this model or "
+                                    "the file is damaged. Tell the service owner.", name=name,
+                                    pipeline=type(pipe).__name__)) from exc
         held.add(name)
         self.loads += 1
 

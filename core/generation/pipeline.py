@@ -37,10 +37,11 @@ from core.generation.families import loader_for, pipeline_for
 from core.generation.loras import LoraSwitch
 from core.generation.placement import place, resolve_device, resolve_dtype
 from core.generation.tiny_models import IMAGE_SUBDIR, VIDEO_SUBDIR, build_tiny_models
+from core.i18n import _, translate
 from core.media.audio import PcmAudio, from_waveform
 from core.models import FAMILIES, Task, task_of
 from core.models.catalog import AUTO_IMAGE, AUTO_VIDEO, TWIN_PREFIX, Catalog, ModelEntry, catalog_for
-from core.models.tasks import DOES
+from core.models.task_texts import NO_PIPELINE_FOR, PIPELINE_CANT
 from core.service.grammar import command_for, model_prompt
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind
@@ -137,8 +138,8 @@ class PipelineSet:
         if entry is None and task == Task.UPSCALE and not model:
             entry = self.catalog.default_for(Task.IMAGE_TO_IMAGE)  # refines a resized copy (upscale module)
         if entry is None:
-            what = f"model named {model!r} any more" if model else f"model that can {DOES[task]}"
-            raise GenerationError(f"This server has no {what}; ask an owner, or see /models.")
+            raise GenerationError(_("This server has no model named {model} any more; ask an owner, or see /models.",
+                                    model=repr(model)) if model else translate(NO_PIPELINE_FOR[task]))
         return entry
 
     @property
@@ -186,14 +187,15 @@ class PipelineSet:
             except OSError as exc:
                 if "safetensors" not in str(exc):
                     raise
-                raise GenerationError(
-                    f"The model {entry.label} has no safetensors weights (only pickled ones, which are never "
-                    "loaded here). Nothing was charged; an owner must convert it to safetensors.") from exc
+                raise GenerationError(_(
+                    "The model {model} has no safetensors weights (only pickled ones, which are never loaded here). "
+                    "Nothing was charged; an owner must convert it to safetensors.", model=entry.label)) from exc
         loaded = type(pipe).__name__
         if entry.family != AUTO_IMAGE.name and entry.family != AUTO_VIDEO.name and not entry.checkpoint.loads(loaded):
-            raise GenerationError(
-                f"The model {entry.label} loaded as {loaded}, but the catalog says it is a {entry.spec.title} "
-                f"{entry.kind} checkpoint ({entry.checkpoint.loader}). An owner must fix its family or kind.")
+            raise GenerationError(_(
+                "The model {model} loaded as {loaded}, but the catalog says it is a {family} {kind} checkpoint "
+                "({loader}). An owner must fix its family or kind.", model=entry.label, loaded=loaded,
+                family=entry.spec.title, kind=entry.kind, loader=entry.checkpoint.loader))
         self.applied_options = place(pipe, self.settings, self.device)
         pipe.set_progress_bar_config(disable=True)
         self.loads += 1
@@ -258,8 +260,7 @@ class PipelineSet:
         with self._lock:
             pipe = self._pipeline(entry, task)
             if pipe is None:
-                raise GenerationError(f"The model {entry.label} cannot {DOES[task]}. Choose another with "
-                                      "--model (see /models).")
+                raise GenerationError(translate(PIPELINE_CANT[task]).format(model=entry.label))
             return pipe
 
     def condition_pipe(self, model: str = "") -> Any | None:
@@ -385,13 +386,13 @@ class PipelineSet:
             callback_on_step_end=_step_callback(jobs, total),
         )
         if first.kind.needs_image and any(not job.images and not job.video for job in jobs):
-            raise GenerationError(f"/{command_for(first.kind)} needs an image.")
+            raise GenerationError(_("/{command} needs an image.", command=command_for(first.kind)))
         size = (first.width, first.height)
         if first.kind == JobKind.EDIT:
             call.update(image=[job.images[0].convert("RGB").resize(size) for job, _ in each], strength=strength)
         elif first.kind == JobKind.INPAINT:  # canvas: strength 1, so the masked area is drawn anew (core.canvas)
             if any(len(job.images) < 2 for job in jobs):
-                raise GenerationError("Repainting needs the image and a black and white mask (white: repaint).")
+                raise GenerationError(_("Repainting needs the image and a black and white mask (white: repaint)."))
             call.update(image=[job.images[0].convert("RGB").resize(size) for job, _ in each],
                         mask_image=[job.images[1].convert("L").resize(size) for job, _ in each],
                         width=first.width, height=first.height, strength=1.0)
@@ -420,10 +421,9 @@ class PipelineSet:
             return None
         if self.condition_pipe(entry.name) is None:
             if job.video:
-                raise GenerationError(
-                    f"The video model {entry.label} cannot restyle a video. Attach an image instead, or choose a "
-                    "model that can with --model (see /models)."
-                )
+                raise GenerationError(_(
+                    "The video model {model} cannot restyle a video. Attach an image instead, or choose a model "
+                    "that can with --model (see /models).", model=entry.label))
             notes.append(EXTRA_VIDEO_IMAGES_UNUSED)
             return None
         return video_conditions(request, job.images, job.video, notes)

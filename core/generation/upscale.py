@@ -21,6 +21,7 @@ from PIL import Image
 from core.errors import GenerationError
 from core.generation.conditions import partial_steps
 from core.generation.pipeline import GenerationCancelled, GenerationResult, Job, PipelineSet
+from core.i18n import _
 from core.models import Family, Task
 from core.models.families.sd_upscale import SD_UPSCALE_FACTOR, SD_UPSCALE_NOISE_LEVEL
 from core.service.grammar import model_prompt
@@ -35,7 +36,7 @@ def upscale(pipes: PipelineSet, job: Job) -> GenerationResult:
     """Run one /upscale job (blocking) by whichever path this worker has."""
     request = job.request
     if not job.images:
-        raise GenerationError("/upscale needs an image.")
+        raise GenerationError(_("/{command} needs an image.", command="upscale"))
     image = job.images[0].convert("RGB")
     size = (request.width, request.height)
     entry = pipes.entry_for(JobKind.UPSCALE, request.model)

@@ -13,9 +13,11 @@ from redis.asyncio import Redis
 
 from core.context import ChatContext
 from core.errors import Refusal
+from core.i18n import _, translate
 from core.model_access.rules import ChatRules, ModelRules
 from core.models.catalog import Catalog, ModelEntry, catalog_for
-from core.models.tasks import DOES, Task, task_of
+from core.models.task_texts import CANT, NO_MODEL_OF_KIND, NONE_USABLE, SERVERS_CANT
+from core.models.tasks import Task, task_of
 from core.quotas.book import TierMap
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind, MediaType, Requester, size_for
@@ -37,8 +39,37 @@ def service_size(settings: Settings, kind: JobKind, aspect_ratio: str) -> tuple[
     return size_for(aspect_ratio, settings.video_size() if kind.is_video else settings.image_size())
 
 
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
+@dataclass(frozen=True)
+class WhyNot:
+    """Why a member may not use a model here: "tier" (only for `tiers`), "scope" (not offered in this chat) or
+    "denied" (a moderator turned it off). Put into words where shown, in the reader's language."""
+
+    code: str
+    tiers: tuple[str, ...] = ()
+
+    def clause(self, model: str) -> str:
+        """One of the reasons listed after a colon: "sd15 is turned off in this chat (...)"."""
+        if self.code == "tier":
+            return (_("{model} is only for members of the {tier} tier", model=model, tier=self.tiers[0])
+                    if len(self.tiers) == 1 else
+                    _("{model} is only for members of these tiers: {tiers}", model=model, tiers=", ".join(self.tiers)))
+        if self.code == "scope":
+            return _("{model} isn't offered in this chat", model=model)
+        return _("{model} is turned off in this chat (a moderator can turn it back on with /models allow {model})",
+                 model=model)
+
+    def sentence(self, model: str) -> str:
+        """The refusal of a named model, e.g. The model 'sd15' is turned off in this chat (...)."""
+        quoted = repr(model)
+        if self.code == "tier":
+            return (_("The model {model} is only for members of the {tier} tier.", model=quoted, tier=self.tiers[0])
+                    if len(self.tiers) == 1 else
+                    _("The model {model} is only for members of these tiers: {tiers}.", model=quoted,
+                      tiers=", ".join(self.tiers)))
+        if self.code == "scope":
+            return _("The model {model} isn't offered in this chat.", model=quoted)
+        return _("The model {model} is turned off in this chat (a moderator can turn it back on with /models allow "
+                 "{name}).", model=quoted, name=model)
 
 
 @dataclass(frozen=True)
@@ -47,10 +78,13 @@ class Usable:
 
     models: list[ModelEntry]
     rules: ChatRules
-    why_not: dict[str, str]  # name -> the reason, in words
+    why_not: dict[str, WhyNot]
 
-    def names(self) -> str:
-        return ", ".join(e.name for e in self.models) or "none"
+    def pointer(self) -> str:
+        """What a refusal points to instead, e.g. Models you can use: sd15, wan (see /models)."""
+        if not self.models:
+            return _("There are no models you can use here (see /models).")
+        return _("Models you can use: {models} (see /models).", models=", ".join(e.name for e in self.models))
 
 
 class ModelAccess:
@@ -72,15 +106,15 @@ class ModelAccess:
         """The models `who` may use in their chat: the owner's tiers and scopes, then the chat's denials."""
         rules = await self.rules.get(who.platform, who.scope)
         tier = self.tier(who, ctx)
-        models, why_not = [], {}
+        models: list[ModelEntry] = []
+        why_not: dict[str, WhyNot] = {}
         for entry in self.catalog.entries.values():
             if entry.tiers and tier not in entry.tiers:
-                why_not[entry.name] = f"is only for members of the {' or '.join(entry.tiers)} tier"
+                why_not[entry.name] = WhyNot("tier", entry.tiers)
             elif entry.scopes and f"{who.platform}:{who.scope}" not in entry.scopes:
-                why_not[entry.name] = "isn't offered in this chat"
+                why_not[entry.name] = WhyNot("scope")
             elif entry.name in rules.denied:
-                why_not[entry.name] = (f"is turned off in this chat (a moderator can turn it back on with "
-                                       f"/models allow {entry.name})")
+                why_not[entry.name] = WhyNot("denied")
             else:
                 models.append(entry)
         return Usable(models, rules, why_not)
@@ -113,33 +147,29 @@ class ModelAccess:
     def _named(self, name: str, task: Task, usable: Usable, *, extend: bool = False) -> ModelEntry:
         entry = self.catalog.entry(name)
         if entry is None:
-            raise Refusal(f"There is no model called {name[:48]!r} here. Models you can use: {usable.names()} "
-                          "(see /models).", reason="model")
+            raise Refusal(_("There is no model called {model} here.", model=repr(name[:48])) + " " + usable.pointer(),
+                          reason="model")
         if entry.name in usable.why_not:
-            raise Refusal(f"The model {entry.name!r} {usable.why_not[entry.name]}. Models you can use: "
-                          f"{usable.names()} (see /models).", reason="model")
+            raise Refusal(usable.why_not[entry.name].sentence(entry.name) + " " + usable.pointer(), reason="model")
         if not entry.serves(task) and not (task == Task.UPSCALE and entry.serves(Task.IMAGE_TO_IMAGE)) and not (
                 extend and entry.serves(Task.VIDEO_TO_VIDEO)):
             able = [e.name for e in usable.models if e.serves(task)]
             if not able:
                 raise Refusal(self._none_for(task, usable), reason="model")
-            raise Refusal(f"The model {entry.name!r} can't {DOES[task]} ({task.value}). Models here that can: "
-                          f"{', '.join(able)}; pick one with --model, or leave --model out.", reason="model")
+            raise Refusal(translate(CANT[task]).format(model=repr(entry.name), task=task.value) + " "
+                          + _("Models here that can: {models}; pick one with --model, or leave --model out.",
+                              models=", ".join(able)), reason="model")
         return entry
 
     def _none_for(self, task: Task, usable: Usable) -> str:
         """No usable model serves `task`: whose to fix (the owner's file, or this chat's rules) and how."""
         blocked = [(e.name, usable.why_not[e.name]) for e in self.catalog.serving(task)]
         if blocked:
-            reasons = "; ".join(f"{name} {why}" for name, why in blocked)
-            return f"No model you may use here can {DOES[task]}: {reasons}."
+            reasons = "; ".join(why.clause(name) for name, why in blocked)
+            return translate(NONE_USABLE[task]).format(reasons=reasons)
         video = task in VIDEO_TASKS
         have = [e for e in self.catalog.entries.values() if e.is_video == video]
-        what = "video" if video else "image"
-        add = f"{_article(task.value)} {task.value} model"
-        if not have:
-            return f"This server has no {what} model; an owner can add {add} (see /models)."
-        return f"This server's {what} model can't {DOES[task]}; an owner can add {add} (see /models)."
+        return translate(SERVERS_CANT[task] if have else NO_MODEL_OF_KIND[task])
 
     async def settle(self, request: GenerationRequest, ctx: ChatContext) -> GenerationRequest:
         """The request on its model: `model`, `cost_factor` and the model's defaults filled in (a request step)."""

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from core.contract import CommandCall, Outcome
 from core.errors import CommandError
+from core.i18n import N_, _, translate
 from core.model_access.choice import ModelAccess, Usable
 from core.models.catalog import ModelEntry
 from core.models.tasks import Task
 from core.moderation.toolkit import Moderation
 
-MODELS_HELP = """/models - the models you can use here; pick one with --model NAME
+MODELS_HELP = N_("""/models - the models you can use here; pick one with --model NAME
 Moderators (this chat only; on Discord, this server):
 /models deny <name> - turn a model off here;  /models allow <name> - turn it back on
 /models default <name> [task] - this chat's default for the model's tasks (or one task, e.g. text-to-video)
-/models reset - back to the owner's defaults, nothing turned off"""
+/models reset - back to the owner's defaults, nothing turned off""")
 
 
-def _cost(entry: ModelEntry) -> str:
-    return f"; costs \u00d7{entry.cost:g}" if entry.cost != 1 else ""
+def _tasks(tasks: list[Task] | tuple[Task, ...]) -> str:
+    """Task names as members type them (`/models default NAME text-to-video`): not translated."""
+    return ", ".join(t.value for t in tasks)
 
 
 class ModelCommands:
@@ -31,9 +33,10 @@ class ModelCommands:
         if sub in ("", "list"):
             return Outcome(await self.listing(call), ok=True, private=True)
         if sub == "help":
-            return Outcome(MODELS_HELP, ok=True, private=True)
+            return Outcome(translate(MODELS_HELP), ok=True, private=True)
         if sub not in ("allow", "deny", "default", "reset"):
-            raise CommandError(f"Unknown /models command {sub[:20]!r}.\n\n{MODELS_HELP}")
+            raise CommandError(_("Unknown /models command {command}.", command=repr(sub[:20])) + "\n\n"
+                               + translate(MODELS_HELP))
         self.mod.require_moderator(call.requester, call.ctx, f"/models {sub}")
         text = await getattr(self, f"_{sub}")(call, tokens[1:])
         return Outcome(text, ok=True, private=True)
@@ -42,50 +45,54 @@ class ModelCommands:
     async def listing(self, call: CommandCall) -> str:
         usable = await self.access.usable(call.requester, call.ctx)
         if not usable.models:
-            return "No model is available to you here. Ask a moderator (/models allow) or the owner."
+            return _("No model is available to you here. Ask a moderator (/models allow) or the owner.")
         defaults: dict[str, list[Task]] = {}
         for task in self.access.catalog.tasks:
             entry = self.access.default_for(task, usable)
             if entry is not None:
                 defaults.setdefault(entry.name, []).append(task)
-        lines = ["Models you can use here (pick one with --model NAME):"]
+        lines = [_("Models you can use here (pick one with --model NAME):")]
         for entry in usable.models:
-            line = f"\u2022 {entry.name} - {', '.join(t.value for t in entry.tasks)}"
+            notes = [_tasks(entry.tasks)]
             if entry.name in defaults:
-                line += f"; default here for {', '.join(t.value for t in sorted(defaults[entry.name]))}"
-            line += _cost(entry) + (f"; {entry.title}" if entry.title else "")
-            lines.append(line)
-        off = sorted(n for n, why in usable.why_not.items() if "turned off" in why)
+                notes.append(_("default here for {tasks}", tasks=_tasks(sorted(defaults[entry.name]))))
+            if entry.cost != 1:
+                notes.append(_("costs \u00d7{factor}", factor=f"{entry.cost:g}"))
+            if entry.title:
+                notes.append(entry.title)
+            lines.append(f"\u2022 {entry.name} - " + "; ".join(notes))
+        off = sorted(n for n, why in usable.why_not.items() if why.code == "denied")
         if off:
-            lines.append(f"Turned off here: {', '.join(off)} (a moderator can /models allow NAME).")
-        missing = [t.value for t in Task if t in self.access.catalog.tasks and t not in
+            lines.append(_("Turned off here: {models} (a moderator can /models allow NAME).", models=", ".join(off)))
+        missing = [t for t in Task if t in self.access.catalog.tasks and t not in
                    {t for ts in defaults.values() for t in ts}]
         if missing:
-            lines.append(f"Nothing you can use here does: {', '.join(missing)}.")
+            lines.append(_("Nothing you can use here does: {tasks}.", tasks=_tasks(missing)))
         return "\n".join(lines)
 
     # ---- moderators ---------------------------------------------------------------------
     def _entry(self, tokens: list[str], usage: str) -> ModelEntry:
         if not tokens:
-            raise CommandError(f"Name a model. Usage: {usage}")
+            raise CommandError(_("Name a model. Usage: {usage}", usage=usage))
         entry = self.access.catalog.entry(tokens[0])
         if entry is None:
             names = ", ".join(self.access.catalog.entries)
-            raise CommandError(f"There is no model called {tokens[0][:48]!r}. Models: {names}.")
+            raise CommandError(_("There is no model called {model}. Models: {models}.", model=repr(tokens[0][:48]),
+                                 models=names))
         return entry
 
     def _owner_keeps(self, call: CommandCall, entry: ModelEntry) -> None:
         who = call.requester
         if entry.scopes and f"{who.platform}:{who.scope}" not in entry.scopes:
-            raise CommandError(f"The owner offers {entry.name} only in other chats; moderators here can't change "
-                               "that.")
+            raise CommandError(_("The owner offers {model} only in other chats; moderators here can't change "
+                                 "that.", model=entry.name))
 
     async def _deny(self, call: CommandCall, tokens: list[str]) -> str:
         entry = self._entry(tokens, "/models deny <name>")
         who = call.requester
         await self.access.rules.deny(who.platform, who.scope, entry.name)
         await self.mod.log_action(who, "models deny", entry.name)
-        return f"{entry.name} is turned off in this chat. /models allow {entry.name} turns it back on."
+        return _("{model} is turned off in this chat. /models allow {model} turns it back on.", model=entry.name)
 
     async def _allow(self, call: CommandCall, tokens: list[str]) -> str:
         entry = self._entry(tokens, "/models allow <name>")
@@ -93,9 +100,11 @@ class ModelCommands:
         who = call.requester
         was_off = await self.access.rules.allow(who.platform, who.scope, entry.name)
         await self.mod.log_action(who, "models allow", entry.name)
-        tiers = f" (for members of the {' or '.join(entry.tiers)} tier)" if entry.tiers else ""
-        return (f"{entry.name} is on again in this chat{tiers}." if was_off
-                else f"{entry.name} was not turned off here; members can use it{tiers}.")
+        text = (_("{model} is on again in this chat.", model=entry.name) if was_off
+                else _("{model} was not turned off here; members can use it.", model=entry.name))
+        if entry.tiers:
+            text += " " + _("It is for members of these tiers: {tiers}.", tiers=", ".join(entry.tiers))
+        return text
 
     async def _default(self, call: CommandCall, tokens: list[str]) -> str:
         usage = "/models default <name> [task]"
@@ -107,24 +116,25 @@ class ModelCommands:
             try:
                 task = Task(tokens[1].lower())
             except ValueError as exc:
-                raise CommandError(f"{tokens[1][:30]!r} is not a task; {entry.name} does "
-                                   f"{', '.join(t.value for t in entry.tasks)}. Usage: {usage}") from exc
+                raise CommandError(_("{value} is not a task; {model} does {tasks}. Usage: {usage}",
+                                     value=repr(tokens[1][:30]), model=entry.name, tasks=_tasks(entry.tasks),
+                                     usage=usage)) from exc
             if not entry.serves(task):
-                raise CommandError(f"{entry.name} can't do {task.value}; it does "
-                                   f"{', '.join(t.value for t in entry.tasks)}.")
+                raise CommandError(_("{model} can't do {task}; it does {tasks}.", model=entry.name, task=task.value,
+                                     tasks=_tasks(entry.tasks)))
             tasks = [task]
         rules = await self.access.rules.get(who.platform, who.scope)
         if entry.name in rules.denied:
-            raise CommandError(f"{entry.name} is turned off here; /models allow {entry.name} first.")
+            raise CommandError(_("{model} is turned off here; /models allow {model} first.", model=entry.name))
         await self.access.rules.set_default(who.platform, who.scope, entry.name, tasks)
-        await self.mod.log_action(who, "models default", f"{entry.name} for {', '.join(t.value for t in tasks)}")
-        return f"{entry.name} is now this chat's default for {', '.join(t.value for t in tasks)}."
+        await self.mod.log_action(who, "models default", f"{entry.name} for {_tasks(tasks)}")
+        return _("{model} is now this chat's default for {tasks}.", model=entry.name, tasks=_tasks(tasks))
 
     async def _reset(self, call: CommandCall, tokens: list[str]) -> str:
         who = call.requester
         await self.access.rules.reset(who.platform, who.scope)
         await self.mod.log_action(who, "models reset")
-        return "This chat's model rules are reset: every model is on, and the owner's defaults apply."
+        return _("This chat's model rules are reset: every model is on, and the owner's defaults apply.")
 
 
 def usable_names(usable: Usable, task: Task | None) -> list[str]:

@@ -19,17 +19,7 @@ class Task(StrEnum):
     AUDIO_VIDEO = "audio+video"  # the model makes the soundtrack with the clip (LTX-2)
 
 
-# What a task does, in the member's words ("can't animate a picture"): the one wording every refusal uses.
-DOES = {
-    Task.TEXT_TO_IMAGE: "make a picture from text",
-    Task.IMAGE_TO_IMAGE: "change a picture",
-    Task.INPAINT: "repaint part of a picture",
-    Task.UPSCALE: "upscale a picture",
-    Task.TEXT_TO_VIDEO: "make a video from text",
-    Task.IMAGE_TO_VIDEO: "animate a picture",
-    Task.VIDEO_TO_VIDEO: "restyle a video",
-    Task.AUDIO_VIDEO: "make a video with its soundtrack",
-}
+# What a task does, in the member's words, lives in whole sentences in core.models.task_texts (translated).
 
 
 _BY_KIND = {

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from core.clock import Clock, system_clock
+from core.i18n import _
 from core.queue.connection import as_text
 from core.settings import Settings
 
@@ -36,6 +37,15 @@ class Ban:
     until: float | None  # None: until lifted
     reason: str
     by: str
+
+    def shown(self, now: float) -> str:
+        """`describe` in the reader's language (for replies; the audit log keeps `describe`, in English)."""
+        if self.until is None:
+            text = _("{user} banned until lifted", user=self.user_id)
+        else:
+            text = _("{user} banned for another {duration}", user=self.user_id,
+                     duration=describe_duration(self.until - now))
+        return text + (f" ({self.reason})" if self.reason else "")
 
     def describe(self, now: float) -> str:
         span = "until lifted" if self.until is None else f"for another {describe_duration(self.until - now)}"

@@ -26,6 +26,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
 from redis.asyncio import Redis
 
+from core.i18n import _
 from core.moderation.normalize import collapsed, is_native, name_tokens, normalize, phrase_key, skeletons, spans
 from core.queue.connection import as_text
 from core.settings import Settings
@@ -68,10 +69,10 @@ class Match:
 def _key(text: str) -> str:
     key = phrase_key(text)
     if not is_native(key) and any(is_native(t) for r in skeletons(text) for t in r):
-        raise BlocklistError("Write an entry in one script: CJK characters and Latin letters are matched apart "
-                             "(give each as its own alias).")
+        raise BlocklistError(_("Write an entry in one script: CJK characters and Latin letters are matched apart "
+                               "(give each as its own alias)."))
     if len(key[1:] if is_native(key) else key) < 2:
-        raise BlocklistError("That entry has no letters or digits left after folding; write a word or phrase.")
+        raise BlocklistError(_("That entry has no letters or digits left after folding; write a word or phrase."))
     return key
 
 
@@ -80,19 +81,19 @@ def make_entry(text: str, category: str, aliases: tuple[str, ...] = (), exceptio
     """Validate and compile one entry (with its aliases and fuzzy exceptions, from a list line)."""
     text = text.strip()
     if not text:
-        raise BlocklistError("Give a word, phrase or re:<regex> to block.")
+        raise BlocklistError(_("Give a word, phrase or re:<regex> to block."))
     if len(text) > MAX_ENTRY_CHARS:
-        raise BlocklistError(f"Blocklist entries may be at most {MAX_ENTRY_CHARS} characters.")
+        raise BlocklistError(_("Blocklist entries may be at most {n} characters.", n=MAX_ENTRY_CHARS))
     if text.startswith(REGEX_PREFIX):
         try:
             pattern = re.compile(text[len(REGEX_PREFIX):], re.IGNORECASE)
         except re.error as exc:
-            raise BlocklistError(f"That regex does not compile: {exc}.") from exc
+            raise BlocklistError(_("That regex does not compile: {error}.", error=exc)) from exc
         if _NESTED_QUANTIFIER.search(pattern.pattern):
-            raise BlocklistError("That regex repeats a repeated group (like (a+)+), which can hang the bot; "
-                                 "simplify it.")
+            raise BlocklistError(_("That regex repeats a repeated group (like (a+)+), which can hang the bot; "
+                                   "simplify it."))
         if pattern.search(""):
-            raise BlocklistError("That regex matches empty text, so it would block everything.")
+            raise BlocklistError(_("That regex matches empty text, so it would block everything."))
         return Entry(text, category, pattern=pattern)
     key = _key(text)
     keys = tuple(dict.fromkeys([key, *(_key(a) for a in aliases)]))
@@ -131,7 +132,7 @@ def parse_list(text: str) -> tuple[Entry, ...]:
         if not line:
             continue
         if line.startswith("[") and line.endswith("]"):
-            title, _, options = line[1:-1].partition(";")
+            title, _sep, options = line[1:-1].partition(";")
             category, names = "protected " + title.strip(), NAMES_MARK in options.split()
             continue
         entries.append(parse_line(line, category, names))
@@ -158,7 +159,7 @@ def _index(entries: list[tuple[Entry, str]]) -> _Index:
     fuzzy_keys: list[str] = []
     owners: list[int] = []
     names: list[tuple[int, tuple[str, ...]]] = []
-    for i, (entry, _) in enumerate(entries):
+    for i, (entry, _scope) in enumerate(entries):
         if entry.pattern is not None:
             continue
         for key in _entry_keys(entry):
@@ -288,9 +289,8 @@ class Blocklists:
         entry = make_entry(text, "blocklist")
         key = self._key(platform, chat_id)
         if await self.redis.scard(key) >= self.settings.blocklist_max_entries:
-            raise BlocklistError(
-                f"This list already has {self.settings.blocklist_max_entries} entries; remove some first."
-            )
+            raise BlocklistError(_("This list already has {n} entries; remove some first.",
+                                   n=self.settings.blocklist_max_entries))
         await self.redis.sadd(key, entry.text)
         return entry
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
 
 from core.errors import Refusal
+from core.i18n import _
 from core.moderation.toolkit import Moderation
 from core.queue.connection import as_text
 from core.queue.finisher import JobFinisher, cancelled_text
@@ -67,21 +68,23 @@ class QueueAdmin:
         request = await self.mod.queue.load_request(job_id)
         if request is None or (request.requester.platform, request.requester.scope) != (
                 moderator.platform, moderator.scope):
-            raise Refusal(f"There is no job {job_id[:32]} in this chat. See /mod queue.", reason="invalid")
+            raise Refusal(_("There is no job {job_id} in this chat. See /mod queue.", job_id=job_id[:32]),
+                          reason="invalid")
         s = self.mod.settings
         result = await self._take(keys=[in_progress_key_prefix + job_id, s.queue_name, job_key_prefix + job_id],
                                   args=[job_id])
         if result in (b"running", "running"):
             if await self.mod.queue.state(job_id) != "running":
                 # arq has claimed it but the job function hasn't begun: an abort now would drop it unanswered.
-                raise Refusal(f"Job {job_id} is just starting; try /mod cancel again in a moment.", reason="busy")
+                raise Refusal(_("Job {job_id} is just starting; try /mod cancel again in a moment.", job_id=job_id),
+                              reason="busy")
             await finisher.mark_cancelled(job_id)
             await self.redis.zadd(abort_jobs_ss, {job_id: int(time.time() * 1000)})
-            return f"Job {job_id} is running; it is being stopped and its author told."
+            return _("Job {job_id} is running; it is being stopped and its author told.", job_id=job_id)
         if not result:
-            raise Refusal(f"Job {job_id} has already finished.", reason="invalid")
+            raise Refusal(_("Job {job_id} has already finished.", job_id=job_id), reason="invalid")
         await finisher.finish(request, cancelled_reply(request), "cancelled")
-        return f"Job {job_id} was taken off the queue and its author told."
+        return _("Job {job_id} was taken off the queue and its author told.", job_id=job_id)
 
 
 def cancelled_reply(request: GenerationRequest) -> GenerationReply:

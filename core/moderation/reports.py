@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from core.context import ChatContext
 from core.contract import ActionHandler, Outcome, Service, button_data
 from core.errors import Refusal, error_text
+from core.i18n import _
 from core.moderation.toolkit import Moderation
 from core.queue.connection import as_text
 from core.queue.replies import ReplyBus
@@ -70,7 +71,7 @@ class Reports:
         record = {"by": who.user_id, "platform": who.platform, "state": "open", "done": []}
         if not await self.mod.redis.set(self._key(job_id), json.dumps(record), nx=True,
                                         ex=self.mod.settings.result_ttl_s):
-            return Outcome("Thanks, this result has already been reported; the moderators will review it.",
+            return Outcome(_("Thanks, this result has already been reported; the moderators will review it."),
                            ok=True, private=True)
         await self.mod.audit.record("report", who.platform, who.chat_id, who.user_id, "report",
                                     f"job {job_id} by {request.requester.user_id}")
@@ -80,6 +81,7 @@ class Reports:
                                       {"job_id": job_id, "by": who.user_id, "chat": who.chat_id})
         else:
             media: list[MediaFile] = reply.media if reply is not None else []
+            # The notice is for the review chat, not the reporter, so it is not in the reporter's language.
             await self.bus.publish_notice(Notice(
                 platform=who.platform, chat_id=target, ref=job_id, media=media,
                 text=(f"\U0001f6a9 Report from {who.display_name or who.user_id} in chat {who.chat_id}\n"
@@ -89,7 +91,7 @@ class Reports:
                          Button(label="Ban user", data=button_data("mban", job_id)),
                          Button(label="Dismiss", data=button_data("mdis", job_id))],
             ))
-        return Outcome("Thanks, the moderators will review this result.", ok=True, private=True)
+        return Outcome(_("Thanks, the moderators will review this result."), ok=True, private=True)
 
     # ---- the review chat's side ---------------------------------------------------------
     def _guarded(self, handler: Callable[[Requester, str], Awaitable[Outcome]]) -> ActionHandler:
@@ -104,27 +106,27 @@ class Reports:
 
     def _require_reviewer(self, who: Requester, ctx: ChatContext) -> None:
         if not self.mod.is_platform_moderator(who, ctx):
-            raise Refusal("Only moderators in the review chat can use these buttons.", reason="not_moderator")
+            raise Refusal(_("Only moderators in the review chat can use these buttons."), reason="not_moderator")
 
     async def _reported(self, who: Requester, job_id: str) -> GenerationRequest:
         """The reported job, if it is the reviewer's platform's and its report is still open."""
         request = await self.mod.queue.load_request(job_id)
         if request is None:
-            raise Refusal("That result has expired; nothing is left to act on.", reason="expired")
+            raise Refusal(_("That result has expired; nothing is left to act on."), reason="expired")
         if request.requester.platform != who.platform:
-            raise Refusal(f"Job {job_id} was made on another platform; its own review chat handles it.",
-                          reason="foreign")
+            raise Refusal(_("Job {job_id} was made on another platform; its own review chat handles it.",
+                            job_id=job_id), reason="foreign")
         raw = await self.mod.redis.get(self._key(job_id))
         if raw is None or json.loads(raw).get("state") != "open":
-            raise Refusal(f"There is no open report on job {job_id}; review buttons act only on reported results "
-                          "that nobody has dismissed.", reason="no_report")
+            raise Refusal(_("There is no open report on job {job_id}; review buttons act only on reported results "
+                            "that nobody has dismissed.", job_id=job_id), reason="no_report")
         return request
 
     async def _take(self, job_id: str, who: Requester, action: str) -> bool:
         """Record `action` on the open report; False if it was already taken (a second press)."""
         result = as_text(await self._take_action(keys=[self._key(job_id)], args=[action, who.user_id]))
         if result == "closed":
-            raise Refusal(f"The report on job {job_id} was closed meanwhile.", reason="no_report")
+            raise Refusal(_("The report on job {job_id} was closed meanwhile.", job_id=job_id), reason="no_report")
         return result == "ok"
 
     async def delete(self, who: Requester, job_id: str) -> Outcome:
@@ -132,9 +134,9 @@ class Reports:
         # Deleting is idempotent, so act first: a failure leaves the report open for another press.
         await self.bus.publish_delete(DeleteResult(platform=request.requester.platform, job_id=job_id))
         if not await self._take(job_id, who, "delete"):
-            return Outcome(f"The result of job {job_id} was already deleted.", ok=True)
+            return Outcome(_("The result of job {job_id} was already deleted.", job_id=job_id), ok=True)
         await self.mod.log_action(who, "delete", f"job {job_id} in chat {request.requester.chat_id} (report)")
-        return Outcome(f"Deleted the result of job {job_id}.", ok=True)
+        return Outcome(_("Deleted the result of job {job_id}.", job_id=job_id), ok=True)
 
     async def ban(self, who: Requester, job_id: str) -> Outcome:
         request = await self._reported(who, job_id)
@@ -143,16 +145,16 @@ class Reports:
                                 by=who.user_id)
         name = author.display_name or author.user_id
         if not await self._take(job_id, who, "ban"):
-            return Outcome(f"{name} is already banned for job {job_id}.", ok=True)
+            return Outcome(_("{user} is already banned for job {job_id}.", user=name, job_id=job_id), ok=True)
         await self.mod.log_action(who, "ban", f"{author.user_id} in chat {author.scope} (report on job {job_id})")
-        return Outcome(f"Banned {name} from generating in chat {author.scope} until lifted (/mod unban there).",
-                       ok=True)
+        return Outcome(_("Banned {user} from generating in chat {chat} until lifted (/mod unban there).", user=name,
+                         chat=author.scope), ok=True)
 
     async def dismiss(self, who: Requester, job_id: str) -> Outcome:
         await self._reported(who, job_id)
         await self._take(job_id, who, "dismiss")
         await self.mod.log_action(who, "dismiss", f"report on job {job_id}")
-        return Outcome(f"Dismissed the report on job {job_id}.", ok=True)
+        return Outcome(_("Dismissed the report on job {job_id}.", job_id=job_id), ok=True)
 
     async def approve_avatar(self, who: Requester, request_id: str) -> Outcome:
         return await self.decide_avatar(who, request_id, True)
@@ -163,15 +165,17 @@ class Reports:
     async def decide_avatar(self, who: Requester, request_id: str, approve: bool) -> Outcome:
         req = await self.mod.avatars.request(request_id)
         if req is None or req.platform != who.platform:
-            raise Refusal("That avatar request was already decided or has expired.", reason="expired")
+            raise Refusal(_("That avatar request was already decided or has expired."), reason="expired")
         if req.user_id == who.user_id:
-            raise Refusal("Nobody decides their own avatar: another moderator has to check your selfie.",
+            raise Refusal(_("Nobody decides their own avatar: another moderator has to check your selfie."),
                           reason="own_avatar")
         if not await self.mod.avatars.decide(req, approve, who.user_id, who.chat_id):
-            raise Refusal("That avatar request was already decided or has expired.", reason="expired")
+            raise Refusal(_("That avatar request was already decided or has expired."), reason="expired")
         verb = "approved" if approve else "rejected"
         await self.mod.log_action(who, f"avatar {verb}", f"{req.user_id} (chat {req.chat_id})")
-        return Outcome(f"Avatar of {req.display_name or req.user_id} {verb}.", ok=True)
+        name = req.display_name or req.user_id
+        return Outcome(_("Avatar of {user} approved.", user=name) if approve
+                       else _("Avatar of {user} rejected.", user=name), ok=True)
 
     async def avatar_notice(self, who: Requester, request_id: str, media: MediaFile) -> bool:
         """Send a submitted selfie to the review chat; False if there is none for this platform."""

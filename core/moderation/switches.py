@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from core.i18n import N_
 from core.queue.connection import as_text
 from core.settings import Settings
 
-# Per-scope flags (a hash per chat/server): name -> what "on" means.
+# Per-scope flags (a hash per chat/server): name -> what "on" means (translated where shown).
 CHAT_FLAGS = {
-    "paused": "generation is paused",
-    "protected_off": "the protected-names list is off (owner's decision)",
-    "audio_refs": "voice/audio references are allowed without a verified avatar",
-    "spoiler": "results are posted behind a spoiler by default",
+    "paused": N_("generation is paused"),
+    "protected_off": N_("the protected-names list is off (owner's decision)"),
+    "audio_refs": N_("voice/audio references are allowed without a verified avatar"),
+    "spoiler": N_("results are posted behind a spoiler by default"),
 }
 # Per-channel flags (a hash per channel).
 CHANNEL_FLAGS = {
-    "disabled": "generation is disabled in this channel",
-    "nsfw": "age-restricted prompts are allowed in this channel",
+    "disabled": N_("generation is disabled in this channel"),
+    "nsfw": N_("age-restricted prompts are allowed in this channel"),
 }
 
 

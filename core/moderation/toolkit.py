@@ -10,6 +10,7 @@ from arq.connections import ArqRedis
 from core.clock import Clock, system_clock
 from core.context import ChatContext
 from core.errors import Refusal
+from core.i18n import _
 from core.moderation.audit import AuditLog
 from core.moderation.bans import Bans
 from core.moderation.blocklist import Blocklists
@@ -88,13 +89,18 @@ class Moderation:
     def require_moderator(self, who: Requester, ctx: ChatContext, what: str) -> None:
         # The refusal reaches the audit log through the service's refusal listeners.
         if not self.is_moderator(who, ctx):
-            raise Refusal(f"Only this chat's moderators can use {what}.", reason="not_moderator")
+            raise Refusal(_("Only this chat's moderators can use {command}.", command=what), reason="not_moderator")
 
     def require_platform_moderator(self, who: Requester, ctx: ChatContext, what: str) -> None:
+        """`what` is "bans", "credits" or "avatars": each has its own whole sentence, so it translates."""
         if not self.is_platform_moderator(who, ctx):
-            raise Refusal(f"{what} apply everywhere on {who.platform}, so only the service's owners and moderators, "
-                          "or moderators in its review chat, can change them. Moderators here can /mod ban or set "
-                          "this chat's own limits.", reason="not_platform_moderator")
+            p = who.platform
+            first = {"bans": _("Platform-wide bans apply everywhere on {platform}.", platform=p),
+                     "credits": _("Overall credits apply everywhere on {platform}.", platform=p),
+                     "avatars": _("Avatar decisions apply everywhere on {platform}.", platform=p)}[what]
+            raise Refusal(first + " " + _("Only the service's owners and moderators, or moderators in its review chat, "
+                                          "can change them. Moderators here can /mod ban or set this chat's own "
+                                          "limits."), reason="not_platform_moderator")
 
     async def require_member(self, who: Requester, ctx: ChatContext, user_id: str) -> None:
         """A chat moderator acts only on members of their own chat; configured moderators on anyone."""
@@ -102,12 +108,12 @@ class Moderation:
             return
         if ctx.is_member is not None and await ctx.is_member(user_id):
             return
-        raise Refusal(f"{user_id} is not a member of this chat, so its moderators can't act on them. Check the id "
-                      "(or reply to one of their messages).", reason="not_member")
+        raise Refusal(_("{user} is not a member of this chat, so its moderators can't act on them. Check the id "
+                        "(or reply to one of their messages).", user=user_id), reason="not_member")
 
     def require_owner(self, who: Requester, what: str) -> None:
         if not self.is_owner(who):
-            raise Refusal(f"Only the service owners can use {what}.", reason="not_owner")
+            raise Refusal(_("Only the service owners can use {command}.", command=what), reason="not_owner")
 
     async def log_action(self, who: Requester, action: str, detail: str = "") -> None:
         await self.audit.record("action", who.platform, who.scope, who.user_id, action, detail)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.contract import Shaping
 from core.errors import CommandError
+from core.i18n import _
 from core.models import task_of
 from core.models.catalog import catalog_for
 from core.styles.chat_styles import ChatStyles
@@ -22,12 +23,16 @@ class ApplyStyle:
             return request
         who = request.requester
         if not request.kind.uses_model:
-            raise CommandError("--style changes how a model draws; a meme of your own picture uses none. "
-                               "Drop --style.")
+            raise CommandError(_("--style changes how a model draws; a meme of your own picture uses none. "
+                                 "Drop --style."))
         style = await self.styles.find(who.platform, who.scope, request.style)
         if style is None:
-            names = ", ".join(await self.styles.available(who.platform, who.scope)) or "none yet"
-            raise CommandError(f"There is no style {request.style!r} here. Styles: {names}. See /styles.")
+            names = ", ".join(await self.styles.available(who.platform, who.scope))
+            style_name = repr(request.style)
+            raise CommandError(_("There is no style {style} here. Styles: {styles}. See /styles.", style=style_name,
+                                 styles=names) if names else
+                               _("There is no style {style} here, and this chat has no styles yet. See /styles.",
+                                 style=style_name))
         update: dict[str, object] = {
             "style": style.name,
             "prompt": style.render(request.prompt),
@@ -37,8 +42,9 @@ class ApplyStyle:
         if style.model and not request.model:  # the member's own --model choice wins
             entry = catalog_for(shaping.service.settings).entry(style.model)
             if entry is None or not entry.serves(task_of(request.kind)):
-                raise CommandError(f"Style {style.name} draws with {style.model}, which cannot make this "
-                                   "kind of result. Use the style with another command or drop --style.")
+                raise CommandError(_("Style {style} draws with {model}, which cannot make this kind of result. Use "
+                                     "the style with another command or drop --style.", style=style.name,
+                                     model=style.model))
             update.update(model=entry.name, cost_factor=entry.cost)
         if style.aspect and not shaping.aspect_given:
             width, height = size_for(style.aspect, max(request.width, request.height))

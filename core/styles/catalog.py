@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from core.i18n import _
 from core.settings import Settings
 from core.types import LoraUse
 
@@ -55,13 +56,13 @@ class Style(BaseModel):
         """One line for /styles: name, what it does, its LoRAs, model and aspect."""
         parts = [f"{self.name} - {self.template}"]
         if self.negative:
-            parts.append(f"avoids: {self.negative}")
+            parts.append(_("avoids: {negative}", negative=self.negative))
         if self.loras:
             parts.append("LoRA " + ", ".join(f"{lora.name} x{lora.weight:g}" for lora in self.loras))
         if self.model:
-            parts.append(f"model {self.model}")
+            parts.append(_("model {model}", model=self.model))
         if self.aspect:
-            parts.append(f"aspect {self.aspect}")
+            parts.append(_("aspect {aspect}", aspect=self.aspect))
         return "; ".join(parts)
 
 
@@ -69,20 +70,22 @@ def check_name(name: str) -> str:
     """A style name, lower-cased: letters, digits and -, at most 24 characters."""
     low = name.lower()
     if not NAME_RE.match(low):
-        raise StyleError(f"Style name {name[:30]!r} is not allowed: use up to 24 letters, digits or -, "
-                         "starting with a letter or digit, e.g. watercolor or neon-noir.")
+        raise StyleError(_("Style name {name} is not allowed: use up to 24 letters, digits or -, starting with a "
+                           "letter or digit, e.g. watercolor or neon-noir.", name=repr(name[:30])))
     return low
 
 
 def check_template(template: str, max_chars: int) -> str:
     """A template holds `{prompt}` (once or more) and no other braces, within `max_chars`."""
     if PROMPT_FIELD not in template:
-        raise StyleError("A style's template needs {prompt} where the member's prompt goes, "
-                         "e.g. {prompt}, soft watercolor painting.")
+        # No fields given: `_` leaves the literal {prompt} unformatted.
+        raise StyleError(_("A style's template needs {prompt} where the member's prompt goes, "
+                           "e.g. {prompt}, soft watercolor painting."))
     if "{" in template.replace(PROMPT_FIELD, "") or "}" in template.replace(PROMPT_FIELD, ""):
-        raise StyleError("A style's template may use only {prompt}; remove the other { } fields.")
+        raise StyleError(_("A style's template may use only {prompt}; remove the other { } fields."))
     if len(template) > max_chars:
-        raise StyleError(f"That template is {len(template)} characters; the limit is {max_chars}. Shorten it.")
+        raise StyleError(_("That template is {n} characters; the limit is {limit}. Shorten it.", n=len(template),
+                           limit=max_chars))
     return template
 
 
@@ -92,10 +95,10 @@ def check_aspect(aspect: str) -> str:
         return ""
     m = re.fullmatch(r"(\d{1,3}):(\d{1,3})", aspect)
     if not m or int(m.group(1)) == 0 or int(m.group(2)) == 0:
-        raise StyleError(f"Aspect {aspect[:20]!r} must look like 16:9 (both sides above zero).")
+        raise StyleError(_("Aspect {aspect} must look like 16:9 (both sides above zero).", aspect=repr(aspect[:20])))
     w, h = int(m.group(1)), int(m.group(2))
     if max(w / h, h / w) > MAX_ASPECT:
-        raise StyleError(f"Aspect {aspect} is too extreme; keep it between 1:3 and 3:1.")
+        raise StyleError(_("Aspect {aspect} is too extreme; keep it between 1:3 and 3:1.", aspect=aspect))
     return f"{w}:{h}"
 
 

@@ -247,12 +247,13 @@ class FakeBotAPI:
         return inline_id
 
     # ---- Telegram Stars -------------------------------------------------------------------
-    def pay(self, user_id: int, invoice: Call, *, amount: int | None = None) -> str:
+    def pay(self, user_id: int, invoice: Call, *, amount: int | None = None, language_code: str | None = None) -> str:
         """The member pressing Pay on an invoice: a pre_checkout_query (the bot must answer within 10 s)."""
         query_id = f"pc{next(self._ids)}"
         prices = invoice.json("prices") or []
         self.push({"pre_checkout_query": {
-            "id": query_id, "from": self.user(user_id), "currency": invoice.params["currency"],
+            "id": query_id, "from": self.user(user_id, language_code=language_code),
+            "currency": invoice.params["currency"],
             "total_amount": sum(p["amount"] for p in prices) if amount is None else amount,
             "invoice_payload": invoice.params["payload"]}})
         return query_id

@@ -49,3 +49,25 @@ async def test_command_menus_per_language_code(api: FakeBotAPI, bot: TelegramBot
         assert list(menu) == list(default)  # names stay English: members type them
         assert menu["imagine"] == imagine
         assert menu["quota"] != default["quota"]
+
+
+async def test_download_refusals_are_whole_sentences_in_the_members_language(api: FakeBotAPI, bot: TelegramBot,
+                                                                             service: Reelsmith) -> None:
+    big = api.document(b"\x00" * 100, "huge.mp4", "video/mp4", size=25 * 1024 * 1024)
+    russian = await answer_to(api, api.message(ALICE, ALICE, caption="/animate wave", media=big, language_code="ru"))
+    assert ("Этот файл весит 25.0 MB. Telegram позволяет ботам скачивать файлы размером до 20 MB. Отправьте файл "
+            "поменьше или сжатый") in russian.params["text"]
+    api.fail_next("getFile", status=400, description="Bad Request: wrong file_id or the file is temporarily "
+                                                     "unavailable")
+    photo = await answer_to(api, api.message(BOB, BOB, caption="/edit fix it", media=api.photo(b"\xff\xd8\xff"),
+                                             language_code="pt-br"))
+    assert photo.params["text"].endswith("O Telegram não quis me entregar essa foto. Envie de novo, por favor.")
+    english = await answer_to(api, api.message(ALICE, ALICE, caption="/animate wave", media=big))
+    assert english.params["text"].startswith("\u26a0\ufe0f That file is 25.0 MB. Telegram lets bots download files")
+    assert await service.queue.depth() == 0
+
+
+async def test_the_adapters_own_hint_in_the_senders_language(api: FakeBotAPI, bot: TelegramBot) -> None:
+    hint = await answer_to(api, api.message(ALICE, ALICE, "hallo", language_code="de"))
+    assert hint.params["text"] == ("Schick /imagine <prompt> für ein Bild, /video <prompt> für einen Clip oder /help "
+                                   "für alles.")

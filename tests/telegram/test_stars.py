@@ -150,3 +150,15 @@ async def test_bought_credits_are_spent_after_the_window_and_refunds_take_back_t
         assert "small: 1 sold, 5 credits, 10 stars, 1 refunded (10 stars); net 0" in revenue
     kinds = [e.kind for e in await AuditLog(service.redis, service.settings).recent(count=100)]
     assert "purchase" in kinds and "refund" in kinds
+
+
+async def test_invoices_and_checkout_refusals_in_the_members_language(api: FakeBotAPI, bot: TelegramBot) -> None:
+    api.message(ALICE, ALICE, "/buy", language_code="ja")
+    small, _big = await until(lambda: len(api.sent("sendInvoice", chat_id=ALICE)) == 2 and api.sent("sendInvoice"))
+    assert small.params["description"] == ("5 Reelsmith クレジット（10 スター）。有効期限はなく、"
+                                           "毎日のクレジットがなくなったときに使われます。")
+    assert small.json("prices") == [{"label": "5 クレジット", "amount": 10}]
+    query_id = api.pay(BOB, small, language_code="de")  # someone else's invoice, in German
+    answer = await until(lambda: api.checkout_answers.get(query_id))
+    assert answer.params.get("ok") != "true"
+    assert answer.params["error_message"] == "Diese Rechnung ist für jemand anderen. Schick /buy für deine eigene."

@@ -1,0 +1,53 @@
+"""`/mod` and `/consent` answer each moderator and member in their own language through the real service (real
+Redis), while English stays as it was."""
+
+from __future__ import annotations
+
+from core.context import ChatContext
+from core.service.facade import Reelsmith
+from core.types import Requester
+
+
+async def _everyone(_user_id: str) -> bool:
+    return True
+
+
+MOD = ChatContext(is_moderator=True, channel_id="general", is_member=_everyone)
+
+
+def person(locale: str, user: str = "mod1") -> Requester:
+    return Requester(platform="web", user_id=user, chat_id="room1", locale=locale)
+
+
+async def test_ban_and_switch_answers_in_the_moderators_language(service: Reelsmith) -> None:
+    ban = await service.handle(person("de"), "/mod ban bob 2h spamming", ctx=MOD)
+    assert ban.ok and ban.text == "\U0001f6ab bob ist noch 2h lang gesperrt (spamming)."
+    assert "ist noch 2h lang gesperrt" in (await service.handle(person("de"), "/mod bans", ctx=MOD)).text
+    paused = await service.handle(person("ja"), "/mod pause", ctx=MOD)
+    assert paused.text.endswith("このチャットでの生成を一時停止しました。")
+    status = await service.handle(person("ru"), "/mod status", ctx=MOD)
+    assert status.text.splitlines() == ["Глобальный аварийный выключатель выключен.", "генерация приостановлена"]
+    english = await service.handle(person("en"), "/mod status", ctx=MOD)
+    assert english.text.splitlines() == ["Global kill switch is off.", "generation is paused"]
+
+
+async def test_blocklist_help_and_refusals_in_the_moderators_language(service: Reelsmith) -> None:
+    added = await service.handle(person("es"), "/mod blocklist add dragons", ctx=MOD)
+    assert added.text == "Se añadió «dragons» a la lista de bloqueo de este chat."
+    bad = await service.handle(person("ko"), "/mod blocklist add re:", ctx=MOD)
+    assert not bad.ok and "그 정규식은 빈 텍스트와도 일치하므로" in bad.text
+    help_text = await service.handle(person("pt-BR"), "/mod help", ctx=MOD)
+    assert help_text.text.startswith("Comandos de moderação (só este chat; no Discord, este servidor):")
+    assert "/mod ban <user> [30m|2h|7d|1w] [reason] - impede um membro de gerar aqui" in help_text.text
+    member = await service.handle(person("zh-Hans", "mallory"), "/mod pause", ctx=ChatContext(is_moderator=False))
+    assert not member.ok and "只有本聊天的管理员才能使用 /mod pause。" in member.text
+    avatar = await service.handle(person("de"), "/mod avatar approve bob", ctx=MOD)
+    assert not avatar.ok and "Avatar-Entscheidungen gelten überall auf web." in avatar.text
+
+
+async def test_consent_answers_in_the_members_language(service: Reelsmith) -> None:
+    listed = await service.handle(person("ru", "alice"), "/consent list")
+    assert listed.text == ("Участники, которым можно использовать вашу внешность: никого.\n"
+                           "Участники, чью внешность можете использовать вы: никого.")
+    own = await service.handle(person("ja", "alice"), "/consent grant alice")
+    assert not own.ok and "自分の顔に許可は要りません" in own.text
