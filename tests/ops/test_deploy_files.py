@@ -446,6 +446,7 @@ def test_sentinel_quorum_master_and_addresses_agree_with_the_config(sentinel: li
                 for i in range(replicas)]
     assert settings.redis_sentinels == expected
     redis_replicas = _one(sentinel, "StatefulSet", "redis")["spec"]["replicas"]
+    assert int(env["REDIS_REPLICAS"]["value"]) == redis_replicas  # find-master.sh asks each Redis pod
     assert settings.redis_wait_replicas == 1 and settings.redis_wait_replicas < redis_replicas
 
 
