@@ -4,9 +4,13 @@ KEDA on the real queue, every setting documented, the dashboard on real metrics.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import kubernetes_validate
 import pytest
@@ -16,6 +20,7 @@ from core.ops.config_check import known_env_names, unknown_env_settings
 from core.ops.health import HEALTH_PATH, LIVE_PATH, METRICS_PATH
 from core.ops.metrics import METRIC_NAMES
 from core.settings import Settings
+from tests.ops import kustomize_lite
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -322,6 +327,237 @@ def test_keda_scales_the_worker_on_the_arq_queue(k8s: list[dict[str, Any]]) -> N
     [ref] = auth["spec"]["secretTargetRef"]
     assert ref["parameter"] == "password"
     assert ref["key"] in _one(k8s, "Secret", ref["name"])["stringData"]
+
+
+# ---- Kubernetes overlays: Sentinel, managed Redis over TLS ---------------------------------------
+OVERLAYS = ("k8s-sentinel", "k8s-managed-redis")
+SETTING_NAME = re.compile(r"\b(REELSMITH_[A-Z0-9_]+|REDIS_URL)\b")
+
+
+@pytest.fixture(scope="module")
+def sentinel() -> list[dict[str, Any]]:
+    return kustomize_lite.build(DEPLOY / "k8s-sentinel")
+
+
+@pytest.fixture(scope="module")
+def managed() -> list[dict[str, Any]]:
+    return kustomize_lite.build(DEPLOY / "k8s-managed-redis")
+
+
+def _env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def _config_values(docs: list[dict[str, Any]]) -> Settings:
+    """The settings a pod reads from the ConfigMap (envFrom: environment variables, JSON lists decoded)."""
+    config = _one(docs, "ConfigMap", "reelsmith-config")["data"]
+    with mock.patch.dict(os.environ, config):
+        return Settings(_env_file=None)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_lists_exactly_its_files_and_builds_on_the_base(overlay: str) -> None:
+    root = DEPLOY / overlay
+    k = kustomize_lite.kustomization(root)
+    assert "../k8s" in k["resources"] and "namespace" not in k  # the base's namespace and images carry over
+    listed = {r for r in k["resources"] if r != "../k8s"} | {p["path"] for p in k["patches"]}
+    on_disk = {p.name for p in root.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk, "every file is listed in the overlay's kustomization.yaml, and only those"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_objects_match_the_schema(overlay: str) -> None:
+    docs = kustomize_lite.build(DEPLOY / overlay)
+    builtin = [d for d in docs if not d["apiVersion"].startswith("keda.sh/")]
+    for doc in builtin:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    assert len(builtin) >= 15 and any(d["apiVersion"].startswith("keda.sh/") for d in docs)
+
+
+@pytest.mark.parametrize("overlay", ("k8s", *OVERLAYS))
+def test_overlay_build_is_what_kustomize_builds(overlay: str) -> None:
+    # kustomize_lite is only worth its tests if it builds what kubectl applies.
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed: the overlays are built by tests/ops/kustomize_lite.py only")
+    out = subprocess.run(["kubectl", "kustomize", str(DEPLOY / overlay)], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    def key(d: dict[str, Any]) -> tuple[str, str]:
+        return d["kind"], d["metadata"]["name"]
+    theirs = sorted((d for d in yaml.safe_load_all(out) if d), key=key)
+    assert sorted(kustomize_lite.build(DEPLOY / overlay), key=key) == theirs
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_names_only_known_settings(overlay: str) -> None:
+    # Every setting an overlay names (set, referenced or in a comment) is one the service reads.
+    named = set()
+    for path in (DEPLOY / overlay).glob("*.yaml"):
+        named |= {n for n in SETTING_NAME.findall(path.read_text()) if n != "REDIS_URL"}
+    assert named and named - known_env_names() == set()
+    docs = kustomize_lite.build(DEPLOY / overlay)
+    config = _one(docs, "ConfigMap", "reelsmith-config")["data"]
+    assert unknown_env_settings(config) == []
+    _config_values(docs)  # and the values parse
+    for d in docs:
+        for c in d.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            assert unknown_env_settings({e["name"]: "" for e in c.get("env", [])}) == [], d["metadata"]["name"]
+
+
+def _sentinel_script(docs: list[dict[str, Any]], name: str) -> str:
+    return str(_one(docs, "ConfigMap", "redis-ha-scripts")["data"][name])
+
+
+def test_sentinel_overlay_runs_three_redis_with_aof_and_noeviction(sentinel: list[dict[str, Any]]) -> None:
+    redis = _one(sentinel, "StatefulSet", "redis")
+    [c] = redis["spec"]["template"]["spec"]["containers"]
+    args = " ".join(c["args"])
+    assert redis["spec"]["replicas"] == 3 and int(_env(c)["REDIS_REPLICAS"]["value"]) == 3
+    assert "--appendonly yes" in args and "--maxmemory-policy noeviction" in args
+    assert "--requirepass $(REDIS_PASSWORD)" in args and redis["spec"]["volumeClaimTemplates"]
+    assert _env(c)["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "reelsmith-secrets",
+                                                                       "key": "REDIS_PASSWORD"}
+    # Started through redis.sh, which adds replication to the base's args; its stable names need a headless Service.
+    assert c["command"] == ["sh", "/scripts/redis.sh"] and "/scripts" in {m["mountPath"] for m in c["volumeMounts"]}
+    assert '--replicaof "$master" 6379' in _sentinel_script(sentinel, "redis.sh")
+    service = _one(sentinel, "Service", redis["spec"]["serviceName"])
+    assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"] is True
+    assert _one(sentinel, "PodDisruptionBudget", "redis")["spec"]["maxUnavailable"] == 1
+
+
+def test_sentinel_quorum_master_and_addresses_agree_with_the_config(sentinel: list[dict[str, Any]]) -> None:
+    settings = _config_values(sentinel)
+    sts = _one(sentinel, "StatefulSet", "redis-sentinel")
+    [c] = sts["spec"]["template"]["spec"]["containers"]
+    env = _env(c)
+    replicas, quorum = sts["spec"]["replicas"], int(env["SENTINEL_QUORUM"]["value"])
+    assert (replicas, quorum) == (3, 2) and replicas // 2 < quorum <= replicas  # a majority
+    # The master's name and the Sentinel list reach the pods from the ConfigMap itself, never a copy.
+    for name in ("REELSMITH_REDIS_SENTINELS", "REELSMITH_REDIS_SENTINEL_MASTER"):
+        assert env[name]["valueFrom"]["configMapKeyRef"] == {"name": "reelsmith-config", "key": name}
+    script = _sentinel_script(sentinel, "sentinel.sh")
+    assert "name=$REELSMITH_REDIS_SENTINEL_MASTER" in script
+    assert "sentinel monitor $name $master 6379 $SENTINEL_QUORUM" in script
+    assert settings.redis_sentinel_master == "reelsmith"
+    service = _one(sentinel, "Service", sts["spec"]["serviceName"])
+    assert service["spec"]["clusterIP"] == "None"
+    port = service["spec"]["ports"][0]["port"]
+    namespace = kustomize_lite.kustomization(K8S)["namespace"]
+    expected = [f"redis-sentinel-{i}.{service['metadata']['name']}.{namespace}.svc.cluster.local:{port}"
+                for i in range(replicas)]
+    assert settings.redis_sentinels == expected
+    redis_replicas = _one(sentinel, "StatefulSet", "redis")["spec"]["replicas"]
+    assert int(env["REDIS_REPLICAS"]["value"]) == redis_replicas  # find-master.sh asks each Redis pod
+    assert settings.redis_wait_replicas == 1 and settings.redis_wait_replicas < redis_replicas
+
+
+def test_sentinel_overlay_clients_follow_the_sentinels(sentinel: list[dict[str, Any]]) -> None:
+    secret = _one(sentinel, "Secret", "reelsmith-secrets")["stringData"]
+    containers = _deployment_containers(sentinel)
+    assert {name for name, _ in containers} == {"playground", "telegram", "discord", "worker"}
+    for name, c in containers:
+        env = _env(c)
+        assert "REDIS_URL" not in env, name  # the Sentinels name the master
+        for var in ("REELSMITH_REDIS_PASSWORD", "REELSMITH_REDIS_SENTINEL_PASSWORD"):
+            ref = env[var]["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == "reelsmith-secrets" and ref["key"] in secret, (name, var)
+    [s] = _one(sentinel, "StatefulSet", "redis-sentinel")["spec"]["template"]["spec"]["containers"]
+    assert _env(s)["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "REDIS_PASSWORD"
+    assert 'requirepass "$REDIS_PASSWORD"' in _sentinel_script(sentinel, "sentinel.sh")
+
+
+def test_keda_reads_the_queue_through_the_sentinels(sentinel: list[dict[str, Any]]) -> None:
+    settings = _config_values(sentinel)
+    [scaled] = [d for d in sentinel if d["kind"] == "ScaledObject"]
+    [trigger] = scaled["spec"]["triggers"]
+    meta = trigger["metadata"]
+    assert trigger["type"] == "redis-sentinel"
+    assert [a.strip() for a in meta["addresses"].split(",")] == settings.redis_sentinels
+    assert meta["sentinelMaster"] == settings.redis_sentinel_master and meta["listName"] == settings.queue_name
+    auth = _one(sentinel, "TriggerAuthentication", trigger["authenticationRef"]["name"])
+    refs = {r["parameter"]: r for r in auth["spec"]["secretTargetRef"]}
+    assert set(refs) == {"password", "sentinelPassword"}
+    assert all(r["key"] in _one(sentinel, "Secret", r["name"])["stringData"] for r in refs.values())
+
+
+def _allowed(policy: dict[str, Any]) -> set[str]:
+    names = set()
+    for rule in policy["spec"]["ingress"]:
+        for peer in rule["from"]:
+            for expr in peer.get("podSelector", {}).get("matchExpressions", []):
+                names |= set(expr["values"])
+    return names
+
+
+def test_sentinel_network_policies_let_replication_and_clients_through(sentinel: list[dict[str, Any]]) -> None:
+    policies = [d for d in sentinel if d["kind"] == "NetworkPolicy"]
+    def allowed_to(app: str, port: int) -> set[str]:
+        return set().union(*(_allowed(p) for p in policies
+                             if p["spec"]["podSelector"].get("matchLabels") == {"app.kubernetes.io/name": app}
+                             and any(pt["port"] == port for r in p["spec"]["ingress"] for pt in r["ports"])))
+    clients = {name for name, _ in _deployment_containers(sentinel)}
+    assert {"redis", "redis-sentinel"} <= allowed_to("redis", 6379)
+    assert clients | {"redis", "redis-sentinel"} <= allowed_to("redis-sentinel", 26379)
+
+
+def _run_find_master(tmp_path: Path, sentinel: list[dict[str, Any]], answers: dict[str, str], self_name: str) -> str:
+    """find-master.sh with a stub redis-cli that answers `answers[host]` (nothing for other hosts)."""
+    stub = tmp_path / "bin" / "redis-cli"
+    stub.parent.mkdir(exist_ok=True)
+    cases = "".join(f'  {host}) printf "%s\\n" "{reply}" ;;\n' for host, reply in answers.items())
+    stub.write_text('#!/bin/sh\nwhile [ "$1" != "-h" ]; do shift; done\ncase "$2" in\n'
+                    f"{cases}  *) exit 1 ;;\nesac\n")
+    stub.chmod(0o755)
+    script = tmp_path / "find-master.sh"
+    script.write_text(_sentinel_script(sentinel, "find-master.sh"))
+    config = _one(sentinel, "ConfigMap", "reelsmith-config")["data"]
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "POD_NAMESPACE": "reelsmith", "REDIS_PASSWORD": "pw",
+           "REDIS_REPLICAS": "3", **{k: config[k] for k in ("REELSMITH_REDIS_SENTINELS",
+                                                           "REELSMITH_REDIS_SENTINEL_MASTER")}}
+    done = subprocess.run(["sh", str(script), self_name], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("sh") is None or shutil.which("timeout") is None, reason="needs sh and timeout")
+def test_pods_start_from_the_master_the_sentinels_name(tmp_path: Path, sentinel: list[dict[str, Any]]) -> None:
+    s = "redis-sentinel-{}.redis-sentinel.reelsmith.svc.cluster.local"
+    r = "redis-{}.redis.reelsmith.svc.cluster.local"
+    # A Sentinel's answer wins (after a failover redis-1 is master, whatever redis-0 thinks).
+    answers = {s.format(1): f"{r.format(1)}\n6379", r.format(0): "role:master"}
+    assert _run_find_master(tmp_path, sentinel, answers, r.format(0)) == r.format(1)
+    # A Sentinel that answers with an error is not taken for a host; a Redis pod that is master is.
+    answers = {s.format(0): "NOAUTH Authentication required.", r.format(2): "# Replication\nrole:master"}
+    assert _run_find_master(tmp_path, sentinel, answers, s.format(1)) == r.format(2)
+    # A Sentinel never asks itself; nothing answers: a fresh install, redis-0 is the first master.
+    answers = {s.format(2): f"{r.format(2)}\n6379"}
+    assert _run_find_master(tmp_path, sentinel, answers, s.format(2)) == r.format(0)
+
+
+def test_managed_redis_overlay_uses_tls_with_the_mounted_ca(managed: list[dict[str, Any]]) -> None:
+    assert not [d for d in managed if d["metadata"]["name"] == "redis"]  # no Redis pod, no Service
+    settings = _config_values(managed)
+    assert settings.redis_tls_ca_file is not None and settings.redis_tls_check_hostname
+    ca = Path(settings.redis_tls_ca_file)
+    secret = _one(managed, "Secret", "redis-ca")["stringData"]
+    urls = set()
+    for name, c in _deployment_containers(managed):
+        env = _env(c)
+        names = list(env)
+        assert names.index("REDIS_PASSWORD") < names.index("REDIS_URL"), name
+        urls.add(env["REDIS_URL"]["value"])
+        [mount] = [m for m in c["volumeMounts"] if m["mountPath"] == str(ca.parent)]
+        pod = next(d for d in managed if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
+        [volume] = [v for v in pod["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"]]
+        assert volume["secret"]["secretName"] == "redis-ca" and mount["readOnly"] is True, name
+        assert {i["path"]: i["key"] for i in volume["secret"]["items"]}[ca.name] in secret, name
+    [url] = urls
+    assert url.startswith("rediss://:$(REDIS_PASSWORD)@")  # rediss: TLS on (core/queue/connection.py)
+    [trigger] = [d for d in managed if d["kind"] == "ScaledObject"][0]["spec"]["triggers"]
+    assert trigger["metadata"]["address"] == url.split("@", 1)[1].split("/", 1)[0]
+    assert "enableTLS" not in trigger["metadata"]  # KEDA refuses it together with the `tls` auth parameter
+    auth = _one(managed, "TriggerAuthentication", trigger["authenticationRef"]["name"])
+    refs = {r["parameter"]: r for r in auth["spec"]["secretTargetRef"]}
+    assert secret[refs["tls"]["key"]] == "enable" and refs["ca"]["key"] == "ca.crt" and "ca.crt" in secret
 
 
 # ---- Grafana -------------------------------------------------------------------------------
