@@ -22,6 +22,10 @@ from core.service.facade import Reelsmith
 from core.service.features import build_service
 from core.settings import Settings
 
+# One intra-op thread for torch (read when a test first imports it): the test models are tiny, and on a shared
+# two-core machine every op's parallel region waits for a descheduled second thread, 10-70x slower than one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:

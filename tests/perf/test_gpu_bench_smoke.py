@@ -18,7 +18,7 @@ NUMBER = re.compile(r"^~?\d+\.\d+†?$")
 
 def test_smoke_run_prints_a_row_per_model_with_numbers(tmp_path: Path) -> None:
     out = tmp_path / "table.md"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu_arch.py"), "--smoke", "--cache", "--out", str(out)],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
