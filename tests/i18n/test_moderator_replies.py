@@ -4,7 +4,11 @@ Redis), while English stays as it was."""
 from __future__ import annotations
 
 from core.context import ChatContext
+from core.ops.usage import gpu_key
+from core.queue.connection import connect
 from core.service.facade import Reelsmith
+from core.service.features import build_service
+from core.settings import Settings
 from core.types import Requester
 
 
@@ -51,3 +55,28 @@ async def test_consent_answers_in_the_members_language(service: Reelsmith) -> No
                            "Участники, чью внешность можете использовать вы: никого.")
     own = await service.handle(person("ja", "alice"), "/consent grant alice")
     assert not own.ok and "自分の顔に許可は要りません" in own.text
+
+
+async def test_mod_quota_answers_in_the_moderators_language(service: Reelsmith) -> None:
+    granted = await service.handle(person("de"), "/mod quota grant bob 3", ctx=MOD)
+    assert granted.ok and granted.text.startswith("bob hat für den aktuellen Zeitraum 3 zusätzliche Credits"), granted
+    assert granted.text.endswith("Sie zählen, sobald dieser Chat ein Limit für bob festlegt (/mod quota set).")
+    limited = await service.handle(person("ru"), "/mod quota set bob 5", ctx=MOD)
+    assert limited.text.startswith("У пользователя bob теперь 5 кредитов в день в этом чате;"), limited.text
+    usage = await service.handle(person("ko"), "/mod quota usage bob", ctx=MOD)
+    assert usage.text.startswith("이 채팅의 사용자 bob(오늘): 여기서 크레딧 0 사용. 이 채팅의 한도: "), usage.text
+    english = await service.handle(person("en"), "/mod quota set bob 1", ctx=MOD)
+    assert english.text.startswith("User bob now has 1 credit per day in this chat;"), english.text
+
+
+async def test_mod_usage_gpu_minutes_in_the_owners_language(settings: Settings) -> None:
+    s = settings.model_copy(update={"owner_ids": ["web:boss"]})
+    redis = await connect(s)
+    # What the worker's finalizer records for two finished jobs (core.ops.usage.record_gpu).
+    await redis.hset(gpu_key(s, "web"), mapping={"default:seconds": "90", "default:jobs": "2"})
+    try:
+        text = (await build_service(s, redis).handle(person("ja", "boss"), "/mod usage", ctx=MOD)).text
+    finally:
+        await redis.aclose()
+    assert "web の GPU 時間(累計、完了したジョブのレンダリング時間):" in text, text
+    assert "- default: 1.5 GPU 分、ジョブ 2 件" in text and "合計: 1.5 GPU 分。" in text, text
