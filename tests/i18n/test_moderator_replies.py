@@ -81,7 +81,7 @@ async def test_mod_usage_gpu_minutes_in_the_owners_language(settings: Settings) 
         text = (await build_service(s, redis).handle(person("ja", "boss"), "/mod usage", ctx=MOD)).text
     finally:
         await redis.aclose()
-    assert "web の GPU 時間(累計、完了したジョブのレンダリング時間):" in text, text
+    assert "web の GPU 時間（累計、完了したジョブのレンダリング時間）:" in text, text
     assert "- default: 1.5 GPU 分、ジョブ 2 件" in text and "合計: 1.5 GPU 分。" in text, text
 
 
