@@ -35,20 +35,21 @@ MAX_MODAL_FILES = 10
 DESCRIPTION_LIMIT = 100  # Discord's limit on a command's description
 # How the forwarded commands present themselves here: what their text option asks for, and which ones are
 # answered only to whoever used them (deferred as ephemeral). A command not listed gets the defaults.
-TEXT_HINTS = {"meme": "Top text | bottom text, or a prompt", "mod": "What to do (see /mod help)",
-              "models": "Empty to list; moderators: deny|allow|default|reset (see /models help)"}
+TEXT_HINTS = {"meme": N_("Top text | bottom text, or a prompt"), "mod": N_("What to do (see /mod help)"),
+              "models": N_("Empty to list; moderators: deny|allow|default|reset (see /models help)")}
 PRIVATE_COMMANDS = frozenset({"quota", "help", "avatar", "models", "history", "cancel", "delete"})
-DEFAULT_HINT = "Arguments"
+DEFAULT_HINT = N_("Arguments")
 
+# Option descriptions are English here; `bots.discord.translator` gives Discord each shipped language's.
 COMMON = {
-    "prompt": "What to make, e.g. a corgi surfing at sunset",
-    "ar": "Aspect ratio",
-    "seed": "Seed, for repeatable results",
-    "steps": "Denoising steps",
-    "avoid": "Things to avoid, e.g. blurry, text",
-    "style": "A style of this server (see /styles)",
-    "model": "The model to use (see /models)",
-    "spoiler": "Hide the result behind a spoiler until it is clicked",
+    "prompt": N_("What to make, e.g. a corgi surfing at sunset"),
+    "ar": N_("Aspect ratio"),
+    "seed": N_("Seed, for repeatable results"),
+    "steps": N_("Denoising steps"),
+    "avoid": N_("Things to avoid, e.g. blurry, text"),
+    "style": N_("A style of this server (see /styles)"),
+    "model": N_("The model to use (see /models)"),
+    "spoiler": N_("Hide the result behind a spoiler until it is clicked"),
 }
 Completer = Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
 
@@ -91,7 +92,8 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         return complete
 
     @app_commands.command(name="imagine", description=N_("Make an image from text"))
-    @app_commands.describe(**COMMON, reference="An optional reference image", images="How many images (1-4)")
+    @app_commands.describe(**COMMON, reference=N_("An optional reference image"),
+                           images=N_("How many images (1-4)"))
     @app_commands.choices(ar=AR_CHOICES)
     @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_IMAGE),
                                style=style_autocomplete)
@@ -105,9 +107,9 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         await flow.text(interaction, text, _files(reference), prompt=prompt)
 
     @app_commands.command(name="video", description=N_("Make a short video from text"))
-    @app_commands.describe(**COMMON, frames="Length in frames", duration="Length in seconds",
-                           image="Optional reference image", video="Optional reference video",
-                           audio="Optional reference audio")
+    @app_commands.describe(**COMMON, frames=N_("Length in frames"), duration=N_("Length in seconds"),
+                           image=N_("Optional reference image"), video=N_("Optional reference video"),
+                           audio=N_("Optional reference audio"))
     @app_commands.choices(ar=AR_CHOICES)
     @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.TEXT_TO_VIDEO),
                                style=style_autocomplete)
@@ -123,8 +125,8 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         await flow.text(interaction, text, _files(image, video, audio), prompt=prompt)
 
     @app_commands.command(name="edit", description=N_("Change an image"))
-    @app_commands.describe(image="The image to change", **COMMON, images="How many images (1-4)",
-                           mask="Repaint part: a black and white mask of the image, white is repainted")
+    @app_commands.describe(image=N_("The image to change"), **COMMON, images=N_("How many images (1-4)"),
+                           mask=N_("Repaint part: a black and white mask of the image, white is repainted"))
     @app_commands.choices(ar=AR_CHOICES)
     @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_IMAGE),
                                style=style_autocomplete)
@@ -138,8 +140,8 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         await flow.text(interaction, text, _files(image, mask), prompt=prompt)  # the mask second (Vary (Region))
 
     @app_commands.command(name="animate", description=N_("Bring an image to life as a short video"))
-    @app_commands.describe(image="The image to animate", **COMMON, frames="Length in frames",
-                           duration="Length in seconds", audio="Optional reference audio")
+    @app_commands.describe(image=N_("The image to animate"), **COMMON, frames=N_("Length in frames"),
+                           duration=N_("Length in seconds"), audio=N_("Optional reference audio"))
     @app_commands.choices(ar=AR_CHOICES)
     @app_commands.autocomplete(prompt=prompt_autocomplete, model=models_for(Task.IMAGE_TO_VIDEO),
                                style=style_autocomplete)
@@ -154,8 +156,9 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         await flow.text(interaction, text, _files(image, audio), prompt=prompt)
 
     @app_commands.command(name="upscale", description=N_("Make an image larger (2x, or 4x)"))
-    @app_commands.describe(image="The image to upscale", prompt="Optional: what the image shows, to guide detail",
-                           scale="How much larger", seed=COMMON["seed"], steps=COMMON["steps"], model=COMMON["model"])
+    @app_commands.describe(image=N_("The image to upscale"),
+                           prompt=N_("Optional: what the image shows, to guide detail"), scale=N_("How much larger"),
+                           seed=COMMON["seed"], steps=COMMON["steps"], model=COMMON["model"])
     @app_commands.choices(scale=SCALE_CHOICES)
     @app_commands.autocomplete(model=models_for(Task.UPSCALE))
     async def upscale(interaction: discord.Interaction[Any], image: discord.Attachment, prompt: Optional[str] = None,
@@ -166,7 +169,7 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
         await flow.text(interaction, text, [image], prompt=prompt or "")
 
     @app_commands.command(name="references", description=N_("Attach up to 10 reference files through a form"))
-    @app_commands.describe(command="What to make", prompt="Optional: pre-fill the prompt")
+    @app_commands.describe(command=N_("What to make"), prompt=N_("Optional: pre-fill the prompt"))
     @app_commands.choices(command=KIND_CHOICES)
     async def references(interaction: discord.Interaction[Any], command: str, prompt: Optional[str] = None) -> None:
         async def submit(inner: discord.Interaction[Any], text: str, files: list[discord.Attachment]) -> None:
@@ -185,7 +188,7 @@ def register(tree: app_commands.CommandTree[Any], flow: Interactions, menu: list
             add_text_command(tree, flow, entry.name, _description(entry.description),
                              TEXT_HINTS.get(entry.name, DEFAULT_HINT), ephemeral=entry.name in PRIVATE_COMMANDS)
 
-    for name, command in (("Edit this", "edit"), ("Animate this", "animate")):
+    for name, command in ((N_("Edit this"), "edit"), (N_("Animate this"), "animate")):
         tree.add_command(_everywhere(app_commands.ContextMenu(name=name, callback=_context_menu(flow, command))))
 
 
@@ -204,11 +207,11 @@ menu_description = _description  # for the translator: a menu line in any langua
 
 
 def add_text_command(tree: app_commands.CommandTree[Any], flow: Interactions, name: str, description: str,
-                     text_help: str = "Arguments", *, ephemeral: bool = False) -> None:
+                     text_help: str = DEFAULT_HINT, *, ephemeral: bool = False) -> None:
     """`/name text:<..> file:<..>` -> core's `/name ..`: how to expose any command core knows."""
 
     @app_commands.command(name=name, description=description)
-    @app_commands.describe(text=text_help, file="An optional file")
+    @app_commands.describe(text=text_help, file=N_("An optional file"))
     async def forward(interaction: discord.Interaction[Any], text: Optional[str] = None,
                       file: Optional[discord.Attachment] = None) -> None:
         await flow.text(interaction, f"/{name} {text or ''}".strip(), _files(file), ephemeral=ephemeral)

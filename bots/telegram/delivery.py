@@ -31,6 +31,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bots.telegram.recent import RecentResults, file_of
 from bots.telegram.retry import retry_after_seconds, retrying
+from core.i18n import N_, translate
 from core.media import Fitted, UploadLimits, fit_upload
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
@@ -45,12 +46,14 @@ TEXT_LIMIT = 4096
 PHOTO_MAX_SIDE_SUM = 10_000  # sendPhoto: width + height
 PHOTO_MAX_RATIO = 20.0  # sendPhoto: the longer side at most 20 times the shorter
 REMOVED_TEXT = "\U0001f5d1\ufe0f This result was removed by a moderator or its author."
-EXPIRED_TEXT = "This result expired before I could post it. Send the command again."
-TOO_LARGE_TEXT = ("The result is too large to post on Telegram even after re-encoding. "
-                  "Try fewer frames or a smaller --ar.")
-INLINE_NO_UPLOAD_TEXT = ("Your result is ready, but I couldn't upload it to put it here: Telegram lets me show a "
-                         "picture in an inline message only after uploading it elsewhere. Open a chat with me and "
-                         "press Start, then try again.")
+# Shown with `translate(...)` in the job's author's language (`bots.replies.dispatch` sets it).
+EXPIRED_TEXT = N_("This result expired before I could post it. Send the command again.")
+TOO_LARGE_TEXT = N_("The result is too large to post on Telegram even after re-encoding. "
+                    "Try fewer frames or a smaller --ar.")
+INLINE_NO_UPLOAD_TEXT = N_("Your result is ready, but I couldn't upload it to put it here: Telegram lets me show a "
+                           "picture in an inline message only after uploading it elsewhere. Open a chat with me and "
+                           "press Start, then try again.")
+NEW_PROMPT_BUTTON = N_("\u270f\ufe0f New prompt")
 INLINE = "inline_message_id"  # the route key of a job asked for in inline mode
 # What Telegram answers when the bot may not post in a chat (blocked, kicked, muted, or the chat is gone).
 UNDELIVERABLE = ("chat not found", "not enough rights", "have no rights", "need administrator rights")
@@ -75,7 +78,7 @@ def keyboard(buttons: list[Button], per_row: int = 3) -> InlineKeyboardMarkup | 
 def again_keyboard() -> InlineKeyboardMarkup:
     """Under an inline-mode message: a button that starts a new inline query in the same chat. (Telegram reports
     the inline_message_id of a chosen result only when it carries a keyboard.)"""
-    button = InlineKeyboardButton("\u270f\ufe0f New prompt", switch_inline_query_current_chat="")
+    button = InlineKeyboardButton(translate(NEW_PROMPT_BUTTON), switch_inline_query_current_chat="")
     return InlineKeyboardMarkup([[button]])
 
 
@@ -305,8 +308,8 @@ class Delivery:
                 media = r.media[0]
                 blob = await self.service.media(media.blob_key)
                 if blob is None:
-                    await self._retry(lambda: edit_text(error_text(EXPIRED_TEXT), inline_message_id=inline_id),
-                                      "inline edit")
+                    expired = error_text(translate(EXPIRED_TEXT))
+                    await self._retry(lambda: edit_text(expired, inline_message_id=inline_id), "inline edit")
                     await self.state.mark_delivered(r.job_id, {INLINE: inline_id, "complete": "1"})
                     return
                 storage = self.inline_storage(r.requester.user_id)
@@ -315,7 +318,8 @@ class Delivery:
                                                  None)
                 except (Forbidden, CannotFit) as exc:
                     log.warning("inline result of job %s not uploaded (%s)", r.job_id, type(exc).__name__)
-                    text = error_text(TOO_LARGE_TEXT if isinstance(exc, CannotFit) else INLINE_NO_UPLOAD_TEXT)
+                    why = TOO_LARGE_TEXT if isinstance(exc, CannotFit) else INLINE_NO_UPLOAD_TEXT
+                    text = error_text(translate(why))
                     await self._retry(lambda: edit_text(text, inline_message_id=inline_id), "inline edit")
                     await self.state.mark_delivered(r.job_id, {INLINE: inline_id, "complete": "1"})
                     return
@@ -386,16 +390,18 @@ class Delivery:
                 c, caption, reply_markup=markup, reply_parameters=reply, message_thread_id=thread), "sendMessage")
         blob = await self.service.media(media.blob_key)
         if blob is None:
+            expired = error_text(translate(EXPIRED_TEXT))
             return await self._post(chat_id, lambda c: self.bot.send_message(
-                c, error_text(EXPIRED_TEXT), reply_parameters=reply, message_thread_id=thread), "sendMessage")
+                c, expired, reply_parameters=reply, message_thread_id=thread), "sendMessage")
         data, mime = blob
         try:
             return await self._send_media(chat_id, media, data, mime or media.mime, caption, markup, reply, thread,
                                           spoiler=spoiler)
         except CannotFit:
             log.warning("result %s too large for Telegram after re-encoding", media.filename)
+            too_large = error_text(translate(TOO_LARGE_TEXT))
             return await self._post(chat_id, lambda c: self.bot.send_message(
-                c, error_text(TOO_LARGE_TEXT), reply_parameters=reply, message_thread_id=thread), "sendMessage")
+                c, too_large, reply_parameters=reply, message_thread_id=thread), "sendMessage")
 
     async def _send_media(self, chat_id: int, media: MediaFile, data: bytes, mime: str, caption: str | None,
                           markup: InlineKeyboardMarkup | None, reply: ReplyParameters | None,

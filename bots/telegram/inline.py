@@ -33,21 +33,27 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bots.telegram.delivery import INLINE, TEXT_LIMIT, Delivery, again_keyboard
+from bots.telegram.handlers import OOPS_TEXT
 from bots.telegram.members import PLATFORM, ChatRoles
 from bots.telegram.recent import Recent
 from core.errors import UserError, error_text
+from core.i18n import N_, _, translate, use_locale
 from core.service import Reelsmith
 from core.types import Requester
 
 log = logging.getLogger(__name__)
 
 GENERATE = "gen:"  # result ids: gen:<command>
-KINDS = (("imagine", "\U0001f5bc\ufe0f Generate an image"), ("video", "\U0001f39e\ufe0f Generate a video"))
-PLACEHOLDER_TEXT = "\u23f3 Making it: {prompt}"
-EMPTY_BUTTON = "Type a prompt, e.g. a corgi surfing"
-NO_STORAGE_TEXT = ("I can't put results into inline messages for you yet: Telegram lets me do that only with a "
-                   "file I've uploaded, and you haven't started a chat with me. Open @{bot}, press Start, then "
-                   "try again. Nothing was charged.")
+# Texts in the querying member's language (`from.language_code`): translated where shown, under `use_locale`.
+KINDS = (("imagine", N_("\U0001f5bc\ufe0f Generate an image")), ("video", N_("\U0001f39e\ufe0f Generate a video")))
+PLACEHOLDER_TEXT = N_("\u23f3 Making it: {prompt}")
+EMPTY_BUTTON = N_("Type a prompt, e.g. {example}")
+EXAMPLE_PROMPT = "a corgi surfing"  # prompts reach the model as typed: the example stays as members may type it
+NO_STORAGE_TEXT = N_("I can't put results into inline messages for you yet: Telegram lets me do that only with a "
+                     "file I've uploaded, and you haven't started a chat with me. Open @{bot}, press Start, then "
+                     "try again. Nothing was charged.")
+VIDEO_TITLE = N_("Video")
+RESULT_TITLE = N_("Result")
 CACHE_S = 0  # personal results (recent ones) change with every job
 
 
@@ -56,11 +62,11 @@ def _cached(r: Recent, n: int) -> InlineQueryResult:
     if r.kind == "photo":
         return InlineQueryResultCachedPhoto(rid, r.file_id, caption=r.caption)
     if r.kind == "video":
-        return InlineQueryResultCachedVideo(rid, r.file_id, title=r.caption.split("\n")[0][:64] or "Video",
-                                            caption=r.caption)
+        title = r.caption.split("\n")[0][:64] or translate(VIDEO_TITLE)
+        return InlineQueryResultCachedVideo(rid, r.file_id, title=title, caption=r.caption)
     if r.kind == "animation":
         return InlineQueryResultCachedMpeg4Gif(rid, r.file_id, caption=r.caption)
-    return InlineQueryResultCachedDocument(rid, "Result", r.file_id, caption=r.caption)
+    return InlineQueryResultCachedDocument(rid, translate(RESULT_TITLE), r.file_id, caption=r.caption)
 
 
 class InlineMode:
@@ -74,7 +80,8 @@ class InlineMode:
         if query is None:
             return
         try:
-            await self._answer(query)
+            with use_locale(query.from_user.language_code or ""):
+                await self._answer(query)
         except TelegramError as exc:  # expired (the member typed on) or malformed: nothing to show anyway
             log.info("answerInlineQuery failed (%s)", type(exc).__name__)
 
@@ -83,16 +90,18 @@ class InlineMode:
         results: list[InlineQueryResult] = []
         button: InlineQueryResultsButton | None = None
         if not prompt:
-            button = InlineQueryResultsButton(EMPTY_BUTTON[:64], start_parameter="inline")
+            button = InlineQueryResultsButton(_(EMPTY_BUTTON, example=EXAMPLE_PROMPT)[:64],
+                                              start_parameter="inline")
         else:
             try:  # parsing is cheap: a mistake is shown now and costs nothing
                 self.service.parse(f"/imagine {prompt}")
             except UserError as exc:
                 button = InlineQueryResultsButton(exc.message[:64], start_parameter="help")
             else:
-                content = InputTextMessageContent(PLACEHOLDER_TEXT.format(prompt=prompt)[:TEXT_LIMIT])
-                results += [InlineQueryResultArticle(f"{GENERATE}{cmd}", title, content, description=prompt[:100],
-                                                     reply_markup=again_keyboard()) for cmd, title in KINDS]
+                content = InputTextMessageContent(_(PLACEHOLDER_TEXT, prompt=prompt)[:TEXT_LIMIT])
+                results += [InlineQueryResultArticle(f"{GENERATE}{cmd}", translate(title), content,
+                                                     description=prompt[:100], reply_markup=again_keyboard())
+                            for cmd, title in KINDS]
         recent = await self.delivery.recent.recent(str(query.from_user.id))
         results += [_cached(r, n) for n, r in enumerate(recent)]
         await query.answer(results[:50], cache_time=CACHE_S, is_personal=True, button=button)
@@ -106,19 +115,19 @@ class InlineMode:
             return
         inline_id = chosen.inline_message_id
         user = chosen.from_user
-        try:
-            await self._run(inline_id, user, f"/{command} {chosen.query.strip()}", context.bot.username or "")
-        except Exception:
-            log.exception("inline request of user %s failed", user.id)
-            await self._edit(inline_id, error_text("Sorry, something went wrong on my side; nothing was charged. "
-                                                   "Try again in a moment."))
+        with use_locale(user.language_code or ""):  # the adapter's own texts and the keyboard, as in the query
+            try:
+                await self._run(inline_id, user, f"/{command} {chosen.query.strip()}", context.bot.username or "")
+            except Exception:
+                log.exception("inline request of user %s failed", user.id)
+                await self._edit(inline_id, error_text(translate(OOPS_TEXT)))
 
     async def _run(self, inline_id: str, user: User, text: str, bot_name: str) -> None:
         user_id = user.id
         # Telegram edits inline messages only with a file_id, so the result must be uploadable somewhere first.
         storage = self.delivery.inline_storage(str(user_id))
         if not await self.delivery.can_post(storage, None, ChatAction.UPLOAD_PHOTO):
-            await self._edit(inline_id, error_text(NO_STORAGE_TEXT.format(bot=bot_name)))
+            await self._edit(inline_id, error_text(_(NO_STORAGE_TEXT, bot=bot_name)))
             return
         me = Chat(user_id, ChatType.PRIVATE)  # an inline message's scope: the member's own chat with the bot
         ctx = await self.roles.context_for(me, user)

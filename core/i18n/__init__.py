@@ -17,7 +17,8 @@ from core.i18n.locale import (
     use_locale,
 )
 from core.i18n.text import N_, _, lazy_gettext, ngettext, translate
+from core.i18n.units import duration_units
 
-__all__ = ["DEFAULT_LOCALE", "N_", "SHIPPED", "_", "current_locale", "from_accept_language", "from_platform",
-           "in_member_locale", "lazy_gettext", "locale_of", "ngettext", "run_in_locale", "translate", "translations",
-           "use_locale"]
+__all__ = ["DEFAULT_LOCALE", "N_", "SHIPPED", "_", "current_locale", "duration_units", "from_accept_language",
+           "from_platform", "in_member_locale", "lazy_gettext", "locale_of", "ngettext", "run_in_locale", "translate",
+           "translations", "use_locale"]

@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from core.clock import Clock, system_clock
+from core.i18n import N_, _
 from core.settings import Settings
+
+# How `/mod audit` shows an entry, one whole line per kind (with and without a detail). The action and the detail
+# are kept as recorded: actions name the /mod subcommands moderators type, details are English or the text the
+# member read.
+KIND_LINES = {
+    "action": (N_("{when} action {action} by {user_id}"), N_("{when} action {action} by {user_id}: {detail}")),
+    "refusal": (N_("{when} refusal {action} by {user_id}"), N_("{when} refusal {action} by {user_id}: {detail}")),
+    "denied": (N_("{when} denied {action} by {user_id}"), N_("{when} denied {action} by {user_id}: {detail}")),
+    "report": (N_("{when} report {action} by {user_id}"), N_("{when} report {action} by {user_id}: {detail}")),
+    "billing": (N_("{when} billing {action} by {user_id}"), N_("{when} billing {action} by {user_id}: {detail}")),
+}
+OTHER_KIND_LINES = (N_("{when} {kind} {action} by {user_id}"), N_("{when} {kind} {action} by {user_id}: {detail}"))
 
 
 @dataclass(frozen=True)
@@ -26,8 +39,10 @@ class AuditEntry:
     detail: str
 
     def line(self) -> str:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.ts))
-        return f"{when} UTC {self.kind} {self.action} by {self.user_id}" + (f": {self.detail}" if self.detail else "")
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.ts))
+        plain, detailed = KIND_LINES.get(self.kind, OTHER_KIND_LINES)
+        return _(detailed if self.detail else plain, when=when, kind=self.kind, action=self.action,
+                 user_id=self.user_id, detail=self.detail)
 
 
 class AuditLog:

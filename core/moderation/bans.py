@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from core.clock import Clock, system_clock
-from core.i18n import _
+from core.i18n import _, duration_units
 from core.queue.connection import as_text
 from core.settings import Settings
 
@@ -25,6 +25,7 @@ def parse_duration(text: str) -> int | None:
 
 
 def describe_duration(seconds: float) -> str:
+    """`2h`, `30m`, `1w`: the audit log's (English) spelling; replies use `core.i18n.duration_units`."""
     for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds / size:.0f}{unit}"
@@ -44,7 +45,7 @@ class Ban:
             text = _("{user} banned until lifted", user=self.user_id)
         else:
             text = _("{user} banned for another {duration}", user=self.user_id,
-                     duration=describe_duration(self.until - now))
+                     duration=duration_units(self.until - now))
         return text + (f" ({self.reason})" if self.reason else "")
 
     def describe(self, now: float) -> str:

@@ -10,9 +10,9 @@ from importlib import resources
 from core.context import ChatContext
 from core.contract import RequestStep, ResultFacts
 from core.errors import MediaError, Refusal
-from core.i18n import N_, _, translate
+from core.i18n import N_, _, duration_units, translate
 from core.media.untrusted import UnreadableMedia
-from core.moderation.bans import Ban, describe_duration
+from core.moderation.bans import Ban
 from core.moderation.blocklist import Entry, Match, find_match, index_for, parse_list
 from core.moderation.identity import matches
 from core.moderation.likeness import faces_in, reference_frames
@@ -58,7 +58,7 @@ class BanGuard(_Guard):
 
     def _span(self, ban: Ban) -> str:
         return (_("until a moderator lifts it") if ban.until is None
-                else _("for another {duration}", duration=describe_duration(ban.until - self.mod.clock())))
+                else _("for another {duration}", duration=duration_units(ban.until - self.mod.clock())))
 
     @staticmethod
     def _why(ban: Ban) -> str:

@@ -14,13 +14,18 @@ from dataclasses import dataclass
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
 
 from core.errors import Refusal
-from core.i18n import _
+from core.i18n import N_, _, translate
 from core.moderation.toolkit import Moderation
 from core.queue.connection import as_text
 from core.queue.finisher import JobFinisher, cancelled_text
+from core.quotas.texts import KIND_NAMES
 from core.types import GenerationReply, GenerationRequest, Requester
 
 MAX_LISTED = 500
+# One whole line per state, so each language places the state where it belongs; `{kind}` is a job kind's name.
+STATE_LINES = {"queued": N_("{job_id} queued {kind} by {user_id}: {prompt}"),
+               "running": N_("{job_id} running {kind} by {user_id}: {prompt}")}
+OTHER_STATE_LINE = N_("{job_id} {state} {kind} by {user_id}: {prompt}")  # a state the line has no words for
 
 # KEYS: in-progress key, queue, arq job key. Returns 'running', 1 (taken off the queue) or 0 (gone).
 _TAKE_QUEUED = """
@@ -41,7 +46,9 @@ class QueuedJob:
 
     def line(self) -> str:
         prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:59] + "\u2026"
-        return f"{self.job_id} {self.state} {self.kind} by {self.user_id}: {prompt}"
+        kind = translate(KIND_NAMES.get(self.kind, self.kind))
+        return _(STATE_LINES.get(self.state, OTHER_STATE_LINE), job_id=self.job_id, state=self.state, kind=kind,
+                 user_id=self.user_id, prompt=prompt)
 
 
 class QueueAdmin:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.i18n import _, ngettext
 from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest
 
@@ -70,10 +71,11 @@ async def gpu_text(redis: Redis, settings: Settings, platform: str) -> str:
     """GPU minutes per tier on one platform, as `/mod usage` shows owners."""
     rows = await gpu_by_tier(redis, settings, platform)
     if not rows:
-        return f"No GPU time used on {platform} yet."
-    lines = [f"GPU time on {platform} (all time, render time of finished jobs):"]
-    lines += [f"- {row.tier}: {_minutes(row.minutes)} GPU minutes, {row.jobs} jobs" for row in rows]
-    lines.append(f"Total: {_minutes(sum(row.minutes for row in rows))} GPU minutes.")
+        return _("No GPU time used on {platform} yet.", platform=platform)
+    lines = [_("GPU time on {platform} (all time, render time of finished jobs):", platform=platform)]
+    lines += ["- " + ngettext("{tier}: {minutes} GPU minutes, {n} job", "{tier}: {minutes} GPU minutes, {n} jobs",
+                              row.jobs, tier=row.tier, minutes=_minutes(row.minutes)) for row in rows]
+    lines.append(_("Total: {minutes} GPU minutes.", minutes=_minutes(sum(row.minutes for row in rows))))
     return "\n".join(lines)
 
 

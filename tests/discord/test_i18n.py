@@ -45,7 +45,25 @@ async def test_command_descriptions_are_localised_names_stay_english(fake: FakeD
     assert quota["description_localizations"]["de"].startswith("Deine restlichen Credits")
     assert quota["description_localizations"]["zh-CN"].startswith("你的剩余额度")
     assert "zh-TW" not in quota["description_localizations"]  # Traditional Chinese is not shipped: English
-    assert not any(c.get("name_localizations") for c in registered.values())
+    # Slash command and option names stay English (members type them); message menus are picked, so translated.
+    assert not any(c.get("name_localizations") for c in registered.values() if c.get("type", 1) == 1)
+    assert not any(o.get("name_localizations") for c in registered.values() for o in c.get("options", []))
+
+
+async def test_option_descriptions_and_message_menus_are_localised(fake: FakeDiscord, bot: ReelsmithBot) -> None:
+    registered = {c["name"]: c for c in fake.registered["global"]}
+    options = {o["name"]: o for o in registered["imagine"]["options"]}
+    assert options["ar"]["description"] == "Aspect ratio"
+    assert options["ar"]["description_localizations"]["ja"] == "アスペクト比"
+    assert options["seed"]["description_localizations"]["de"] == "Seed, für wiederholbare Ergebnisse"
+    assert options["prompt"]["description_localizations"]["ru"] == "Что создать, например a corgi surfing at sunset"
+    assert "zh-TW" not in options["ar"]["description_localizations"]
+    assert [c["name"] for c in options["ar"]["choices"]][:1] == ["1:1"]  # nothing to translate: ratios as typed
+    file_option = {o["name"]: o for o in registered["quota"]["options"]}["file"]
+    assert file_option["description_localizations"]["pt-BR"] == "Um arquivo opcional"
+    edit_this = registered["Edit this"]
+    assert edit_this["type"] == 3 and edit_this["name_localizations"]["ko"] == "이것 편집"
+    assert edit_this["name_localizations"]["es-ES"] == "Editar esto"
 
 
 async def test_a_download_refusal_reads_in_the_members_language(fake: FakeDiscord, bot: ReelsmithBot,

@@ -4,7 +4,11 @@ Redis), while English stays as it was."""
 from __future__ import annotations
 
 from core.context import ChatContext
+from core.ops.usage import gpu_key
+from core.queue.connection import connect
 from core.service.facade import Reelsmith
+from core.service.features import build_service
+from core.settings import Settings
 from core.types import Requester
 
 
@@ -21,8 +25,11 @@ def person(locale: str, user: str = "mod1") -> Requester:
 
 async def test_ban_and_switch_answers_in_the_moderators_language(service: Reelsmith) -> None:
     ban = await service.handle(person("de"), "/mod ban bob 2h spamming", ctx=MOD)
-    assert ban.ok and ban.text == "\U0001f6ab bob ist noch 2h lang gesperrt (spamming)."
-    assert "ist noch 2h lang gesperrt" in (await service.handle(person("de"), "/mod bans", ctx=MOD)).text
+    assert ban.ok and ban.text == "\U0001f6ab bob ist noch 2 Std. lang gesperrt (spamming).", ban.text
+    assert "ist noch 2 Std. lang gesperrt" in (await service.handle(person("de"), "/mod bans", ctx=MOD)).text
+    assert "bob заблокирован ещё на 2 ч" in (await service.handle(person("ru"), "/mod bans", ctx=MOD)).text
+    refused = await service.handle(person("ja", "bob"), "/imagine a fox")
+    assert not refused.ok and "（残り 2 時間）" in refused.text, refused.text  # the member's own units
     paused = await service.handle(person("ja"), "/mod pause", ctx=MOD)
     assert paused.text.endswith("このチャットでの生成を一時停止しました。")
     status = await service.handle(person("ru"), "/mod status", ctx=MOD)
@@ -51,3 +58,42 @@ async def test_consent_answers_in_the_members_language(service: Reelsmith) -> No
                            "Участники, чью внешность можете использовать вы: никого.")
     own = await service.handle(person("ja", "alice"), "/consent grant alice")
     assert not own.ok and "自分の顔に許可は要りません" in own.text
+
+
+async def test_mod_quota_answers_in_the_moderators_language(service: Reelsmith) -> None:
+    granted = await service.handle(person("de"), "/mod quota grant bob 3", ctx=MOD)
+    assert granted.ok and granted.text.startswith("bob hat für den aktuellen Zeitraum 3 zusätzliche Credits"), granted
+    assert granted.text.endswith("Sie zählen, sobald dieser Chat ein Limit für bob festlegt (/mod quota set).")
+    limited = await service.handle(person("ru"), "/mod quota set bob 5", ctx=MOD)
+    assert limited.text.startswith("У пользователя bob теперь 5 кредитов в день в этом чате;"), limited.text
+    usage = await service.handle(person("ko"), "/mod quota usage bob", ctx=MOD)
+    assert usage.text.startswith("이 채팅의 사용자 bob(오늘): 여기서 크레딧 0 사용. 이 채팅의 한도: "), usage.text
+    english = await service.handle(person("en"), "/mod quota set bob 1", ctx=MOD)
+    assert english.text.startswith("User bob now has 1 credit per day in this chat;"), english.text
+
+
+async def test_mod_usage_gpu_minutes_in_the_owners_language(settings: Settings) -> None:
+    s = settings.model_copy(update={"owner_ids": ["web:boss"]})
+    redis = await connect(s)
+    # What the worker's finalizer records for two finished jobs (core.ops.usage.record_gpu).
+    await redis.hset(gpu_key(s, "web"), mapping={"default:seconds": "90", "default:jobs": "2"})
+    try:
+        text = (await build_service(s, redis).handle(person("ja", "boss"), "/mod usage", ctx=MOD)).text
+    finally:
+        await redis.aclose()
+    assert "web の GPU 時間（累計、完了したジョブのレンダリング時間）:" in text, text
+    assert "- default: 1.5 GPU 分、ジョブ 2 件" in text and "合計: 1.5 GPU 分。" in text, text
+
+
+async def test_mod_queue_and_audit_lines_in_the_moderators_language(service: Reelsmith) -> None:
+    queued = await service.handle(person("en", "bob"), "/imagine a red fox")
+    assert queued.ok and queued.job_id
+    listing = await service.handle(person("es"), "/mod queue", ctx=MOD)
+    assert listing.text == f"{queued.job_id} en cola: imagen de bob: a red fox", listing.text
+    english = await service.handle(person("en"), "/mod queue", ctx=MOD)
+    assert english.text == f"{queued.job_id} queued image by bob: a red fox"
+    await service.handle(person("de"), "/mod pause", ctx=MOD)
+    audit = await service.handle(person("de"), "/mod audit 1", ctx=MOD)
+    assert audit.text.endswith(" UTC Aktion paused on von mod1"), audit.text
+    russian = await service.handle(person("ru"), "/mod audit 1", ctx=MOD)
+    assert russian.text.endswith(" UTC действие paused on, автор mod1"), russian.text

@@ -61,7 +61,7 @@ async def test_gpu_minutes_per_tier_in_mod_usage_and_metrics(settings: Settings,
     assert "No purchases on telegram yet." in text
     for tier, reply in replies.items():
         minutes = f"{reply.gpu_s / 60:.3g}"
-        assert f"- {tier}: {minutes} GPU minutes, 1 jobs" in text, text
+        assert f"- {tier}: {minutes} GPU minutes, 1 job" in text, text
     # Members may not read the service's figures.
     assert "GPU minutes" not in (await service.handle(BOB, "/mod usage")).text
     await redis.aclose()

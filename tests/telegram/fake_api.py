@@ -220,11 +220,12 @@ class FakeBotAPI:
                                       "chat_instance": f"ci{chat_id}", "data": data, "message": message}})
 
     # ---- inline mode ----------------------------------------------------------------------
-    def inline_query(self, user_id: int, query: str, chat_type: str = "supergroup") -> str:
+    def inline_query(self, user_id: int, query: str, chat_type: str = "supergroup",
+                     language_code: str | None = None) -> str:
         """A member typing `@Bot <query>` in some chat; returns the query id (answerInlineQuery answers it)."""
         query_id = f"iq{next(self._ids)}"
-        self.push({"inline_query": {"id": query_id, "from": self.user(user_id), "query": query, "offset": "",
-                                    "chat_type": chat_type}})
+        self.push({"inline_query": {"id": query_id, "from": self.user(user_id, language_code=language_code),
+                                    "query": query, "offset": "", "chat_type": chat_type}})
         return query_id
 
     def choose(self, user_id: int, query_id: str, result_id: str) -> str | None:
@@ -240,7 +241,8 @@ class FakeBotAPI:
             self.inline_messages[inline_id] = {"text": content.get("message_text", ""),
                                                "reply_markup": result["reply_markup"], "from_result": result}
         query = next(u["inline_query"] for u in self._pushed if u.get("inline_query", {}).get("id") == query_id)
-        chosen: dict[str, Any] = {"result_id": result_id, "from": self.user(user_id), "query": query["query"]}
+        sender = query["from"] if query["from"]["id"] == user_id else self.user(user_id)  # same app language
+        chosen: dict[str, Any] = {"result_id": result_id, "from": sender, "query": query["query"]}
         if inline_id is not None:
             chosen["inline_message_id"] = inline_id
         self.push({"chosen_inline_result": chosen})

@@ -96,3 +96,37 @@ async def test_member_without_a_private_chat_is_told_to_start_one_and_nothing_ru
     assert "press Start" in message["text"] and "Nothing was charged" in message["text"]
     assert await _used(service) == 0
     assert await service.redis.zcard(service.settings.queue_name) == 0
+
+
+async def test_inline_mode_speaks_the_members_app_language(
+        api: FakeBotAPI, bot: TelegramBot, service: Reelsmith, worker: Any) -> None:
+    query_id = api.inline_query(ALICE, "a corgi surfing --seed 3", language_code="ja")
+    results = (await until(lambda: api.inline_answers.get(query_id))).json("results")
+    generate = [r for r in results if r["id"].startswith(GENERATE)]
+    assert [r["title"] for r in generate] == ["\U0001f5bc\ufe0f 画像を生成", "\U0001f39e\ufe0f 動画を生成"]
+    assert generate[0]["input_message_content"]["message_text"] == "\u23f3 作成中: a corgi surfing --seed 3"
+    [[button]] = generate[0]["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "\u270f\ufe0f 新しいプロンプト"
+    empty = api.inline_query(ALICE, "", language_code="ko")
+    assert (await until(lambda: api.inline_answers.get(empty))).json("button")["text"] == (
+        "프롬프트를 입력하세요. 예: a corgi surfing")
+
+    inline_id = api.choose(ALICE, query_id, f"{GENERATE}imagine")
+    assert inline_id is not None
+    message = api.inline_messages[inline_id]
+    await until(lambda: "media" in message, timeout=90)
+    assert message["caption"].startswith("\U0001f916 AI生成"), message["caption"]  # the result, in her language
+    assert message["reply_markup"]["inline_keyboard"][0][0]["text"] == "\u270f\ufe0f 新しいプロンプト"
+
+
+async def test_inline_start_a_chat_first_in_the_members_language(
+        api: FakeBotAPI, bot: TelegramBot, service: Reelsmith) -> None:
+    api.block(ALICE)
+    query_id = api.inline_query(ALICE, "a corgi surfing", language_code="de")
+    await until(lambda: api.inline_answers.get(query_id))
+    inline_id = api.choose(ALICE, query_id, f"{GENERATE}video")
+    assert inline_id is not None
+    message = api.inline_messages[inline_id]
+    await until(lambda: "Wird erstellt" not in message["text"])
+    assert message["text"].startswith("\u26a0\ufe0f Ich kann dir noch keine Ergebnisse in Inline-Nachrichten setzen")
+    assert message["text"].endswith("Es wurde nichts berechnet.")
