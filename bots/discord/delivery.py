@@ -34,7 +34,7 @@ from bots.discord.views import notice_view, result_view
 from core.media import UploadLimits, fit_upload, fits_as_is
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
-from core.storage.spool import seekable
+from core.storage import seekable
 from core.types import DeleteResult, GenerationReply, Notice, Progress
 from core.variants import grid_image
 

@@ -41,8 +41,7 @@ from bots.telegram.retry import retry_after_seconds, retrying
 from core.media import Fitted, UploadLimits, fit_upload, fits_as_is
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
-from core.storage import MediaObject
-from core.storage.spool import seekable
+from core.storage import MediaObject, seekable
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice, Progress
 from core.variants import image_captions
 
