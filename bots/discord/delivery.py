@@ -7,6 +7,10 @@ token is a credential: it lives only in this adapter's Redis key, with a TTL bel
 with a key derived from the bot token (bots/discord/token_box.py); a value that does not open is dropped
 and channel messages are used instead. When Discord (or Cloudflare in front of it) answers 429, the reply
 stream pauses for as long as it said (`core.queue.RetryLater`).
+
+A result that fits the upload limit as it is (known from its stored size) is attached as a file: the filesystem
+store's own file, or an S3 object spooled to a temporary file, which discord.py (aiohttp) reads in 64 KiB chunks,
+so it is never whole in memory. Only what must shrink is read whole, for the decoders (core/media/fit.py).
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ import logging
 import secrets
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import discord
 
@@ -27,9 +31,10 @@ from bots.discord.installs import placement
 from bots.discord.texts import MESSAGE_LIMIT, clip
 from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
-from core.media import UploadLimits, fit_upload
+from core.media import UploadLimits, fit_upload, fits_as_is
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
+from core.storage import seekable
 from core.types import DeleteResult, GenerationReply, Notice, Progress
 from core.variants import grid_image
 
@@ -40,6 +45,7 @@ UNKNOWN_STATUS_GRACE_MS = 30_000  # a reply may beat the command's own answer to
 HEADROOM = 0.95  # of the upload limit, leaving room for the multipart envelope Discord counts against it
 DEFAULT_PAUSE_S = 5.0  # a 429 that does not say how long to wait
 TOO_LARGE = "The result is too large to upload here."
+EXPIRED = "The result file has expired."
 REENCODED = "Re-encoded smaller to fit this channel's upload limit."
 STILL_ONLY = "The video is too large for this channel's upload limit; here is its first frame."
 DONE_TEXT = "\u2705 Done: the result is in the reply below."
@@ -55,21 +61,42 @@ DM_USER_INSTALL_NOTE = ("\u2709\ufe0f Sent to you directly: you used me through 
 
 @dataclass(frozen=True)
 class Upload:
-    """A file to attach, and what the member is told about how it was changed ("" when it was not)."""
+    """A file to attach (its bytes, or a seekable file sent as it is), and what the member is told about how it
+    was changed ("" when it was not)."""
 
-    data: bytes
+    data: bytes | BinaryIO
     filename: str
     note: str = ""
+
+
+def limits(limit: int) -> UploadLimits:
+    """A channel's upload limit as `fit_upload` takes it."""
+    return UploadLimits(limit, headroom=HEADROOM, image_format="WEBP", still_fallback=True)
 
 
 def fit(data: bytes, mime: str, filename: str, limit: int) -> Upload | None:
     """What fits a channel's upload limit: the file, a smaller re-encode (sound and labels kept), or for a video
     a still of its first frame; None if nothing small enough can be made."""
-    fitted = fit_upload(data, mime, filename, UploadLimits(limit, headroom=HEADROOM, image_format="WEBP",
-                                                        still_fallback=True))
+    fitted = fit_upload(data, mime, filename, limits(limit))
     if fitted is None:
         return None
     return Upload(fitted.data, fitted.filename, STILL_ONLY if fitted.still else REENCODED if fitted.reencoded else "")
+
+
+def as_file(data: bytes | BinaryIO, filename: str) -> discord.File:
+    """A discord.File for one send: a file starts over from its beginning (an earlier route may have read it)."""
+    if isinstance(data, bytes):
+        return discord.File(io.BytesIO(data), filename=filename)
+    data.seek(0)
+    return discord.File(cast(io.BufferedIOBase, data), filename=filename)
+
+
+def content_of(data: bytes | BinaryIO) -> bytes:
+    """The bytes of an upload (for the grid, which decodes small images)."""
+    if isinstance(data, bytes):
+        return data
+    data.seek(0)
+    return data.read()
 
 
 def spoiler_name(filename: str) -> str:
@@ -221,11 +248,27 @@ class Delivery:
         return {"reference": discord.MessageReference(message_id=int(status["message_id"]),
                                                       channel_id=int(status["channel_id"]), fail_if_not_exists=False)}
 
+    async def _upload(self, stack: AsyncExitStack, blob_id: str, filename: str, limit: int) -> Upload | str:
+        """The attachment for a stored medium, or the note saying why there is none. One that fits as it is goes
+        as a file (open until `stack` closes), unread; one that must shrink is read whole for the re-encode."""
+        opened = await self.service.open_media(blob_id)
+        if opened is None:
+            return EXPIRED
+        info, obj = opened
+        if fits_as_is(obj.size, info.mime, limits(limit)):
+            return Upload(await stack.enter_async_context(seekable(obj)), filename)
+        try:
+            data = await obj.read()
+        finally:
+            await obj.aclose()
+        return await asyncio.to_thread(fit, data, info.mime, filename, limit) or TOO_LARGE
+
     async def reply(self, r: GenerationReply, entry_id: str) -> None:
         with pause_on_429("result"):
-            await self._reply(r, entry_id)
+            async with AsyncExitStack() as stack:  # the result files stay open until every route is tried
+                await self._reply(r, entry_id, stack)
 
-    async def _reply(self, r: GenerationReply, entry_id: str) -> None:
+    async def _reply(self, r: GenerationReply, entry_id: str, stack: AsyncExitStack) -> None:
         if await self.state.delivered(r.job_id) is not None:
             return  # a redelivered entry: the result is already posted
         status = await self.state.status(r.job_id)
@@ -235,17 +278,13 @@ class Delivery:
             status = {"channel_id": r.requester.chat_id, "user_id": r.requester.user_id, "can_post": "1"}
         limit = int(status.get("limit") or self.settings.discord_default_upload_limit)
         text = error_text(r.error) if r.error else r.caption
-        files: list[tuple[bytes, str]] = []
+        files: list[tuple[bytes | BinaryIO, str]] = []
         notes: list[str] = []
         several = not r.error and not r.kind.is_video and len(r.media) > 1  # --n: every image of the prompt
         for media in [] if r.error else r.media if several else r.media[:1]:
-            blob = await self.service.media(media.blob_key)
-            if blob is None:
-                notes.append("The result file has expired.")
-                continue
-            fitted = await asyncio.to_thread(fit, blob[0], blob[1], media.filename, limit)
-            if fitted is None:
-                notes.append(TOO_LARGE)
+            fitted = await self._upload(stack, media.blob_key, media.filename, limit)
+            if isinstance(fitted, str):
+                notes.append(fitted)
                 continue
             files.append((fitted.data, fitted.filename))
             if fitted.note:
@@ -254,7 +293,7 @@ class Delivery:
             seeds = ", ".join(str((r.seed + i) % 2**32) for i in range(len(r.media)))
             notes.insert(0, f"{len(r.media)} images (1-{len(r.media)} as the buttons number them), seeds {seeds}")
             if self.settings.discord_grid:  # one numbered 2x2 grid image instead of one attachment per image
-                grid = await asyncio.to_thread(grid_image, [data for data, _ in files])
+                grid = await asyncio.to_thread(grid_image, [content_of(data) for data, _ in files])
                 files = [(grid, f"reelsmith-{r.job_id}-grid.png")]
         if r.spoiler:  # Discord hides an attachment whose name starts with SPOILER_ until it is clicked
             files = [(data, spoiler_name(name)) for data, name in files]
@@ -264,9 +303,9 @@ class Delivery:
         await self.state.mark_delivered(r.job_id, ref)
 
     async def _post_result(self, job_id: str, status: dict[str, str], content: str,
-                           files: list[tuple[bytes, str]], view: discord.ui.View | None) -> dict[str, str]:
+                           files: list[tuple[bytes | BinaryIO, str]], view: discord.ui.View | None) -> dict[str, str]:
         def make_files() -> list[discord.File]:
-            return [discord.File(io.BytesIO(data), filename=name) for data, name in files]
+            return [as_file(data, name) for data, name in files]
 
         hook = await self._webhook(job_id, status)
         if hook is not None:
@@ -326,21 +365,19 @@ class Delivery:
 
     async def notice(self, n: Notice, entry_id: str) -> None:
         with pause_on_429("notice"):
-            await self._notice(n, entry_id)
+            async with AsyncExitStack() as stack:
+                await self._notice(n, entry_id, stack)
 
-    async def _notice(self, n: Notice, entry_id: str) -> None:
+    async def _notice(self, n: Notice, entry_id: str, stack: AsyncExitStack) -> None:
         marker = "n" + entry_id.replace("-", "")
         if await self.state.delivered(marker) is not None:
             return
         files = []
         for media in n.media[:10]:
-            blob = await self.service.media(media.blob_key)
-            if blob is None:
-                continue
-            fitted = await asyncio.to_thread(fit, blob[0], blob[1], media.filename,
-                                             self.settings.discord_default_upload_limit)
-            if fitted is not None:
-                files.append(discord.File(io.BytesIO(fitted.data), filename=fitted.filename))
+            fitted = await self._upload(stack, media.blob_key, media.filename,
+                                        self.settings.discord_default_upload_limit)
+            if not isinstance(fitted, str):
+                files.append(as_file(fitted.data, fitted.filename))
         channel = self.client.get_partial_messageable(int(n.chat_id))
         view = notice_view(n.buttons)
         kwargs: dict[str, Any] = {"view": view} if view is not None else {}

@@ -4,6 +4,12 @@
 consumer acknowledges only after this returns), so each step is idempotent: the delivered marker
 (`core.queue.DeliveryState`) records the messages a result became, and a redelivered reply only tidies up.
 Raising leaves the entry pending for a retry.
+
+A video, GIF or file that fits the upload limit as it is (known from its stored size) is uploaded from a file:
+the filesystem store's own, or an S3 object spooled to a temporary file, wrapped in an `InputFile` that is not
+read up front (`read_file_handle=False`), so httpx sends it in 64 KiB chunks and never holds it whole. Photos
+are read whole (their dimensions decide what sendPhoto takes; at most `telegram_max_photo_bytes`), and so is
+anything that must be re-encoded (the decoders need it).
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ import asyncio
 import io
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from PIL import Image
 from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaAnimation,
     InputMediaDocument,
     InputMediaPhoto,
@@ -32,9 +39,10 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bots.telegram.recent import RecentResults, file_of
 from bots.telegram.retry import retry_after_seconds, retrying
 from core.i18n import N_, translate
-from core.media import Fitted, UploadLimits, fit_upload
+from core.media import Fitted, UploadLimits, fit_upload, fits_as_is
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
+from core.storage import MediaObject, seekable
 from core.types import Button, DeleteResult, GenerationReply, MediaFile, Notice, Progress
 from core.variants import image_captions
 
@@ -105,6 +113,14 @@ def fit_video(data: bytes, mime: str, filename: str, limit: int) -> Fitted:
     if fitted is None:
         raise CannotFit(f"video still over {limit} bytes at the smallest re-encode")
     return fitted
+
+
+async def _whole(obj: MediaObject) -> bytes:
+    """All of a stored object, which is closed after (for photos and re-encodes: their decoders need it whole)."""
+    try:
+        return await obj.read()
+    finally:
+        await obj.aclose()
 
 
 def _ids(raw: str | None) -> list[str]:
@@ -306,16 +322,16 @@ class Delivery:
             caption = r.caption[:CAPTION_LIMIT]
             if "file_id" not in done:
                 media = r.media[0]
-                blob = await self.service.media(media.blob_key)
-                if blob is None:
+                opened = await self.service.open_media(media.blob_key)
+                if opened is None:
                     expired = error_text(translate(EXPIRED_TEXT))
                     await self._retry(lambda: edit_text(expired, inline_message_id=inline_id), "inline edit")
                     await self.state.mark_delivered(r.job_id, {INLINE: inline_id, "complete": "1"})
                     return
                 storage = self.inline_storage(r.requester.user_id)
                 try:
-                    msg = await self._send_media(storage, media, blob[0], blob[1] or media.mime, caption, None, None,
-                                                 None)
+                    msg = await self._send_media(storage, media, opened[1], opened[0].mime or media.mime, caption,
+                                                 None, None, None)
                 except (Forbidden, CannotFit) as exc:
                     log.warning("inline result of job %s not uploaded (%s)", r.job_id, type(exc).__name__)
                     why = TOO_LARGE_TEXT if isinstance(exc, CannotFit) else INLINE_NO_UPLOAD_TEXT
@@ -388,14 +404,14 @@ class Delivery:
         if media is None:
             return await self._post(chat_id, lambda c: self.bot.send_message(
                 c, caption, reply_markup=markup, reply_parameters=reply, message_thread_id=thread), "sendMessage")
-        blob = await self.service.media(media.blob_key)
-        if blob is None:
+        opened = await self.service.open_media(media.blob_key)
+        if opened is None:
             expired = error_text(translate(EXPIRED_TEXT))
             return await self._post(chat_id, lambda c: self.bot.send_message(
                 c, expired, reply_parameters=reply, message_thread_id=thread), "sendMessage")
-        data, mime = blob
+        info, obj = opened
         try:
-            return await self._send_media(chat_id, media, data, mime or media.mime, caption, markup, reply, thread,
+            return await self._send_media(chat_id, media, obj, info.mime or media.mime, caption, markup, reply, thread,
                                           spoiler=spoiler)
         except CannotFit:
             log.warning("result %s too large for Telegram after re-encoding", media.filename)
@@ -403,10 +419,51 @@ class Delivery:
             return await self._post(chat_id, lambda c: self.bot.send_message(
                 c, too_large, reply_parameters=reply, message_thread_id=thread), "sendMessage")
 
-    async def _send_media(self, chat_id: int, media: MediaFile, data: bytes, mime: str, caption: str | None,
+    async def _send_media(self, chat_id: int, media: MediaFile, obj: MediaObject, mime: str, caption: str | None,
                           markup: InlineKeyboardMarkup | None, reply: ReplyParameters | None,
                           thread: int | None, *, spoiler: bool = False) -> Message:
-        """Photo for images, streamable video for MP4s, animation for GIFs, a file otherwise."""
+        """Photo for images, streamable video for MP4s, animation for GIFs, a file otherwise; `obj` is closed.
+        What goes as it is is uploaded from a file, unread; photos and re-encodes are read whole."""
+        photo = mime.startswith("image/") and mime != "image/gif"
+        if photo or not fits_as_is(obj.size, mime, UploadLimits(self.settings.telegram_max_upload_bytes)):
+            if not photo and not mime.startswith("video/"):  # nothing but a video is re-encoded smaller
+                await obj.aclose()
+                raise CannotFit(f"{media.filename or 'result'} is over the upload limit")
+            return await self._send_bytes(chat_id, media, await _whole(obj), mime, caption, markup, reply, thread,
+                                          spoiler=spoiler)
+        async with seekable(obj) as f:
+            return await self._send_file(chat_id, media, f, mime, caption, markup, reply, thread, spoiler=spoiler)
+
+    async def _send_file(self, chat_id: int, media: MediaFile, f: BinaryIO, mime: str, caption: str | None,
+                         markup: InlineKeyboardMarkup | None, reply: ReplyParameters | None,
+                         thread: int | None, *, spoiler: bool = False) -> Message:
+        """A GIF, video or file under the upload limit, sent as it is from `f` in chunks (each try from its start)."""
+        name = media.filename or "result"
+
+        def upload() -> InputFile:  # the type is guessed from the name, as for bytes with a filename
+            return InputFile(f, filename=name, read_file_handle=False)
+
+        if mime == "image/gif":
+            return await self._post(chat_id, lambda c: self.bot.send_animation(
+                c, upload(), caption=caption, reply_markup=markup, reply_parameters=reply,
+                message_thread_id=thread, has_spoiler=spoiler), "sendAnimation")
+        if mime.startswith("video/"):
+            duration = max(1, round(media.duration_s)) if media.duration_s else None
+            try:
+                return await self._post(chat_id, lambda c: self.bot.send_video(
+                    c, upload(), caption=caption, reply_markup=markup, reply_parameters=reply,
+                    message_thread_id=thread, supports_streaming=True, duration=duration, has_spoiler=spoiler,
+                    width=media.width, height=media.height), "sendVideo")
+            except BadRequest as exc:
+                log.warning("sendVideo refused (%s); sending the video as a file", exc.message)
+        return await self._post(chat_id, lambda c: self.bot.send_document(
+            c, upload(), caption=caption, reply_markup=markup, reply_parameters=reply,
+            message_thread_id=thread), "sendDocument")
+
+    async def _send_bytes(self, chat_id: int, media: MediaFile, data: bytes, mime: str, caption: str | None,
+                          markup: InlineKeyboardMarkup | None, reply: ReplyParameters | None,
+                          thread: int | None, *, spoiler: bool = False) -> Message:
+        """A photo, or a video too large to go as it is: read whole, fitted, and sent."""
         s = self.settings
         name = media.filename or "result"
         if mime.startswith("image/") and mime != "image/gif":
@@ -479,11 +536,11 @@ class Delivery:
                     c, n.text[:TEXT_LIMIT], reply_markup=None if n.media else markup), "sendMessage")
             for i, media in enumerate(n.media):
                 last = i == len(n.media) - 1
-                blob = await self.service.media(media.blob_key)
-                if blob is None:
+                opened = await self.service.open_media(media.blob_key)
+                if opened is None:
                     continue
-                await self._send_media(chat_id, media, blob[0], blob[1] or media.mime, caption if i == 0 else None,
-                                       markup if last else None, None, None)
+                await self._send_media(chat_id, media, opened[1], opened[0].mime or media.mime,
+                                       caption if i == 0 else None, markup if last else None, None, None)
         except Forbidden as exc:
             log.warning("cannot post a notice in chat %s (%s); dropping it", chat_id, exc.message)
             return

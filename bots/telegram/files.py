@@ -2,6 +2,10 @@
 
 Only bytes leave this module: file ids, file paths and download URLs (which embed the bot token)
 stay in the bot process, and errors are reported by type, never with their text (it may hold a URL).
+
+python-telegram-bot reads a whole download into memory before handing it over (`File.download_*` all go
+through `BaseRequest.retrieve`, which returns the body's bytes), so a file is fetched here with a streamed httpx
+GET instead, and cut off as soon as it passes the limit: what getFile said about its size is not trusted.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from telegram import Bot, Message, Sticker
-from telegram.error import BadRequest, TelegramError
+import httpx
+from telegram import Bot, File, Message, Sticker
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bots.telegram.file_texts import IS_SIZE, NOT_DOWNLOADED, NOT_FETCHED, NOT_HANDED, TOO_BIG_TO_FETCH
 from bots.telegram.retry import retrying
@@ -22,6 +27,8 @@ from core.service import Attachment
 
 log = logging.getLogger(__name__)
 
+CHUNK = 64 * 1024
+DOWNLOAD_TIMEOUT_S = 60.0
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # Bot API getFile: "20 MB", counted in MiB as Telegram's apps count
 ANIMATED_STICKER_TEXT = N_("That is an animated sticker (a vector animation), which I can't read. Send a regular "
                             "or video sticker, a photo, a GIF or a video instead.")  # translated where raised
@@ -120,10 +127,47 @@ async def download(bot: Bot, item: MediaItem, limit: int, attempts: int = 3) -> 
     if file.file_size is not None and file.file_size > limit:
         raise _too_large(item, file.file_size, limit)
     try:
-        data = bytes(await retrying(file.download_as_bytearray, attempts=attempts, what="file download"))
+        data = await retrying(lambda: fetch(file, item, limit), attempts=attempts, what="file download")
     except (TelegramError, RuntimeError, OSError) as exc:
         log.warning("downloading a %s failed (%s)", item.label, type(exc).__name__)
         raise AttachmentRefused(translate(NOT_DOWNLOADED[item.label])) from None
     if len(data) > limit:
         raise _too_large(item, len(data), limit)
     return Attachment(data=data, filename=item.filename, declared_mime=item.mime)
+
+
+class _Oversized(Exception):
+    """The bytes passed the limit while streaming."""
+
+
+async def fetch(file: File, item: MediaItem, limit: int) -> bytes:
+    """The file's bytes, streamed and cut off past `limit` (refused then, however large it said it was)."""
+    url = file.file_path or ""
+    if not url.startswith(("http://", "https://")):  # a Bot API server in --local mode hands out paths
+        data = bytes(await file.download_as_bytearray())
+    else:
+        try:
+            data = await _stream(url, limit)
+        except _Oversized:
+            raise _too_large(item, None, limit) from None
+    if len(data) > limit:
+        raise _too_large(item, len(data), limit)
+    return data
+
+
+async def _stream(url: str, limit: int) -> bytes:
+    buf = bytearray()
+    try:
+        async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=False) as client, \
+                client.stream("GET", url) as resp:
+            if resp.status_code >= 500:
+                raise NetworkError(f"file download: HTTP {resp.status_code}")  # retried
+            if resp.status_code != 200:
+                raise BadRequest(f"file download: HTTP {resp.status_code}")
+            async for chunk in resp.aiter_bytes(CHUNK):
+                buf.extend(chunk)
+                if len(buf) > limit:  # the size getFile reported can lie; the bytes cannot
+                    raise _Oversized
+    except httpx.HTTPError as exc:  # its text may hold the URL, and so the bot token
+        raise NetworkError(f"file download: {type(exc).__name__}") from None
+    return bytes(buf)

@@ -54,6 +54,12 @@ class Fitted:
     still: bool = False  # a still of the video's first frame, because no re-encode of the video fitted
 
 
+def fits_as_is(size: int, mime: str, limits: UploadLimits) -> bool:
+    """Whether a file of `size` bytes goes up unchanged, known without reading it: exactly when `fit_upload`
+    would return it as it is and need not look inside (an image under a side limit must be opened for that)."""
+    return size <= limits.max_bytes and (limits.max_side_sum is None or not mime.startswith("image/"))
+
+
 def fit_upload(data: bytes, mime: str, filename: str, limits: UploadLimits) -> Fitted | None:
     """`data` when it fits `limits`, else a smaller rendition; None if nothing small enough can be made."""
     if mime.startswith("image/"):

@@ -64,7 +64,7 @@ class FilesystemStore:
             return None
         # An open file stays readable when the sweeper unlinks it meanwhile (POSIX).
         size = os.fstat(f.fileno()).st_size
-        return MediaObject(size=size, chunks=_chunks(f), release=f.close)
+        return MediaObject(size=size, chunks=_chunks(f), release=f.close, file=f)
 
     async def exists(self, object_id: str) -> bool:
         return valid_id(object_id) and await asyncio.to_thread(self.path(object_id).is_file)

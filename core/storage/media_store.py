@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -34,6 +34,10 @@ class MediaObject:
     chunks: AsyncIterator[bytes]
     release: Callable[[], None] | None = None
     """Frees what the open object holds (a file, a connection), read to the end or not; called by aclose."""
+    file: BinaryIO | None = None
+    """The store's own seekable local file of the object (the filesystem store), for senders that read a file
+    themselves (`core.storage.spool.seekable`); None where the bytes come only as a stream (S3). Read it or
+    `chunks`, not both; `aclose` closes it."""
 
     async def read(self) -> bytes:
         """All of it, at once (for consumers that need the whole file, such as decoders)."""

@@ -36,6 +36,7 @@ class Call:
     files: dict[str, bytes]
     status: int = 200
     result: Any = None
+    filenames: dict[str, str] = field(default_factory=dict)  # each uploaded part's file name and type
 
     @property
     def ok(self) -> bool:
@@ -353,14 +354,16 @@ class FakeBotAPI:
         method = request.match_info["method"]
         params: dict[str, str] = {}
         files: dict[str, bytes] = {}
+        filenames: dict[str, str] = {}
         if request.can_read_body:
             form = await request.post()
             for key, value in form.items():
                 if isinstance(value, web.FileField):
                     files[key] = value.file.read()
+                    filenames[key] = f"{value.filename} {value.content_type}"
                 else:
                     params[key] = str(value)
-        call = Call(method, params, files)
+        call = Call(method, params, files, filenames=filenames)
         self.calls.append(call)
         if method in POSTING_METHODS and params.get("chat_id", "").lstrip("-").isdigit() \
                 and int(params["chat_id"]) in self.blocked:
