@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from arq.connections import ArqRedis  # noqa: E402
 from PIL import Image  # noqa: E402
 
+import core.generation.pipeline  # noqa: E402
 import reelsmith  # noqa: E402
 import workers.runtime  # noqa: E402
 from core.contract import Feature  # noqa: E402
@@ -70,6 +71,9 @@ class FakePipelines(PipelineSet):
 workers.runtime.build_features = probe_features  # type: ignore[assignment]
 if "FAULT_FAKE_STEP_S" in os.environ:
     workers.runtime.PipelineSet = FakePipelines  # type: ignore[misc]
+    # The test job runs on no device: asking torch which one there is would import it (a second of start-up).
+    core.generation.pipeline.resolve_device = lambda setting: "cpu"  # type: ignore[assignment]
+    core.generation.pipeline.resolve_dtype = lambda setting, device: None  # type: ignore[assignment]
 
 if __name__ == "__main__":
     reelsmith.main(sys.argv[1:] or ["worker"])
