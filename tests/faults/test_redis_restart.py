@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bots.web.app import WebPlayground
 from core.generation.pipeline import GenerationResult, Job, PipelineSet
@@ -138,3 +140,33 @@ async def test_redis_restart_under_a_running_job_still_gives_one_reply(
             assert w.jobs_failed == 0
     finally:
         redis_back.set()  # a failed test leaves no thread waiting
+
+
+async def test_connection_lost_while_claiming_a_job_is_an_outage_not_the_workers_end(
+    fservice: Reelsmith, pipelines: PipelineSet, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Sentinel failover or restart can drop the connection while arq WATCHes a job it claims; redis-py then
+    raises WatchError. The worker backs off like in any outage, gives the slot back and takes the job after."""
+    caplog.set_level(logging.INFO)
+    send = Pipeline._send_command_parse_response
+    dropped: list[str] = []
+
+    async def drop_once(self: Pipeline, conn: Any, command_name: str, *args: Any, **options: Any) -> Any:
+        if self.watching and command_name.upper() == "ZSCORE" and not dropped:
+            dropped.append(command_name)
+            raise RedisConnectionError("Connection closed by server.")  # what a killed master's socket gives
+        return await send(self, conn, command_name, *args, **options)
+
+    monkeypatch.setattr(Pipeline, "_send_command_parse_response", drop_once)
+    async with running_worker(fservice.settings, pipelines) as w:
+        request = image_request(steps=1)
+        await fservice.queue.enqueue(request)
+        reply = await settled(fservice, request.job_id, timeout=60)
+        assert dropped, "the claim's connection was never dropped (redis-py changed?)"
+        assert reply.error is None and reply.media
+        assert "redis unavailable" in caplog.text
+
+        async def slots_free() -> bool:
+            return bool(w.job_counter == 0)
+
+        await wait_for(slots_free, timeout=30)  # the failed claim's slot was given back
