@@ -113,6 +113,8 @@ async def test_master_killed_under_load_no_job_lost_doubled_or_charged_twice(
         await wait_for(all_answered, timeout=300, interval=0.2)
         for request in accepted:
             await settled(sservice, request.job_id, timeout=120)
+        for w in workers:  # both followed the new master: a failover ends no worker
+            assert w.popen.poll() is None, f"{w.name} exited:\n{w.log()[-3000:]}"
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
