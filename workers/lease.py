@@ -11,6 +11,7 @@ from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,21 @@ class LeasedWorker(Worker):
             try:
                 await super().start_jobs([job_id])
             except REDIS_DOWN:
-                # arq counted the slot before the claim failed; give it back or it leaks forever.
-                if job_id.decode() not in self.tasks and self.job_counter > taken:
-                    self.job_counter -= 1
-                    self.sem.release()
+                self._give_back_slot(job_id, taken)
                 raise
+            except WatchError as exc:
+                # redis-py reports a connection lost while arq WATCHes the job's key (a failover, a restart) as
+                # a WatchError, not a ConnectionError: an outage like any other, not the end of this worker.
+                if not isinstance(exc.__context__, REDIS_DOWN):
+                    raise
+                self._give_back_slot(job_id, taken)
+                raise RedisConnectionError(f"connection lost while claiming job {job_id.decode()}") from exc
+
+    def _give_back_slot(self, job_id: bytes, taken: int) -> None:
+        """arq counted the slot before the claim failed; give it back or it leaks forever."""
+        if job_id.decode() not in self.tasks and self.job_counter > taken:
+            self.job_counter -= 1
+            self.sem.release()
 
     def lease_fence(self, job_id: str) -> tuple[str, int] | None:
         """The (epoch key, token) of this worker's run of `job_id`, when runs are fenced (workers/settings.py)."""

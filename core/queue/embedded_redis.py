@@ -260,6 +260,10 @@ def _stop_pid(data_dir: Path, pid: int, sig: signal.Signals, timeout_s: float = 
     for attempt in (sig, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, attempt)
+            if attempt != signal.SIGKILL:
+                # A stopped server (SIGSTOP, or ^Z of the process group that started it) acts on `sig` only once
+                # it runs again: woken, it shuts down cleanly now instead of being killed after `timeout_s`.
+                os.kill(pid, signal.SIGCONT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             fd = _take_server_lock(data_dir)

@@ -40,12 +40,13 @@ def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 
 @pytest.fixture
 def fsettings(own_redis: EmbeddedRedis, tiny_dir: Path, tmp_path: Path) -> Settings:
-    """Settings for fault tests: a 5 s job lease so a dead worker's job is rerun within seconds."""
+    """Settings for fault tests: a 3 s job lease so a dead worker's job is rerun within seconds (renewed every
+    0.75 s by a live worker, as in tests/faults/test_partition.py)."""
     n = next(_counter)
     return Settings(
         _env_file=None, redis_url=own_redis.url, data_dir=tmp_path / "data", tiny_models_dir=tiny_dir,
         key_prefix=f"f{n}", queue_name=f"f{n}:queue", progress_min_interval_s=0.0, poll_delay_s=0.02,
-        job_lease_s=5.0, max_tries=2,
+        job_lease_s=3.0, max_tries=2,
         # Reliability, not quota, is under test: members may queue many jobs (credits are still charged).
         quota_max_in_flight=20, quota_credits=1000,
     )
@@ -84,6 +85,7 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
         "REELSMITH_RESULT_TTL_S": str(settings.result_ttl_s),
         "REELSMITH_PROVENANCE_RETENTION_S": str(settings.provenance_retention_s),
         "REELSMITH_JOB_KEEP_RESULT_S": str(settings.job_keep_result_s),
+        "REELSMITH_MEDIA_SWEEP_INTERVAL_S": str(settings.media_sweep_interval_s),
         "REELSMITH_HEALTH_PORT": "0",  # several processes on one host; health is tested in tests/ops
         "OMP_NUM_THREADS": "1",  # two workers share two cores
         "PYTHONUNBUFFERED": "1",
@@ -134,7 +136,12 @@ class Procs:
         self.started.append(proc)
         return proc
 
-    def worker(self, name: str, settings: Settings, prefix: Sequence[str] = (), **extra: str) -> Proc:
+    def worker(self, name: str, settings: Settings, prefix: Sequence[str] = (), step_s: float | None = None,
+               **extra: str) -> Proc:
+        """A worker process on the tiny models, or with `step_s` on the test job (no model loaded: it starts in
+        about a second instead of several; tests/faults/worker_main.py)."""
+        if step_s is not None:
+            extra["FAULT_FAKE_STEP_S"] = str(step_s)
         return self.start(name, ["tests/faults/worker_main.py"], child_env(settings, **extra), prefix)
 
     def stop_all(self) -> None:

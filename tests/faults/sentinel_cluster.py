@@ -2,7 +2,8 @@
 
 Every server is a `redis-server` child with its own generated config in a temporary directory and a free
 port; sentinels get short `down-after-milliseconds` and `failover-timeout`, so a killed master is replaced
-within seconds. Waits are by condition (the sentinels' answer), bounded.
+within seconds, and servers sync a replica at once (no `repl-diskless-sync-delay`, 5 s by default, which
+only gathers replicas that connect together). Waits are by condition (the sentinels' answer), bounded.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Server:
     name: str
     port: int
     process: subprocess.Popen[bytes]
+    args: list[str]
 
     def kill(self) -> None:
         """SIGKILL: no AOF flush, no goodbye to the replicas, like a host that died."""
@@ -50,16 +52,16 @@ class SentinelCluster:
         conf = workdir / "redis.conf"
         conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {workdir}\nlogfile {workdir / 'log'}\n"
                         f"save \"\"\n{config}")
-        process = subprocess.Popen([redis_server_binary(), str(conf), *extra], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        server = Server(name, port, process)
+        args = [redis_server_binary(), str(conf), *extra]
+        server = Server(name, port, _spawn(args), args)
         _wait(lambda: _pings(port), f"{name} answering on {port}")
         return server
 
     def start(self) -> SentinelCluster:
-        master = self._start("master", "appendonly yes\nappendfsync everysec\n")
+        data = "appendonly yes\nappendfsync everysec\nrepl-diskless-sync-delay 0\n"
+        master = self._start("master", data)
         self.servers.append(master)
-        replica = self._start("replica", f"appendonly yes\nappendfsync everysec\nreplicaof 127.0.0.1 {master.port}\n")
+        replica = self._start("replica", f"{data}replicaof 127.0.0.1 {master.port}\n")
         self.servers.append(replica)
         _wait(lambda: _replica_in_sync(replica.port), "replica in sync")
         for i in range(3):
@@ -91,9 +93,29 @@ class SentinelCluster:
         assert port is not None
         return port
 
+    def revive_as_replica(self, server: Server, master_port: int, timeout_s: float = 60.0) -> None:
+        """Start a killed server again on its port and data, as a host coming back does, following the master
+        promoted meanwhile (what the sentinels would tell it, after their 8 s wait to see it stay up). Returns
+        once it is in sync with `master_port`."""
+        server.process = _spawn([*server.args, "--replicaof", "127.0.0.1", str(master_port)])
+
+        def following() -> bool:
+            try:
+                with _client(server.port) as c:
+                    info = c.info("replication")
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                return False
+            return info.get("master_port") == master_port and info.get("master_link_status") == "up"
+
+        _wait(following, f"{server.name} back as a replica of {master_port}", timeout_s)
+
     def stop(self) -> None:
         for server in [*self.sentinels, *self.servers]:
             server.kill()
+
+
+def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _wait(check: object, what: str, timeout_s: float = 30.0) -> None:

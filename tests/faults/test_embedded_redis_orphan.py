@@ -91,3 +91,6 @@ async def test_a_left_server_that_no_longer_answers_is_stopped_not_doubled(procs
     await second.wait_log("playground on", timeout=60)
     running = servers_in(data_dir / "redis")
     assert orphan not in running and len(running) == 1, running  # one server per data dir, and not the hung one
+    # Woken to act on the SIGTERM, it shut down cleanly rather than being SIGKILLed seconds later.
+    log = (data_dir / "redis" / "redis.log").read_text()
+    assert any(line.startswith(f"{orphan}:") and "ready to exit" in line for line in log.splitlines()), log

@@ -4,7 +4,9 @@ A real master, replica and three sentinels (tests/faults/sentinel_cluster.py); t
 this process's service (the bot side: guards, quota book, reply stream) connect through the sentinels only.
 With `redis_wait_replicas=1` every accepted job, charge, fencing token and reply is on the replica before the
 service goes on, so the promoted replica has them all: every accepted job is answered exactly once and
-charged exactly once.
+charged exactly once. The killed master then comes back as a replica of the promoted one, so the writes after the
+failover are replicated (and WAITed for) again; with no replica left, each of them would wait out its whole
+`redis_wait_timeout_ms`. The workers run the test job (no model; tests/faults/worker_main.py).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ async def test_master_killed_under_load_no_job_lost_doubled_or_charged_twice(
     consumer.block_ms = 50
     reader = asyncio.create_task(consumer.run(collector.handle))
     try:
-        workers = [procs.worker(n, ssettings) for n in ("w1", "w2")]
+        workers = [procs.worker(n, ssettings, step_s=0.1) for n in ("w1", "w2")]
         for w in workers:
             await w.wait_log("worker ready")
         members = [Requester(platform="web", user_id=f"m{i}", chat_id=f"c{i}") for i in range(MEMBERS)]
@@ -92,6 +94,7 @@ async def test_master_killed_under_load_no_job_lost_doubled_or_charged_twice(
         cluster.server_on(old).kill()  # under load: jobs queued and running
         new = await asyncio.to_thread(cluster.wait_for_promotion, old)
         assert new != old
+        await asyncio.to_thread(cluster.revive_as_replica, cluster.server_on(old), new)
 
         async def master_answers() -> bool:
             try:
@@ -110,6 +113,8 @@ async def test_master_killed_under_load_no_job_lost_doubled_or_charged_twice(
         await wait_for(all_answered, timeout=300, interval=0.2)
         for request in accepted:
             await settled(sservice, request.job_id, timeout=120)
+        for w in workers:  # both followed the new master: a failover ends no worker
+            assert w.popen.poll() is None, f"{w.name} exited:\n{w.log()[-3000:]}"
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -88,8 +88,9 @@ async def test_a_stalled_worker_process_is_fenced_off_when_it_wakes(
 ) -> None:
     """Real worker processes: one is frozen (SIGSTOP) mid-job past its lease, the other reruns the job; the
     frozen one wakes (SIGCONT) with its run still going, and whatever finishes first, one reply is posted and
-    the job charged once, and the woken run's result is dropped."""
-    a, b = procs.worker("a", fsettings), procs.worker("b", fsettings)
+    the job charged once, and the woken run's result is dropped. They run the test job (no model; 40 steps of
+    0.1 s, tests/faults/worker_main.py), so the freeze lands mid-run whatever the machine's load."""
+    a, b = procs.worker("a", fsettings, step_s=0.1), procs.worker("b", fsettings, step_s=0.1)
     await a.wait_log("worker ready")
     await b.wait_log("worker ready")
     request = image_request(steps=40)

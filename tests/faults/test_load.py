@@ -1,4 +1,9 @@
-"""Load: 500 queued jobs from 50 members on 2 worker processes; no loss, no duplicate, memory back to baseline."""
+"""Load: 500 queued jobs from 50 members on 2 worker processes; no loss, no duplicate, memory back to baseline.
+
+The workers run the test job (FAULT_FAKE_STEP_S in tests/faults/worker_main.py): what is under load is the
+queue, Redis and the labelling, storing, reply and quota path, not the model (tests/ops/test_multi_worker.py
+runs worker processes on the tiny models); loading no model saves each worker seconds of start-up.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from tests.faults.conftest import Collector, Procs, image_request
 JOBS = 500
 MEMBERS = 50
 TTL_S = 5  # results, blobs and records expire this long after they are written
+SWEEP_S = 1.0  # how often the workers delete expired media (and their expiry index entries) from the store
 
 
 async def _memory(service: Reelsmith) -> tuple[int, set[bytes]]:
@@ -50,8 +56,9 @@ async def test_500_jobs_from_50_members_on_2_workers(
     fsettings: Settings, procs: Procs, collector: Collector, fservice: Reelsmith
 ) -> None:
     short = fsettings.model_copy(update={"blob_ttl_s": TTL_S, "result_ttl_s": TTL_S, "job_keep_result_s": 1,
-                                         "fair_tag_ttl_s": TTL_S, "provenance_retention_s": TTL_S})
-    workers = [procs.worker(n, short) for n in ("w1", "w2")]
+                                         "fair_tag_ttl_s": TTL_S, "provenance_retention_s": TTL_S,
+                                         "media_sweep_interval_s": SWEEP_S})
+    workers = [procs.worker(n, short, step_s=0) for n in ("w1", "w2")]
     for w in workers:
         await w.wait_log("worker ready")
     fservice.settings = short

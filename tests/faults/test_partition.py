@@ -38,8 +38,7 @@ class Hosts:
     out: Path
 
     def worker(self, name: str, host: str, step_s: float) -> Proc:
-        return self.procs.worker(name, self.settings, prefix=self.net.command(host, []),
-                                 FAULT_FAKE_STEP_S=str(step_s))
+        return self.procs.worker(name, self.settings, prefix=self.net.command(host, []), step_s=step_s)
 
     def bot(self, jobs: int, members: int, steps: int) -> Proc:
         return self.procs.start("bot", ["tests/faults/netns_bot.py", str(self.out), str(jobs), str(members),
@@ -113,10 +112,10 @@ async def _charged_exactly_once(service: Reelsmith, accepted: dict[str, str], st
 async def test_cut_off_worker_loses_its_job_and_its_late_result_is_fenced_off(
     hosts: Hosts, service: Reelsmith
 ) -> None:
-    workers = [hosts.worker("b", "b", step_s=0.1), hosts.worker("c", "c", step_s=0.1)]
+    workers = [hosts.worker("b", "b", step_s=0.05), hosts.worker("c", "c", step_s=0.05)]
     for w in workers:
         await w.wait_log("worker ready", timeout=120)
-    bot = hosts.bot(jobs=1, members=1, steps=80)  # 8 s: the cut lands mid-job
+    bot = hosts.bot(jobs=1, members=1, steps=80)  # 4 s, past the 3 s lease: the cut lands mid-job
     await bot.wait_log("submitted", timeout=120)
     (job_id,) = hosts.accepted()
     first = await _runner_of(workers, job_id, 1)
@@ -143,13 +142,14 @@ async def test_cut_off_worker_loses_its_job_and_its_late_result_is_fenced_off(
 
 
 JOBS, MEMBERS = 2000, 200
-STEP_S = 0.02
+STEP_S = 0.01
 
 
 async def test_2000_jobs_from_200_members_through_a_link_flap_and_a_worker_kill(
     hosts: Hosts, service: Reelsmith
 ) -> None:
-    # 20 ms a job: the bot queues faster than two workers drain, so both always hold jobs when the faults land.
+    # 10 ms a job (and as much again for storing and replying): the bot queues faster than two workers drain, so
+    # both always hold jobs when the faults land.
     b, c = hosts.worker("b", "b", step_s=STEP_S), hosts.worker("c", "c", step_s=STEP_S)
     for w in (b, c):
         await w.wait_log("worker ready", timeout=120)

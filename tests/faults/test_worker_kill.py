@@ -1,4 +1,8 @@
-"""SIGKILL of real worker processes mid-job: the job reruns elsewhere, one reply, finalizers (refunds) once."""
+"""SIGKILL of real worker processes mid-job: the job reruns elsewhere, one reply, finalizers (refunds) once.
+
+The workers run the test job (FAULT_FAKE_STEP_S in tests/faults/worker_main.py): a step lasts STEP_S whatever
+the machine's load, so a kill lands mid-run, and no model is loaded at start-up.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from core.settings import Settings
 from core.types import GenerationRequest
 from tests.faults.conftest import Collector, Procs, finalized, image_request, settled
 
-# Long enough that the kill lands mid-run (each step checks in), short enough to rerun.
+# Long enough that the kill lands mid-run (each step checks in), short enough to rerun: 4 s.
 SLOW_STEPS = 40
+STEP_S = 0.1
 
 
 async def _runner(procs: Procs, job_id: str, job_try: int) -> str:
@@ -31,7 +36,7 @@ async def test_killed_worker_job_reruns_on_another_worker_once(
     fsettings: Settings, fservice: Reelsmith, procs: Procs, collector: Collector
 ) -> None:
     # The job timeout stays at its 600 s default: only the short lease can bring the job back in time.
-    a, b = procs.worker("a", fsettings), procs.worker("b", fsettings)
+    a, b = procs.worker("a", fsettings, step_s=STEP_S), procs.worker("b", fsettings, step_s=STEP_S)
     await a.wait_log("worker ready")
     await b.wait_log("worker ready")
     request = image_request(steps=SLOW_STEPS)
@@ -64,7 +69,7 @@ async def test_job_whose_workers_keep_dying_gets_a_failure_reply_once(
     fsettings: Settings, fservice: Reelsmith, procs: Procs, collector: Collector
 ) -> None:
     # max_tries is 2: two killed tries, then a third try only answers.
-    workers = [procs.worker(n, fsettings) for n in ("a", "b", "c")]
+    workers = [procs.worker(n, fsettings, step_s=STEP_S) for n in ("a", "b", "c")]
     for w in workers:
         await w.wait_log("worker ready")
     request = image_request(steps=SLOW_STEPS * 10)

@@ -2,10 +2,12 @@
 after the real ones (credit refunds and settlements, metrics, provenance) and records each call in Redis
 (`<prefix>:probe:finalized`).
 
-With `FAULT_FAKE_STEP_S` set, the models are replaced by the test job: no model is loaded, and a job sleeps
-that long per step (stopping between steps like a pipeline does) and renders a solid square, which then goes
-through the real labelling, encoding, storing, fencing, reply and quota path. The network-partition tests use
-it to run thousands of jobs in seconds.
+With `FAULT_FAKE_STEP_S` set, the models are replaced by the test job: no model is loaded (the worker is ready
+in about a second), and a job sleeps that long per step (stopping between steps and reporting progress like a
+pipeline does) and renders a solid square, which then goes through the real labelling, encoding, storing,
+fencing, reply and quota path. The load, kill, fencing, failover and network-partition tests use it: their
+faults are in processes, Redis and the network, and a step of known length lands each fault mid-run whatever
+the machine's load.
 
 Run as `python tests/faults/worker_main.py` with the usual REELSMITH_* / REDIS_URL environment.
 """
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from arq.connections import ArqRedis  # noqa: E402
 from PIL import Image  # noqa: E402
 
+import core.generation.pipeline  # noqa: E402
 import reelsmith  # noqa: E402
 import workers.runtime  # noqa: E402
 from core.contract import Feature  # noqa: E402
@@ -52,10 +55,13 @@ class FakePipelines(PipelineSet):
         results = []
         for job in jobs:
             started = time.perf_counter()
-            for _ in range(job.request.steps):
+            total = job.request.steps
+            for step in range(total):
                 if job.should_stop is not None and job.should_stop():
                     raise GenerationCancelled("stopped")
                 time.sleep(self.step_s)
+                if job.progress is not None:  # each step reports, as a pipeline's step callback does
+                    job.progress(step + 1, total)
             frame = Image.new("RGB", (job.request.width, job.request.height), (200, 60, 40))
             results.append(GenerationResult(frames=[frame], is_video=False, model="fault-test-job",
                                             seconds=time.perf_counter() - started))
@@ -65,6 +71,9 @@ class FakePipelines(PipelineSet):
 workers.runtime.build_features = probe_features  # type: ignore[assignment]
 if "FAULT_FAKE_STEP_S" in os.environ:
     workers.runtime.PipelineSet = FakePipelines  # type: ignore[misc]
+    # The test job runs on no device: asking torch which one there is would import it (a second of start-up).
+    core.generation.pipeline.resolve_device = lambda setting: "cpu"  # type: ignore[assignment]
+    core.generation.pipeline.resolve_dtype = lambda setting, device: None  # type: ignore[assignment]
 
 if __name__ == "__main__":
     reelsmith.main(sys.argv[1:] or ["worker"])
