@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
 
+from bots.web.app import SERVICE_KEY
 from core.queue.replies import ReplyBus
 from core.service.facade import Reelsmith
 from core.types import DeleteResult
@@ -79,3 +81,22 @@ async def test_a_removed_result_reads_in_its_authors_language(web_client: TestCl
 
     msg = await wait_for(removed)
     assert msg["text"] == "\U0001f5d1\ufe0f Этот результат удалил модератор или его автор." and msg["buttons"] == []
+
+
+async def test_the_sign_in_page_in_the_browsers_language(web_client: TestClient[Any, Any]) -> None:
+    async with ClientSession() as stranger:  # no credentials: the sign-in page
+        page = await stranger.get(web_client.make_url("/"), headers=GERMAN)
+        text = await page.text()
+        assert page.status == 401 and '<html lang="de">' in text
+        assert "Du bist nicht angemeldet (oder deine Sitzung ist abgelaufen)." in text
+        assert "<code>docker compose logs playground</code> / <code>kubectl logs</code>" in text
+        assert '<button type="submit">Anmelden</button>' in text
+        wrong = await stranger.post(web_client.make_url("/login"), data={"token": "guess"},
+                                    headers={**GERMAN, "Origin": str(web_client.make_url("")).rstrip("/")})
+        assert wrong.status == 401 and "Das ist nicht das Zugangstoken dieses Playgrounds." in await wrong.text()
+        english = await (await stranger.get(web_client.make_url("/"))).text()
+        assert "You are not signed in (or your session has ended)." in english and "$" not in english
+        nonce = web_client.server.app[SERVICE_KEY].access.new_link_nonce()
+        done = await stranger.get(web_client.make_url(f"/?token={nonce}"), headers=GERMAN)
+        text = await done.text()
+        assert done.status == 200 and "Angemeldet. Der Playground wird geöffnet…" in text and 'lang="de"' in text
