@@ -3,7 +3,8 @@
 The server negotiates `Accept-Language` (`core.i18n.from_accept_language`) and fills the page's own texts
 (title, labels, the Send button, the hint) into the HTML; the texts its script writes (alt texts, download
 links, the mask brush) go in as a JSON object the script reads. An untranslated text reads in English, the
-msgid itself. Example prompts and commands stay as typed: members type them.
+msgid itself. Example prompts and commands stay as typed: members type them. index.html is a
+`string.Template`: a literal dollar sign in it is written `$$`.
 """
 
 from __future__ import annotations
