@@ -18,7 +18,7 @@ from bots.discord.interactions import Interactions
 from bots.discord.texts import ASPECT_RATIOS, command_text
 from bots.discord.views import UploadModal
 from bots.menus import MenuEntry
-from core.i18n import N_
+from core.i18n import N_, _, use_locale
 from core.model_access import ModelAccess, usable_names
 from core.models import Task
 from core.service import MAX_SEED, UPSCALE_SCALES, error_text
@@ -224,9 +224,9 @@ def _context_menu(flow: Interactions, command: str) -> Any:
         found = [a for a in message.attachments
                  if (a.content_type or "").startswith(("image/", "video/")) or not a.content_type]
         if not found:
-            await interaction.response.send_message(
-                error_text("That message has no image. Use this on a message with an image attached."),
-                ephemeral=True)
+            with use_locale(flow.locale(interaction)):  # refused here, before core: in the member's language
+                refusal = error_text(_("That message has no image. Use this on a message with an image attached."))
+            await interaction.response.send_message(refusal, ephemeral=True)
             return
         found = found[: MAX_MODAL_FILES - 1]
 

@@ -38,7 +38,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bots.telegram.recent import RecentResults, file_of
 from bots.telegram.retry import retry_after_seconds, retrying
-from core.i18n import N_, translate
+from core.i18n import N_, locale_of, translate, use_locale
 from core.media import Fitted, UploadLimits, fit_upload, fits_as_is
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
@@ -53,8 +53,10 @@ CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
 PHOTO_MAX_SIDE_SUM = 10_000  # sendPhoto: width + height
 PHOTO_MAX_RATIO = 20.0  # sendPhoto: the longer side at most 20 times the shorter
-REMOVED_TEXT = "\U0001f5d1\ufe0f This result was removed by a moderator or its author."
-# Shown with `translate(...)` in the job's author's language (`bots.replies.dispatch` sets it).
+# Shown with `translate(...)` in the job's author's language (`bots.replies.dispatch` sets it; a deletion
+# carries no locale, so `delete` takes it from the stored request).
+REMOVED_TEXT = N_("\U0001f5d1\ufe0f This result was removed by a moderator or its author.")
+DONE_TEXT = N_("\u2705 Done.")
 EXPIRED_TEXT = N_("This result expired before I could post it. Send the command again.")
 TOO_LARGE_TEXT = N_("The result is too large to post on Telegram even after re-encoding. "
                     "Try fewer frames or a smaller --ar.")
@@ -510,7 +512,7 @@ class Delivery:
                               "deleteMessage")
         except BadRequest:  # already deleted, or too old to delete: mark it done instead
             try:
-                await self.bot.edit_message_text("\u2705 Done.", chat_id=int(status["chat_id"]),
+                await self.bot.edit_message_text(translate(DONE_TEXT), chat_id=int(status["chat_id"]),
                                                  message_id=int(status["message_id"]))
             except TelegramError:
                 pass
@@ -555,6 +557,10 @@ class Delivery:
         request = await self.service.queue.load_request(d.job_id)
         if request is not None:
             await self.recent.forget(request.requester.user_id, d.job_id)
+        with use_locale(locale_of(request)):  # a blanked result tells its author, in the author's language
+            await self._remove(d.job_id, done)
+
+    async def _remove(self, job_id: str, done: dict[str, str]) -> None:
         if INLINE in done:
             await self._blank_inline(done[INLINE])
             if "chat_id" not in done:
@@ -566,25 +572,26 @@ class Delivery:
             except BadRequest:
                 await self._blank(chat_id, mid)
             except Forbidden as exc:
-                log.warning("cannot delete result of job %s (%s)", d.job_id, exc.message)
+                log.warning("cannot delete result of job %s (%s)", job_id, exc.message)
 
     async def _blank_inline(self, inline_id: str) -> None:
         """An inline message can't be deleted by the bot: its text (or caption) says it was removed."""
         try:
-            await self.bot.edit_message_caption(inline_message_id=inline_id, caption=REMOVED_TEXT, reply_markup=None)
+            await self.bot.edit_message_caption(inline_message_id=inline_id, caption=translate(REMOVED_TEXT),
+                                                reply_markup=None)
         except TelegramError:
             try:
-                await self.bot.edit_message_text(REMOVED_TEXT, inline_message_id=inline_id)
+                await self.bot.edit_message_text(translate(REMOVED_TEXT), inline_message_id=inline_id)
             except TelegramError as exc:
                 log.warning("could not blank inline message %s (%s)", inline_id[:40], type(exc).__name__)
 
     async def _blank(self, chat_id: int, message_id: int) -> None:
         """A media result can lose its caption, a text one its text; either way the buttons go."""
         try:
-            await self.bot.edit_message_caption(chat_id=chat_id, message_id=message_id, caption=REMOVED_TEXT,
+            await self.bot.edit_message_caption(chat_id=chat_id, message_id=message_id, caption=translate(REMOVED_TEXT),
                                                 reply_markup=None)
         except TelegramError:
             try:
-                await self.bot.edit_message_text(REMOVED_TEXT, chat_id=chat_id, message_id=message_id)
+                await self.bot.edit_message_text(translate(REMOVED_TEXT), chat_id=chat_id, message_id=message_id)
             except TelegramError as exc:
                 log.warning("could not remove message %s in chat %s (%s)", message_id, chat_id, type(exc).__name__)

@@ -16,7 +16,6 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -24,9 +23,10 @@ from aiohttp import web
 from bots.replies import handler_for
 from bots.web.access import Access
 from bots.web.gate import Gate, add_security_headers
+from bots.web.page import render as render_page
 from bots.web.signin import SignIn
 from core.context import ChatContext
-from core.i18n import from_accept_language, locale_of
+from core.i18n import N_, from_accept_language, from_platform, locale_of, translate
 from core.ops import ConfigError, HealthEndpoints, is_wildcard, process_metrics, url_host, web_bind_problem
 from core.queue import ReplyConsumer, as_text
 from core.selfservice import PREFILL
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "web"
 _CHAT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_MESSAGES = 200
+REMOVED_TEXT = N_("\U0001f5d1\ufe0f This result was removed by a moderator or its author.")
 SERVICE_KEY: web.AppKey[WebPlayground] = web.AppKey("playground")
 
 
@@ -103,8 +104,8 @@ class WebPlayground:
     async def delete(self, d: DeleteResult) -> None:
         msg = await self._status_of(d.job_id)
         if msg is not None:
-            msg.update(text="\U0001f5d1\ufe0f This result was removed by a moderator or its author.", media=[],
-                       buttons=[])
+            request = await self.service.queue.load_request(d.job_id)  # a deletion carries no locale: the author's
+            msg.update(text=translate(REMOVED_TEXT, from_platform(locale_of(request))), media=[], buttons=[])
             await self._save(msg)
 
     async def progress(self, p: Progress) -> None:
@@ -151,8 +152,9 @@ class WebPlayground:
         answer = self.signin.before_page(request)
         if answer is not None:
             return answer
-        html = resources.files("bots.web").joinpath("static/index.html").read_text("utf-8")
-        return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
+        locale = from_accept_language(request.headers.get("Accept-Language", ""))
+        return web.Response(text=render_page(locale), content_type="text/html",
+                            headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
 
     async def command(self, request: web.Request) -> web.Response:
         text, chat, attachments = "", "", []

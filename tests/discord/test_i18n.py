@@ -6,7 +6,7 @@ from typing import Any
 
 from bots.discord.client import ReelsmithBot
 from core.service.facade import Reelsmith
-from tests.discord.conftest import finished, png, private_answer
+from tests.discord.conftest import callback, finished, png, private_answer
 from tests.discord.fake_discord import FakeDiscord
 
 
@@ -75,3 +75,15 @@ async def test_a_download_refusal_reads_in_the_members_language(fake: FakeDiscor
     answer = await private_answer(fake, token)
     assert answer.content.startswith("\u26a0") and "big.png のサイズは" in answer.content and "上限は 4 KB" in \
         answer.content, answer.content
+
+
+async def test_a_message_menu_on_a_message_without_an_image_refuses_in_the_members_language(
+        fake: FakeDiscord, bot: ReelsmithBot) -> None:
+    no_image = {"id": str(fake.snowflake()), "channel_id": "930000000000000001", "author": {
+        "id": "1", "username": "bob", "discriminator": "0", "avatar": None}, "content": "look", "timestamp":
+        "2026-01-01T00:00:00+00:00", "edited_timestamp": None, "tts": False, "mention_everyone": False,
+        "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0}
+    refused = await callback(fake, await fake.message_command("Animate this", no_image, locale="ja"), kind=4)
+    assert refused["data"]["flags"] == 64
+    assert refused["data"]["content"] == ("\u26a0\ufe0f そのメッセージには画像がありません。"
+                                          "画像が添付されたメッセージで使ってください。")

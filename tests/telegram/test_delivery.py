@@ -237,6 +237,26 @@ async def test_delete_removes_the_result_or_blanks_it(api: FakeBotAPI, bot: Tele
     assert "removed by a moderator" in blank.params["caption"] and "reply_markup" not in blank.params
 
 
+async def test_a_blanked_result_tells_its_author_in_their_language(api: FakeBotAPI, bot: TelegramBot,
+                                                                   service: Reelsmith) -> None:
+    # A deletion carries no locale: the notice takes the author's from the stored request.
+    queued = await answer_to(api, api.message(GROUP, ALICE, "/imagine ein Fuchs", language_code="de"))
+    assert queued.params["text"].startswith("\u23f3 In der Warteschlange")
+    job_id = next(j.decode() for j in reversed(await service.redis.zrange(service.settings.queue_name, 0, -1)))
+    request = await service.queue.load_request(job_id)
+    assert request is not None
+    bus = ReplyBus(service.redis, service.settings)
+    await bus.publish_reply(await reply_for(service, request, noise_png(), "image/png"))
+    [photo] = await until(lambda: api.sent("sendPhoto"))
+    await drained(service)
+    api.fail_next("deleteMessage", status=400, description="Bad Request: message can't be deleted for everyone")
+    await bus.publish_delete(DeleteResult(platform="telegram", job_id=job_id))
+    [blank] = await until(lambda: api.sent("editMessageCaption"))
+    assert blank.params["message_id"] == str(photo.result["message_id"])
+    assert blank.params["caption"] == ("\U0001f5d1\ufe0f Dieses Ergebnis wurde von einem Moderator oder seinem Autor "
+                                       "entfernt.")
+
+
 async def test_restart_during_delivery_posts_once(api: FakeBotAPI, service: Reelsmith) -> None:
     from tests.telegram.conftest import make_bot
 
