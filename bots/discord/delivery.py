@@ -31,6 +31,7 @@ from bots.discord.installs import placement
 from bots.discord.texts import MESSAGE_LIMIT, clip
 from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
+from core.i18n import N_, translate
 from core.media import UploadLimits, fit_upload, fits_as_is
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
@@ -44,19 +45,20 @@ PLATFORM = "discord"
 UNKNOWN_STATUS_GRACE_MS = 30_000  # a reply may beat the command's own answer to Redis by a moment
 HEADROOM = 0.95  # of the upload limit, leaving room for the multipart envelope Discord counts against it
 DEFAULT_PAUSE_S = 5.0  # a 429 that does not say how long to wait
-TOO_LARGE = "The result is too large to upload here."
-EXPIRED = "The result file has expired."
-REENCODED = "Re-encoded smaller to fit this channel's upload limit."
-STILL_ONLY = "The video is too large for this channel's upload limit; here is its first frame."
-DONE_TEXT = "\u2705 Done: the result is in the reply below."
-DONE_DM_TEXT = "\u2705 Done: I sent the result to you directly (I may not post it here)."
-CONTINUED_TEXT = "\u23e9 Continued below."
+# Shown with `translate(...)` in the job's author's language (`bots.replies.dispatch` sets it).
+TOO_LARGE = N_("The result is too large to upload here.")
+EXPIRED = N_("The result file has expired.")
+REENCODED = N_("Re-encoded smaller to fit this channel's upload limit.")
+STILL_ONLY = N_("The video is too large for this channel's upload limit; here is its first frame.")
+DONE_TEXT = N_("\u2705 Done: the result is in the reply below.")
+DONE_DM_TEXT = N_("\u2705 Done: I sent the result to you directly (I may not post it here).")
+CONTINUED_TEXT = N_("\u23e9 Continued below.")
 SPOILER_PREFIX = "SPOILER_"
-DM_NOTE = ("\u2709\ufe0f Sent to you directly: I may not post in the channel you asked in, and Discord's 15 minutes "
-           "for answering there had run out.")
-DM_USER_INSTALL_NOTE = ("\u2709\ufe0f Sent to you directly: you used me through your own install, where I can "
-                        "answer only within Discord's 15 minutes, and this took longer. Add me to the server to "
-                        "get results there every time.")
+DM_NOTE = N_("\u2709\ufe0f Sent to you directly: I may not post in the channel you asked in, and Discord's 15 "
+             "minutes for answering there had run out.")
+DM_USER_INSTALL_NOTE = N_("\u2709\ufe0f Sent to you directly: you used me through your own install, where I "
+                          "can answer only within Discord's 15 minutes, and this took longer. Add me to the server "
+                          "to get results there every time.")
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ def fit(data: bytes, mime: str, filename: str, limit: int) -> Upload | None:
     fitted = fit_upload(data, mime, filename, limits(limit))
     if fitted is None:
         return None
-    return Upload(fitted.data, fitted.filename, STILL_ONLY if fitted.still else REENCODED if fitted.reencoded else "")
+    note = translate(STILL_ONLY) if fitted.still else translate(REENCODED) if fitted.reencoded else ""
+    return Upload(fitted.data, fitted.filename, note)
 
 
 def as_file(data: bytes | BinaryIO, filename: str) -> discord.File:
@@ -222,7 +225,7 @@ class Delivery:
             msg = await channel.send(text, allowed_mentions=discord.AllowedMentions.none(),
                                      **self._reference(status))
             await self.state.remember_status(job_id, {**status, "fallback_id": str(msg.id)})
-            await self._retire_original(status, CONTINUED_TEXT)
+            await self._retire_original(status, translate(CONTINUED_TEXT))
 
     async def _retire_original(self, status: dict[str, str], text: str) -> None:
         """The interaction's status message, once its token is gone: marked with `text` through the channel (the
@@ -253,7 +256,7 @@ class Delivery:
         as a file (open until `stack` closes), unread; one that must shrink is read whole for the re-encode."""
         opened = await self.service.open_media(blob_id)
         if opened is None:
-            return EXPIRED
+            return translate(EXPIRED)
         info, obj = opened
         if fits_as_is(obj.size, info.mime, limits(limit)):
             return Upload(await stack.enter_async_context(seekable(obj)), filename)
@@ -261,7 +264,7 @@ class Delivery:
             data = await obj.read()
         finally:
             await obj.aclose()
-        return await asyncio.to_thread(fit, data, info.mime, filename, limit) or TOO_LARGE
+        return await asyncio.to_thread(fit, data, info.mime, filename, limit) or translate(TOO_LARGE)
 
     async def reply(self, r: GenerationReply, entry_id: str) -> None:
         with pause_on_429("result"):
@@ -334,15 +337,15 @@ class Delivery:
                                           **kwargs)
                 if status.get("fallback_id"):  # the interim status message has served its purpose
                     await self._quietly_delete(channel.get_partial_message(int(status["fallback_id"])))
-                await self._retire_original(status, DONE_TEXT)
+                await self._retire_original(status, translate(DONE_TEXT))
                 return {"channel_id": status["channel_id"], "message_id": str(sent.id), "via": "channel"}
             except (discord.NotFound, discord.Forbidden):
                 log.info("cannot post in channel %s; sending job %s by DM", status["channel_id"], job_id)
-        note = DM_USER_INSTALL_NOTE if status.get("user_install") else DM_NOTE
+        note = translate(DM_USER_INSTALL_NOTE if status.get("user_install") else DM_NOTE)
         sent_ref = await self._direct(job_id, status, clip(content, MESSAGE_LIMIT - len(note) - 1) + "\n" + note,
                                       make_files(), kwargs)
         if sent_ref["via"] == "dm":
-            await self._retire_original(status, DONE_DM_TEXT)
+            await self._retire_original(status, translate(DONE_DM_TEXT))
         return sent_ref
 
     async def _direct(self, job_id: str, status: dict[str, str], content: str, files: list[discord.File],

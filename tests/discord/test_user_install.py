@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bots.discord.client import ReelsmithBot
 from bots.discord.delivery import DM_USER_INSTALL_NOTE
+from core.i18n import from_platform, translate, use_locale
 from core.service.facade import Reelsmith
 from tests.conftest import wait_for
 from tests.discord.conftest import finished, job_id_of
@@ -101,14 +104,17 @@ async def test_a_server_ban_holds_for_the_member_s_own_install_there(fake: FakeD
     assert "Queued" in free, free
 
 
+@pytest.mark.parametrize(("locale", "label"), [("en-US", "AI-generated"), ("de", "AI-generiert")])
 async def test_expired_token_sends_the_result_by_dm_with_a_note(fake: FakeDiscord, bot: ReelsmithBot,
-                                                                start_worker: Any) -> None:
+                                                                start_worker: Any, locale: str, label: str) -> None:
     token = await fake.slash("imagine", {"prompt": "a slow lantern"}, user_install=True, guild_id=STRANGE_GUILD_ID,
-                             channel_id=STRANGE_CHANNEL_ID)
+                             channel_id=STRANGE_CHANNEL_ID, locale=locale)
 
     async def queued() -> Sent | None:
         original = fake.original(token)
-        return original if original is not None and "Queued" in original.content else None
+        # Accepted: its status answer (in the member's language), not a refusal.
+        accepted = original is not None and original.content and not original.content.startswith("\u26a0")
+        return original if accepted else None
 
     await wait_for(queued)
     fake.expire(token)  # Discord's 15 minutes are over
@@ -118,7 +124,10 @@ async def test_expired_token_sends_the_result_by_dm_with_a_note(fake: FakeDiscor
         return next((m for m in fake.in_channel(DM_CHANNEL_ID) if m.files), None)
 
     msg: Sent = await wait_for(dm, timeout=60)
-    assert "AI-generated" in msg.content and DM_USER_INSTALL_NOTE in msg.content, msg.content
+    with use_locale(from_platform(locale)):  # the note in the member's language, like the caption
+        note = translate(DM_USER_INSTALL_NOTE)
+    assert label in msg.content and note in msg.content, msg.content
+    assert locale == "en-US" or note != DM_USER_INSTALL_NOTE
     assert not _channel_posts(fake, STRANGE_CHANNEL_ID)
     original = fake.original(token)
     assert original is not None and not original.files
