@@ -133,19 +133,22 @@ def video_attacks(data: bytes, fps: int) -> dict[str, bytes]:
 
 def video_survival(name: str, clips: list[tuple[GenerationRequest, list[Image.Image]]], settings: Settings) -> None:
     """Mark each clip with the worker's step, encode, attack, and read it back as /verify does."""
+    from core.labelling.steps import clip_mark_step
     from core.labelling.verify import read_video_mark
     from core.media.codecs import encode_mp4
 
-    mark = watermark_step(settings)
+    clip_mark = clip_mark_step(settings)  # the worker's path: the pattern added in the MP4 encoder's Y plane
     ok: dict[str, int] = {}
     conf: dict[str, list[float]] = {}
     psnrs: list[float] = []
     unmarked_valid = 0
     for request, frames in clips:
         payload = wm.payload_for(request.job_id)
-        marked = mark(request, frames)
-        psnrs += [psnr(a, b) for a, b in zip(frames, marked, strict=True)]
-        for key, data in video_attacks(encode_mp4(marked, request.fps), request.fps).items():
+        sent = encode_mp4(frames, request.fps, luma_change=clip_mark.change(request, frames[0].size))
+        marked = _frames_of(sent)  # PSNR against what the worker sends, less the plain encode's own loss
+        plain_sent = _frames_of(encode_mp4(frames, request.fps))
+        psnrs += [psnr(a, b) for a, b in zip(plain_sent, marked, strict=True)]
+        for key, data in video_attacks(sent, request.fps).items():
             got = read_video_mark(_sample(_frames_of(data), settings.verify_max_video_frames), settings)
             ok[key] = ok.get(key, 0) + wm.matches(got, payload)
             conf.setdefault(key, []).append(got.confidence if got else 0.0)
