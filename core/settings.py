@@ -286,6 +286,9 @@ class Settings(BaseSettings):
 
     # --- moderation -----------------------------------------------------------------------
     web_review_chat_id: str = Field(default="review", description="Playground chat that receives reports.")
+    review_language: str = Field(
+        default="", description="Language of the notices and buttons the review chats get (a shipped language: de, "
+        "ja, pt-BR ...; empty: English). Answers to the buttons follow the moderator who presses them.")
     audit_max_len: int = Field(default=10000, description="Entries kept in the global audit stream.")
     audit_chat_max_len: int = Field(default=1000, description="Entries kept in each chat's audit stream.")
     protected_list_file: Path | None = Field(

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from core.context import ChatContext
 from core.contract import ActionHandler, Outcome, Service, button_data
 from core.errors import Refusal, error_text
-from core.i18n import _
+from core.i18n import _, use_locale
 from core.moderation.toolkit import Moderation
 from core.queue.connection import as_text
 from core.queue.replies import ReplyBus
@@ -81,16 +81,20 @@ class Reports:
                                       {"job_id": job_id, "by": who.user_id, "chat": who.chat_id})
         else:
             media: list[MediaFile] = reply.media if reply is not None else []
-            # The notice is for the review chat, not the reporter, so it is not in the reporter's language.
-            await self.bus.publish_notice(Notice(
-                platform=who.platform, chat_id=target, ref=job_id, media=media,
-                text=(f"\U0001f6a9 Report from {who.display_name or who.user_id} in chat {who.chat_id}\n"
-                      f"Job {job_id} by {request.requester.display_name or request.requester.user_id} "
-                      f"({request.requester.user_id}), {request.kind.value}: {request.prompt}"),
-                buttons=[Button(label="Delete", data=button_data("mdel", job_id)),
-                         Button(label="Ban user", data=button_data("mban", job_id)),
-                         Button(label="Dismiss", data=button_data("mdis", job_id))],
-            ))
+            # The notice is for the review chat, not the reporter: in the review chats' language.
+            author = request.requester
+            with use_locale(self.mod.settings.review_language):
+                notice = Notice(
+                    platform=who.platform, chat_id=target, ref=job_id, media=media,
+                    text=_("\U0001f6a9 Report from {reporter} in chat {chat}\nJob {job} by {author} ({author_id}), "
+                           "{kind}: {prompt}", reporter=who.display_name or who.user_id, chat=who.chat_id,
+                           job=job_id, author=author.display_name or author.user_id, author_id=author.user_id,
+                           kind=request.kind.value, prompt=request.prompt),
+                    buttons=[Button(label=_("Delete"), data=button_data("mdel", job_id)),
+                             Button(label=_("Ban user"), data=button_data("mban", job_id)),
+                             Button(label=_("Dismiss"), data=button_data("mdis", job_id))],
+                )
+            await self.bus.publish_notice(notice)
         return Outcome(_("Thanks, the moderators will review this result."), ok=True, private=True)
 
     # ---- the review chat's side ---------------------------------------------------------
@@ -182,11 +186,14 @@ class Reports:
         target = review_chat(self.mod, who.platform)
         if target is None:
             return False
-        await self.bus.publish_notice(Notice(
-            platform=who.platform, chat_id=target, ref=request_id, media=[media],
-            text=(f"\U0001f464 Avatar request from {who.display_name or who.user_id} ({who.user_id}) in chat "
-                  f"{who.chat_id}. Approve only if this is a selfie of that member."),
-            buttons=[Button(label="Approve", data=button_data("mava", request_id)),
-                     Button(label="Reject", data=button_data("mrej", request_id))],
-        ))
+        with use_locale(self.mod.settings.review_language):  # for the review chat, in its language
+            notice = Notice(
+                platform=who.platform, chat_id=target, ref=request_id, media=[media],
+                text=_("\U0001f464 Avatar request from {member} ({user_id}) in chat {chat}. Approve only if this is "
+                       "a selfie of that member.", member=who.display_name or who.user_id, user_id=who.user_id,
+                       chat=who.chat_id),
+                buttons=[Button(label=_("Approve"), data=button_data("mava", request_id)),
+                         Button(label=_("Reject"), data=button_data("mrej", request_id))],
+            )
+        await self.bus.publish_notice(notice)
         return True

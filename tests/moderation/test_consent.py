@@ -9,11 +9,15 @@ from PIL import Image
 
 from core.context import ChatContext
 from core.media.codecs import encode_mp4
+from core.moderation import Moderation, moderation_feature
 from core.moderation.faces import count_faces
+from core.queue.connection import connect
 from core.queue.replies import ReplyConsumer
 from core.service import Attachment, button_data, parse_button_data
+from core.service.facade import Reelsmith
+from core.settings import Settings
 from core.types import Notice
-from tests.moderation.conftest import DATA, MEMBER_CTX, MOD_CTX, Rig, person
+from tests.moderation.conftest import DATA, MEMBER_CTX, MOD_CTX, FakeClock, FakeQuota, Rig, person
 
 FACE = (DATA / "face.jpg").read_bytes()
 NO_FACE = (DATA / "no_face.jpg").read_bytes()
@@ -135,3 +139,25 @@ async def test_review_channel_inside_a_server(rig: Rig) -> None:
     out = await rig.service.action(person("rita", "guild1", "discord"),
                                    ChatContext(is_moderator=True, channel_id="555"), reject)
     assert out.ok and "rejected" in out.text
+
+
+async def test_review_notices_come_in_the_review_language(mod_settings: Settings) -> None:
+    """`REELSMITH_REVIEW_LANGUAGE`: the review chat's notice and its buttons in that language; the button still
+    works, and the member who asked is answered in their own."""
+    settings = mod_settings.model_copy(update={"review_language": "de"})
+    redis = await connect(settings)
+    try:
+        mod = Moderation.build(settings, redis, quota=FakeQuota(), clock=FakeClock())
+        rig = Rig(Reelsmith(settings, redis, [moderation_feature(mod)]), mod, FakeClock(), FakeQuota(), [])
+        bob = person("bob").model_copy(update={"locale": "ja"})
+        out = await rig.service.handle(bob, "/avatar", [Attachment(FACE, "selfie.jpg")], MEMBER_CTX)
+        assert out.ok and "A moderator will check" not in out.text, out.text  # Bob reads Japanese
+        [notice] = await _notices(rig)
+        assert "Avatar-Anfrage von Bob (bob)" in notice.text, notice.text
+        labels = {b.label: b.data for b in notice.buttons}
+        assert set(labels) == {"Freigeben", "Ablehnen"}, labels
+        out = await rig.service.action(person("rita", "review"), ChatContext(is_moderator=True), labels["Freigeben"])
+        assert out.ok, out.text
+        assert await rig.mod.avatars.verified("web", "bob")
+    finally:
+        await redis.aclose()
