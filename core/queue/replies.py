@@ -188,6 +188,10 @@ class ReplyConsumer:
             pipe.xack(self.stream, GROUP, entry_id)
             pipe.xdel(self.stream, entry_id)
             await pipe.execute()
+        # With replicas required, a delivered entry is forgotten on a replica too before the next one: a failover
+        # then redelivers at most the entry in hand (adapters skip what `DeliveryState` says they posted), not
+        # every entry acknowledged since replication last caught up.
+        await replicated(self.redis, self.settings, "reply acknowledged")
 
     async def run_once(self, handler: EventHandler, block_ms: int | None = None) -> int:
         """Deliver this consumer's pending entries, then new ones; returns how many were handled."""
