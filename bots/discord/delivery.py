@@ -31,7 +31,7 @@ from bots.discord.installs import placement
 from bots.discord.texts import MESSAGE_LIMIT, clip
 from bots.discord.token_box import TokenBox
 from bots.discord.views import notice_view, result_view
-from core.i18n import N_, translate
+from core.i18n import N_, ngettext, translate
 from core.media import UploadLimits, fit_upload, fits_as_is
 from core.queue import DeliveryState, RetryLater
 from core.service import Reelsmith, encoding_text, error_text, queued_text, rendering_text
@@ -294,7 +294,9 @@ class Delivery:
                 notes.append(fitted.note)
         if several and len(files) > 1:
             seeds = ", ".join(str((r.seed + i) % 2**32) for i in range(len(r.media)))
-            notes.insert(0, f"{len(r.media)} images (1-{len(r.media)} as the buttons number them), seeds {seeds}")
+            notes.insert(0, ngettext("{n} image (1-{n} as the buttons number them), seeds {seeds}",
+                                     "{n} images (1-{n} as the buttons number them), seeds {seeds}",
+                                     len(r.media), seeds=seeds))
             if self.settings.discord_grid:  # one numbered 2x2 grid image instead of one attachment per image
                 grid = await asyncio.to_thread(grid_image, [content_of(data) for data, _ in files])
                 files = [(grid, f"reelsmith-{r.job_id}-grid.png")]

@@ -67,3 +67,9 @@ async def test_grid_setting_posts_one_numbered_grid(fake: FakeDiscord, bot: Reel
     assert DIGITAL_SOURCE_TYPE in grid.info.get("XML:com.adobe.xmp", "")
     job_id = job_id_of(msg.content)
     assert f"rs:upscale:{image_ref(job_id, 4)}" in msg.custom_ids
+
+
+async def test_the_images_note_is_in_the_members_language(fake: FakeDiscord, bot: ReelsmithBot, worker: Any) -> None:
+    msg = await finished(fake, await fake.slash("imagine", {"prompt": "a red fox", "images": 2}, locale="de"))
+    assert len(msg.files) == 2
+    assert "2 Bilder (1-2, wie die Knöpfe sie nummerieren), Seeds " in msg.content, msg.content
