@@ -164,7 +164,8 @@ def frame_votes(img: Image.Image, params: VideoMarkParams = VideoMarkParams()) -
     A cell's residual (its centre-weighted mean minus the mean of its eight neighbours) is divided by the
     residual level around it before the tanh: where the picture is busy (edges, texture, what a downscale and
     CRF 28 leave as ringing) the same residual says less, so those cells vote softly and the quiet ones, where
-    the mark is most of what is left, carry the reading (0.5x + CRF 28: 12 -> 20 of 20 smooth clips, bench)."""
+    the mark is most of what is left, carry the reading (0.5x + CRF 28 on smooth clips: 3 -> 11 of 20 at the
+    same amplitude in a prototype; with the centre weights and 3.5 levels 19 of 20, bench/README.md)."""
     if img.width * img.height < MIN_PIXELS:
         return None
     rows, cols = _grid(img.size, params)

@@ -200,7 +200,6 @@ class VideoInfo:
 _UNREADABLE_VIDEO = N_("That video is damaged or in a format we cannot read. Try MP4 (H.264).")
 
 
-
 def _video_stream(container: Any) -> Any:
     if not container.streams.video:
         raise MediaError(_("That file has no video track."))
