@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from core.labelling import payload as codeword
-from core.labelling.payload import CHECK_BITS, CODE_BITS, JOB_BITS, PARITY_BITS
+from core.labelling.payload import CODE_BITS
 from core.labelling.watermark import TILE_COLS, TILE_ROWS, Decoded, WatermarkParams, layout
 
 MIN_READ_PIXELS = 192 * 192  # a 5%-per-side crop of a 256 px result (230 px) must still be read
@@ -134,36 +134,11 @@ def _alignments() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.n
     return (out[0][0], out[0][1]), (out[1][0], out[1][1])
 
 
-@cache
-def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Dense tables for vectorised hard decoding: error pattern per syndrome (-1: none within 3 bits), the
-    syndrome of each single bit, the CRC-12 contribution of each payload bit, and the CRC of payload 0."""
-    errors = np.full(1 << PARITY_BITS, -1, dtype=np.int64)
-    for syndrome, pattern in codeword._syndrome_table().items():
-        errors[syndrome] = pattern
-    single = np.array([codeword._mod(1 << i) for i in range(CODE_BITS)], dtype=np.int64)
-    zero = codeword.crc12(0)
-    crc_bits = np.array([codeword.crc12(1 << i) ^ zero for i in range(JOB_BITS)], dtype=np.int64)
-    return errors, single, crc_bits, zero
-
-
 def hard_decode(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`payload.decode` for many readings at once: bits (K, 62) -> (valid, payload, flipped) arrays, where
     flipped (K, 62) marks the bits the correction changed."""
-    errors, single, crc_bits, zero = _tables()
     shifts = np.arange(CODE_BITS - 1, -1, -1, dtype=np.int64)
-    raw = (bits.astype(np.int64) << shifts).sum(axis=1) ^ np.int64(codeword._MASK)
-    syndrome = np.zeros(len(raw), dtype=np.int64)
-    for i in range(CODE_BITS):
-        syndrome ^= np.where((raw >> i) & 1, single[i], 0)
-    error = errors[syndrome]
-    fixed = raw ^ np.maximum(error, 0)
-    data = fixed >> PARITY_BITS
-    payload, check = data >> CHECK_BITS, data & ((1 << CHECK_BITS) - 1)
-    crc = np.full(len(raw), zero, dtype=np.int64)
-    for i in range(JOB_BITS):
-        crc ^= np.where((payload >> i) & 1, crc_bits[i], 0)
-    valid = (error >= 0) & (crc == check)
+    valid, payload, error = codeword.decode_words((bits.astype(np.int64) << shifts).sum(axis=1))
     flipped = ((np.maximum(error, 0)[:, None] >> shifts) & 1).astype(bool)
     return valid, payload, flipped
 

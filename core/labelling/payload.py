@@ -114,38 +114,60 @@ SOFT_LIMIT = 0.7  # a soft decode may flip bits worth at most this many average 
 
 
 @cache
-def _chase_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Dense tables for screening Chase's trials at once: the error pattern per syndrome (-1: none within 3
-    bits), each reading position's bit and syndrome, the CRC-12 of each byte of a payload (bytes low first,
-    without the initial value's part), and the trials' flip subsets (in `combinations` order, k = 1 .. 8)."""
+def _dense_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Dense tables for decoding many words at once: the error pattern per syndrome (-1: none within 3 bits),
+    the syndrome of each single bit (bit i: value 1 << i), the CRC-12 of each byte of a payload (bytes low
+    first, without the initial value's part), and the CRC of payload 0."""
     errors = np.full(1 << PARITY_BITS, -1, dtype=np.int64)
     for syndrome, pattern in _syndrome_table().items():
         errors[syndrome] = pattern
-    position = np.array([[1 << (CODE_BITS - 1 - i), _mod(1 << (CODE_BITS - 1 - i))] for i in range(CODE_BITS)],
-                        dtype=np.int64)
+    single = np.array([_mod(1 << i) for i in range(CODE_BITS)], dtype=np.int64)
     zero = crc12(0)
     crc_bytes = np.array([[crc12(b << (8 * k)) ^ zero for b in range(256)] for k in range(JOB_BITS // 8)],
                          dtype=np.int64)
+    return errors, single, crc_bytes, zero
+
+
+def decode_words(words: np.ndarray, syndromes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray,
+                                                                                   np.ndarray]:
+    """`decode` for many words at once: int64 words as read (masked) -> (valid, payload, error pattern; -1 where
+    no pattern within 3 bits fits). `syndromes` of the unmasked words may be given when the caller has them
+    cheaper (they are linear: a flip's syndrome XORs onto the word's)."""
+    errors, single, crc_bytes, zero = _dense_tables()
+    raw = words ^ np.int64(_MASK)
+    if syndromes is None:
+        syndromes = np.zeros(len(raw), dtype=np.int64)
+        for i in range(CODE_BITS):
+            syndromes ^= np.where((raw >> i) & 1, single[i], 0)
+    error = errors[syndromes]
+    data = (raw ^ np.maximum(error, 0)) >> PARITY_BITS
+    payload, check = data >> CHECK_BITS, data & ((1 << CHECK_BITS) - 1)
+    crc = np.full(len(raw), zero, dtype=np.int64)
+    for k in range(JOB_BITS // 8):
+        crc ^= crc_bytes[k][(payload >> (8 * k)) & 0xFF]
+    return (error >= 0) & (crc == check), payload, error
+
+
+@cache
+def _chase_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Each reading position's bit and syndrome, and the trials' flip subsets (in `combinations` order,
+    k = 1 .. 8)."""
+    position = np.array([[1 << (CODE_BITS - 1 - i), _mod(1 << (CODE_BITS - 1 - i))] for i in range(CODE_BITS)],
+                        dtype=np.int64)
     subsets = np.array([[j in flips for j in range(CHASE_BITS)] for k in range(1, CHASE_BITS + 1)
                         for flips in combinations(range(CHASE_BITS), k)], dtype=bool)
-    return errors, position, crc_bytes, subsets
+    return position, subsets
 
 
 def _chase_candidates(word: int, weak: list[int]) -> list[int]:
-    """The Chase trials (in trial order) that `decode` accepts: syndromes and CRCs are linear, so all 255 are
-    screened in a few array operations and only the few that pass are decoded one by one."""
-    errors, position, crc_bytes, subsets = _chase_tables()
+    """The Chase trials (in trial order) that `decode` accepts: syndromes are linear, so all 255 are screened
+    at once by `decode_words` and only the few that pass are decoded one by one."""
+    position, subsets = _chase_tables()
     flip_bits, flip_syndromes = (np.bitwise_xor.reduce(np.where(subsets, position[weak, c], 0), axis=1)
                                  for c in (0, 1))
-    syndromes = np.int64(_mod(word ^ _MASK)) ^ flip_syndromes
-    error = errors[syndromes]
-    near = np.flatnonzero(error >= 0)  # within 3 bits of a codeword: about 15% of the trials
-    data = ((np.int64(word ^ _MASK) ^ flip_bits[near] ^ error[near]) >> PARITY_BITS)
-    payload, check = data >> CHECK_BITS, data & ((1 << CHECK_BITS) - 1)
-    crc = np.full(len(near), crc12(0), dtype=np.int64)
-    for k in range(JOB_BITS // 8):
-        crc ^= crc_bytes[k][(payload >> (8 * k)) & 0xFF]
-    return [word ^ int(f) for f in flip_bits[near[crc == check]]]
+    trials = np.int64(word) ^ flip_bits
+    valid, _payload, _error = decode_words(trials, np.int64(_mod(word ^ _MASK)) ^ flip_syndromes)
+    return [int(t) for t in trials[valid]]
 
 
 def decode_soft(scores: np.ndarray) -> Reading:
