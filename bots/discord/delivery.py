@@ -260,10 +260,7 @@ class Delivery:
         info, obj = opened
         if fits_as_is(obj.size, info.mime, limits(limit)):
             return Upload(await stack.enter_async_context(seekable(obj)), filename)
-        try:
-            data = await obj.read()
-        finally:
-            await obj.aclose()
+        data = await obj.read_and_close()
         return await asyncio.to_thread(fit, data, info.mime, filename, limit) or translate(TOO_LARGE)
 
     async def reply(self, r: GenerationReply, entry_id: str) -> None:

@@ -117,14 +117,6 @@ def fit_video(data: bytes, mime: str, filename: str, limit: int) -> Fitted:
     return fitted
 
 
-async def _whole(obj: MediaObject) -> bytes:
-    """All of a stored object, which is closed after (for photos and re-encodes: their decoders need it whole)."""
-    try:
-        return await obj.read()
-    finally:
-        await obj.aclose()
-
-
 def _ids(raw: str | None) -> list[str]:
     return [x for x in (raw or "").split(",") if x]
 
@@ -431,8 +423,8 @@ class Delivery:
             if not photo and not mime.startswith("video/"):  # nothing but a video is re-encoded smaller
                 await obj.aclose()
                 raise CannotFit(f"{media.filename or 'result'} is over the upload limit")
-            return await self._send_bytes(chat_id, media, await _whole(obj), mime, caption, markup, reply, thread,
-                                          spoiler=spoiler)
+            data = await obj.read_and_close()  # photos and re-encodes: their decoders need it whole
+            return await self._send_bytes(chat_id, media, data, mime, caption, markup, reply, thread, spoiler=spoiler)
         async with seekable(obj) as f:
             return await self._send_file(chat_id, media, f, mime, caption, markup, reply, thread, spoiler=spoiler)
 

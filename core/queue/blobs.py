@@ -184,10 +184,7 @@ class BlobStore:
         if opened is None:
             return None
         info, obj = opened
-        try:
-            return await obj.read(), info.mime
-        finally:
-            await obj.aclose()
+        return await obj.read_and_close(), info.mime
 
     async def open(self, blob_id: str) -> tuple[BlobInfo, MediaObject] | None:
         """Metadata and the bytes as a stream (close it when not read to the end), or None."""

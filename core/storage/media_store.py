@@ -43,6 +43,13 @@ class MediaObject:
         """All of it, at once (for consumers that need the whole file, such as decoders)."""
         return b"".join([chunk async for chunk in self.chunks])
 
+    async def read_and_close(self) -> bytes:
+        """All of it, and the object closed whatever happens (for consumers done with it after one read)."""
+        try:
+            return await self.read()
+        finally:
+            await self.aclose()
+
     async def aclose(self) -> None:
         aclose = getattr(self.chunks, "aclose", None)
         if aclose is not None:
@@ -79,12 +86,7 @@ class MediaStore(Protocol):
 async def read_all(store: MediaStore, object_id: str) -> bytes | None:
     """The whole object, or None."""
     obj = await store.open(object_id)
-    if obj is None:
-        return None
-    try:
-        return await obj.read()
-    finally:
-        await obj.aclose()
+    return None if obj is None else await obj.read_and_close()
 
 
 def build_media_store(settings: Settings) -> MediaStore:
