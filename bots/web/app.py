@@ -24,9 +24,10 @@ from bots.replies import handler_for
 from bots.web.access import Access
 from bots.web.gate import Gate, add_security_headers
 from bots.web.page import render as render_page
+from bots.web.page import request_locale
 from bots.web.signin import SignIn
 from core.context import ChatContext
-from core.i18n import N_, from_accept_language, from_platform, locale_of, translate
+from core.i18n import N_, from_platform, locale_of, translate
 from core.ops import ConfigError, HealthEndpoints, is_wildcard, process_metrics, url_host, web_bind_problem
 from core.queue import ReplyConsumer, as_text
 from core.selfservice import PREFILL
@@ -152,7 +153,7 @@ class WebPlayground:
         answer = self.signin.before_page(request)
         if answer is not None:
             return answer
-        locale = from_accept_language(request.headers.get("Accept-Language", ""))
+        locale = request_locale(request)
         return web.Response(text=render_page(locale), content_type="text/html",
                             headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
 
@@ -193,7 +194,7 @@ class WebPlayground:
     @staticmethod
     def _requester(chat: str, request: web.Request) -> Requester:
         # The browser's languages, settled to a shipped catalog (`core.i18n`).
-        locale = from_accept_language(request.headers.get("Accept-Language", ""))
+        locale = request_locale(request)
         return Requester(platform=PLATFORM, user_id=chat, chat_id=chat, display_name="playground", locale=locale)
 
     def _context(self, chat: str) -> ChatContext:

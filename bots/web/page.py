@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from importlib import resources
 from string import Template
 
-from core.i18n import N_, translate
+from aiohttp import web
+
+from core.i18n import N_, from_accept_language, translate
 
 # Texts the script writes, by the key it looks them up with; `{n}` and `{name}` are filled there.
 SCRIPT_TEXTS = {
@@ -43,6 +46,18 @@ def html_lang(locale: str) -> str:
     return locale.replace("_", "-")
 
 
+def request_locale(request: web.Request) -> str:
+    """The shipped locale the browser's `Accept-Language` settles to (English when none fits)."""
+    return from_accept_language(request.headers.get("Accept-Language", ""))
+
+
+def html_text(text: str, locale: str, code: Mapping[str, str] | None = None) -> str:
+    """`text` in `locale`, HTML-escaped; with `code`, its {fields} filled with those values as `<code>` (commands
+    and paths, shown as typed)."""
+    escaped = html.escape(translate(text, locale))
+    return escaped.format(**{k: f"<code>{html.escape(v)}</code>" for k, v in code.items()}) if code else escaped
+
+
 def script_texts(locale: str) -> dict[str, str]:
     """The texts the page's script writes, in `locale`."""
     return {key: translate(text, locale) for key, text in SCRIPT_TEXTS.items()}
@@ -53,9 +68,9 @@ def render(locale: str) -> str:
     page = Template(resources.files("bots.web").joinpath("static/index.html").read_text("utf-8"))
 
     def t(text: str) -> str:
-        return html.escape(translate(text, locale))
+        return html_text(text, locale)
 
-    hint = t(HINT).format(**{k: f"<code>{html.escape(v)}</code>" for k, v in HINT_CODE.items()})
+    hint = html_text(HINT, locale, HINT_CODE)
     # Inside <script>: "</" would end the element, so it is written "<\/" (the same string to JSON).
     texts = json.dumps(script_texts(locale), ensure_ascii=False).replace("</", "<\\/")
     return page.substitute(lang=html_lang(locale), title=t(TITLE), tagline=t(TAGLINE),

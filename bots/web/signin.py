@@ -16,8 +16,8 @@ from aiohttp import web
 
 from bots.web.access import Access
 from bots.web.gate import auth_of
-from bots.web.page import html_lang
-from core.i18n import N_, from_accept_language, translate
+from bots.web.page import html_lang, html_text, request_locale
+from core.i18n import N_
 
 # In the browser's language (Accept-Language), like the playground page.
 LINK_USED = N_("This sign-in link was already used or has expired. Links work once: start Reelsmith again for a "
@@ -44,10 +44,6 @@ def _static(name: str) -> str:
     return resources.files("bots.web").joinpath(f"static/{name}").read_text("utf-8")
 
 
-def _locale(request: web.Request) -> str:
-    return from_accept_language(request.headers.get("Accept-Language", ""))
-
-
 class SignIn:
     """The sign-in handlers, bound to the owner's credentials."""
 
@@ -58,21 +54,21 @@ class SignIn:
 
     def page(self, request: web.Request, message: str, status: int = 401) -> web.Response:
         """The sign-in page: what was wrong and how to get in, in the browser's language."""
-        locale = _locale(request)
+        locale = request_locale(request)
 
         def t(text: str) -> str:
-            return html.escape(translate(text, locale))
+            return html_text(text, locale)
 
-        how = t(HOW).format(**{k: f"<code>{html.escape(v)}</code>" for k, v in HOW_CODE.items()})
+        how = html_text(HOW, locale, HOW_CODE)
         text = self._page.substitute(lang=html_lang(locale), title=t(TITLE), heading=t(HEADING), message=t(message),
                                      how=how, paste=t(PASTE).format(source=html.escape(self.access.token_source)),
                                      token_label=t(TOKEN_LABEL), sign_in=t(SIGN_IN))
         return web.Response(text=text, status=status, content_type="text/html", headers=NO_STORE)
 
     def signed_in(self, request: web.Request, *, new_session: bool) -> web.Response:
-        locale = _locale(request)
-        text = self._done.substitute(lang=html_lang(locale), title=html.escape(translate(SIGNED_IN_TITLE, locale)),
-                                     opening=html.escape(translate(OPENING, locale)))
+        locale = request_locale(request)
+        text = self._done.substitute(lang=html_lang(locale), title=html_text(SIGNED_IN_TITLE, locale),
+                                     opening=html_text(OPENING, locale))
         resp = web.Response(text=text, content_type="text/html", headers=NO_STORE)
         if new_session:
             # Behind a TLS proxy the connection here is plain HTTP; the proxy's header only decides the flag.
