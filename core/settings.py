@@ -82,7 +82,8 @@ class Settings(BaseSettings):
         default=True, description="Check that Redis's certificate names the host connected to.")
     redis_wait_replicas: int = Field(
         default=0, ge=0, description="Replicas that must hold an accepted job, a credit charge or refund, a run's "
-        "fencing token and a posted reply before the service goes on (Redis WAIT), so a failover cannot lose them. "
+        "fencing token and a posted reply before the service goes on (Redis WAIT), so a failover cannot lose them; "
+        "bots deliver a reply only once that many replicas hold it. "
         "0: asynchronous replication (a failover may lose the last moment's writes).")
     redis_wait_timeout_ms: int = Field(
         default=1000, ge=1, description="How long one WAIT for replicas lasts; past it the write stands on the master "

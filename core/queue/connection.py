@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from pydantic import SecretStr
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
@@ -24,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.queue import job_codec
 from core.queue.embedded_redis import EmbeddedRedis, find_or_start
+from core.queue.sentinel_connection import FollowingConnection, FollowingSSLConnection
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,7 @@ def _sentinel_master(settings: Settings) -> ArqRedis:
     sentinel_kwargs: dict[str, Any] = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
     if settings.redis_sentinel_password is not None:
         sentinel_kwargs["password"] = settings.redis_sentinel_password.get_secret_value()
+    master["connection_class"] = FollowingSSLConnection if tls else FollowingConnection
     if tls:
         master |= {"ssl": True, **_tls(settings)}
         sentinel_kwargs |= {"ssl": True, **_tls(settings)}
@@ -137,23 +140,37 @@ async def connect(settings: Settings) -> ArqRedis:
     raise AssertionError("unreachable")
 
 
-async def replicated(redis: Redis, settings: Settings, what: str) -> None:
+async def replicated(redis: Redis, settings: Settings, what: str) -> bool:
     """With `redis_wait_replicas`, wait until that many replicas have every write this process made so far.
 
     Replication is one ordered stream, so a probe write on any connection followed by WAIT on the same one
     covers the writes before it (whichever pooled connection made them). Too few acknowledgements within
-    `redis_wait_timeout_ms` (a replica down) are logged, not refused: the write stands on the master.
+    `redis_wait_timeout_ms` (a replica down) are logged, not refused: the write stands on the master. Returns
+    whether enough replicas acknowledged (True when none are required).
     """
-    want = settings.redis_wait_replicas
-    if not want:
-        return
+    if not settings.redis_wait_replicas:
+        return True
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.set(settings.key("replication-probe"), what, px=60_000)
-        pipe.execute_command("WAIT", want, settings.redis_wait_timeout_ms)
+        add_replica_wait(pipe, settings, what)
         _, acked = await pipe.execute()
-    if int(acked) < want:
-        log.warning("%s: only %s of %d replicas acknowledged within %d ms; a failover now could lose it",
-                    what, acked, want, settings.redis_wait_timeout_ms)
+    return enough_replicas(acked, settings, what)
+
+
+def add_replica_wait(pipe: Pipeline, settings: Settings, what: str) -> None:
+    """Queue a probe write and `WAIT` on a pipeline: its last reply is the count of replicas that hold every
+    write of the pipeline's connection up to here, reads included (the probe moves the connection's offset past
+    whatever it read). For a caller that must know that what it read from the master is on a replica too."""
+    pipe.set(settings.key("replication-probe"), what, px=60_000)
+    pipe.execute_command("WAIT", settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
+
+
+def enough_replicas(acked: object, settings: Settings, what: str) -> bool:
+    """Whether WAIT's answer meets `redis_wait_replicas`; logs when it does not."""
+    if int(str(acked)) >= settings.redis_wait_replicas:
+        return True
+    log.warning("%s: only %s of %d replicas acknowledged within %d ms; a failover now could lose it",
+                what, acked, settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
+    return False
 
 
 def as_text(value: bytes | str | int) -> str:

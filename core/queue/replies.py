@@ -12,14 +12,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, TimeoutError
 
 from core.ops.metrics import process_metrics
-from core.queue.connection import as_text, replicated
+from core.queue.connection import add_replica_wait, as_text, enough_replicas, replicated
 from core.queue.fencing import epoch_key
 from core.settings import Settings
 from core.types import DeleteResult, GenerationReply, GenerationRequest, Notice, Progress
@@ -193,13 +193,33 @@ class ReplyConsumer:
         # every entry acknowledged since replication last caught up.
         await replicated(self.redis, self.settings, "reply acknowledged")
 
+    async def _read(self, last_id: str, block_ms: int | None) -> list[Any] | None:
+        """XREADGROUP from `last_id` ("0": this consumer's pending entries, ">": new ones); None when replicas
+        are required (`redis_wait_replicas`) and too few hold what was read.
+
+        The read and the replicas' acknowledgement go over one connection, so they are about the same server:
+        an entry a deposed master still serves (written there after its replicas left; it is thrown away when
+        the master resyncs) is never delivered, which would let the job's rerun be posted a second time.
+        """
+        if not self.settings.redis_wait_replicas:
+            read = await self.redis.xreadgroup(GROUP, self.consumer, {self.stream: last_id}, count=50, block=block_ms)
+            return list(read or [])
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xreadgroup(GROUP, self.consumer, {self.stream: last_id}, count=50, block=block_ms)
+            add_replica_wait(pipe, self.settings, "replies read")
+            read, _, acked = await pipe.execute()
+        return list(read or []) if enough_replicas(acked, self.settings, "replies read") else None
+
     async def run_once(self, handler: EventHandler, block_ms: int | None = None) -> int:
         """Deliver this consumer's pending entries, then new ones; returns how many were handled."""
         handled = 0
         # Entries read before a crash or restart and never acknowledged come first.
-        pending = await self.redis.xreadgroup(GROUP, self.consumer, {self.stream: "0"}, count=50)
+        pending = await self._read("0", None)
+        if pending is None:  # read from the master, but not yet on a replica: not delivered yet
+            await asyncio.sleep(self.retry_delay_s)
+            return handled
         failed = False
-        for _stream, entries in pending or []:
+        for _stream, entries in pending:
             for entry_id, fields in entries:
                 if self._pause_s:
                     break  # the platform asked for a pause: the rest waits with the entry that met it
@@ -214,11 +234,11 @@ class ReplyConsumer:
             await asyncio.sleep(max(self.retry_delay_s, self._pause_s))
             self._pause_s = 0.0
             return handled
-        fresh = await self.redis.xreadgroup(
-            GROUP, self.consumer, {self.stream: ">"}, count=50,
-            block=self.block_ms if block_ms is None else block_ms,
-        )
-        for _stream, entries in fresh or []:
+        fresh = await self._read(">", self.block_ms if block_ms is None else block_ms)
+        if fresh is None:  # read, so pending: delivered by the next pass once a replica holds them
+            await asyncio.sleep(self.retry_delay_s)
+            return handled
+        for _stream, entries in fresh:
             for entry_id, fields in entries:
                 if self._pause_s:
                     break  # read, so pending: delivered after the pause, in order

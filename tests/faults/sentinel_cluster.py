@@ -1,4 +1,5 @@
-"""A real Redis master, one replica and three sentinels on loopback, for failover tests.
+"""A real Redis master, two replicas (as deploy/k8s-sentinel runs them) and three sentinels on loopback, for
+failover tests.
 
 Every server is a `redis-server` child with its own generated config in a temporary directory and a free
 port; sentinels get short `down-after-milliseconds` and `failover-timeout`, so a killed master is replaced
@@ -19,6 +20,7 @@ import redis
 from core.queue.embedded_redis import _free_port, redis_server_binary
 
 MASTER_NAME = "reelsmith"
+MIN_REPLICAS_MAX_LAG_S = 3
 
 
 @dataclass
@@ -34,10 +36,19 @@ class Server:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
+    def stall(self) -> None:
+        """SIGSTOP: the process stops answering but keeps its sockets, like a frozen VM or a long swap stall."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after `stall`: it goes on where it stopped, still thinking it is what it was."""
+        self.process.send_signal(signal.SIGCONT)
+
 
 @dataclass
 class SentinelCluster:
     root: Path
+    replicas: int = 2
     servers: list[Server] = field(default_factory=list)
     sentinels: list[Server] = field(default_factory=list)
 
@@ -58,20 +69,25 @@ class SentinelCluster:
         return server
 
     def start(self) -> SentinelCluster:
-        data = "appendonly yes\nappendfsync everysec\nrepl-diskless-sync-delay 0\n"
+        # As deploy/k8s-sentinel runs them: a master without a replica refuses writes (NOREPLICAS), so a master
+        # the sentinels replaced while it was stalled takes no write that its resync would throw away.
+        data = ("appendonly yes\nappendfsync everysec\nrepl-diskless-sync-delay 0\n"
+                f"min-replicas-to-write 1\nmin-replicas-max-lag {MIN_REPLICAS_MAX_LAG_S}\n")
         master = self._start("master", data)
         self.servers.append(master)
-        replica = self._start("replica", f"{data}replicaof 127.0.0.1 {master.port}\n")
-        self.servers.append(replica)
-        _wait(lambda: _replica_in_sync(replica.port), "replica in sync")
+        for i in range(self.replicas):
+            replica = self._start(f"replica{i}", f"{data}replicaof 127.0.0.1 {master.port}\n")
+            self.servers.append(replica)
+            _wait(lambda port=replica.port: _replica_in_sync(port), f"replica{i} in sync")
         for i in range(3):
             self.sentinels.append(self._start(
                 f"sentinel{i}",
                 f"sentinel monitor {MASTER_NAME} 127.0.0.1 {master.port} 2\n"
                 f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
                 f"sentinel failover-timeout {MASTER_NAME} 5000\n"
-                f"sentinel parallel-syncs {MASTER_NAME} 1\n", "--sentinel"))
-        _wait(lambda: all(_sentinel_sees_replica(s.port) for s in self.sentinels), "sentinels see the replica")
+                f"sentinel parallel-syncs {MASTER_NAME} {self.replicas}\n", "--sentinel"))
+        _wait(lambda: all(_sentinel_sees_replicas(s.port, self.replicas) for s in self.sentinels),
+              "sentinels see the replicas")
         return self
 
     def master_port(self) -> int | None:
@@ -152,9 +168,9 @@ def _replica_in_sync(port: int) -> bool:
         return c.info("replication").get("master_link_status") == "up"
 
 
-def _sentinel_sees_replica(port: int) -> bool:
+def _sentinel_sees_replicas(port: int, count: int) -> bool:
     with _client(port) as c:
-        return bool(c.execute_command("SENTINEL", "REPLICAS", MASTER_NAME))
+        return len(c.execute_command("SENTINEL", "REPLICAS", MASTER_NAME)) >= count
 
 
 def _sentinel_master_port(port: int) -> int | None:

@@ -1,12 +1,13 @@
-"""Redis fails over under load: master SIGKILLed, a sentinel promotes the replica, everyone follows it.
+"""Redis fails over under load: master SIGKILLed, a sentinel promotes a replica, everyone follows it.
 
-A real master, replica and three sentinels (tests/faults/sentinel_cluster.py); two real worker processes and
-this process's service (the bot side: guards, quota book, reply stream) connect through the sentinels only.
-With `redis_wait_replicas=1` every accepted job, charge, fencing token and reply is on the replica before the
-service goes on, so the promoted replica has them all: every accepted job is answered exactly once and
-charged exactly once. The killed master then comes back as a replica of the promoted one, so the writes after the
-failover are replicated (and WAITed for) again; with no replica left, each of them would wait out its whole
-`redis_wait_timeout_ms`. The workers run the test job (no model; tests/faults/worker_main.py).
+A real master, two replicas and three sentinels (tests/faults/sentinel_cluster.py, configured as
+deploy/k8s-sentinel: `min-replicas-to-write 1`); two real worker processes and this process's service (the bot
+side: guards, quota book, reply stream) connect through the sentinels only. With `redis_wait_replicas=1` every
+accepted job, charge, fencing token and reply is on a replica before the service goes on, and a bot delivers
+only what a replica holds, so the promoted replica has them all: every accepted job is answered exactly once and
+charged exactly once. The killed master then comes back as a replica of the promoted one, as a host does. The
+workers run the test job (no model; tests/faults/worker_main.py). The other tests here take the failures WAIT
+alone does not cover: a deposed master that wakes up still a master, and an entry on the master alone.
 """
 
 from __future__ import annotations
@@ -18,19 +19,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis as redis_client
 
 from core.context import ChatContext
 from core.queue.connection import connect
-from core.queue.replies import ReplyConsumer
+from core.queue.replies import ReplyBus, ReplyConsumer
 from core.quotas.book import QuotaBook
 from core.quotas.costs import job_cost
 from core.service.facade import Reelsmith
 from core.service.features import build_service
 from core.settings import Settings
-from core.types import GenerationRequest, Requester
+from core.types import GenerationReply, GenerationRequest, Requester
 from tests.conftest import wait_for
 from tests.faults.conftest import Collector, Procs, image_request, settled
-from tests.faults.sentinel_cluster import MASTER_NAME, SentinelCluster
+from tests.faults.sentinel_cluster import MASTER_NAME, SentinelCluster, _wait
 
 BEFORE, AFTER, MEMBERS = 24, 12, 6
 
@@ -138,3 +140,70 @@ async def test_master_killed_under_load_no_job_lost_doubled_or_charged_twice(
         usage = await book.usage(m.platform, m.user_id)
         expected = sum(job_cost(r, ssettings) for r in accepted if r.requester == m)
         assert (usage.used, usage.in_flight) == (expected, 0), m.user_id
+
+
+def _info(port: int) -> dict[str, object]:
+    with redis_client(host="127.0.0.1", port=port, socket_timeout=2.0) as c:
+        return dict(c.info("replication"))
+
+
+async def test_a_client_left_on_a_deposed_master_writes_to_the_promoted_one(
+    cluster: SentinelCluster, sservice: Reelsmith
+) -> None:
+    """A master stalls (SIGSTOP: a frozen VM), the sentinels promote a replica, the old master wakes up still a
+    master, for seconds, until they demote it; its resync then throws away what it took meanwhile. A client
+    whose pooled connection still goes there must not write there: the write lands on the promoted master."""
+    redis = sservice.redis
+    await redis.set("before", "1")  # the pool now holds a connection to the first master
+    old = cluster.master_port()
+    assert old is not None
+    cluster.server_on(old).stall()
+    try:
+        new = await asyncio.to_thread(cluster.wait_for_promotion, old)
+        # The other replica follows the promoted one (the sentinels reconfigure it), so that one takes writes.
+        await asyncio.to_thread(_wait, lambda: int(str(_info(new)["connected_slaves"])) >= 1, "a replica follows")
+    finally:
+        cluster.server_on(old).resume()
+    # Awake, it has seen its replicas go (they hung up while it slept), and still answers as master.
+    await asyncio.to_thread(_wait, lambda: _info(old)["connected_slaves"] == 0, "the old master sees no replica")
+    assert _info(old)["role"] == "master"
+
+    await redis.set("after", "1")
+
+    with redis_client(host="127.0.0.1", port=new) as promoted, redis_client(host="127.0.0.1", port=old) as deposed:
+        assert promoted.get("after") == b"1"
+        assert deposed.get("after") is None
+
+
+async def test_a_reply_no_replica_holds_is_not_delivered_until_one_does(
+    cluster: SentinelCluster, ssettings: Settings, sservice: Reelsmith
+) -> None:
+    """What a bot reads is delivered only once a replica has it: an entry on the master alone (a deposed master's,
+    or one written in the moment before the master died) can vanish in a failover, and the job's rerun would
+    then be posted a second time. The replicas stall here, so the master holds the entry alone for a while."""
+    settings = ssettings.model_copy(update={"redis_wait_timeout_ms": 200})
+    consumer = ReplyConsumer(sservice.redis, settings, "web", "bot")
+    consumer.retry_delay_s = 0.05
+    await consumer.ensure_group()
+    collector = Collector()
+    replicas = [s for s in cluster.servers if s.port != cluster.master_port()]
+    for r in replicas:
+        r.stall()
+    try:
+        request = image_request()
+        reply = GenerationReply(job_id=request.job_id, requester=request.requester, kind=request.kind,
+                                prompt=request.prompt, seed=request.seed)
+        assert await ReplyBus(sservice.redis, settings).publish_reply(reply)
+        for _ in range(3):
+            assert await consumer.run_once(collector.handle, block_ms=50) == 0
+        assert collector.events == []
+    finally:
+        for r in replicas:
+            r.resume()
+
+    async def delivered() -> bool:
+        await consumer.run_once(collector.handle, block_ms=50)
+        return bool(collector.events)
+
+    await wait_for(delivered, timeout=30, interval=0.05)
+    assert [e.reply.job_id for e in collector.events if e.reply] == [request.job_id]

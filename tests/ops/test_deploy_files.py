@@ -419,6 +419,8 @@ def test_sentinel_overlay_runs_three_redis_with_aof_and_noeviction(sentinel: lis
     # Started through redis.sh, which adds replication to the base's args; its stable names need a headless Service.
     assert c["command"] == ["sh", "/scripts/redis.sh"] and "/scripts" in {m["mountPath"] for m in c["volumeMounts"]}
     assert '--replicaof "$master" 6379' in _sentinel_script(sentinel, "redis.sh")
+    # A master cut off from its replicas stops taking writes before the Sentinels' 5 s have promoted another.
+    assert "--min-replicas-to-write 1 --min-replicas-max-lag 3" in _sentinel_script(sentinel, "redis.sh")
     service = _one(sentinel, "Service", redis["spec"]["serviceName"])
     assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"] is True
     assert _one(sentinel, "PodDisruptionBudget", "redis")["spec"]["maxUnavailable"] == 1
