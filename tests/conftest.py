@@ -152,15 +152,16 @@ async def web_client(service: Reelsmith) -> AsyncIterator[TestClient[Any, Any]]:
     await client.close()
 
 
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.05) -> Any:
-    """Poll `check` until it returns a truthy value; fail the test on timeout."""
+async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.05,
+                   what: str = "") -> Any:
+    """Poll `check` until it returns a truthy value; fail the test on timeout, naming `what` was awaited."""
     deadline = time.monotonic() + timeout
     while True:
         value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+            raise AssertionError(f"{what or 'condition'} not met within {timeout}s (last value: {value!r})")
         await asyncio.sleep(interval)
 
 

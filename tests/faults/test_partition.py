@@ -159,15 +159,15 @@ async def test_2000_jobs_from_200_members_through_a_link_flap_and_a_worker_kill(
     async def done(at_least: int) -> bool:
         return sum(w.log().count(" done kind=") for w in workers) >= at_least
 
-    await wait_for(lambda: done(JOBS // 4), timeout=180, interval=0.1)
+    await wait_for(lambda: done(JOBS // 4), timeout=180, interval=0.1, what="a quarter of the jobs done")
     # One link flap: B's cable out until C has taken over one of B's jobs (its lease lapsed), then back.
     reruns_before = c.log().count("try 2 started")
     hosts.net.cut("b")
     try:
-        await wait_for(lambda: _more(c, reruns_before), timeout=60, interval=0.05)
+        await wait_for(lambda: _more(c, reruns_before), timeout=60, interval=0.05, what="C reran a job of cut-off B")
     finally:
         hosts.net.restore("b")
-    await wait_for(lambda: done(JOBS // 2), timeout=180, interval=0.1)
+    await wait_for(lambda: done(JOBS // 2), timeout=180, interval=0.1, what="half of the jobs done")
     c.kill()  # one worker kill; its supervisor starts a fresh one
     c2 = hosts.worker("c2", "c", step_s=STEP_S)
     workers.append(c2)
@@ -178,12 +178,12 @@ async def test_2000_jobs_from_200_members_through_a_link_flap_and_a_worker_kill(
     async def everything_answered() -> bool:
         return set(accepted) <= {line.split()[0] for line in hosts.posted()}
 
-    await wait_for(everything_answered, timeout=300, interval=0.2)
+    await wait_for(everything_answered, timeout=300, interval=0.2, what="every accepted job answered")
 
     async def queue_empty() -> bool:
         return await service.redis.zcard(hosts.settings.queue_name) == 0
 
-    await wait_for(queue_empty, timeout=60)
+    await wait_for(queue_empty, timeout=60, what="the queue drained after every reply")
     counts = Counter(line.split()[0] for line in hosts.posted())
     assert set(counts) == set(accepted)  # zero lost
     assert max(counts.values()) == 1  # zero doubled
