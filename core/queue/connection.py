@@ -140,20 +140,19 @@ async def connect(settings: Settings) -> ArqRedis:
     raise AssertionError("unreachable")
 
 
-async def replicated(redis: Redis, settings: Settings, what: str) -> bool:
+async def replicated(redis: Redis, settings: Settings, what: str) -> None:
     """With `redis_wait_replicas`, wait until that many replicas have every write this process made so far.
 
     Replication is one ordered stream, so a probe write on any connection followed by WAIT on the same one
     covers the writes before it (whichever pooled connection made them). Too few acknowledgements within
-    `redis_wait_timeout_ms` (a replica down) are logged, not refused: the write stands on the master. Returns
-    whether enough replicas acknowledged (True when none are required).
+    `redis_wait_timeout_ms` (a replica down) are logged, not refused: the write stands on the master.
     """
     if not settings.redis_wait_replicas:
-        return True
+        return
     async with redis.pipeline(transaction=False) as pipe:
         add_replica_wait(pipe, settings, what)
         _, acked = await pipe.execute()
-    return enough_replicas(acked, settings, what)
+    enough_replicas(acked, settings, what)
 
 
 def add_replica_wait(pipe: Pipeline, settings: Settings, what: str) -> None:
@@ -164,9 +163,9 @@ def add_replica_wait(pipe: Pipeline, settings: Settings, what: str) -> None:
     pipe.execute_command("WAIT", settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
 
 
-def enough_replicas(acked: object, settings: Settings, what: str) -> bool:
+def enough_replicas(acked: int, settings: Settings, what: str) -> bool:
     """Whether WAIT's answer meets `redis_wait_replicas`; logs when it does not."""
-    if int(str(acked)) >= settings.redis_wait_replicas:
+    if int(acked) >= settings.redis_wait_replicas:
         return True
     log.warning("%s: only %s of %d replicas acknowledged within %d ms; a failover now could lose it",
                 what, acked, settings.redis_wait_replicas, settings.redis_wait_timeout_ms)

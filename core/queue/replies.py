@@ -201,14 +201,15 @@ class ReplyConsumer:
         an entry a deposed master still serves (written there after its replicas left; it is thrown away when
         the master resyncs) is never delivered, which would let the job's rerun be posted a second time.
         """
-        if not self.settings.redis_wait_replicas:
-            read = await self.redis.xreadgroup(GROUP, self.consumer, {self.stream: last_id}, count=50, block=block_ms)
-            return list(read or [])
+        wait = bool(self.settings.redis_wait_replicas)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.xreadgroup(GROUP, self.consumer, {self.stream: last_id}, count=50, block=block_ms)
-            add_replica_wait(pipe, self.settings, "replies read")
-            read, _, acked = await pipe.execute()
-        return list(read or []) if enough_replicas(acked, self.settings, "replies read") else None
+            if wait:
+                add_replica_wait(pipe, self.settings, "replies read")
+            read, *probe_and_acked = await pipe.execute()
+        if wait and not enough_replicas(probe_and_acked[-1], self.settings, "replies read"):
+            return None
+        return list(read or [])
 
     async def run_once(self, handler: EventHandler, block_ms: int | None = None) -> int:
         """Deliver this consumer's pending entries, then new ones; returns how many were handled."""

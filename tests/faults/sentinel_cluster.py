@@ -117,8 +117,7 @@ class SentinelCluster:
 
         def following() -> bool:
             try:
-                with _client(server.port) as c:
-                    info = c.info("replication")
+                info = replication_info(server.port)
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 return False
             return info.get("master_port") == master_port and info.get("master_link_status") == "up"
@@ -143,39 +142,43 @@ def _wait(check: object, what: str, timeout_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def _client(port: int) -> redis.Redis:
+def client(port: int) -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=1.0)
 
 
 def _pings(port: int) -> bool:
     try:
-        with _client(port) as c:
+        with client(port) as c:
             return bool(c.ping())
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         return False
 
 
+def replication_info(port: int) -> dict[str, object]:
+    """The server's `INFO replication` (role, connected_slaves, master_link_status, ...)."""
+    with client(port) as c:
+        return dict(c.info("replication"))
+
+
 def _role(port: int) -> str:
     try:
-        with _client(port) as c:
-            return str(c.info("replication")["role"])
+        return str(replication_info(port)["role"])
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         return "down"
 
 
 def _replica_in_sync(port: int) -> bool:
-    with _client(port) as c:
-        return c.info("replication").get("master_link_status") == "up"
+    return replication_info(port).get("master_link_status") == "up"
 
 
 def _sentinel_sees_replicas(port: int, count: int) -> bool:
-    with _client(port) as c:
+    with client(port) as c:
         return len(c.execute_command("SENTINEL", "REPLICAS", MASTER_NAME)) >= count
 
 
 def _sentinel_master_port(port: int) -> int | None:
     try:
-        with _client(port) as c:
+        with client(port) as c:
             addr = c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         return None

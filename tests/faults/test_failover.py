@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from redis import Redis as redis_client
 
 from core.context import ChatContext
 from core.queue.connection import connect
@@ -32,7 +31,7 @@ from core.settings import Settings
 from core.types import GenerationReply, GenerationRequest, Requester
 from tests.conftest import wait_for
 from tests.faults.conftest import Collector, Procs, image_request, settled
-from tests.faults.sentinel_cluster import MASTER_NAME, SentinelCluster, _wait
+from tests.faults.sentinel_cluster import MASTER_NAME, SentinelCluster, _wait, client, replication_info
 
 BEFORE, AFTER, MEMBERS = 24, 12, 6
 
@@ -142,11 +141,6 @@ async def test_master_killed_under_load_no_job_lost_doubled_or_charged_twice(
         assert (usage.used, usage.in_flight) == (expected, 0), m.user_id
 
 
-def _info(port: int) -> dict[str, object]:
-    with redis_client(host="127.0.0.1", port=port, socket_timeout=2.0) as c:
-        return dict(c.info("replication"))
-
-
 async def test_a_client_left_on_a_deposed_master_writes_to_the_promoted_one(
     cluster: SentinelCluster, sservice: Reelsmith
 ) -> None:
@@ -161,16 +155,17 @@ async def test_a_client_left_on_a_deposed_master_writes_to_the_promoted_one(
     try:
         new = await asyncio.to_thread(cluster.wait_for_promotion, old)
         # The other replica follows the promoted one (the sentinels reconfigure it), so that one takes writes.
-        await asyncio.to_thread(_wait, lambda: int(str(_info(new)["connected_slaves"])) >= 1, "a replica follows")
+        await asyncio.to_thread(_wait, lambda: replication_info(new)["connected_slaves"] != 0, "a replica follows")
     finally:
         cluster.server_on(old).resume()
     # Awake, it has seen its replicas go (they hung up while it slept), and still answers as master.
-    await asyncio.to_thread(_wait, lambda: _info(old)["connected_slaves"] == 0, "the old master sees no replica")
-    assert _info(old)["role"] == "master"
+    await asyncio.to_thread(_wait, lambda: replication_info(old)["connected_slaves"] == 0,
+                            "the old master sees no replica")
+    assert replication_info(old)["role"] == "master"
 
     await redis.set("after", "1")
 
-    with redis_client(host="127.0.0.1", port=new) as promoted, redis_client(host="127.0.0.1", port=old) as deposed:
+    with client(new) as promoted, client(old) as deposed:
         assert promoted.get("after") == b"1"
         assert deposed.get("after") is None
 
