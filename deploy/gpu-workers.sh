@@ -32,9 +32,13 @@ fi
 [[ -n "${GPUS// /}" ]] || { echo "gpu-workers.sh: no GPU found; set GPUS." >&2; exit 2; }
 
 pids=()
+stopping=0
 stop() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; }
-trap stop INT TERM
+# A stop can come while workers are still starting: the trap runs between two commands, so a worker forked just
+# before it is not in pids yet. Start no more after a stop, and stop again once every started one is listed.
+trap 'stopping=1; stop' INT TERM
 for i in $GPUS; do
+  (( stopping )) && break
   vars=("CUDA_VISIBLE_DEVICES=$i" "REELSMITH_DEVICE=cuda" "REELSMITH_WORKER_NAME=${prefix}-gpu${i}"
         "REELSMITH_HEALTH_PORT=$((port_base + i))")
   pin="WORKER_MODELS_GPU$i"
@@ -48,6 +52,7 @@ for i in $GPUS; do
   echo "gpu-workers.sh: worker ${prefix}-gpu${i} on GPU $i (pid $!, health port $((port_base + i)))"
 done
 (( dry_run )) && exit 0
+(( stopping )) && stop
 # Wait for all; a worker that exits (e.g. a bad setting) leaves the others running, and its status is reported.
 # A stop (Ctrl-C, SIGTERM) interrupts `wait`: wait again until that worker has really finished its jobs.
 status=0

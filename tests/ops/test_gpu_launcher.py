@@ -91,3 +91,40 @@ def test_sigterm_stops_every_worker(tmp_path: Path) -> None:
     finally:
         if launcher.poll() is None:
             os.kill(launcher.pid, signal.SIGKILL)
+
+
+# The first worker asks its launcher to stop as it starts, so the stop lands while later ones are being started.
+STOPPER = """#!/usr/bin/env bash
+echo $$ > "$OUT/pid-$CUDA_VISIBLE_DEVICES"
+trap 'exit 0' TERM
+launcher=$PPID
+until grep -q gpu-workers.sh "/proc/$launcher/cmdline" 2>/dev/null; do
+  launcher=$(awk '{print $4}' "/proc/$launcher/stat")
+done
+[[ "$CUDA_VISIBLE_DEVICES" == 0 ]] && kill -TERM "$launcher"
+while :; do sleep 0.05; done
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_a_stop_while_workers_start_stops_every_started_one(tmp_path: Path) -> None:
+    env = _env(tmp_path, GPUS=" ".join(str(i) for i in range(40)))
+    Path(env["REELSMITH_BIN"]).write_text(STOPPER)
+    launcher = subprocess.Popen(["bash", str(LAUNCHER)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        launcher.wait(timeout=60)  # once every started worker has finished: none was left without the stop
+        pids = [int(p.read_text()) for p in (tmp_path / "out").glob("pid-*") if p.read_text().strip()]
+        assert pids and not [pid for pid in pids if _alive(pid)]
+    finally:
+        if launcher.poll() is None:
+            os.kill(launcher.pid, signal.SIGKILL)
+        for p in (tmp_path / "out").glob("pid-*"):
+            if p.read_text().strip() and _alive(int(p.read_text())):
+                os.kill(int(p.read_text()), signal.SIGKILL)
