@@ -116,18 +116,20 @@ def _even(size: tuple[int, int]) -> tuple[int, int]:
 
 def video_attacks(data: bytes, fps: int) -> dict[str, bytes]:
     """What platforms and members do to a clip: re-encode, downscale, Telegram's 360p, cut the start."""
-    from core.media.codecs import encode_mp4
+    from core.media.codecs import X264_DEFAULTS, encode_mp4
+
+    def again(frames: list[Image.Image], crf: int) -> bytes:  # their encoder: x264's defaults, not ours
+        return encode_mp4(frames, fps, crf=crf, x264_params=X264_DEFAULTS)
 
     frames = _frames_of(data)
     w, h = frames[0].size
     p360 = _even((round(w * 360 / min(w, h)), 360) if w >= h else (360, round(h * 360 / min(w, h))))
     return {
         "as sent (CRF 20)": data,
-        "CRF 28": encode_mp4(frames, fps, crf=28),
-        "0.5x + CRF 28": encode_mp4([f.resize(_even((w // 2, h // 2)), Image.Resampling.BICUBIC) for f in frames],
-                                    fps, crf=28),
-        "360p (CRF 26)": encode_mp4([f.resize(p360, Image.Resampling.BICUBIC) for f in frames], fps, crf=26),
-        "first 1 s cut (CRF 23)": encode_mp4(frames[fps:], fps, crf=23),
+        "CRF 28": again(frames, 28),
+        "0.5x + CRF 28": again([f.resize(_even((w // 2, h // 2)), Image.Resampling.BICUBIC) for f in frames], 28),
+        "360p (CRF 26)": again([f.resize(p360, Image.Resampling.BICUBIC) for f in frames], 26),
+        "first 1 s cut (CRF 23)": again(frames[fps:], 23),
     }
 
 

@@ -176,7 +176,8 @@ ActionHandler = Callable[[Service, Requester, ChatContext, str], Awaitable[Outco
 RefusalListener = Callable[[Requester, str, str], Awaitable[None]]
 # Run once per finished job, after its reply is published (refunds, provenance, metrics).
 Finalizer = Callable[[GenerationRequest, GenerationReply], Awaitable[None]]
-# Run on finished frames before encoding (the visible badge, the invisible watermark).
+# Run on finished frames before encoding (the visible badge, the invisible watermark). A video's frames are
+# its job's own (fresh from the pipeline): a step may change them in place and return them.
 FramePostprocessor = Callable[[GenerationRequest, list[Image.Image]], list[Image.Image]]
 
 

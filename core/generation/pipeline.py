@@ -496,4 +496,5 @@ def _to_pil(frame: Any) -> Image.Image:
     arr = np.asarray(frame)
     if arr.dtype != np.uint8:
         arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
-    return Image.fromarray(arr).convert("RGB")
+    img = Image.fromarray(arr)
+    return img if img.mode == "RGB" else img.convert("RGB")  # convert() to the same mode is one more copy

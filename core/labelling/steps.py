@@ -9,7 +9,7 @@ from PIL import Image
 
 from core.contract import ClipMark, CommandSpec, Feature, Finalizer, FramePostprocessor, MediaSigner
 from core.i18n import N_
-from core.labelling.badge import BadgeStyle, draw_badge, label_card
+from core.labelling.badge import BadgeStyle, badge_frames, draw_badge, label_card
 from core.labelling.c2pa_signing import C2paSigner
 from core.labelling.provenance import ProvenanceRegistry
 from core.labelling.verify import verify_command, video_mark_params
@@ -29,7 +29,9 @@ def badge_step(settings: Settings) -> FramePostprocessor:
     style = badge_style(settings)
 
     def badge(request: GenerationRequest, frames: list[Image.Image]) -> list[Image.Image]:
-        out = [draw_badge(f, style) for f in frames]
+        # A clip's frames are its job's own (FramePostprocessor): drawn on in place, since a copy of every
+        # frame was the badge's whole cost (62 ms for 97 768x432 frames); an image is copied (one frame).
+        out = badge_frames(frames, style, in_place=request.kind.is_video)
         card_frames = round(settings.video_label_card_s * request.fps)
         # An extended clip opens with its source's card already; its new part gets none.
         if request.kind.is_video and request.kind != JobKind.EXTEND and card_frames > 0 and frames:

@@ -92,3 +92,31 @@ def test_flat_frames_at_every_grey_decode_as_well_as_before(scale: float) -> Non
         edges += diff > 1
         assert diff <= 1 or diff == round(scale / 8), grey  # one quantiser step, spread over an 8x8 block
     assert edges < 10
+
+
+def test_a_clips_frames_are_badged_in_place_once_and_an_image_is_copied() -> None:
+    from core.labelling.steps import badge_step, badge_style
+    from core.settings import Settings
+    from core.types import GenerationRequest, JobKind, Requester
+
+    s = Settings(_env_file=None)
+    style, step = badge_style(s), badge_step(s)
+    who = Requester(platform="web", user_id="u", chat_id="c")
+    size = (320, 180)
+    originals = [picture(8, size), picture(9, size)]
+    expected = [np.asarray(reference.draw_badge(f, style)) for f in originals]
+    # A clip's frames are the job's own: the step draws on them (a frame listed twice gets the badge once).
+    frames = [f.copy() for f in originals]
+    clip = GenerationRequest(requester=who, kind=JobKind.VIDEO, prompt="p", width=320, height=180, num_frames=3,
+                             seed=1, steps=1)
+    out = step(clip, [frames[0], frames[1], frames[0]])
+    assert [id(f) for f in out] == [id(frames[0]), id(frames[1]), id(frames[0])]
+    for got, want in zip(out, [expected[0], expected[1], expected[0]], strict=True):
+        assert np.array_equal(np.asarray(got), want)
+    # An image may be shared (a reference passed through): it gets a badged copy and stays as it was.
+    image = originals[0].copy()
+    still = GenerationRequest(requester=who, kind=JobKind.IMAGE, prompt="p", width=320, height=180,
+                              seed=1, steps=1)
+    (badged,) = step(still, [image])
+    assert badged is not image and np.array_equal(np.asarray(badged), expected[0])
+    assert np.array_equal(np.asarray(image), np.asarray(originals[0]))

@@ -17,7 +17,7 @@ from core.labelling.provenance import ProvenanceRegistry, prompt_hash
 from core.labelling.verify import image_xmp, inspect, metadata_from_tags, metadata_from_xmp, mp4_tags
 from core.labelling.video_mark import decode_clip
 from core.labelling.watermark import WatermarkParams, decode, matches, payload_for
-from core.media.codecs import encode_mp4
+from core.media.codecs import X264_DEFAULTS, encode_mp4
 from core.service import Attachment
 from core.service.facade import Reelsmith
 from core.settings import Settings
@@ -115,7 +115,7 @@ def _reencoded(mp4: bytes, fps: int, *, size: tuple[int, int] | None = None, ski
         frames = [f.to_image() for f in container.decode(video=0)][skip:]
     if size is not None:
         frames = [f.resize(size, Image.Resampling.BICUBIC) for f in frames]
-    return encode_mp4(frames, fps, crf=crf)
+    return encode_mp4(frames, fps, crf=crf, x264_params=X264_DEFAULTS)  # someone else's encoder
 
 
 @pytest.mark.labelling_settings(video_base_size=256, video_fps=8)

@@ -15,7 +15,7 @@ from core.labelling import video_mark as vm
 from core.labelling import watermark as wm
 from core.labelling.steps import badge_step, clip_mark_step, labelling_feature, watermark_step
 from core.labelling.verify import read_video_mark
-from core.media.codecs import _limited_levels, encode_mp4, to_yuv420
+from core.media.codecs import X264_DEFAULTS, _limited_levels, encode_mp4, to_yuv420
 from core.settings import Settings
 from core.types import GenerationRequest, JobKind, Requester
 from tests.labelling.images import picture
@@ -78,6 +78,11 @@ def test_a_flat_clip_never_reads_valid() -> None:
     assert not vm._reading(ties, SIZE).valid
 
 
+def _theirs(frames: list[Image.Image], crf: int) -> bytes:
+    """A re-encode by someone else's encoder: x264's defaults, not the worker's settings."""
+    return encode_mp4(frames, FPS, crf=crf, x264_params=X264_DEFAULTS)
+
+
 @pytest.mark.parametrize("attack", ["crf28", "half-crf28", "360p", "trim-1s"])
 def test_a_worker_marked_clip_survives(attack: str) -> None:
     request = _request()
@@ -87,20 +92,20 @@ def test_a_worker_marked_clip_survives(attack: str) -> None:
     frames = _decoded(encode_mp4(marked, FPS))  # what the worker sends (CRF 20)
     w, h = SIZE
     if attack == "crf28":
-        data = encode_mp4(frames, FPS, crf=28)
+        data = _theirs(frames, 28)
     elif attack == "half-crf28":
-        data = encode_mp4([f.resize((w // 2, h // 2), Image.Resampling.BICUBIC) for f in frames], FPS, crf=28)
+        data = _theirs([f.resize((w // 2, h // 2), Image.Resampling.BICUBIC) for f in frames], 28)
     elif attack == "360p":
-        data = encode_mp4([f.resize((640, 360), Image.Resampling.BICUBIC) for f in frames], FPS, crf=26)
+        data = _theirs([f.resize((640, 360), Image.Resampling.BICUBIC) for f in frames], 26)
     else:
-        data = encode_mp4(frames[FPS:], FPS, crf=23)
+        data = _theirs(frames[FPS:], 23)
     got = read_video_mark(_sample(_decoded(data)), settings)
     assert wm.matches(got, payload)
 
 
 def test_the_same_clip_unmarked_reads_nothing() -> None:
     settings = Settings(_env_file=None, video_base_size=SIZE[0])
-    got = read_video_mark(_sample(_decoded(encode_mp4(_clip(11), FPS, crf=28))), settings)
+    got = read_video_mark(_sample(_decoded(_theirs(_clip(11), 28))), settings)
     assert got is not None and not got.valid
 
 
