@@ -489,12 +489,14 @@ def _generated_audio(pipe: Any, out: Any, index: int) -> PcmAudio | None:
 
 
 def _to_pil(frame: Any) -> Image.Image:
+    """A pipeline's output frame (PIL, or an array in 0-1 or uint8) as an RGB image of the job's own."""
     if isinstance(frame, Image.Image):
-        return frame.convert("RGB")
-    import numpy as np
+        img = frame
+    else:
+        import numpy as np
 
-    arr = np.asarray(frame)
-    if arr.dtype != np.uint8:
-        arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
-    img = Image.fromarray(arr)
+        arr = np.asarray(frame)
+        if arr.dtype != np.uint8:
+            arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
+        img = Image.fromarray(arr)
     return img if img.mode == "RGB" else img.convert("RGB")  # convert() to the same mode is one more copy

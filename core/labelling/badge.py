@@ -93,4 +93,7 @@ def badge_frames(frames: list[Image.Image], style: BadgeStyle, *, in_place: bool
     if not in_place:
         return [draw_badge(f, style) for f in frames]
     done: dict[int, Image.Image] = {}
-    return [done.get(id(f)) or done.setdefault(id(f), draw_badge(f, style, in_place=True)) for f in frames]
+    for f in frames:
+        if id(f) not in done:
+            done[id(f)] = draw_badge(f, style, in_place=True)
+    return [done[id(f)] for f in frames]
